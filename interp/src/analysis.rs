@@ -1,0 +1,260 @@
+//! Bytecode analysis: decode once, share everywhere. The JUMPDEST map (for `evm`), and basic
+//! blocks with their static gas and stack bounds (for per-block checks and for the JIT).
+
+use crate::opcode::{self, OPCODES};
+use crate::spec::{OpKind, Spec};
+
+/// Zero bytes appended to code so that PUSH immediates and running off the end need no bounds
+/// check: past the end every byte reads as STOP.
+const PADDING: usize = 33;
+
+/// Code ready to run: padded, with its JUMPDEST map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bytecode {
+    padded: Vec<u8>,
+    len: usize,
+    jumpdests: Vec<u64>,
+}
+
+impl Bytecode {
+    /// Analyses `code`.
+    pub fn new(code: &[u8]) -> Self {
+        let mut padded = Vec::with_capacity(code.len() + PADDING);
+        padded.extend_from_slice(code);
+        padded.resize(code.len() + PADDING, 0);
+        let mut jumpdests = vec![0u64; code.len().div_ceil(64)];
+        let mut pc = 0;
+        while pc < code.len() {
+            let op = code[pc];
+            if op == opcode::JUMPDEST {
+                jumpdests[pc / 64] |= 1 << (pc % 64);
+            }
+            pc += 1 + immediate_len(op);
+        }
+        Bytecode {
+            padded,
+            len: code.len(),
+            jumpdests,
+        }
+    }
+
+    /// The original code.
+    #[inline]
+    pub fn code(&self) -> &[u8] {
+        &self.padded[..self.len]
+    }
+
+    /// The code followed by 33 zero bytes.
+    #[inline]
+    pub fn padded(&self) -> &[u8] {
+        &self.padded
+    }
+
+    /// Code length.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is no code.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether `pc` is a JUMPDEST outside push data (the `evm` rule).
+    #[inline]
+    pub fn is_jumpdest(&self, pc: usize) -> bool {
+        pc < self.len && self.jumpdests[pc / 64] & (1 << (pc % 64)) != 0
+    }
+
+    /// Whether the byte at `pc` is 0x5B, wherever it is (the `hyvm` rule: no analysis).
+    #[inline]
+    pub fn is_jumpdest_byte(&self, pc: usize) -> bool {
+        pc < self.len && self.padded[pc] == opcode::JUMPDEST
+    }
+
+    /// Whether a jump to `pc` succeeds under `spec`.
+    #[inline]
+    pub fn is_valid_jump(&self, spec: &Spec, pc: usize) -> bool {
+        if spec.is_hyvm() {
+            self.is_jumpdest_byte(pc)
+        } else {
+            self.is_jumpdest(pc)
+        }
+    }
+}
+
+/// Bytes of immediate data after `op`.
+#[inline]
+pub fn immediate_len(op: u8) -> usize {
+    if (opcode::PUSH1..=opcode::PUSH32).contains(&op) {
+        (op - opcode::PUSH1 + 1) as usize
+    } else {
+        0
+    }
+}
+
+/// One decoded instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instruction {
+    /// Offset of the opcode.
+    pub pc: usize,
+    /// The opcode byte.
+    pub opcode: u8,
+}
+
+/// A straight-line run of instructions entered only at its start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BasicBlock {
+    /// Offset of the first instruction.
+    pub start: usize,
+    /// Offset just past the last instruction (and its immediate).
+    pub end: usize,
+    /// Sum of the static gas of its instructions under the spec.
+    pub static_gas: u64,
+    /// Stack items the block needs on entry.
+    pub stack_min: u16,
+    /// Largest net growth of the stack at any point inside the block.
+    pub stack_max_growth: u16,
+}
+
+/// Whether `op` ends a basic block (it jumps, stops, or may not continue).
+fn ends_block(spec: &Spec, op: u8) -> bool {
+    use opcode::*;
+    spec.kind[op as usize] == OpKind::Unsupported
+        || matches!(
+            op,
+            STOP | JUMP | JUMPI | RETURN | REVERT | INVALID | SELFDESTRUCT
+        )
+}
+
+/// Splits `code` into basic blocks under `spec`. A block starts at offset 0, at every JUMPDEST
+/// (every 0x5B byte in `hyvm`, where push data can be jumped into, is a start as well: such
+/// blocks overlap the block holding the push) and after every block-ending instruction.
+pub fn basic_blocks(spec: &Spec, code: &Bytecode) -> Vec<BasicBlock> {
+    let mut starts: Vec<usize> = vec![0];
+    let mut pc = 0;
+    while pc < code.len() {
+        let op = code.padded[pc];
+        if op == opcode::JUMPDEST && pc != 0 {
+            starts.push(pc);
+        }
+        let next = pc + 1 + immediate_len(op);
+        if ends_block(spec, op) && next < code.len() {
+            starts.push(next);
+        }
+        pc = next;
+    }
+    if spec.is_hyvm() {
+        for (i, &b) in code.code().iter().enumerate() {
+            if b == opcode::JUMPDEST && !code.is_jumpdest(i) {
+                starts.push(i);
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+        .iter()
+        .map(|&start| block_from(spec, code, start, &starts))
+        .collect()
+}
+
+/// Decodes the block that begins at `start` and runs to the next start or block end.
+fn block_from(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize]) -> BasicBlock {
+    let mut pc = start;
+    let mut gas = 0u64;
+    let mut height: i32 = 0;
+    let mut min: i32 = 0;
+    let mut max: i32 = 0;
+    loop {
+        let op = code.padded[pc];
+        gas += spec.static_gas[op as usize];
+        if let Some(info) = OPCODES[op as usize] {
+            if spec.kind[op as usize] == OpKind::Run {
+                min = min.min(height - info.inputs as i32);
+                height += info.outputs as i32 - info.inputs as i32;
+                max = max.max(height);
+            }
+        }
+        let next = pc + 1 + immediate_len(op);
+        if ends_block(spec, op) || next >= code.len() || starts.binary_search(&next).is_ok() {
+            return BasicBlock {
+                start,
+                end: next.min(code.len().max(start + 1)),
+                static_gas: gas,
+                stack_min: (-min) as u16,
+                stack_max_growth: max as u16,
+            };
+        }
+        pc = next;
+    }
+}
+
+/// Decodes `code` linearly into instructions.
+pub fn instructions(code: &[u8]) -> Vec<Instruction> {
+    let mut out = Vec::new();
+    let mut pc = 0;
+    while pc < code.len() {
+        out.push(Instruction {
+            pc,
+            opcode: code[pc],
+        });
+        pc += 1 + immediate_len(code[pc]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Fork, Profile};
+
+    #[test]
+    fn jumpdest_inside_push_data_is_not_a_jumpdest_in_evm() {
+        // PUSH1 0x5b, JUMPDEST
+        let code = Bytecode::new(&[0x60, 0x5b, 0x5b]);
+        assert!(!code.is_jumpdest(1));
+        assert!(code.is_jumpdest(2));
+        assert!(code.is_jumpdest_byte(1));
+        assert!(!code.is_jumpdest_byte(3));
+    }
+
+    #[test]
+    fn blocks_carry_static_gas_and_stack_bounds() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        // PUSH1 1 ADD JUMPDEST PUSH1 2 PUSH1 3 POP STOP
+        let code = Bytecode::new(&[0x60, 1, 0x01, 0x5b, 0x60, 2, 0x60, 3, 0x50, 0x00]);
+        let blocks = basic_blocks(spec, &code);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(
+            blocks[0],
+            BasicBlock {
+                start: 0,
+                end: 3,
+                static_gas: 6,
+                stack_min: 1,
+                stack_max_growth: 1
+            }
+        );
+        assert_eq!(
+            blocks[1],
+            BasicBlock {
+                start: 3,
+                end: 10,
+                static_gas: 1 + 3 + 3 + 2,
+                stack_min: 0,
+                stack_max_growth: 2
+            }
+        );
+    }
+
+    #[test]
+    fn hyvm_blocks_start_inside_push_data() {
+        let spec = Spec::get(Profile::Hyvm, Fork::Osaka, false);
+        let code = Bytecode::new(&[0x61, 0x5b, 0x00, 0x00]);
+        let starts: Vec<usize> = basic_blocks(spec, &code).iter().map(|b| b.start).collect();
+        assert_eq!(starts, vec![0, 1]);
+    }
+}

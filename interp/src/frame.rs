@@ -1,0 +1,377 @@
+//! One call frame's state, and what a frame hands back to the driver: a finished result, or a
+//! request to run a call or a create first. Calls never recurse on the native stack: the driver
+//! keeps the frames and resumes the caller with the callee's outcome.
+
+use crate::analysis::Bytecode;
+use crate::memory::Memory;
+use crate::spec::Spec;
+use crate::stack::Stack;
+use crate::{Address, U256};
+use std::fmt;
+use std::sync::Arc;
+
+/// How a frame ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// STOP, RETURN, or running off the end.
+    Success,
+    /// REVERT (and, in `hyvm`, the hypervisor's own `revert(0,0)` cases): remaining gas is kept.
+    Revert,
+    /// Exceptional halt: all gas is consumed.
+    Halt,
+}
+
+impl Status {
+    /// The name used in JSON output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Revert => "revert",
+            Status::Halt => "halt",
+        }
+    }
+}
+
+/// Why a frame halted exceptionally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HaltReason {
+    /// Not enough gas.
+    OutOfGas,
+    /// Memory would grow past the engine's limit.
+    MemoryLimit,
+    /// Too few stack items.
+    StackUnderflow,
+    /// More than 1024 stack items.
+    StackOverflow,
+    /// A jump to a byte that is not a JUMPDEST (`evm`).
+    InvalidJump,
+    /// An opcode not assigned at this fork (`evm`).
+    InvalidOpcode,
+    /// The designated INVALID opcode (0xFE).
+    Invalid,
+    /// A state change inside a static call.
+    StateChangeDuringStaticCall,
+    /// RETURNDATACOPY past the return data.
+    ReturnDataOutOfBounds,
+    /// CREATE/CREATE2 init code longer than EIP-3860 allows.
+    InitcodeTooLarge,
+    /// CREATE/CREATE2 to an address that already has code or a nonce.
+    CreateCollision,
+    /// Deployed code longer than EIP-170 allows.
+    CodeSizeLimit,
+    /// Deployed code starting with 0xEF (EIP-3541).
+    InvalidCodePrefix,
+    /// A precompile rejected its input or ran out of gas.
+    PrecompileFailure,
+    /// The creator's nonce would overflow.
+    NonceOverflow,
+}
+
+impl HaltReason {
+    /// The snake-case name used in JSON output.
+    pub fn name(self) -> &'static str {
+        match self {
+            HaltReason::OutOfGas => "out_of_gas",
+            HaltReason::MemoryLimit => "memory_limit",
+            HaltReason::StackUnderflow => "stack_underflow",
+            HaltReason::StackOverflow => "stack_overflow",
+            HaltReason::InvalidJump => "invalid_jump",
+            HaltReason::InvalidOpcode => "invalid_opcode",
+            HaltReason::Invalid => "invalid",
+            HaltReason::StateChangeDuringStaticCall => "state_change_during_static_call",
+            HaltReason::ReturnDataOutOfBounds => "return_data_out_of_bounds",
+            HaltReason::InitcodeTooLarge => "initcode_too_large",
+            HaltReason::CreateCollision => "create_collision",
+            HaltReason::CodeSizeLimit => "code_size_limit",
+            HaltReason::InvalidCodePrefix => "invalid_code_prefix",
+            HaltReason::PrecompileFailure => "precompile_failure",
+            HaltReason::NonceOverflow => "nonce_overflow",
+        }
+    }
+}
+
+impl fmt::Display for HaltReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Gas of a frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gas {
+    /// What the frame was given.
+    pub limit: u64,
+    /// What is left.
+    pub remaining: u64,
+    /// Refund counter (may go negative inside a frame).
+    pub refund: i64,
+}
+
+impl Gas {
+    /// A fresh gas counter.
+    pub fn new(limit: u64) -> Self {
+        Gas {
+            limit,
+            remaining: limit,
+            refund: 0,
+        }
+    }
+
+    /// Charges `cost`, returning false (and charging nothing) when there is not enough.
+    #[inline(always)]
+    pub fn charge(&mut self, cost: u64) -> bool {
+        match self.remaining.checked_sub(cost) {
+            Some(r) => {
+                self.remaining = r;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Gas used so far.
+    pub fn used(&self) -> u64 {
+        self.limit - self.remaining
+    }
+}
+
+/// The message a frame runs in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallContext {
+    /// Account whose storage, balance and logs the frame uses (ADDRESS).
+    pub address: Address,
+    /// CALLER.
+    pub caller: Address,
+    /// CALLVALUE.
+    pub value: U256,
+    /// Read-only (STATICCALL rules).
+    pub is_static: bool,
+    /// Call depth, 0 for the top frame.
+    pub depth: usize,
+}
+
+/// The four call opcodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CallKind {
+    /// CALL.
+    Call,
+    /// CALLCODE.
+    CallCode,
+    /// DELEGATECALL.
+    DelegateCall,
+    /// STATICCALL.
+    StaticCall,
+}
+
+/// A call the frame asks the driver to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallInputs {
+    /// Which opcode.
+    pub kind: CallKind,
+    /// Whose code runs.
+    pub code_address: Address,
+    /// Whose storage and balance the callee uses (ADDRESS in the callee).
+    pub address: Address,
+    /// CALLER in the callee.
+    pub caller: Address,
+    /// CALLVALUE in the callee.
+    pub value: U256,
+    /// Whether `value` moves from `caller` to `address` (CALL and CALLCODE).
+    pub transfers_value: bool,
+    /// Call data.
+    pub input: Vec<u8>,
+    /// Gas given to the callee (stipend included).
+    pub gas_limit: u64,
+    /// The callee runs read-only.
+    pub is_static: bool,
+    /// Depth of the callee.
+    pub depth: usize,
+}
+
+/// The two create opcodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CreateKind {
+    /// CREATE: address from (creator, nonce).
+    Create,
+    /// CREATE2: address from (creator, salt, init code hash).
+    Create2 {
+        /// The salt.
+        salt: U256,
+    },
+}
+
+/// A create the frame asks the driver to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateInputs {
+    /// Which opcode.
+    pub kind: CreateKind,
+    /// The creating account.
+    pub caller: Address,
+    /// Endowment.
+    pub value: U256,
+    /// Init code.
+    pub init_code: Vec<u8>,
+    /// Gas given to the init code.
+    pub gas_limit: u64,
+    /// Depth of the new frame.
+    pub depth: usize,
+}
+
+/// How a frame ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameResult {
+    /// Success, revert or halt.
+    pub status: Status,
+    /// Why it halted, for `Status::Halt`.
+    pub reason: Option<HaltReason>,
+    /// Return or revert data.
+    pub output: Vec<u8>,
+    /// Gas at the end (remaining is 0 after a halt; refund is 0 unless success).
+    pub gas: Gas,
+}
+
+/// What a frame hands to the driver when it stops running.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameAction {
+    /// The frame is finished.
+    Return(FrameResult),
+    /// Run this call, then resume the frame with [`Frame::resume_call`].
+    Call(CallInputs),
+    /// Run this create, then resume the frame with [`Frame::resume_create`].
+    Create(CreateInputs),
+}
+
+/// The outcome of a call or create, as the caller sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallOutcome {
+    /// How the callee ended.
+    pub status: Status,
+    /// Its output (return or revert data).
+    pub output: Vec<u8>,
+    /// Gas the callee did not use, returned to the caller.
+    pub gas_remaining: u64,
+    /// Refund the callee earned (counted only on success).
+    pub refund: i64,
+    /// For a successful create, the new account.
+    pub created: Option<Address>,
+}
+
+/// One call frame: everything an engine needs to run or resume it.
+#[derive(Debug)]
+pub struct Frame {
+    /// Semantics.
+    pub spec: &'static Spec,
+    /// The code being run and its analysis.
+    pub code: Arc<Bytecode>,
+    /// Offset of the next instruction.
+    pub pc: usize,
+    /// Operand stack.
+    pub stack: Stack,
+    /// Host memory.
+    pub memory: Memory,
+    /// Gas counters.
+    pub gas: Gas,
+    /// Output of the last call or create.
+    pub return_data: Vec<u8>,
+    /// Call data (empty for a `hyvm` guest).
+    pub input: Vec<u8>,
+    /// The message.
+    pub context: CallContext,
+    /// Where a pending call's output goes in host memory (offset, length).
+    pub pending_return: (usize, usize),
+    /// Set by the instruction that stops the frame.
+    pub action: Option<FrameAction>,
+}
+
+impl Frame {
+    /// A frame about to run `code` from offset 0.
+    pub fn new(
+        spec: &'static Spec,
+        code: Arc<Bytecode>,
+        input: Vec<u8>,
+        context: CallContext,
+        gas_limit: u64,
+    ) -> Self {
+        Frame {
+            spec,
+            code,
+            pc: 0,
+            stack: Stack::new(),
+            memory: Memory::new(spec.reserved),
+            gas: Gas::new(gas_limit),
+            return_data: Vec::new(),
+            input,
+            context,
+            pending_return: (0, 0),
+            action: None,
+        }
+    }
+
+    /// Ends the frame with `status` and `output`.
+    #[inline]
+    pub fn finish(&mut self, status: Status, output: Vec<u8>) {
+        let mut gas = self.gas;
+        if status != Status::Success {
+            gas.refund = 0;
+        }
+        self.action = Some(FrameAction::Return(FrameResult {
+            status,
+            reason: None,
+            output,
+            gas,
+        }));
+    }
+
+    /// Ends the frame with an exceptional halt: all gas is consumed.
+    #[inline]
+    pub fn halt(&mut self, reason: HaltReason) {
+        self.gas.remaining = 0;
+        self.gas.refund = 0;
+        self.action = Some(FrameAction::Return(FrameResult {
+            status: Status::Halt,
+            reason: Some(reason),
+            output: Vec::new(),
+            gas: self.gas,
+        }));
+    }
+
+    /// Resumes after a call: writes its output to the pending return range, pushes the success
+    /// flag, takes back unused gas and, on success, the callee's refund.
+    pub fn resume_call(&mut self, outcome: CallOutcome) {
+        let (offset, len) = self.pending_return;
+        let n = len.min(outcome.output.len());
+        if n > 0 {
+            self.memory
+                .slice_mut(offset, n)
+                .copy_from_slice(&outcome.output[..n]);
+        }
+        self.gas.remaining += outcome.gas_remaining;
+        if outcome.status == Status::Success {
+            self.gas.refund += outcome.refund;
+        }
+        self.stack
+            .push(U256::from((outcome.status == Status::Success) as u8));
+        self.return_data = outcome.output;
+        self.action = None;
+    }
+
+    /// Resumes after a create: pushes the new address (or 0), takes back unused gas and, on
+    /// success, the refund; return data is the output only when the init code reverted.
+    pub fn resume_create(&mut self, outcome: CallOutcome) {
+        self.gas.remaining += outcome.gas_remaining;
+        let word = match (outcome.status, outcome.created) {
+            (Status::Success, Some(address)) => {
+                self.gas.refund += outcome.refund;
+                U256::from_big_endian(address.as_bytes())
+            }
+            _ => U256::zero(),
+        };
+        self.stack.push(word);
+        self.return_data = if outcome.status == Status::Revert {
+            outcome.output
+        } else {
+            Vec::new()
+        };
+        self.action = None;
+    }
+}

@@ -1,0 +1,175 @@
+//! ADD .. SIGNEXTEND, EXP.
+
+use super::{charge, Step};
+use crate::frame::Frame;
+use crate::gas;
+use crate::host::Host;
+use crate::U256;
+use primitive_types::U512;
+
+/// Whether the word is negative in two's complement.
+#[inline(always)]
+pub(crate) fn is_negative(v: &U256) -> bool {
+    v.bit(255)
+}
+
+/// Two's complement negation.
+#[inline(always)]
+pub(crate) fn negate(v: U256) -> U256 {
+    (!v).overflowing_add(U256::one()).0
+}
+
+/// Absolute value in two's complement (MIN stays MIN).
+#[inline(always)]
+fn abs(v: U256) -> U256 {
+    if is_negative(&v) {
+        negate(v)
+    } else {
+        v
+    }
+}
+
+macro_rules! binary {
+    ($name:ident, $doc:literal, |$a:ident, $b:ident| $body:expr) => {
+        #[doc = $doc]
+        pub fn $name<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+            let $a = frame.stack.pop();
+            let top = frame.stack.top();
+            let $b = *top;
+            *top = $body;
+            Step::Continue
+        }
+    };
+}
+pub(crate) use binary;
+
+binary!(add, "ADD.", |a, b| a.overflowing_add(b).0);
+binary!(mul, "MUL.", |a, b| a.overflowing_mul(b).0);
+binary!(sub, "SUB.", |a, b| a.overflowing_sub(b).0);
+binary!(div, "DIV.", |a, b| if b.is_zero() {
+    U256::zero()
+} else {
+    a / b
+});
+binary!(rem, "MOD.", |a, b| if b.is_zero() {
+    U256::zero()
+} else {
+    a % b
+});
+binary!(sdiv, "SDIV.", |a, b| sdiv_words(a, b));
+binary!(smod, "SMOD.", |a, b| smod_words(a, b));
+binary!(signextend, "SIGNEXTEND.", |a, b| signextend_word(a, b));
+
+/// Signed division (MIN / -1 = MIN).
+pub fn sdiv_words(a: U256, b: U256) -> U256 {
+    if b.is_zero() {
+        return U256::zero();
+    }
+    let q = abs(a) / abs(b);
+    if is_negative(&a) != is_negative(&b) {
+        negate(q)
+    } else {
+        q
+    }
+}
+
+/// Signed remainder, with the sign of the dividend.
+pub fn smod_words(a: U256, b: U256) -> U256 {
+    if b.is_zero() {
+        return U256::zero();
+    }
+    let r = abs(a) % abs(b);
+    if is_negative(&a) {
+        negate(r)
+    } else {
+        r
+    }
+}
+
+/// Extends the sign of byte `b` (0 = lowest) of `x`.
+pub fn signextend_word(b: U256, x: U256) -> U256 {
+    if b >= U256::from(31) {
+        return x;
+    }
+    let bit = b.low_u64() as usize * 8 + 7;
+    let mask = (U256::one() << bit) - 1;
+    if x.bit(bit) {
+        x | !mask
+    } else {
+        x & mask
+    }
+}
+
+/// ADDMOD.
+pub fn addmod<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    let a = frame.stack.pop();
+    let b = frame.stack.pop();
+    let n = frame.stack.top();
+    *n = if n.is_zero() {
+        U256::zero()
+    } else {
+        let sum = U512::from(a) + U512::from(b);
+        U256::try_from(sum % U512::from(*n)).unwrap_or_default()
+    };
+    Step::Continue
+}
+
+/// MULMOD.
+pub fn mulmod<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    let a = frame.stack.pop();
+    let b = frame.stack.pop();
+    let n = frame.stack.top();
+    *n = if n.is_zero() {
+        U256::zero()
+    } else {
+        U256::try_from(a.full_mul(b) % U512::from(*n)).unwrap_or_default()
+    };
+    Step::Continue
+}
+
+/// EXP: 50 gas per exponent byte.
+pub fn exp<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    let base = frame.stack.pop();
+    let exponent = frame.stack.peek(0);
+    charge!(frame, gas::exp_cost(&exponent));
+    *frame.stack.top() = base.overflowing_pow(exponent).0;
+    Step::Continue
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_division_edges() {
+        let min = U256::one() << 255;
+        let minus_one = U256::MAX;
+        assert_eq!(sdiv_words(min, minus_one), min);
+        assert_eq!(
+            sdiv_words(negate(U256::from(7)), U256::from(2)),
+            negate(U256::from(3))
+        );
+        assert_eq!(
+            smod_words(negate(U256::from(7)), U256::from(2)),
+            negate(U256::one())
+        );
+        assert_eq!(
+            smod_words(U256::from(7), negate(U256::from(2))),
+            U256::one()
+        );
+    }
+
+    #[test]
+    fn signextend_extends_the_named_byte() {
+        assert_eq!(signextend_word(U256::zero(), U256::from(0xff)), U256::MAX);
+        assert_eq!(
+            signextend_word(U256::zero(), U256::from(0x7f)),
+            U256::from(0x7f)
+        );
+        assert_eq!(
+            signextend_word(U256::from(1), U256::from(0x1_80ff)),
+            U256::MAX - 0x7f00
+        );
+        assert_eq!(signextend_word(U256::MAX, U256::from(5)), U256::from(5));
+    }
+}

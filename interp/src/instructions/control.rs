@@ -1,0 +1,107 @@
+//! STOP, jumps, PC, GAS, JUMPDEST, RETURN, REVERT, INVALID and the refusal of unsupported opcodes.
+
+use super::{as_u64, memory_range, try_halt, Step};
+use crate::frame::{Frame, HaltReason, Status};
+use crate::host::Host;
+use crate::U256;
+
+/// STOP.
+pub fn stop<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    frame.finish(Status::Success, Vec::new());
+    Step::Exit
+}
+
+/// Moves to `target` or ends the frame as the profile says for a bad destination: `evm`
+/// halts; `hyvm` reverts with empty data and keeps the gas. In `hyvm` any 0x5B byte is a
+/// destination and the JUMPDEST itself is skipped.
+#[inline]
+fn jump_to(frame: &mut Frame, target: U256) -> Step {
+    let dest = as_u64(&target).map(|d| d as usize);
+    match dest {
+        Some(d) if frame.code.is_valid_jump(frame.spec, d) => {
+            frame.pc = if frame.spec.is_hyvm() { d + 1 } else { d };
+            Step::Continue
+        }
+        _ if frame.spec.is_hyvm() => {
+            frame.finish(Status::Revert, Vec::new());
+            Step::Exit
+        }
+        _ => {
+            frame.halt(HaltReason::InvalidJump);
+            Step::Exit
+        }
+    }
+}
+
+/// JUMP.
+pub fn jump<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    let target = frame.stack.pop();
+    jump_to(frame, target)
+}
+
+/// JUMPI: the destination is checked only when the jump is taken.
+pub fn jumpi<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    let target = frame.stack.pop();
+    let cond = frame.stack.pop();
+    if cond.is_zero() {
+        Step::Continue
+    } else {
+        jump_to(frame, target)
+    }
+}
+
+/// JUMPDEST.
+pub fn jumpdest<H: Host>(_: &mut Frame, _: &mut H) -> Step {
+    Step::Continue
+}
+
+/// PC: the offset of the PC opcode itself.
+pub fn pc<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    frame.stack.push(U256::from(frame.pc - 1));
+    Step::Continue
+}
+
+/// GAS: what is left after this instruction's own cost.
+pub fn gas<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    frame.stack.push(U256::from(frame.gas.remaining));
+    Step::Continue
+}
+
+fn return_with<H: Host>(frame: &mut Frame, status: Status) -> Step {
+    let offset = frame.stack.pop();
+    let len = frame.stack.pop();
+    let (off, len) = try_halt!(frame, memory_range(frame, &offset, &len));
+    let output = if len == 0 {
+        Vec::new()
+    } else {
+        frame.memory.slice(off, len).to_vec()
+    };
+    frame.finish(status, output);
+    Step::Exit
+}
+
+/// RETURN.
+pub fn ret<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    return_with::<H>(frame, Status::Success)
+}
+
+/// REVERT.
+pub fn revert<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    return_with::<H>(frame, Status::Revert)
+}
+
+/// INVALID (0xFE): exceptional halt.
+pub fn invalid<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    frame.halt(HaltReason::Invalid);
+    Step::Exit
+}
+
+/// An opcode the spec does not run: `evm` halts, `hyvm` reverts with empty data.
+pub fn unsupported<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+    if frame.spec.is_hyvm() {
+        frame.finish(Status::Revert, Vec::new());
+    } else {
+        frame.halt(HaltReason::InvalidOpcode);
+    }
+    Step::Exit
+}

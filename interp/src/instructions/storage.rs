@@ -1,0 +1,50 @@
+//! SLOAD, SSTORE (EIP-2200/2929/3529), TLOAD, TSTORE (EIP-1153).
+
+use super::{charge, require_non_static, Step};
+use crate::frame::Frame;
+use crate::gas;
+use crate::host::Host;
+
+/// SLOAD.
+pub fn sload<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
+    let key = frame.stack.pop();
+    let (value, cold) = host.sload(frame.context.address, key);
+    charge!(frame, gas::sload_cost(cold));
+    frame.stack.push(value);
+    Step::Continue
+}
+
+/// SSTORE.
+pub fn sstore<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
+    require_non_static!(frame);
+    let key = frame.stack.pop();
+    let value = frame.stack.pop();
+    if frame.gas.remaining <= gas::SSTORE_STIPEND_GUARD {
+        frame.halt(crate::frame::HaltReason::OutOfGas);
+        return Step::Exit;
+    }
+    let r = host.sstore(frame.context.address, key, value);
+    charge!(
+        frame,
+        gas::sstore_cost(&r.original, &r.current, &value, r.is_cold)
+    );
+    frame.gas.refund += gas::sstore_refund(&r.original, &r.current, &value);
+    Step::Continue
+}
+
+/// TLOAD.
+pub fn tload<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
+    let key = frame.stack.pop();
+    let value = host.tload(frame.context.address, key);
+    frame.stack.push(value);
+    Step::Continue
+}
+
+/// TSTORE.
+pub fn tstore<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
+    require_non_static!(frame);
+    let key = frame.stack.pop();
+    let value = frame.stack.pop();
+    host.tstore(frame.context.address, key, value);
+    Step::Continue
+}

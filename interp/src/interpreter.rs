@@ -1,0 +1,58 @@
+//! The instruction loop: charge static gas, check the stack bounds, run the instruction.
+
+use crate::frame::{Frame, FrameAction, HaltReason};
+use crate::host::Host;
+use crate::instructions::{InstructionTable, Step};
+use crate::U256;
+
+/// Runs `frame` until it finishes or needs the driver (a call or a create). Resume a
+/// suspended frame with [`Frame::resume_call`] / [`Frame::resume_create`] and call this again.
+pub fn run_frame<H: Host>(
+    frame: &mut Frame,
+    host: &mut H,
+    table: &InstructionTable<H>,
+) -> FrameAction {
+    let spec = frame.spec;
+    let code = frame.code.clone();
+    let bytes = code.padded();
+    loop {
+        // `pc` never passes the padding: PUSH immediates end inside it and every byte there is STOP.
+        let op = bytes[frame.pc] as usize;
+        if !frame.gas.charge(spec.static_gas[op]) {
+            frame.halt(HaltReason::OutOfGas);
+            break;
+        }
+        let height = frame.stack.len() as u16;
+        if height < spec.stack_min[op] {
+            frame.halt(HaltReason::StackUnderflow);
+            break;
+        }
+        if height > spec.stack_max[op] {
+            frame.halt(HaltReason::StackOverflow);
+            break;
+        }
+        frame.pc += 1;
+        if (table.table[op])(frame, host) == Step::Exit {
+            break;
+        }
+    }
+    if spec.is_hyvm() {
+        write_execution_pointer(frame);
+    }
+    frame.action.take().unwrap_or_else(|| {
+        // Every Exit sets an action; should one not, fail closed rather than loop.
+        frame.halt(HaltReason::InvalidOpcode);
+        frame.action.take().expect("halt sets an action")
+    })
+}
+
+/// The hypervisor keeps the offset of the next guest byte at host offset 0, so a dump of host
+/// memory shows where the guest stopped.
+fn write_execution_pointer(frame: &mut Frame) {
+    if frame.memory.len() >= 32 {
+        frame
+            .memory
+            .slice_mut(0, 32)
+            .copy_from_slice(&U256::from(frame.pc).to_big_endian());
+    }
+}

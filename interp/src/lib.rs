@@ -1,0 +1,59 @@
+//! The reference interpreter of nestedvm and the semantics every engine shares.
+//!
+//! - [`spec`]: profile (`hyvm` / `evm`) and fork as data, built once.
+//! - [`opcode`]: the opcode table (names, immediates, stack effects, base gas).
+//! - [`analysis`]: bytecode decoding, JUMPDEST map and basic blocks.
+//! - [`gas`]: the gas schedule's formulas.
+//! - [`memory`], [`stack`]: frame storage, with the `hyvm` reserved region.
+//! - [`host`]: the narrow trait instructions use to reach the world.
+//! - [`frame`]: one call frame's state and the requests it hands to the driver.
+//! - [`instructions`]: one function per opcode behind a table.
+//! - [`interpreter`]: the instruction loop.
+//! - [`asm`]: disassembler and assembler.
+
+pub mod analysis;
+pub mod asm;
+pub mod frame;
+pub mod gas;
+pub mod host;
+pub mod instructions;
+pub mod interpreter;
+pub mod memory;
+pub mod opcode;
+pub mod spec;
+pub mod stack;
+
+pub use analysis::Bytecode;
+pub use frame::{
+    CallContext, CallInputs, CallKind, CallOutcome, CreateInputs, CreateKind, Frame, FrameAction,
+    FrameResult, HaltReason, Status,
+};
+pub use host::{Env, Host, Log, SStoreResult, SelfDestructResult};
+pub use interpreter::run_frame;
+pub use primitive_types::{H160 as Address, H256 as B256, U256};
+pub use spec::{Fork, Profile, Spec};
+
+/// Keccak-256 of `data`.
+pub fn keccak256(data: &[u8]) -> [u8; 32] {
+    use tiny_keccak::{Hasher, Keccak};
+    let mut hasher = Keccak::v256();
+    hasher.update(data);
+    let mut out = [0u8; 32];
+    hasher.finalize(&mut out);
+    out
+}
+
+/// Keccak-256 of the empty string, the code hash of an account without code.
+pub const KECCAK_EMPTY: [u8; 32] = [
+    0xc5, 0xd2, 0x46, 0x01, 0x86, 0xf7, 0x23, 0x3c, 0x92, 0x7e, 0x7d, 0xb2, 0xdc, 0xc7, 0x03, 0xc0,
+    0xe5, 0x00, 0xb6, 0x53, 0xca, 0x82, 0x27, 0x3b, 0x7b, 0xfa, 0xd8, 0x04, 0x5d, 0x85, 0xa4, 0x70,
+];
+
+/// The largest deployable contract code (EIP-170).
+pub const MAX_CODE_SIZE: usize = 0x6000;
+/// The largest init code (EIP-3860).
+pub const MAX_INITCODE_SIZE: usize = 2 * MAX_CODE_SIZE;
+/// The deepest call depth (the top frame is depth 0).
+pub const CALL_DEPTH_LIMIT: usize = 1024;
+/// The EVM stack limit.
+pub const STACK_LIMIT: usize = 1024;

@@ -1,0 +1,271 @@
+//! Profile and fork as data: one [`Spec`] per (profile, fork, verifier), built once and shared.
+//!
+//! Everything that differs between `hyvm` and `evm`, or between forks, is decided here, in
+//! tables the interpreter (and the JIT) read: which opcodes run, their static gas, the stack
+//! depth at which they overflow, and the memory layout. Nothing else branches on the profile
+//! name.
+
+use crate::opcode::OPCODES;
+use crate::STACK_LIMIT;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+/// A supported hard fork, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Fork {
+    /// Shanghai (PUSH0, EIP-3860 initcode limits).
+    Shanghai,
+    /// Cancun (transient storage, MCOPY, blobs, EIP-6780 SELFDESTRUCT).
+    Cancun,
+    /// Prague (EIP-7702 delegations, BLS precompiles).
+    Prague,
+    /// Osaka (CLZ, EIP-7939), the default.
+    #[default]
+    Osaka,
+}
+
+impl Fork {
+    /// Every supported fork, oldest first.
+    pub const ALL: [Fork; 4] = [Fork::Shanghai, Fork::Cancun, Fork::Prague, Fork::Osaka];
+
+    /// The lower-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fork::Shanghai => "shanghai",
+            Fork::Cancun => "cancun",
+            Fork::Prague => "prague",
+            Fork::Osaka => "osaka",
+        }
+    }
+}
+
+impl fmt::Display for Fork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Fork {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Fork::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("unknown fork `{s}` (expected shanghai, cancun, prague or osaka)")
+            })
+    }
+}
+
+/// How guest code is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Profile {
+    /// The deployed HyVM hypervisor, quirks included (the default).
+    #[default]
+    Hyvm,
+    /// Plain EVM semantics, identical to revm at the same fork.
+    Evm,
+}
+
+impl Profile {
+    /// The lower-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Hyvm => "hyvm",
+            Profile::Evm => "evm",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "hyvm" => Ok(Profile::Hyvm),
+            "evm" => Ok(Profile::Evm),
+            _ => Err(format!("unknown profile `{s}` (expected hyvm or evm)")),
+        }
+    }
+}
+
+/// What an opcode does under a spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// Runs its instruction.
+    Run,
+    /// Not an instruction here: an exceptional halt in `evm`, `revert(0,0)` in `hyvm`.
+    Unsupported,
+}
+
+/// Guest memory offset of the plain hypervisor build.
+pub const HYVM_RESERVED: usize = 0x340;
+/// Guest memory offset of the contract-verifier build.
+pub const HYVM_VERIFIER_RESERVED: usize = 0x460;
+
+/// The semantics of one (profile, fork, verifier) combination, as tables.
+#[derive(Debug)]
+pub struct Spec {
+    /// The profile.
+    pub profile: Profile,
+    /// The host fork: gas schedule and precompiles follow it in both profiles.
+    pub fork: Fork,
+    /// Whether this is the contract-verifier build of the hypervisor (`hyvm` only).
+    pub verifier: bool,
+    /// Bytes of host memory in front of guest memory (0 in `evm`).
+    pub reserved: usize,
+    /// Whether guest memory offsets are masked to 160 bits before `reserved` is added.
+    pub mask_offsets: bool,
+    /// What each opcode does.
+    pub kind: [OpKind; 256],
+    /// Gas charged before each opcode runs; the one place an instruction's static cost is decided.
+    pub static_gas: [u64; 256],
+    /// Fewest stack items each opcode needs (underflow below).
+    pub stack_min: [u16; 256],
+    /// Most stack items allowed before each opcode runs (overflow above).
+    pub stack_max: [u16; 256],
+}
+
+impl Spec {
+    /// The shared spec for a combination (built once per process).
+    pub fn get(profile: Profile, fork: Fork, verifier: bool) -> &'static Spec {
+        static SPECS: OnceLock<Vec<Spec>> = OnceLock::new();
+        let specs = SPECS.get_or_init(|| {
+            let mut v = Vec::new();
+            for profile in [Profile::Hyvm, Profile::Evm] {
+                for fork in Fork::ALL {
+                    for verifier in [false, true] {
+                        v.push(Spec::build(profile, fork, verifier));
+                    }
+                }
+            }
+            v
+        });
+        let p = match profile {
+            Profile::Hyvm => 0,
+            Profile::Evm => 1,
+        };
+        let verifier = verifier && profile == Profile::Hyvm;
+        &specs[p * 8 + fork as usize * 2 + verifier as usize]
+    }
+
+    fn build(profile: Profile, fork: Fork, verifier: bool) -> Spec {
+        let mut kind = [OpKind::Unsupported; 256];
+        let mut static_gas = [0u64; 256];
+        let mut stack_min = [0u16; 256];
+        let mut stack_max = [STACK_LIMIT as u16; 256];
+        for op in 0..256usize {
+            let Some(info) = OPCODES[op] else { continue };
+            let runs = match profile {
+                Profile::Evm => info.since <= fork,
+                Profile::Hyvm => hyvm_supports(op as u8),
+            };
+            if !runs {
+                continue;
+            }
+            kind[op] = OpKind::Run;
+            static_gas[op] = info.base_gas as u64;
+            stack_min[op] = info.inputs as u16;
+            if info.outputs > info.inputs {
+                stack_max[op] = (STACK_LIMIT - (info.outputs - info.inputs) as usize) as u16;
+            }
+        }
+        Spec {
+            profile,
+            fork,
+            verifier: verifier && profile == Profile::Hyvm,
+            reserved: match (profile, verifier) {
+                (Profile::Evm, _) => 0,
+                (Profile::Hyvm, false) => HYVM_RESERVED,
+                (Profile::Hyvm, true) => HYVM_VERIFIER_RESERVED,
+            },
+            mask_offsets: profile == Profile::Hyvm,
+            kind,
+            static_gas,
+            stack_min,
+            stack_max,
+        }
+    }
+
+    /// Whether this spec is at least `fork`.
+    #[inline]
+    pub fn is(&self, fork: Fork) -> bool {
+        self.fork >= fork
+    }
+
+    /// Whether jumps follow the hypervisor's rule (no JUMPDEST analysis).
+    #[inline]
+    pub fn is_hyvm(&self) -> bool {
+        self.profile == Profile::Hyvm
+    }
+}
+
+/// Whether the deployed hypervisor executes `op` (everything assigned up to Shanghai but
+/// CALLCODE and SELFDESTRUCT; the rest reverts with empty data).
+fn hyvm_supports(op: u8) -> bool {
+    use crate::opcode::*;
+    match OPCODES[op as usize] {
+        None => false,
+        Some(info) => info.since == Fork::Shanghai && !matches!(op, CALLCODE | SELFDESTRUCT),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opcode::*;
+
+    #[test]
+    fn hyvm_refuses_cancun_opcodes_and_evm_follows_the_fork() {
+        let hyvm = Spec::get(Profile::Hyvm, Fork::Osaka, false);
+        for op in [
+            TLOAD,
+            TSTORE,
+            MCOPY,
+            BLOBHASH,
+            BLOBBASEFEE,
+            CLZ,
+            CALLCODE,
+            SELFDESTRUCT,
+            0x0c,
+            0xef,
+        ] {
+            assert_eq!(hyvm.kind[op as usize], OpKind::Unsupported, "{op:#x}");
+        }
+        assert_eq!(hyvm.kind[PUSH0 as usize], OpKind::Run);
+        assert_eq!(hyvm.kind[INVALID as usize], OpKind::Run);
+        assert_eq!(hyvm.reserved, 0x340);
+        assert_eq!(Spec::get(Profile::Hyvm, Fork::Osaka, true).reserved, 0x460);
+        let shanghai = Spec::get(Profile::Evm, Fork::Shanghai, false);
+        assert_eq!(shanghai.kind[TLOAD as usize], OpKind::Unsupported);
+        assert_eq!(
+            Spec::get(Profile::Evm, Fork::Cancun, false).kind[TLOAD as usize],
+            OpKind::Run
+        );
+        assert_eq!(
+            Spec::get(Profile::Evm, Fork::Prague, false).kind[CLZ as usize],
+            OpKind::Unsupported
+        );
+        assert_eq!(
+            Spec::get(Profile::Evm, Fork::Osaka, false).kind[CLZ as usize],
+            OpKind::Run
+        );
+        assert_eq!(Spec::get(Profile::Evm, Fork::Osaka, true).reserved, 0);
+    }
+
+    #[test]
+    fn stack_bounds_come_from_the_opcode_table() {
+        let evm = Spec::get(Profile::Evm, Fork::Osaka, false);
+        assert_eq!(evm.stack_max[PUSH1 as usize], 1023);
+        assert_eq!(evm.stack_min[ADD as usize], 2);
+        assert_eq!(evm.stack_max[ADD as usize], 1024);
+        assert_eq!(evm.stack_min[(SWAP1 + 15) as usize], 17);
+        assert_eq!(evm.stack_max[(DUP1 + 15) as usize], 1023);
+    }
+}

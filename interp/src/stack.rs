@@ -1,0 +1,93 @@
+//! The operand stack: 1024 words, bounds checked once per instruction by the loop from the
+//! spec's tables, so the accessors here do not check again.
+
+use crate::{STACK_LIMIT, U256};
+
+/// An EVM operand stack.
+#[derive(Clone, Debug)]
+pub struct Stack {
+    data: Vec<U256>,
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stack {
+    /// An empty stack with room for the full 1024 items.
+    pub fn new() -> Self {
+        Stack {
+            data: Vec::with_capacity(STACK_LIMIT),
+        }
+    }
+
+    /// Number of items.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the stack is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The items, bottom first.
+    pub fn as_slice(&self) -> &[U256] {
+        &self.data
+    }
+
+    /// Pushes a word; the loop has checked there is room.
+    #[inline(always)]
+    pub fn push(&mut self, v: U256) {
+        debug_assert!(self.data.len() < STACK_LIMIT);
+        self.data.push(v);
+    }
+
+    /// Pushes a word, failing when full (for callers outside the checked loop).
+    pub fn try_push(&mut self, v: U256) -> bool {
+        if self.data.len() >= STACK_LIMIT {
+            return false;
+        }
+        self.data.push(v);
+        true
+    }
+
+    /// Pops the top word; the loop has checked it exists.
+    #[inline(always)]
+    pub fn pop(&mut self) -> U256 {
+        debug_assert!(!self.data.is_empty());
+        self.data.pop().unwrap_or_default()
+    }
+
+    /// The top word, mutable; the loop has checked it exists.
+    #[inline(always)]
+    pub fn top(&mut self) -> &mut U256 {
+        let n = self.data.len();
+        debug_assert!(n > 0);
+        &mut self.data[n - 1]
+    }
+
+    /// The `n`th word from the top (0 = top).
+    #[inline(always)]
+    pub fn peek(&self, n: usize) -> U256 {
+        self.data[self.data.len() - 1 - n]
+    }
+
+    /// Duplicates the `n`th word (1 = top).
+    #[inline(always)]
+    pub fn dup(&mut self, n: usize) {
+        let v = self.data[self.data.len() - n];
+        self.data.push(v);
+    }
+
+    /// Swaps the top with the `n`th word below it.
+    #[inline(always)]
+    pub fn swap(&mut self, n: usize) {
+        let len = self.data.len();
+        self.data.swap(len - 1, len - 1 - n);
+    }
+}
