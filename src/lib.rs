@@ -1,1 +1,23 @@
+//! nestedvm: an EVM hypervisor (the on-chain HyVM, reproduced exactly in the `hyvm` profile)
+//! with a reference interpreter, a plain `evm` profile identical to revm, and an in-memory world.
+//!
+//! ```
+//! use nestedvm::{Config, Request, Vm};
+//! let code = nestedvm::interp::asm::decode_hex("600360040160005260206000f3").unwrap();
+//! let outcome = Vm::new().run(&Config::default(), &Request::new(code)).unwrap();
+//! assert_eq!(outcome.output[31], 7);
+//! ```
 
+pub mod engine;
+pub mod executor;
+pub mod input;
+pub mod output;
+pub mod precompiles;
+pub mod run;
+pub mod world;
+
+pub use engine::Engine;
+pub use nestedvm_interp as interp;
+pub use nestedvm_interp::{Address, Env, Fork, HaltReason, Log, Profile, Status, B256, U256};
+pub use run::{Config, Error, Outcome, Request, Vm, DEFAULT_HYPERVISOR, MAX_CODE_LEN};
+pub use world::{Account, World};

@@ -217,7 +217,7 @@ pub fn assemble(text: &str) -> Result<Vec<u8>, AsmError> {
 
 /// Decodes hex (no prefix); `None` on odd length or a non-hex character.
 pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

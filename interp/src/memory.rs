@@ -20,7 +20,7 @@ pub struct Memory {
 impl Memory {
     /// A memory whose first `reserved` bytes (a multiple of 32) are the host's region.
     pub fn new(reserved: usize) -> Self {
-        debug_assert!(reserved % 32 == 0);
+        debug_assert!(reserved.is_multiple_of(32));
         Memory {
             data: vec![0; reserved],
             reserved,
@@ -100,6 +100,11 @@ impl Memory {
     /// The whole host memory, reserved region included.
     pub fn as_slice(&self) -> &[u8] {
         &self.data
+    }
+
+    /// The host memory buffer, without copying.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.data
     }
 }
 

@@ -67,7 +67,7 @@ pub fn gas<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     Step::Continue
 }
 
-fn return_with<H: Host>(frame: &mut Frame, status: Status) -> Step {
+fn return_with(frame: &mut Frame, status: Status) -> Step {
     let offset = frame.stack.pop();
     let len = frame.stack.pop();
     let (off, len) = try_halt!(frame, memory_range(frame, &offset, &len));
@@ -82,12 +82,12 @@ fn return_with<H: Host>(frame: &mut Frame, status: Status) -> Step {
 
 /// RETURN.
 pub fn ret<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
-    return_with::<H>(frame, Status::Success)
+    return_with(frame, Status::Success)
 }
 
 /// REVERT.
 pub fn revert<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
-    return_with::<H>(frame, Status::Revert)
+    return_with(frame, Status::Revert)
 }
 
 /// INVALID (0xFE): exceptional halt.

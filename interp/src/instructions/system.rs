@@ -41,7 +41,7 @@ pub fn log<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     let offset = frame.stack.pop();
     let len = frame.stack.pop();
     let n = as_u64_saturating(&len);
-    charge!(frame, n.checked_mul(gas::LOG_DATA).unwrap_or(u64::MAX));
+    charge!(frame, n.saturating_mul(gas::LOG_DATA));
     let (off, n) = try_halt!(frame, memory_range(frame, &offset, &len));
     let mut topics = Vec::with_capacity(topics_n);
     for _ in 0..topics_n {
@@ -60,7 +60,7 @@ pub fn log<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     Step::Continue
 }
 
-fn create_common<H: Host>(frame: &mut Frame, kind_is_create2: bool) -> Step {
+fn create_common(frame: &mut Frame, kind_is_create2: bool) -> Step {
     require_non_static!(frame);
     let value = frame.stack.pop();
     let offset = frame.stack.pop();
@@ -104,12 +104,12 @@ fn create_common<H: Host>(frame: &mut Frame, kind_is_create2: bool) -> Step {
 
 /// CREATE.
 pub fn create<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
-    create_common::<H>(frame, false)
+    create_common(frame, false)
 }
 
 /// CREATE2.
 pub fn create2<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
-    create_common::<H>(frame, true)
+    create_common(frame, true)
 }
 
 fn call_common<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> Step {

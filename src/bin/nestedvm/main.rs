@@ -1,0 +1,212 @@
+//! The `nestedvm` command: run guest code, assemble and disassemble.
+
+mod batch;
+
+use clap::{Args, Parser, Subcommand};
+use nestedvm::input::{parse_address, parse_hex, parse_u256, parse_u64};
+use nestedvm::interp::asm;
+use nestedvm::{output, Config, Engine, Fork, Profile, Request, Vm};
+use std::io::Read;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "nestedvm",
+    version,
+    about = "An EVM hypervisor: run guest EVM bytecode as the on-chain HyVM does, or as a plain EVM"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one message call (or, with --batch, one per JSON line on stdin).
+    Run(Box<RunArgs>),
+    /// Print one instruction a line: `offset: MNEMONIC [immediate]`.
+    Disasm {
+        /// Code as hex.
+        hex: String,
+    },
+    /// Assemble mnemonics (with labels) or disassembler output into hex.
+    Asm {
+        /// A file, `-` for stdin (the default), or the assembly text itself.
+        source: Option<String>,
+    },
+}
+
+/// Options of `run`, also the defaults of every `--batch` request.
+#[derive(Args, Clone)]
+pub struct RunArgs {
+    /// Code as hex (guest code in hyvm, the contract's code in evm).
+    hex: Option<String>,
+    /// Read the code (hex text) from a file.
+    #[arg(long, value_name = "PATH")]
+    code_file: Option<String>,
+    /// interp, jit or auto.
+    #[arg(long, default_value = "auto")]
+    engine: String,
+    /// hyvm or evm.
+    #[arg(long, default_value = "hyvm")]
+    profile: String,
+    /// Run the contract-verifier build of the hypervisor (guest memory at 0x460).
+    #[arg(long)]
+    verifier: bool,
+    /// Run read-only (STATICCALL rules).
+    #[arg(long = "static")]
+    is_static: bool,
+    /// shanghai, cancun, prague or osaka.
+    #[arg(long, default_value = "osaka")]
+    fork: String,
+    /// Gas of the top frame.
+    #[arg(long, default_value = "30000000")]
+    gas: String,
+    /// Call data as hex (evm only).
+    #[arg(long)]
+    calldata: Option<String>,
+    /// Executing account (the wallet in hyvm).
+    #[arg(long, default_value = "0x000000000000000000000000000000000000c0de")]
+    address: String,
+    /// Caller and origin.
+    #[arg(long, default_value = "0x000000000000000000000000000000000000ca11")]
+    caller: String,
+    /// Value sent, in wei.
+    #[arg(long, default_value = "0")]
+    value: String,
+    /// Print one line of JSON.
+    #[arg(long)]
+    json: bool,
+    /// Read one JSON request per line on stdin, write one JSON result per line.
+    #[arg(long)]
+    batch: bool,
+}
+
+/// A bad-input error: printed on one line, exit code 2.
+pub struct UsageError(pub String);
+
+impl From<String> for UsageError {
+    fn from(s: String) -> Self {
+        UsageError(s)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            let rendered = e.render().to_string();
+            let line = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            eprintln!("{}", line.trim());
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run(*args),
+        Command::Disasm { hex } => parse_hex("code", &hex)
+            .map(|code| {
+                print!("{}", asm::disassemble(&code));
+            })
+            .map_err(UsageError),
+        Command::Asm { source } => assemble(source),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(UsageError(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn assemble(source: Option<String>) -> Result<(), UsageError> {
+    let text = match source.as_deref() {
+        None | Some("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("stdin: {e}"))?;
+            s
+        }
+        Some(path) if std::path::Path::new(path).is_file() => {
+            std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
+        }
+        Some(text) => text.to_string(),
+    };
+    let code = asm::assemble(&text).map_err(|e| format!("asm: {e}"))?;
+    println!("{}", output::hex0x(&code));
+    Ok(())
+}
+
+/// The configuration and request the flags describe (code aside).
+pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
+    let config = Config {
+        profile: args.profile.parse::<Profile>()?,
+        fork: args.fork.parse::<Fork>()?,
+        engine: args.engine.parse::<Engine>()?,
+        verifier: args.verifier,
+        is_static: args.is_static,
+        ..Config::default()
+    };
+    let mut request = Request::new(Vec::new());
+    request.gas = parse_u64("--gas", &args.gas)?;
+    request.address = parse_address("--address", &args.address)?;
+    request.caller = parse_address("--caller", &args.caller)?;
+    request.env.origin = request.caller;
+    request.value = parse_u256("--value", &args.value)?;
+    if let Some(cd) = &args.calldata {
+        request.calldata = parse_hex("--calldata", cd)?;
+    }
+    Ok((config, request))
+}
+
+fn run(args: RunArgs) -> Result<(), UsageError> {
+    if args.batch {
+        if args.hex.is_some() || args.code_file.is_some() {
+            return Err(UsageError(
+                "--batch reads code from stdin; do not also give code".into(),
+            ));
+        }
+        return batch::run_batch(&args);
+    }
+    let (config, mut request) = base_request(&args)?;
+    let hex = match (&args.hex, &args.code_file) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError(
+                "give the code as HEX or --code-file, not both".into(),
+            ))
+        }
+        (Some(h), None) => h.clone(),
+        (None, Some(path)) => {
+            std::fs::read_to_string(path).map_err(|e| format!("--code-file {path}: {e}"))?
+        }
+        (None, None) => return Err(UsageError("no code: give HEX or --code-file PATH".into())),
+    };
+    request.code = parse_hex("code", &hex)?;
+    let outcome = Vm::new()
+        .run(&config, &request)
+        .map_err(|e| UsageError(e.to_string()))?;
+    if args.json {
+        println!("{}", output::to_json(&outcome));
+    } else {
+        println!("{}", output::to_text(&outcome));
+    }
+    Ok(())
+}

@@ -1,0 +1,418 @@
+//! The driver loop: runs a frame, and when it asks for a call or a create, prepares the callee
+//! (depth and balance checks, value transfer, precompiles, the hypervisor account, collisions),
+//! runs it on its own frame, then resumes the caller with the outcome. Frames live in a
+//! `Vec`, so call depth never touches the native stack.
+
+use crate::precompiles::PrecompileSet;
+use crate::world::{delegation_target, Checkpoint, World};
+use nestedvm_interp::frame::Gas;
+use nestedvm_interp::instructions::InstructionTable;
+use nestedvm_interp::memory::Memory;
+use nestedvm_interp::{
+    keccak256, run_frame, Address, Bytecode, CallContext, CallInputs, CallKind, CallOutcome,
+    CreateInputs, CreateKind, Fork, Frame, FrameAction, FrameResult, HaltReason, Profile, Spec,
+    Status, B256, CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Analysed code, shared by hash across frames and runs.
+#[derive(Default)]
+pub struct CodeCache {
+    map: HashMap<B256, Arc<Bytecode>>,
+}
+
+impl CodeCache {
+    /// The most entries kept; past it the cache starts over (simulations of many distinct
+    /// payloads must not grow memory without bound).
+    pub const CAPACITY: usize = 4096;
+
+    /// The analysis of `code`, from the cache when it was seen before.
+    pub fn get(&mut self, code: &[u8]) -> Arc<Bytecode> {
+        let hash = B256::from(keccak256(code));
+        if let Some(b) = self.map.get(&hash) {
+            return b.clone();
+        }
+        if self.map.len() >= Self::CAPACITY {
+            self.map.clear();
+        }
+        let b = Arc::new(Bytecode::new(code));
+        self.map.insert(hash, b.clone());
+        b
+    }
+}
+
+/// What stays fixed for a whole run.
+#[derive(Clone, Copy, Debug)]
+pub struct ExecConfig {
+    /// Host fork.
+    pub fork: Fork,
+    /// Whether DELEGATECALLs into the hypervisor run the contract-verifier build.
+    pub verifier: bool,
+    /// Where the hypervisor lives.
+    pub hypervisor: Address,
+}
+
+enum Pending {
+    Call(Checkpoint),
+    Create(Checkpoint, Address),
+}
+
+struct Entry {
+    frame: Frame,
+    pending: Pending,
+}
+
+enum Prepared {
+    Done(CallOutcome),
+    Frame(Box<Entry>),
+}
+
+/// Runs frames against a world.
+pub struct Executor<'a> {
+    world: &'a mut World,
+    config: ExecConfig,
+    precompiles: PrecompileSet,
+    codes: &'a mut CodeCache,
+    hyvm_table: InstructionTable<World>,
+    evm_table: InstructionTable<World>,
+}
+
+impl<'a> Executor<'a> {
+    /// An executor over `world`.
+    pub fn new(world: &'a mut World, config: ExecConfig, codes: &'a mut CodeCache) -> Self {
+        let hyvm = Spec::get(Profile::Hyvm, config.fork, config.verifier);
+        let evm = Spec::get(Profile::Evm, config.fork, false);
+        Executor {
+            world,
+            config,
+            precompiles: PrecompileSet::for_fork(config.fork),
+            codes,
+            hyvm_table: InstructionTable::new(hyvm),
+            evm_table: InstructionTable::new(evm),
+        }
+    }
+
+    /// The precompiles in force.
+    pub fn precompiles(&self) -> PrecompileSet {
+        self.precompiles
+    }
+
+    /// The analysis of `code`.
+    pub fn bytecode(&mut self, code: &[u8]) -> Arc<Bytecode> {
+        self.codes.get(code)
+    }
+
+    /// Runs `top` and every call and create it makes, returning how `top` ended and its
+    /// memory. The caller owns checkpointing and value transfer of the top frame.
+    pub fn run(&mut self, top: Frame) -> (FrameResult, Memory) {
+        let mut stack: Vec<Entry> = Vec::new();
+        let mut current = Entry {
+            frame: top,
+            pending: Pending::Call(self.world.checkpoint()),
+        };
+        loop {
+            let table = if current.frame.spec.is_hyvm() {
+                &self.hyvm_table
+            } else {
+                &self.evm_table
+            };
+            let action = run_frame(&mut current.frame, self.world, table);
+            match action {
+                FrameAction::Call(inputs) => match self.prepare_call(inputs) {
+                    Prepared::Done(outcome) => current.frame.resume_call(outcome),
+                    Prepared::Frame(child) => stack.push(std::mem::replace(&mut current, *child)),
+                },
+                FrameAction::Create(inputs) => match self.prepare_create(inputs) {
+                    Prepared::Done(outcome) => current.frame.resume_create(outcome),
+                    Prepared::Frame(child) => stack.push(std::mem::replace(&mut current, *child)),
+                },
+                FrameAction::Return(result) => {
+                    let Some(parent) = stack.pop() else {
+                        return (result, std::mem::take(&mut current.frame.memory));
+                    };
+                    let finished = std::mem::replace(&mut current, parent);
+                    match finished.pending {
+                        Pending::Call(cp) => {
+                            let outcome = self.finish_call(cp, result);
+                            current.frame.resume_call(outcome);
+                        }
+                        Pending::Create(cp, address) => {
+                            let outcome = self.finish_create(cp, address, result);
+                            current.frame.resume_create(outcome);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn refused(gas_limit: u64) -> Prepared {
+        Prepared::Done(CallOutcome {
+            status: Status::Revert,
+            output: Vec::new(),
+            gas_remaining: gas_limit,
+            refund: 0,
+            created: None,
+        })
+    }
+
+    fn prepare_call(&mut self, inputs: CallInputs) -> Prepared {
+        if inputs.depth > CALL_DEPTH_LIMIT {
+            return Self::refused(inputs.gas_limit);
+        }
+        let cp = self.world.checkpoint();
+        if inputs.transfers_value
+            && !self
+                .world
+                .transfer(inputs.caller, inputs.address, inputs.value)
+        {
+            self.world.revert_to(cp);
+            return Self::refused(inputs.gas_limit);
+        }
+        if inputs.code_address == self.config.hypervisor {
+            if inputs.kind != CallKind::DelegateCall {
+                // The hypervisor only runs under DELEGATECALL; a direct call reverts.
+                self.world.revert_to(cp);
+                return Self::refused(inputs.gas_limit);
+            }
+            let spec = Spec::get(Profile::Hyvm, self.config.fork, self.config.verifier);
+            let code = self.codes.get(&inputs.input);
+            let frame = Frame::new(
+                spec,
+                code,
+                Vec::new(),
+                context_of(&inputs),
+                inputs.gas_limit,
+            );
+            return Prepared::Frame(Box::new(Entry {
+                frame,
+                pending: Pending::Call(cp),
+            }));
+        }
+        if let Some(out) =
+            self.precompiles
+                .call(&inputs.code_address, &inputs.input, inputs.gas_limit)
+        {
+            if out.status != Status::Success {
+                self.world.revert_to(cp);
+            }
+            return Prepared::Done(CallOutcome {
+                status: out.status,
+                output: out.output,
+                gas_remaining: inputs.gas_limit - out.gas_used.min(inputs.gas_limit),
+                refund: 0,
+                created: None,
+            });
+        }
+        let mut code = self.world.code_of(&inputs.code_address);
+        if self.config.fork >= Fork::Prague {
+            if let Some(delegate) = delegation_target(&code) {
+                code = self.world.code_of(&delegate);
+            }
+        }
+        if code.is_empty() {
+            return Prepared::Done(CallOutcome {
+                status: Status::Success,
+                output: Vec::new(),
+                gas_remaining: inputs.gas_limit,
+                refund: 0,
+                created: None,
+            });
+        }
+        let spec = Spec::get(Profile::Evm, self.config.fork, false);
+        let bytecode = self.codes.get(&code);
+        let context = context_of(&inputs);
+        let frame = Frame::new(spec, bytecode, inputs.input, context, inputs.gas_limit);
+        Prepared::Frame(Box::new(Entry {
+            frame,
+            pending: Pending::Call(cp),
+        }))
+    }
+
+    fn finish_call(&mut self, cp: Checkpoint, result: FrameResult) -> CallOutcome {
+        if result.status != Status::Success {
+            self.world.revert_to(cp);
+        }
+        CallOutcome {
+            status: result.status,
+            output: result.output,
+            gas_remaining: result.gas.remaining,
+            refund: result.gas.refund,
+            created: None,
+        }
+    }
+
+    fn prepare_create(&mut self, inputs: CreateInputs) -> Prepared {
+        if inputs.depth > CALL_DEPTH_LIMIT || self.world.balance_of(&inputs.caller) < inputs.value {
+            return Self::refused(inputs.gas_limit);
+        }
+        let nonce = self.world.nonce_of(&inputs.caller);
+        let Some(next_nonce) = nonce.checked_add(1) else {
+            return Self::refused(inputs.gas_limit);
+        };
+        self.world.set_nonce(inputs.caller, next_nonce);
+        let address = match inputs.kind {
+            CreateKind::Create => create_address(&inputs.caller, nonce),
+            CreateKind::Create2 { salt } => {
+                create2_address(&inputs.caller, &salt, &inputs.init_code)
+            }
+        };
+        self.world.warm_created(address);
+        let cp = self.world.checkpoint();
+        if self.world.has_code_or_nonce(&address) {
+            self.world.revert_to(cp);
+            return Prepared::Done(CallOutcome {
+                status: Status::Halt,
+                output: Vec::new(),
+                gas_remaining: 0,
+                refund: 0,
+                created: None,
+            });
+        }
+        self.world.mark_created(address);
+        self.world.set_nonce(address, 1);
+        self.world.transfer(inputs.caller, address, inputs.value);
+        let spec = Spec::get(Profile::Evm, self.config.fork, false);
+        let code = self.codes.get(&inputs.init_code);
+        let context = CallContext {
+            address,
+            caller: inputs.caller,
+            value: inputs.value,
+            is_static: false,
+            depth: inputs.depth,
+        };
+        let frame = Frame::new(spec, code, Vec::new(), context, inputs.gas_limit);
+        Prepared::Frame(Box::new(Entry {
+            frame,
+            pending: Pending::Create(cp, address),
+        }))
+    }
+
+    fn finish_create(
+        &mut self,
+        cp: Checkpoint,
+        address: Address,
+        result: FrameResult,
+    ) -> CallOutcome {
+        let mut gas = result.gas;
+        if result.status != Status::Success {
+            self.world.revert_to(cp);
+            return CallOutcome {
+                status: result.status,
+                output: result.output,
+                gas_remaining: gas.remaining,
+                refund: 0,
+                created: None,
+            };
+        }
+        let code = result.output;
+        let failure = if code.len() > MAX_CODE_SIZE {
+            Some(HaltReason::CodeSizeLimit)
+        } else if code.first() == Some(&0xef) {
+            Some(HaltReason::InvalidCodePrefix)
+        } else if !gas.charge(code.len() as u64 * nestedvm_interp::gas::CODE_DEPOSIT) {
+            Some(HaltReason::OutOfGas)
+        } else {
+            None
+        };
+        if failure.is_some() {
+            self.world.revert_to(cp);
+            return CallOutcome {
+                status: Status::Halt,
+                output: Vec::new(),
+                gas_remaining: 0,
+                refund: 0,
+                created: None,
+            };
+        }
+        self.world.set_code(address, code);
+        CallOutcome {
+            status: Status::Success,
+            output: Vec::new(),
+            gas_remaining: gas.remaining,
+            refund: gas.refund,
+            created: Some(address),
+        }
+    }
+}
+
+fn context_of(inputs: &CallInputs) -> CallContext {
+    CallContext {
+        address: inputs.address,
+        caller: inputs.caller,
+        value: inputs.value,
+        is_static: inputs.is_static,
+        depth: inputs.depth,
+    }
+}
+
+/// CREATE's address: keccak(rlp([sender, nonce]))[12..].
+pub fn create_address(sender: &Address, nonce: u64) -> Address {
+    let mut rlp = Vec::with_capacity(32);
+    let nonce_bytes = nonce.to_be_bytes();
+    let skip = nonce_bytes.iter().take_while(|b| **b == 0).count();
+    let nonce_enc: Vec<u8> = match nonce {
+        0 => vec![0x80],
+        1..=0x7f => vec![nonce as u8],
+        _ => {
+            let mut v = vec![0x80 + (8 - skip) as u8];
+            v.extend_from_slice(&nonce_bytes[skip..]);
+            v
+        }
+    };
+    let payload_len = 21 + nonce_enc.len();
+    rlp.push(0xc0 + payload_len as u8);
+    rlp.push(0x94);
+    rlp.extend_from_slice(sender.as_bytes());
+    rlp.extend_from_slice(&nonce_enc);
+    Address::from_slice(&keccak256(&rlp)[12..])
+}
+
+/// CREATE2's address: keccak(0xff ++ sender ++ salt ++ keccak(init_code))[12..].
+pub fn create2_address(sender: &Address, salt: &U256, init_code: &[u8]) -> Address {
+    let mut buf = Vec::with_capacity(85);
+    buf.push(0xff);
+    buf.extend_from_slice(sender.as_bytes());
+    buf.extend_from_slice(&salt.to_big_endian());
+    buf.extend_from_slice(&keccak256(init_code));
+    Address::from_slice(&keccak256(&buf)[12..])
+}
+
+/// The gas of a finished top frame, for reporting: used (all after a halt) and refund.
+pub fn gas_report(result: &FrameResult) -> (u64, i64) {
+    let Gas {
+        limit,
+        remaining,
+        refund,
+    } = result.gas;
+    (
+        limit - remaining,
+        if result.status == Status::Success {
+            refund
+        } else {
+            0
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_addresses_match_known_values() {
+        // Known vector: sender 0x6ac7ea33f8831ea9dcc53393aaa88b25a785dbf0.
+        let sender: Address = "6ac7ea33f8831ea9dcc53393aaa88b25a785dbf0".parse().unwrap();
+        let a0: Address = "cd234a471b72ba2f1ccf0a70fcaba648a5eecd8d".parse().unwrap();
+        let a1: Address = "343c43a37d37dff08ae8c4a11544c718abb4fcf8".parse().unwrap();
+        assert_eq!(create_address(&sender, 0), a0);
+        assert_eq!(create_address(&sender, 1), a1);
+        // EIP-1014 example 0: address 0, salt 0, init code 0x00.
+        let expected: Address = "4d1a2e2bb4f88f0250f26ffff098b0b30b26bf38".parse().unwrap();
+        assert_eq!(
+            create2_address(&Address::zero(), &U256::zero(), &[0x00]),
+            expected
+        );
+    }
+}

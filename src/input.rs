@@ -1,0 +1,80 @@
+//! Parsing of user input shared by the command line and the batch protocol: hex, addresses,
+//! numbers. Every error is one line naming the problem.
+
+use crate::{Address, U256};
+
+/// Parses hex bytes, with or without `0x`, ignoring surrounding white space.
+pub fn parse_hex(what: &str, s: &str) -> Result<Vec<u8>, String> {
+    let t = s.trim();
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    if !t.len().is_multiple_of(2) {
+        return Err(format!("{what}: odd number of hex digits ({})", t.len()));
+    }
+    if let Some((i, c)) = t.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(format!("{what}: `{c}` at position {i} is not a hex digit"));
+    }
+    crate::interp::asm::decode_hex(t).ok_or_else(|| format!("{what}: not valid hex"))
+}
+
+/// Parses an address (`0x` and 40 hex digits).
+pub fn parse_address(what: &str, s: &str) -> Result<Address, String> {
+    let bytes = parse_hex(what, s)?;
+    if bytes.len() != 20 {
+        return Err(format!(
+            "{what}: an address is 20 bytes, got {}",
+            bytes.len()
+        ));
+    }
+    Ok(Address::from_slice(&bytes))
+}
+
+/// Parses a 256-bit number, decimal or `0x` hex.
+pub fn parse_u256(what: &str, s: &str) -> Result<U256, String> {
+    let t = s.trim();
+    let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        if h.is_empty() || h.len() > 64 {
+            Err(())
+        } else {
+            U256::from_str_radix(h, 16).map_err(|_| ())
+        }
+    } else if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        Err(())
+    } else {
+        U256::from_dec_str(t).map_err(|_| ())
+    };
+    parsed.map_err(|_| format!("{what}: `{t}` is not a 256-bit number"))
+}
+
+/// Parses a 64-bit number, decimal or `0x` hex.
+pub fn parse_u64(what: &str, s: &str) -> Result<u64, String> {
+    let v = parse_u256(what, s)?;
+    if v > U256::from(u64::MAX) {
+        return Err(format!("{what}: `{}` does not fit in 64 bits", s.trim()));
+    }
+    Ok(v.low_u64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_errors_name_the_problem() {
+        assert_eq!(parse_hex("code", "0x6001").unwrap(), vec![0x60, 0x01]);
+        assert_eq!(parse_hex("code", "").unwrap(), Vec::<u8>::new());
+        assert!(parse_hex("code", "0x600")
+            .unwrap_err()
+            .contains("odd number"));
+        assert!(parse_hex("code", "0x60zz")
+            .unwrap_err()
+            .contains("not a hex digit"));
+        assert!(parse_address("--caller", "0x12").is_err());
+        assert_eq!(parse_u256("--value", "0x10").unwrap(), U256::from(16));
+        assert_eq!(parse_u64("--gas", "100").unwrap(), 100);
+        assert!(parse_u64("--gas", "-1").is_err());
+        assert!(parse_u64("--gas", "18446744073709551616").is_err());
+    }
+}

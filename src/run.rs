@@ -1,0 +1,277 @@
+//! Running one message call: the request, the configuration, the outcome.
+//!
+//! `run` simulates one message call, not a mined transaction: no fee is taken up front (the
+//! caller holds its balance minus the value sent), intrinsic gas is not charged, and
+//! `gas_used` is the top frame's gas before refunds.
+
+use crate::engine::Engine;
+use crate::executor::{gas_report, CodeCache, ExecConfig, Executor};
+use crate::precompiles::PrecompileSet;
+use crate::world::{Account, World};
+use nestedvm_interp::{
+    Address, CallContext, Env, Fork, Frame, HaltReason, Log, Profile, Spec, Status, U256,
+};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where the hypervisor lives by default (`0x…4879`).
+pub const DEFAULT_HYPERVISOR: Address = Address([
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x79,
+]);
+
+/// The longest code `run` accepts (1 MiB): guest code is call data in `hyvm`, so EIP-170 does
+/// not bound it, but memory and analysis time must be.
+pub const MAX_CODE_LEN: usize = 1 << 20;
+
+/// How to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `hyvm` (default) or `evm`.
+    pub profile: Profile,
+    /// Host fork (default `osaka`).
+    pub fork: Fork,
+    /// Engine (default `auto`).
+    pub engine: Engine,
+    /// The contract-verifier build of the hypervisor (`hyvm` only).
+    pub verifier: bool,
+    /// Run the top frame read-only.
+    pub is_static: bool,
+    /// Address of the hypervisor account.
+    pub hypervisor: Address,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            profile: Profile::Hyvm,
+            fork: Fork::Osaka,
+            engine: Engine::Auto,
+            verifier: false,
+            is_static: false,
+            hypervisor: DEFAULT_HYPERVISOR,
+        }
+    }
+}
+
+/// One message call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Guest code (`hyvm`) or the executing contract's code (`evm`).
+    pub code: Vec<u8>,
+    /// Call data (`evm` only).
+    pub calldata: Vec<u8>,
+    /// Gas of the top frame.
+    pub gas: u64,
+    /// Executing account (the wallet in `hyvm`).
+    pub address: Address,
+    /// Caller of the top frame (also the origin unless `env` says otherwise).
+    pub caller: Address,
+    /// Value sent.
+    pub value: U256,
+    /// Storage of the executing account before the call.
+    pub storage: Vec<(U256, U256)>,
+    /// Other accounts of the pre-state.
+    pub accounts: Vec<(Address, Account)>,
+    /// Block and transaction environment.
+    pub env: Env,
+}
+
+impl Request {
+    /// A request to run `code` in the default environment.
+    pub fn new(code: Vec<u8>) -> Self {
+        Request {
+            code,
+            calldata: Vec::new(),
+            gas: 30_000_000,
+            address: Address::from_low_u64_be(0xc0de),
+            caller: Address::from_low_u64_be(0xca11),
+            value: U256::zero(),
+            storage: Vec::new(),
+            accounts: Vec::new(),
+            env: Env::default(),
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Success, revert or halt.
+    pub status: Status,
+    /// Why it halted.
+    pub reason: Option<HaltReason>,
+    /// Return or revert data.
+    pub output: Vec<u8>,
+    /// Gas used by the top frame, before refunds.
+    pub gas_used: u64,
+    /// Refund counter of the top frame (0 unless success).
+    pub gas_refund: i64,
+    /// Logs (empty unless success).
+    pub logs: Vec<Log>,
+    /// Non-zero storage of the executing account after the call.
+    pub storage: BTreeMap<U256, U256>,
+    /// The engine that ran it.
+    pub engine: Engine,
+    /// Host memory of the top frame at its end (reserved region included in `hyvm`).
+    pub memory: Vec<u8>,
+}
+
+/// Why a request cannot run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The JIT engine is not built yet.
+    JitUnavailable,
+    /// Call data was given in `hyvm`, where the guest code is the hypervisor's call data.
+    CalldataInHyvm,
+    /// Code longer than [`MAX_CODE_LEN`].
+    CodeTooLong(usize),
+    /// `--verifier` outside `hyvm`.
+    VerifierOutsideHyvm,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::JitUnavailable => f.write_str("the jit engine is not available yet; use --engine interp or auto"),
+            Error::CalldataInHyvm => f.write_str("calldata is not allowed in the hyvm profile (the guest code is the hypervisor's calldata); use --profile evm"),
+            Error::CodeTooLong(n) => write!(f, "code is {n} bytes, longer than the limit of {MAX_CODE_LEN}"),
+            Error::VerifierOutsideHyvm => f.write_str("--verifier applies only to the hyvm profile"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Runs requests, keeping what can be reused between them (analysed code).
+#[derive(Default)]
+pub struct Vm {
+    codes: CodeCache,
+}
+
+impl Vm {
+    /// A fresh VM.
+    pub fn new() -> Self {
+        Vm::default()
+    }
+
+    /// Checks a request against a configuration.
+    pub fn validate(config: &Config, request: &Request) -> Result<(), Error> {
+        if config.engine == Engine::Jit {
+            return Err(Error::JitUnavailable);
+        }
+        if request.code.len() > MAX_CODE_LEN {
+            return Err(Error::CodeTooLong(request.code.len()));
+        }
+        if config.profile == Profile::Hyvm && !request.calldata.is_empty() {
+            return Err(Error::CalldataInHyvm);
+        }
+        if config.profile == Profile::Evm && config.verifier {
+            return Err(Error::VerifierOutsideHyvm);
+        }
+        Ok(())
+    }
+
+    /// Runs `request` in a fresh world built from it.
+    pub fn run(&mut self, config: &Config, request: &Request) -> Result<Outcome, Error> {
+        Self::validate(config, request)?;
+        let mut world = World::new(request.env.clone(), config.fork);
+        if !request.accounts.iter().any(|(a, _)| *a == request.caller) {
+            world.insert_account(request.caller, Account::new(U256::exp10(24), 0, Vec::new()));
+        }
+        let own_code = match config.profile {
+            Profile::Evm => request.code.clone(),
+            Profile::Hyvm => Vec::new(),
+        };
+        world.insert_account(request.address, Account::new(U256::zero(), 1, own_code));
+        for (address, account) in &request.accounts {
+            world.insert_account(*address, account.clone());
+        }
+        for (key, value) in &request.storage {
+            world.set_storage(request.address, *key, *value);
+        }
+        self.run_in(&mut world, config, request)
+    }
+
+    /// Runs `request` as one transaction's top frame against `world` (whose accounts are
+    /// used as they are; only the code, call data, gas, addresses and value of the request
+    /// are read).
+    pub fn run_in(
+        &mut self,
+        world: &mut World,
+        config: &Config,
+        request: &Request,
+    ) -> Result<Outcome, Error> {
+        Self::validate(config, request)?;
+        world.env = request.env.clone();
+        world.fork = config.fork;
+        world.begin_transaction();
+        let precompiles = PrecompileSet::for_fork(config.fork);
+        for a in precompiles.addresses() {
+            world.warm(a);
+        }
+        for a in [
+            request.caller,
+            world.env.origin,
+            request.address,
+            world.env.coinbase,
+        ] {
+            world.warm(a);
+        }
+        if config.profile == Profile::Hyvm {
+            world.warm(config.hypervisor);
+        }
+        let cp = world.checkpoint();
+        if !world.transfer(request.caller, request.address, request.value) {
+            world.end_transaction();
+            return Ok(Outcome {
+                status: Status::Revert,
+                reason: None,
+                output: Vec::new(),
+                gas_used: 0,
+                gas_refund: 0,
+                logs: Vec::new(),
+                storage: world.storage_of(&request.address),
+                engine: Engine::Interpreter,
+                memory: Vec::new(),
+            });
+        }
+        let spec = Spec::get(config.profile, config.fork, config.verifier);
+        let input = match config.profile {
+            Profile::Evm => request.calldata.clone(),
+            Profile::Hyvm => Vec::new(),
+        };
+        let context = CallContext {
+            address: request.address,
+            caller: request.caller,
+            value: request.value,
+            is_static: config.is_static,
+            depth: 0,
+        };
+        let exec = ExecConfig {
+            fork: config.fork,
+            verifier: config.verifier,
+            hypervisor: config.hypervisor,
+        };
+        let mut executor = Executor::new(world, exec, &mut self.codes);
+        let code = executor.bytecode(&request.code);
+        let frame = Frame::new(spec, code, input, context, request.gas);
+        let (result, memory) = executor.run(frame);
+        if result.status != Status::Success {
+            world.revert_to(cp);
+        }
+        let logs = world.logs().to_vec();
+        world.end_transaction();
+        let (gas_used, gas_refund) = gas_report(&result);
+        Ok(Outcome {
+            status: result.status,
+            reason: result.reason,
+            output: result.output,
+            gas_used,
+            gas_refund,
+            logs,
+            storage: world.storage_of(&request.address),
+            engine: Engine::Interpreter,
+            memory: memory.into_vec(),
+        })
+    }
+}

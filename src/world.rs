@@ -1,0 +1,536 @@
+//! The in-memory world state with a journal: every change is an entry, a checkpoint is a
+//! journal length, and reverting pops back to it (storage, transient storage, balances,
+//! nonces, code, creations, destructions, warm sets and logs alike).
+
+use nestedvm_interp::host::AccountLoad;
+use nestedvm_interp::{
+    keccak256, Address, Env, Fork, Host, Log, SStoreResult, SelfDestructResult, B256, KECCAK_EMPTY,
+    U256,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// One storage slot: its value at the start of the transaction and now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Slot {
+    original: U256,
+    present: U256,
+}
+
+/// An account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// Balance in wei.
+    pub balance: U256,
+    /// Nonce.
+    pub nonce: u64,
+    /// Code.
+    pub code: Arc<[u8]>,
+    code_hash: B256,
+    storage: HashMap<U256, Slot>,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Account {
+            balance: U256::zero(),
+            nonce: 0,
+            code: Arc::from(Vec::new()),
+            code_hash: B256::from(KECCAK_EMPTY),
+            storage: HashMap::new(),
+        }
+    }
+}
+
+impl Account {
+    /// An account with this balance, nonce and code.
+    pub fn new(balance: U256, nonce: u64, code: Vec<u8>) -> Self {
+        let mut a = Account {
+            balance,
+            nonce,
+            ..Account::default()
+        };
+        a.set_code(code.into());
+        a
+    }
+
+    /// The same account with these storage slots set.
+    pub fn with_storage(mut self, slots: impl IntoIterator<Item = (U256, U256)>) -> Self {
+        for (key, value) in slots {
+            self.storage.insert(
+                key,
+                Slot {
+                    original: value,
+                    present: value,
+                },
+            );
+        }
+        self
+    }
+
+    fn set_code(&mut self, code: Arc<[u8]>) {
+        self.code_hash = B256::from(keccak256(&code));
+        self.code = code;
+    }
+
+    /// Keccak of the code.
+    pub fn code_hash(&self) -> B256 {
+        self.code_hash
+    }
+
+    /// Empty in the EIP-161 sense.
+    pub fn is_empty(&self) -> bool {
+        self.balance.is_zero() && self.nonce == 0 && self.code.is_empty()
+    }
+
+    /// Non-zero storage, sorted by slot.
+    pub fn storage(&self) -> BTreeMap<U256, U256> {
+        self.storage
+            .iter()
+            .filter(|(_, s)| !s.present.is_zero())
+            .map(|(k, s)| (*k, s.present))
+            .collect()
+    }
+}
+
+/// An undoable change.
+#[derive(Clone, Debug)]
+enum Entry {
+    AccountWarmed(Address),
+    SlotWarmed(Address, U256),
+    Storage {
+        address: Address,
+        key: U256,
+        previous: U256,
+    },
+    Transient {
+        address: Address,
+        key: U256,
+        previous: U256,
+    },
+    Balance {
+        address: Address,
+        previous: U256,
+    },
+    Nonce {
+        address: Address,
+        previous: u64,
+    },
+    Code {
+        address: Address,
+        previous: Arc<[u8]>,
+    },
+    Created(Address),
+    Destroyed,
+}
+
+/// A point to revert to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    journal: usize,
+    logs: usize,
+}
+
+/// The simulated chain state, and the environment of the transaction being run.
+#[derive(Clone, Debug)]
+pub struct World {
+    accounts: HashMap<Address, Account>,
+    transient: HashMap<(Address, U256), U256>,
+    warm_accounts: HashSet<Address>,
+    warm_slots: HashSet<(Address, U256)>,
+    created: HashSet<Address>,
+    destroyed: Vec<Address>,
+    logs: Vec<Log>,
+    journal: Vec<Entry>,
+    /// Block and transaction environment.
+    pub env: Env,
+    /// The fork whose state rules apply (SELFDESTRUCT, delegations).
+    pub fork: Fork,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World::new(Env::default(), Fork::default())
+    }
+}
+
+/// The code of an EIP-7702 delegation designator points at, if `code` is one.
+pub fn delegation_target(code: &[u8]) -> Option<Address> {
+    if code.len() == 23 && code[..3] == [0xef, 0x01, 0x00] {
+        Some(Address::from_slice(&code[3..]))
+    } else {
+        None
+    }
+}
+
+/// The hash revm's empty database gives block `number`: keccak256 of its decimal digits.
+pub fn block_hash_of(number: u64) -> B256 {
+    B256::from(keccak256(number.to_string().as_bytes()))
+}
+
+impl World {
+    /// An empty world.
+    pub fn new(env: Env, fork: Fork) -> Self {
+        World {
+            accounts: HashMap::new(),
+            transient: HashMap::new(),
+            warm_accounts: HashSet::new(),
+            warm_slots: HashSet::new(),
+            created: HashSet::new(),
+            destroyed: Vec::new(),
+            logs: Vec::new(),
+            journal: Vec::new(),
+            env,
+            fork,
+        }
+    }
+
+    /// Puts an account in place (outside any transaction).
+    pub fn insert_account(&mut self, address: Address, account: Account) {
+        self.accounts.insert(address, account);
+    }
+
+    /// Sets a storage slot (outside any transaction).
+    pub fn set_storage(&mut self, address: Address, key: U256, value: U256) {
+        let slot = Slot {
+            original: value,
+            present: value,
+        };
+        self.accounts
+            .entry(address)
+            .or_default()
+            .storage
+            .insert(key, slot);
+    }
+
+    /// An account, if it exists.
+    pub fn account(&self, address: &Address) -> Option<&Account> {
+        self.accounts.get(address)
+    }
+
+    /// Every account.
+    pub fn accounts(&self) -> impl Iterator<Item = (&Address, &Account)> {
+        self.accounts.iter()
+    }
+
+    /// Non-zero storage of `address`.
+    pub fn storage_of(&self, address: &Address) -> BTreeMap<U256, U256> {
+        self.accounts
+            .get(address)
+            .map(Account::storage)
+            .unwrap_or_default()
+    }
+
+    /// Logs emitted so far in the current transaction.
+    pub fn logs(&self) -> &[Log] {
+        &self.logs
+    }
+
+    /// Starts a transaction: clears warm sets, transient storage, logs and the journal, and
+    /// makes present storage the original for EIP-2200.
+    pub fn begin_transaction(&mut self) {
+        self.transient.clear();
+        self.warm_accounts.clear();
+        self.warm_slots.clear();
+        self.created.clear();
+        self.destroyed.clear();
+        self.logs.clear();
+        self.journal.clear();
+        for account in self.accounts.values_mut() {
+            for slot in account.storage.values_mut() {
+                slot.original = slot.present;
+            }
+        }
+    }
+
+    /// Ends a transaction: removes destroyed accounts and forgets the journal.
+    pub fn end_transaction(&mut self) {
+        for address in std::mem::take(&mut self.destroyed) {
+            self.accounts.remove(&address);
+        }
+        self.journal.clear();
+    }
+
+    /// Marks an account warm without charging (transaction start).
+    pub fn warm(&mut self, address: Address) {
+        self.warm_accounts.insert(address);
+    }
+
+    /// The current journal position.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            journal: self.journal.len(),
+            logs: self.logs.len(),
+        }
+    }
+
+    /// Undoes everything after `cp`.
+    pub fn revert_to(&mut self, cp: Checkpoint) {
+        while self.journal.len() > cp.journal {
+            let Some(entry) = self.journal.pop() else {
+                break;
+            };
+            match entry {
+                Entry::AccountWarmed(a) => {
+                    self.warm_accounts.remove(&a);
+                }
+                Entry::SlotWarmed(a, k) => {
+                    self.warm_slots.remove(&(a, k));
+                }
+                Entry::Storage {
+                    address,
+                    key,
+                    previous,
+                } => {
+                    if let Some(slot) = self
+                        .accounts
+                        .get_mut(&address)
+                        .and_then(|a| a.storage.get_mut(&key))
+                    {
+                        slot.present = previous;
+                    }
+                }
+                Entry::Transient {
+                    address,
+                    key,
+                    previous,
+                } => {
+                    self.transient.insert((address, key), previous);
+                }
+                Entry::Balance { address, previous } => {
+                    self.account_mut(address).balance = previous
+                }
+                Entry::Nonce { address, previous } => self.account_mut(address).nonce = previous,
+                Entry::Code { address, previous } => self.account_mut(address).set_code(previous),
+                Entry::Created(a) => {
+                    self.created.remove(&a);
+                }
+                Entry::Destroyed => {
+                    self.destroyed.pop();
+                }
+            }
+        }
+        self.logs.truncate(cp.logs);
+    }
+
+    fn account_mut(&mut self, address: Address) -> &mut Account {
+        self.accounts.entry(address).or_default()
+    }
+
+    /// Warms `address`, returning whether it was cold.
+    fn touch(&mut self, address: Address) -> bool {
+        let cold = self.warm_accounts.insert(address);
+        if cold {
+            self.journal.push(Entry::AccountWarmed(address));
+        }
+        cold
+    }
+
+    /// Warms `address` as a CREATE target does.
+    pub fn warm_created(&mut self, address: Address) {
+        self.touch(address);
+    }
+
+    /// Balance (0 for a missing account).
+    pub fn balance_of(&self, address: &Address) -> U256 {
+        self.accounts
+            .get(address)
+            .map(|a| a.balance)
+            .unwrap_or_default()
+    }
+
+    /// Nonce (0 for a missing account).
+    pub fn nonce_of(&self, address: &Address) -> u64 {
+        self.accounts
+            .get(address)
+            .map(|a| a.nonce)
+            .unwrap_or_default()
+    }
+
+    /// Code (empty for a missing account).
+    pub fn code_of(&self, address: &Address) -> Arc<[u8]> {
+        self.accounts
+            .get(address)
+            .map(|a| a.code.clone())
+            .unwrap_or_else(|| Arc::from(Vec::new()))
+    }
+
+    /// Whether a CREATE to `address` collides with an existing account (code or nonce).
+    pub fn has_code_or_nonce(&self, address: &Address) -> bool {
+        self.accounts
+            .get(address)
+            .is_some_and(|a| a.nonce != 0 || !a.code.is_empty())
+    }
+
+    /// Sets a balance, journaled.
+    fn set_balance(&mut self, address: Address, value: U256) {
+        let account = self.account_mut(address);
+        let previous = account.balance;
+        account.balance = value;
+        self.journal.push(Entry::Balance { address, previous });
+    }
+
+    /// Moves `value` from `from` to `to`; false (and no change) when `from` cannot pay.
+    pub fn transfer(&mut self, from: Address, to: Address, value: U256) -> bool {
+        let from_balance = self.balance_of(&from);
+        if from_balance < value {
+            return false;
+        }
+        if value.is_zero() || from == to {
+            return true;
+        }
+        self.set_balance(from, from_balance - value);
+        let to_balance = self.balance_of(&to);
+        self.set_balance(to, to_balance.overflowing_add(value).0);
+        true
+    }
+
+    /// Sets a nonce, journaled.
+    pub fn set_nonce(&mut self, address: Address, nonce: u64) {
+        let account = self.account_mut(address);
+        let previous = account.nonce;
+        account.nonce = nonce;
+        self.journal.push(Entry::Nonce { address, previous });
+    }
+
+    /// Sets code, journaled.
+    pub fn set_code(&mut self, address: Address, code: Vec<u8>) {
+        let account = self.account_mut(address);
+        let previous = account.code.clone();
+        account.set_code(code.into());
+        self.journal.push(Entry::Code { address, previous });
+    }
+
+    /// Records that `address` was created in this transaction (EIP-6780).
+    pub fn mark_created(&mut self, address: Address) {
+        if self.created.insert(address) {
+            self.journal.push(Entry::Created(address));
+        }
+    }
+}
+
+impl Host for World {
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
+    fn balance(&mut self, address: Address) -> (U256, bool) {
+        let cold = self.touch(address);
+        (self.balance_of(&address), cold)
+    }
+
+    fn code(&mut self, address: Address) -> (Arc<[u8]>, bool) {
+        let cold = self.touch(address);
+        (self.code_of(&address), cold)
+    }
+
+    fn code_hash(&mut self, address: Address) -> (B256, bool) {
+        let cold = self.touch(address);
+        let hash = match self.accounts.get(&address) {
+            Some(a) if !a.is_empty() => a.code_hash,
+            _ => B256::zero(),
+        };
+        (hash, cold)
+    }
+
+    fn load_account(&mut self, address: Address) -> AccountLoad {
+        let is_cold = self.touch(address);
+        let account = self.accounts.get(&address);
+        let is_empty = account.is_none_or(Account::is_empty);
+        let delegate = if self.fork >= Fork::Prague {
+            account.and_then(|a| delegation_target(&a.code))
+        } else {
+            None
+        };
+        AccountLoad {
+            is_cold,
+            is_empty,
+            delegate_is_cold: delegate.map(|d| self.touch(d)),
+        }
+    }
+
+    fn sload(&mut self, address: Address, key: U256) -> (U256, bool) {
+        let cold = self.warm_slots.insert((address, key));
+        if cold {
+            self.journal.push(Entry::SlotWarmed(address, key));
+        }
+        let value = self
+            .accounts
+            .get(&address)
+            .and_then(|a| a.storage.get(&key))
+            .map(|s| s.present)
+            .unwrap_or_default();
+        (value, cold)
+    }
+
+    fn sstore(&mut self, address: Address, key: U256, value: U256) -> SStoreResult {
+        let (_, is_cold) = self.sload(address, key);
+        let slot = self.account_mut(address).storage.entry(key).or_default();
+        let result = SStoreResult {
+            original: slot.original,
+            current: slot.present,
+            is_cold,
+        };
+        if slot.present != value {
+            let previous = slot.present;
+            slot.present = value;
+            self.journal.push(Entry::Storage {
+                address,
+                key,
+                previous,
+            });
+        }
+        result
+    }
+
+    fn tload(&mut self, address: Address, key: U256) -> U256 {
+        self.transient
+            .get(&(address, key))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn tstore(&mut self, address: Address, key: U256, value: U256) {
+        let previous = self
+            .transient
+            .insert((address, key), value)
+            .unwrap_or_default();
+        if previous != value {
+            self.journal.push(Entry::Transient {
+                address,
+                key,
+                previous,
+            });
+        }
+    }
+
+    fn block_hash(&mut self, number: u64) -> B256 {
+        block_hash_of(number)
+    }
+
+    fn log(&mut self, log: Log) {
+        self.logs.push(log);
+    }
+
+    fn selfdestruct(&mut self, address: Address, target: Address) -> SelfDestructResult {
+        let target_is_cold = self.touch(target);
+        let target_exists = self.accounts.get(&target).is_some_and(|a| !a.is_empty());
+        let balance = self.balance_of(&address);
+        let destroys = self.fork < Fork::Cancun || self.created.contains(&address);
+        if address != target {
+            self.transfer(address, target, balance);
+        } else if destroys && !balance.is_zero() {
+            // Destroying oneself as beneficiary burns the balance.
+            self.set_balance(address, U256::zero());
+        }
+        if destroys && !self.destroyed.contains(&address) {
+            self.destroyed.push(address);
+            self.journal.push(Entry::Destroyed);
+        }
+        SelfDestructResult {
+            had_value: !balance.is_zero(),
+            target_exists,
+            target_is_cold,
+        }
+    }
+}
