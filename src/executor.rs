@@ -98,6 +98,24 @@ impl<'a> Executor<'a> {
         self.precompiles
     }
 
+    /// A `hyvm` frame running guest `code`, its host memory laid out as the hypervisor's
+    /// start-up leaves it.
+    pub fn guest_frame(
+        &self,
+        spec: &'static Spec,
+        code: Arc<Bytecode>,
+        context: CallContext,
+        gas: u64,
+    ) -> Frame {
+        let mut frame = Frame::new(spec, code, Vec::new(), context, gas);
+        nestedvm_interp::hyvm::init_host_memory(
+            &mut frame.memory,
+            spec.verifier,
+            self.config.hypervisor,
+        );
+        frame
+    }
+
     /// The analysis of `code`.
     pub fn bytecode(&mut self, code: &[u8]) -> Arc<Bytecode> {
         self.codes.get(code)
@@ -178,13 +196,7 @@ impl<'a> Executor<'a> {
             }
             let spec = Spec::get(Profile::Hyvm, self.config.fork, self.config.verifier);
             let code = self.codes.get(&inputs.input);
-            let frame = Frame::new(
-                spec,
-                code,
-                Vec::new(),
-                context_of(&inputs),
-                inputs.gas_limit,
-            );
+            let frame = self.guest_frame(spec, code, context_of(&inputs), inputs.gas_limit);
             return Prepared::Frame(Box::new(Entry {
                 frame,
                 pending: Pending::Call(cp),

@@ -254,7 +254,10 @@ impl Vm {
         };
         let mut executor = Executor::new(world, exec, &mut self.codes);
         let code = executor.bytecode(&request.code);
-        let frame = Frame::new(spec, code, input, context, request.gas);
+        let frame = match config.profile {
+            Profile::Hyvm => executor.guest_frame(spec, code, context, request.gas),
+            Profile::Evm => Frame::new(spec, code, input, context, request.gas),
+        };
         let (result, memory) = executor.run(frame);
         if result.status != Status::Success {
             world.revert_to(cp);

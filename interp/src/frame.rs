@@ -256,6 +256,18 @@ pub struct CallOutcome {
     pub created: Option<Address>,
 }
 
+/// Where the verifier build's call guard stands for the instruction at `pc`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Guard {
+    /// No guard pending.
+    #[default]
+    None,
+    /// The verifier has been asked; its answer resumes the frame.
+    AwaitingVerdict,
+    /// The verifier allowed the call: the instruction runs without asking again.
+    Approved,
+}
+
 /// One call frame: everything an engine needs to run or resume it.
 #[derive(Debug)]
 pub struct Frame {
@@ -281,6 +293,8 @@ pub struct Frame {
     pub pending_return: (usize, usize),
     /// Set by the instruction that stops the frame.
     pub action: Option<FrameAction>,
+    /// The verifier build's call guard.
+    pub guard: Guard,
 }
 
 impl Frame {
@@ -304,6 +318,7 @@ impl Frame {
             context,
             pending_return: (0, 0),
             action: None,
+            guard: Guard::None,
         }
     }
 
@@ -346,6 +361,19 @@ impl Frame {
                 .copy_from_slice(&outcome.output[..n]);
         }
         self.gas.remaining += outcome.gas_remaining;
+        if self.guard == Guard::AwaitingVerdict {
+            // The call was the verifier build's guard: its answer decides whether the guarded
+            // call goes ahead (the instruction is dispatched again) or the frame reverts.
+            self.return_data = outcome.output;
+            self.action = None;
+            if crate::hyvm::verdict(self, outcome.status == Status::Success) {
+                self.guard = Guard::Approved;
+            } else {
+                self.guard = Guard::None;
+                self.finish(Status::Revert, Vec::new());
+            }
+            return;
+        }
         if outcome.status == Status::Success {
             self.gas.refund += outcome.refund;
         }

@@ -12,6 +12,10 @@ pub fn run_frame<H: Host>(
     host: &mut H,
     table: &InstructionTable<H>,
 ) -> FrameAction {
+    if let Some(action) = frame.action.take() {
+        // Resumed into an ending (the verifier refused a call).
+        return action;
+    }
     let spec = frame.spec;
     let code = frame.code.clone();
     let bytes = code.padded();

@@ -16,6 +16,7 @@ pub mod asm;
 pub mod frame;
 pub mod gas;
 pub mod host;
+pub mod hyvm;
 pub mod instructions;
 pub mod interpreter;
 pub mod memory;
@@ -26,7 +27,7 @@ pub mod stack;
 pub use analysis::Bytecode;
 pub use frame::{
     CallContext, CallInputs, CallKind, CallOutcome, CreateInputs, CreateKind, Frame, FrameAction,
-    FrameResult, HaltReason, Status,
+    FrameResult, Guard, HaltReason, Status,
 };
 pub use host::{Env, Host, Log, SStoreResult, SelfDestructResult};
 pub use interpreter::run_frame;

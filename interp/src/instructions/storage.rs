@@ -16,6 +16,12 @@ pub fn sload<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
 
 /// SSTORE.
 pub fn sstore<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
+    if frame.spec.verifier {
+        let key = frame.stack.peek(0);
+        if let crate::hyvm::Verdict::Stopped = crate::hyvm::store_guard(frame, host, &key) {
+            return Step::Exit;
+        }
+    }
     require_non_static!(frame);
     let key = frame.stack.pop();
     let value = frame.stack.pop();

@@ -12,7 +12,7 @@ use crate::frame::{
 };
 use crate::gas;
 use crate::host::{Host, Log};
-use crate::opcode;
+use crate::{hyvm, opcode};
 use crate::{keccak256 as hash, B256, MAX_INITCODE_SIZE, U256};
 
 /// KECCAK256.
@@ -113,6 +113,12 @@ pub fn create2<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 }
 
 fn call_common<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> Step {
+    if frame.spec.verifier && kind != CallKind::CallCode {
+        match hyvm::call_guard(frame, host, kind) {
+            hyvm::Verdict::Proceed => {}
+            hyvm::Verdict::Stopped | hyvm::Verdict::AskVerifier => return Step::Exit,
+        }
+    }
     let requested = frame.stack.pop();
     let target = to_address(&frame.stack.pop());
     let value = match kind {

@@ -1,0 +1,227 @@
+//! The hypervisor's own host memory and the contract-verifier build's guards.
+//!
+//! Host memory below `RESERVED` is the hypervisor's: the execution pointer at 0x00, the opcode
+//! jump table at 0x20-0x220 (copied from the end of its code at start-up), the word at 0x220
+//! (the last 32 bytes of its deployed code: 12 zero bytes and its own address), and in the
+//! verifier build the `verifyCall` arguments from 0x240. The guest cannot address this region
+//! (its offsets are masked to 160 bits and moved past it), but the verifier's answer lands at
+//! 0x220 over what was there, which the call guard then reads.
+
+use crate::frame::{CallInputs, CallKind, Frame, FrameAction, Guard, HaltReason, Status};
+use crate::gas;
+use crate::host::Host;
+use crate::instructions::{address_word, as_u64, host_offset, memory_range, to_address};
+use crate::memory::Memory;
+use crate::{Address, U256};
+
+/// The plain build's jump table (the last 512 bytes of its runtime; see `data/README.md`).
+pub const JUMP_TABLE: &[u8; 512] = include_bytes!("../data/hyvm-jump-table.bin");
+/// The verifier build's jump table.
+pub const VERIFIER_JUMP_TABLE: &[u8; 512] = include_bytes!("../data/hyvm-verifier-jump-table.bin");
+
+/// Host offset of the execution pointer.
+pub const EXECUTION_POINTER: usize = 0x00;
+/// Host offset of the jump table.
+pub const JUMP_TABLE_OFFSET: usize = 0x20;
+/// Host offset of the word the start-up check copies, and of the verifier's answer.
+pub const VERDICT: usize = 0x220;
+/// Host offset of the `verifyCall` call data.
+pub const VERIFY_CALL_ARGS: usize = 0x240;
+/// Length of the `verifyCall` call data.
+pub const VERIFY_CALL_LEN: usize = 0x204;
+/// Most call-input bytes passed to the verifier.
+pub const VERIFY_DATA_MAX: u64 = 0x140;
+/// `verifyCall(uint8,address,uint256,bytes,bool)`.
+pub const VERIFY_CALL_SELECTOR: [u8; 4] = [0x1c, 0x8e, 0xb0, 0x44];
+
+fn slot(hex: &str) -> U256 {
+    U256::from_str_radix(hex, 16).unwrap_or_default()
+}
+
+/// Storage slot holding the verifier contract's address.
+pub fn verifier_slot() -> U256 {
+    slot("58a8a9223af434080477cd2d1a2667aba3ce9f1301007611a4d07a0af708e65a")
+}
+
+/// Storage slot holding the re-entrancy flag.
+pub fn reentrancy_slot() -> U256 {
+    slot("da8b995e2670b58d57272b2d0b50f8c7de2a7e927b4b9b06444cd9e378d215fb")
+}
+
+/// Storage slot holding the owner.
+pub fn owner_slot() -> U256 {
+    slot("240bb37aa812ad108aae08a4b01536038aac1692fa2f4eabbc4a8a540d93e0be")
+}
+
+/// Fills the reserved region as the hypervisor's start-up leaves it.
+pub fn init_host_memory(memory: &mut Memory, verifier: bool, hypervisor: Address) {
+    if memory.len() < VERDICT + 32 {
+        return;
+    }
+    let table = if verifier {
+        VERIFIER_JUMP_TABLE
+    } else {
+        JUMP_TABLE
+    };
+    memory
+        .slice_mut(JUMP_TABLE_OFFSET, 512)
+        .copy_from_slice(table);
+    memory
+        .slice_mut(VERDICT, 32)
+        .copy_from_slice(&address_word(&hypervisor).to_big_endian());
+}
+
+fn write_word(frame: &mut Frame, offset: usize, value: U256) {
+    frame
+        .memory
+        .slice_mut(offset, 32)
+        .copy_from_slice(&value.to_big_endian());
+}
+
+/// Reads a slot of the executing (wallet) account, paying the SLOAD's warm/cold cost.
+fn guard_sload<H: Host>(frame: &mut Frame, host: &mut H, key: U256) -> Result<U256, HaltReason> {
+    let (value, cold) = host.sload(frame.context.address, key);
+    if !frame.gas.charge(gas::sload_cost(cold)) {
+        return Err(HaltReason::OutOfGas);
+    }
+    Ok(value)
+}
+
+/// What a guard decided.
+pub enum Verdict {
+    /// Go on with the guarded instruction.
+    Proceed,
+    /// The frame has stopped (revert or halt): its action is set.
+    Stopped,
+    /// The verifier must be asked first: the frame's action is the call to it.
+    AskVerifier,
+}
+
+/// The call guard, run by CALL, STATICCALL and DELEGATECALL in the verifier build before
+/// their own work. The first time, it writes the `verifyCall` arguments, reads the verifier
+/// from storage and asks it (the instruction is dispatched again once the answer is in);
+/// the second time it lets the call go ahead.
+pub fn call_guard<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> Verdict {
+    match frame.guard {
+        Guard::Approved => {
+            frame.guard = Guard::None;
+            return Verdict::Proceed;
+        }
+        Guard::None | Guard::AwaitingVerdict => {}
+    }
+    let target = to_address(&frame.stack.peek(1));
+    let (value, first_arg) = match kind {
+        CallKind::Call | CallKind::CallCode => (frame.stack.peek(2), 3),
+        CallKind::DelegateCall | CallKind::StaticCall => (U256::zero(), 2),
+    };
+    let args_offset = frame.stack.peek(first_arg);
+    let args_len = frame.stack.peek(first_arg + 1);
+    let truncated = args_len > U256::from(VERIFY_DATA_MAX);
+    let len = as_u64(&args_len).unwrap_or(u64::MAX).min(VERIFY_DATA_MAX);
+    // The data is copied in whole words, so loads can grow host memory past the input.
+    let input_host = host_offset(frame.spec, &args_offset);
+    for i in 0..gas::words(len) {
+        let Some(src) = input_host.map(|o| o + 32 * i) else {
+            frame.halt(HaltReason::OutOfGas);
+            return Verdict::Stopped;
+        };
+        let src_guest = U256::from(src - frame.spec.reserved as u64);
+        let word_off = match memory_range(frame, &src_guest, &U256::from(32)) {
+            Ok((off, _)) => off,
+            Err(reason) => {
+                frame.halt(reason);
+                return Verdict::Stopped;
+            }
+        };
+        let word = U256::from_big_endian(frame.memory.slice(word_off, 32));
+        write_word(frame, VERIFY_CALL_ARGS + 0xc4 + 32 * i as usize, word);
+    }
+    frame
+        .memory
+        .slice_mut(VERIFY_CALL_ARGS, 4)
+        .copy_from_slice(&VERIFY_CALL_SELECTOR);
+    let opcode_word = if kind == CallKind::Call { 0xf1 } else { 0xfa };
+    write_word(frame, VERIFY_CALL_ARGS + 0x04, U256::from(opcode_word));
+    write_word(frame, VERIFY_CALL_ARGS + 0x24, address_word(&target));
+    write_word(frame, VERIFY_CALL_ARGS + 0x44, value);
+    write_word(frame, VERIFY_CALL_ARGS + 0x64, U256::from(0xa0));
+    write_word(frame, VERIFY_CALL_ARGS + 0x84, U256::from(truncated as u8));
+    write_word(frame, VERIFY_CALL_ARGS + 0xa4, U256::from(len));
+
+    let verifier = match guard_sload(frame, host, verifier_slot()) {
+        Ok(v) => v,
+        Err(reason) => {
+            frame.halt(reason);
+            return Verdict::Stopped;
+        }
+    };
+    if verifier.is_zero() {
+        frame.finish(Status::Revert, Vec::new());
+        return Verdict::Stopped;
+    }
+    let verifier = to_address(&verifier);
+    let account = host.load_account(verifier);
+    if !frame.gas.charge(gas::account_access(account.is_cold)) {
+        frame.halt(HaltReason::OutOfGas);
+        return Verdict::Stopped;
+    }
+    let gas_limit = gas::all_but_one_64th(frame.gas.remaining);
+    frame.gas.remaining -= gas_limit;
+    let input = frame
+        .memory
+        .slice(VERIFY_CALL_ARGS, VERIFY_CALL_LEN)
+        .to_vec();
+    frame.pending_return = (VERDICT, 32);
+    frame.guard = Guard::AwaitingVerdict;
+    // Dispatch the guarded instruction again once the verdict is in, without paying twice.
+    frame.pc -= 1;
+    frame.gas.remaining += frame.spec.static_gas[frame.code.padded()[frame.pc] as usize];
+    frame.action = Some(FrameAction::Call(CallInputs {
+        kind: CallKind::StaticCall,
+        code_address: verifier,
+        address: verifier,
+        caller: frame.context.address,
+        value: U256::zero(),
+        transfers_value: false,
+        input,
+        gas_limit,
+        is_static: true,
+        depth: frame.context.depth + 1,
+    }));
+    Verdict::AskVerifier
+}
+
+/// Reads the verifier's answer: the call succeeded and the lowest bit of the word at 0x220
+/// (its output over what was there) is set.
+pub fn verdict(frame: &Frame, success: bool) -> bool {
+    success && frame.memory.slice(VERDICT + 31, 1)[0] & 1 == 1
+}
+
+/// The store guard, run by SSTORE in the verifier build: a key equal to the *value* of the
+/// re-entrancy, verifier or owner slot may only be written when the owner is zero or CALLER.
+pub fn store_guard<H: Host>(frame: &mut Frame, host: &mut H, key: &U256) -> Verdict {
+    let mut protected = false;
+    let mut owner = U256::zero();
+    for (i, slot) in [reentrancy_slot(), verifier_slot(), owner_slot()]
+        .into_iter()
+        .enumerate()
+    {
+        match guard_sload(frame, host, slot) {
+            Ok(v) => {
+                protected |= v == *key;
+                if i == 2 {
+                    owner = v;
+                }
+            }
+            Err(reason) => {
+                frame.halt(reason);
+                return Verdict::Stopped;
+            }
+        }
+    }
+    if protected && !owner.is_zero() && owner != address_word(&frame.context.caller) {
+        frame.finish(Status::Revert, Vec::new());
+        return Verdict::Stopped;
+    }
+    Verdict::Proceed
+}
