@@ -1,0 +1,180 @@
+//! The `nestedvm` command: its output contract and its handling of bad input.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn nestedvm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nestedvm")).args(args).output().expect("runs")
+}
+
+fn with_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("writes");
+    child.wait_with_output().expect("finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn readme_example_prints_seven() {
+    let o = nestedvm(&["run", "0x600360040160005260ff6000f3"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("status:   success"), "{out}");
+    assert!(out.contains("first 32-byte word = 7"), "{out}");
+}
+
+#[test]
+fn json_is_one_line_in_the_documented_shape() {
+    let o = nestedvm(&["run", "0x600360040160005260206000f3", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "{\"status\":\"success\",\"reason\":null,\"output\":\"0x0000000000000000000000000000000000000000000000000000000000000007\",\"gas_used\":24,\"gas_refund\":0,\"logs\":[],\"storage\":{},\"engine\":\"interp\"}\n"
+    );
+}
+
+#[test]
+fn json_lists_logs_storage_in_slot_order_and_halt_reasons() {
+    // SSTORE(0x10, 1), SSTORE(2, 0x1f), LOG1(topic 5, data = 32 bytes of memory 0)
+    let o = nestedvm(&["run", "0x6001601055601f600255600560205fa1", "--json"]);
+    let text = stdout(&o);
+    let v: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
+    assert_eq!(v["status"], "success");
+    let storage = v["storage"].as_object().expect("object");
+    assert_eq!(storage.len(), 2);
+    // Numeric slot order in the text (serde_json's map would sort the keys as strings).
+    assert!(text.find("\"0x2\":").unwrap() < text.find("\"0x10\":").unwrap(), "{text}");
+    assert_eq!(storage["0x10"], "0x1");
+    assert_eq!(storage["0x2"], "0x1f");
+    assert_eq!(v["logs"][0]["address"], "0x000000000000000000000000000000000000c0de");
+    assert_eq!(v["logs"][0]["topics"][0], format!("0x{:064x}", 5));
+    assert_eq!(v["gas_refund"], 0);
+    let halt = nestedvm(&["run", "0xfe", "--json", "--gas", "1000"]);
+    let h: serde_json::Value = serde_json::from_str(stdout(&halt).trim()).expect("json");
+    assert_eq!((h["status"].as_str(), h["reason"].as_str(), h["gas_used"].as_u64()), (Some("halt"), Some("invalid"), Some(1000)));
+    assert_eq!(halt.status.code(), Some(0), "the guest ran: exit 0 whatever its status");
+}
+
+#[test]
+fn flags_reach_the_run() {
+    // CALLDATALOAD(0) returned, in evm at cancun with a value and a caller.
+    let o = nestedvm(&["run", "0x5f355f5260205ff3", "--profile", "evm", "--calldata", "0x2a", "--fork", "cancun", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["output"], format!("0x2a{}", "0".repeat(62)));
+    // CALLER SSTORE'd, value and address honoured.
+    let o = nestedvm(&["run", "0x335f553460015530600255", "--caller", "0x00000000000000000000000000000000000000aa", "--value", "3", "--address", "0x00000000000000000000000000000000000000bb", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["storage"]["0x0"], "0xaa");
+    assert_eq!(v["storage"]["0x1"], "0x3");
+    assert_eq!(v["storage"]["0x2"], "0xbb");
+    // --static refuses SSTORE; --verifier moves guest memory (MSIZE after MSTORE is still 32).
+    let o = nestedvm(&["run", "0x600160015500", "--static", "--json"]);
+    assert!(stdout(&o).contains("\"reason\":\"state_change_during_static_call\""));
+    let o = nestedvm(&["run", "0x60015f52595f5260205ff3", "--verifier", "--json"]);
+    assert!(stdout(&o).contains(&format!("0x{:064x}", 32)));
+}
+
+#[test]
+fn code_file_is_read_as_hex_text() {
+    let dir = std::env::temp_dir().join(format!("nestedvm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("code.hex");
+    std::fs::write(&path, "0x600360040160005260206000f3\n").unwrap();
+    let o = nestedvm(&["run", "--code-file", path.to_str().unwrap(), "--json"]);
+    assert!(stdout(&o).contains("\"status\":\"success\""), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_2() {
+    let cases: &[&[&str]] = &[
+        &["run", "0x600"],
+        &["run", "0xzz"],
+        &["run", "0x00", "--engine", "fast"],
+        &["run", "0x00", "--profile", "wasm"],
+        &["run", "0x00", "--fork", "london"],
+        &["run", "0x00", "--gas", "lots"],
+        &["run", "0x00", "--calldata", "0x01"],
+        &["run", "0x00", "--caller", "0x1234"],
+        &["run", "0x00", "--value", "-1"],
+        &["run", "0x00", "--profile", "evm", "--verifier"],
+        &["run", "0x00", "--engine", "jit"],
+        &["run"],
+        &["run", "0x00", "--no-such-flag"],
+        &["run", "--code-file", "/nonexistent/file"],
+        &["disasm", "0x6"],
+        &["asm", "PUSH1 0x100"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let o = nestedvm(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+    // Names the problem.
+    assert!(stderr(&nestedvm(&["run", "0x600"])).contains("odd number of hex digits"));
+    assert!(stderr(&nestedvm(&["run", "0x00", "--calldata", "0x01"])).contains("calldata"));
+    assert!(stderr(&nestedvm(&["run", "0x00", "--fork", "london"])).contains("london"));
+}
+
+#[test]
+fn code_over_the_limit_is_refused() {
+    let hex = "00".repeat(nestedvm::MAX_CODE_LEN + 1);
+    let dir = std::env::temp_dir().join(format!("nestedvm-cli-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.hex");
+    std::fs::write(&path, hex).unwrap();
+    let o = nestedvm(&["run", "--code-file", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("longer than the limit"));
+}
+
+#[test]
+fn batch_answers_every_line_in_order_and_survives_bad_ones() {
+    let input = concat!(
+        "{\"code\":\"0x600360040160005260206000f3\"}\n",
+        "not json\n",
+        "{\"code\":\"0x5f355f5260205ff3\",\"calldata\":\"0x07\",\"profile\":\"evm\",\"fork\":\"shanghai\",\"gas\":100000}\n",
+        "{\"calldata\":\"0x\"}\n",
+        "{\"code\":\"0x5f5460010160005500\",\"storage\":{\"0x0\":\"0x29\"},\"engine\":\"interp\"}\n",
+        "{\"code\":\"0x00\",\"engine\":\"jit\"}\n",
+        "{\"code\":\"0x00\",\"gas\":\"0x10\"}\n",
+    );
+    let o = with_stdin(&["run", "--batch"], input);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 7);
+    assert_eq!(lines[0]["output"], format!("0x{:064x}", 7));
+    assert!(lines[1]["error"].as_str().unwrap().contains("bad JSON"));
+    assert_eq!(lines[2]["output"], format!("0x07{}", "0".repeat(62)));
+    assert!(lines[3]["error"].as_str().unwrap().contains("code"));
+    assert_eq!(lines[4]["storage"]["0x0"], "0x2a");
+    assert!(lines[5]["error"].as_str().unwrap().contains("jit"));
+    assert_eq!(lines[6]["gas_used"], 0);
+    assert_eq!(lines[6]["status"], "success");
+}
+
+#[test]
+fn disasm_and_asm_round_trip() {
+    let o = nestedvm(&["disasm", "0x600360040160005260ff6000f3"]);
+    let text = stdout(&o);
+    assert!(text.starts_with("0x0000: PUSH1 0x03\n0x0002: PUSH1 0x04\n0x0004: ADD\n"), "{text}");
+    let back = with_stdin(&["asm"], &text);
+    assert_eq!(stdout(&back).trim(), "0x600360040160005260ff6000f3");
+    let labels = nestedvm(&["asm", "start: JUMPDEST PUSH @start JUMP"]);
+    assert_eq!(stdout(&labels).trim(), "0x5b61000056");
+}
