@@ -4,7 +4,10 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn nestedvm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nestedvm")).args(args).output().expect("runs")
+    Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+        .args(args)
+        .output()
+        .expect("runs")
 }
 
 fn with_stdin(args: &[&str], input: &str) -> Output {
@@ -15,7 +18,12 @@ fn with_stdin(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawns");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("writes");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("writes");
     child.wait_with_output().expect("finishes")
 }
 
@@ -56,26 +64,63 @@ fn json_lists_logs_storage_in_slot_order_and_halt_reasons() {
     let storage = v["storage"].as_object().expect("object");
     assert_eq!(storage.len(), 2);
     // Numeric slot order in the text (serde_json's map would sort the keys as strings).
-    assert!(text.find("\"0x2\":").unwrap() < text.find("\"0x10\":").unwrap(), "{text}");
+    assert!(
+        text.find("\"0x2\":").unwrap() < text.find("\"0x10\":").unwrap(),
+        "{text}"
+    );
     assert_eq!(storage["0x10"], "0x1");
     assert_eq!(storage["0x2"], "0x1f");
-    assert_eq!(v["logs"][0]["address"], "0x000000000000000000000000000000000000c0de");
+    assert_eq!(
+        v["logs"][0]["address"],
+        "0x000000000000000000000000000000000000c0de"
+    );
     assert_eq!(v["logs"][0]["topics"][0], format!("0x{:064x}", 5));
     assert_eq!(v["gas_refund"], 0);
     let halt = nestedvm(&["run", "0xfe", "--json", "--gas", "1000"]);
     let h: serde_json::Value = serde_json::from_str(stdout(&halt).trim()).expect("json");
-    assert_eq!((h["status"].as_str(), h["reason"].as_str(), h["gas_used"].as_u64()), (Some("halt"), Some("invalid"), Some(1000)));
-    assert_eq!(halt.status.code(), Some(0), "the guest ran: exit 0 whatever its status");
+    assert_eq!(
+        (
+            h["status"].as_str(),
+            h["reason"].as_str(),
+            h["gas_used"].as_u64()
+        ),
+        (Some("halt"), Some("invalid"), Some(1000))
+    );
+    assert_eq!(
+        halt.status.code(),
+        Some(0),
+        "the guest ran: exit 0 whatever its status"
+    );
 }
 
 #[test]
 fn flags_reach_the_run() {
     // CALLDATALOAD(0) returned, in evm at cancun with a value and a caller.
-    let o = nestedvm(&["run", "0x5f355f5260205ff3", "--profile", "evm", "--calldata", "0x2a", "--fork", "cancun", "--json"]);
+    let o = nestedvm(&[
+        "run",
+        "0x5f355f5260205ff3",
+        "--profile",
+        "evm",
+        "--calldata",
+        "0x2a",
+        "--fork",
+        "cancun",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["output"], format!("0x2a{}", "0".repeat(62)));
     // CALLER SSTORE'd, value and address honoured.
-    let o = nestedvm(&["run", "0x335f553460015530600255", "--caller", "0x00000000000000000000000000000000000000aa", "--value", "3", "--address", "0x00000000000000000000000000000000000000bb", "--json"]);
+    let o = nestedvm(&[
+        "run",
+        "0x335f553460015530600255",
+        "--caller",
+        "0x00000000000000000000000000000000000000aa",
+        "--value",
+        "3",
+        "--address",
+        "0x00000000000000000000000000000000000000bb",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["storage"]["0x0"], "0xaa");
     assert_eq!(v["storage"]["0x1"], "0x3");
@@ -94,7 +139,11 @@ fn code_file_is_read_as_hex_text() {
     let path = dir.join("code.hex");
     std::fs::write(&path, "0x600360040160005260206000f3\n").unwrap();
     let o = nestedvm(&["run", "--code-file", path.to_str().unwrap(), "--json"]);
-    assert!(stdout(&o).contains("\"status\":\"success\""), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\"status\":\"success\""),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -156,7 +205,10 @@ fn batch_answers_every_line_in_order_and_survives_bad_ones() {
     );
     let o = with_stdin(&["run", "--batch"], input);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert_eq!(lines.len(), 7);
     assert_eq!(lines[0]["output"], format!("0x{:064x}", 7));
     assert!(lines[1]["error"].as_str().unwrap().contains("bad JSON"));
@@ -172,7 +224,10 @@ fn batch_answers_every_line_in_order_and_survives_bad_ones() {
 fn disasm_and_asm_round_trip() {
     let o = nestedvm(&["disasm", "0x600360040160005260ff6000f3"]);
     let text = stdout(&o);
-    assert!(text.starts_with("0x0000: PUSH1 0x03\n0x0002: PUSH1 0x04\n0x0004: ADD\n"), "{text}");
+    assert!(
+        text.starts_with("0x0000: PUSH1 0x03\n0x0002: PUSH1 0x04\n0x0004: ADD\n"),
+        "{text}"
+    );
     let back = with_stdin(&["asm"], &text);
     assert_eq!(stdout(&back).trim(), "0x600360040160005260ff6000f3");
     let labels = nestedvm(&["asm", "start: JUMPDEST PUSH @start JUMP"]);

@@ -1,0 +1,135 @@
+//! Every opcode byte in both profiles: `evm` against revm at every fork; `hyvm` against the
+//! `evm` result (the same outcome for every opcode the hypervisor runs, a revert with empty
+//! data for the ones it refuses).
+
+mod common;
+
+use common::{diff_evm, evm_config, hyvm_config};
+use nestedvm::interp::opcode::{self, OPCODES};
+use nestedvm::interp::spec::{OpKind, Spec};
+use nestedvm::{Fork, Profile, Request, Status, Vm, U256};
+
+/// Stack arguments, deepest first, so that the top is 0x20 (an offset, a harmless address,
+/// a shift amount) and the rest are small.
+const ARGS: [u64; 7] = [7, 0x40, 1, 2, 0x1f, 3, 0x20];
+
+fn program(op: u8) -> Vec<u8> {
+    let mut code = Vec::new();
+    for a in ARGS {
+        code.extend_from_slice(&[opcode::PUSH1, a as u8]);
+    }
+    code.push(op);
+    if (opcode::PUSH1..=opcode::PUSH32).contains(&op) {
+        code.extend(std::iter::repeat_n(0x11, (op - opcode::PUSH1 + 1) as usize));
+    }
+    let outputs = OPCODES[op as usize].map_or(0, |i| i.outputs);
+    if outputs > 0 {
+        // Return the top of the stack.
+        code.extend_from_slice(&[
+            opcode::PUSH0,
+            opcode::MSTORE,
+            opcode::PUSH1,
+            32,
+            opcode::PUSH0,
+            opcode::RETURN,
+        ]);
+    }
+    code
+}
+
+fn request(op: u8) -> Request {
+    let mut req = Request::new(program(op));
+    req.gas = 200_000;
+    req.accounts = common::gen::world_accounts();
+    req
+}
+
+#[test]
+fn every_opcode_agrees_with_revm_at_every_fork() {
+    let mut failures = Vec::new();
+    for fork in Fork::ALL {
+        for op in 0..=255u8 {
+            if let Err(e) = diff_evm(fork, &request(op)) {
+                failures.push(format!("{fork} {op:#04x}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_opcode_in_hyvm_matches_evm_or_is_refused() {
+    let spec = Spec::get(Profile::Hyvm, Fork::Osaka, false);
+    let mut ran = 0;
+    for op in 0..=255u8 {
+        let req = request(op);
+        let h = Vm::new().run(&hyvm_config(), &req).expect("runs");
+        if spec.kind[op as usize] == OpKind::Unsupported {
+            assert_eq!((h.status, h.output.len()), (Status::Revert, 0), "{op:#04x}");
+            assert!(
+                h.gas_used < 100,
+                "{op:#04x} keeps its gas: used {}",
+                h.gas_used
+            );
+            continue;
+        }
+        if matches!(op, opcode::JUMP | opcode::JUMPI) {
+            // 0x20 is not a JUMPDEST: evm halts, hyvm reverts (tests/hyvm.rs).
+            assert_eq!((h.status, h.output.len()), (Status::Revert, 0), "{op:#04x}");
+            continue;
+        }
+        let e = Vm::new().run(&evm_config(Fork::Osaka), &req).expect("runs");
+        ran += 1;
+        assert_eq!(h.status, e.status, "{op:#04x}");
+        assert_eq!(h.reason, e.reason, "{op:#04x}");
+        assert_eq!(h.storage, e.storage, "{op:#04x}");
+        assert_eq!(h.logs, e.logs, "{op:#04x}");
+        assert_eq!(h.output, e.output, "{op:#04x}");
+    }
+    assert!(ran > 130, "only {ran} opcodes compared");
+}
+
+#[test]
+fn arithmetic_and_bitwise_opcodes_agree_with_revm_on_edge_words() {
+    // Arithmetic and bitwise opcodes over edge-case words, against revm.
+    let words = [
+        U256::zero(),
+        U256::one(),
+        U256::MAX,
+        U256::one() << 255,
+        (U256::one() << 255) - 1,
+        U256::from(31),
+        U256::from(256),
+        U256::from(0xff),
+    ];
+    let mut failures = Vec::new();
+    for op in (0x01..=0x0bu8).chain(0x10..=0x1e) {
+        let Some(info) = OPCODES[op as usize] else {
+            continue;
+        };
+        for a in &words {
+            for b in &words {
+                for c in &words[..3] {
+                    let mut code = Vec::new();
+                    for w in [c, b, a].iter().skip(3 - info.inputs as usize) {
+                        code.push(opcode::PUSH32);
+                        code.extend_from_slice(&w.to_big_endian());
+                    }
+                    code.push(op);
+                    code.extend_from_slice(&[
+                        opcode::PUSH0,
+                        opcode::MSTORE,
+                        opcode::PUSH1,
+                        32,
+                        opcode::PUSH0,
+                        opcode::RETURN,
+                    ]);
+                    if let Err(e) = diff_evm(Fork::Osaka, &Request::new(code)) {
+                        failures.push(format!("{op:#04x} {a:#x} {b:#x} {c:#x}: {e}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
