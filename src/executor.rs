@@ -139,11 +139,11 @@ impl<'a> Executor<'a> {
             match action {
                 FrameAction::Call(inputs) => match self.prepare_call(inputs) {
                     Prepared::Done(outcome) => current.frame.resume_call(outcome),
-                    Prepared::Frame(child) => stack.push(std::mem::replace(&mut current, *child)),
+                    Prepared::Frame(child) => Self::descend(&mut stack, &mut current, *child),
                 },
                 FrameAction::Create(inputs) => match self.prepare_create(inputs) {
                     Prepared::Done(outcome) => current.frame.resume_create(outcome),
-                    Prepared::Frame(child) => stack.push(std::mem::replace(&mut current, *child)),
+                    Prepared::Frame(child) => Self::descend(&mut stack, &mut current, *child),
                 },
                 FrameAction::Return(result) => {
                     let Some(parent) = stack.pop() else {
@@ -163,6 +163,15 @@ impl<'a> Executor<'a> {
                 }
             }
         }
+    }
+
+    /// Makes `child` the running frame; it may use the memory its callers leave.
+    fn descend(stack: &mut Vec<Entry>, current: &mut Entry, mut child: Entry) {
+        let parent = &current.frame;
+        child.frame.memory_limit = parent
+            .memory_limit
+            .saturating_sub(parent.memory.len() as u64);
+        stack.push(std::mem::replace(current, child));
     }
 
     fn refused(gas_limit: u64) -> Prepared {

@@ -38,6 +38,9 @@ pub struct Config {
     pub is_static: bool,
     /// Address of the hypervisor account.
     pub hypervisor: Address,
+    /// Host memory all frames of a run may hold together, in bytes (default 1 GiB); a frame
+    /// growing past it halts with `memory_limit`.
+    pub memory_limit: u64,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             verifier: false,
             is_static: false,
             hypervisor: DEFAULT_HYPERVISOR,
+            memory_limit: nestedvm_interp::memory::MEMORY_LIMIT,
         }
     }
 }
@@ -254,10 +258,11 @@ impl Vm {
         };
         let mut executor = Executor::new(world, exec, &mut self.codes);
         let code = executor.bytecode(&request.code);
-        let frame = match config.profile {
+        let mut frame = match config.profile {
             Profile::Hyvm => executor.guest_frame(spec, code, context, request.gas),
             Profile::Evm => Frame::new(spec, code, input, context, request.gas),
         };
+        frame.memory_limit = config.memory_limit;
         let (result, memory) = executor.run(frame);
         if result.status != Status::Success {
             world.revert_to(cp);

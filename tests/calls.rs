@@ -294,3 +294,23 @@ fn calls_into_precompiles_with_value_and_to_empty_code() {
     let o = run(Fork::Osaka, &r);
     assert_eq!(o.storage[&U256::zero()], U256::from(2));
 }
+
+#[test]
+fn nested_frames_share_one_memory_budget() {
+    // Each level grows its memory to 300 KB, then calls itself. With a 1 MiB budget three
+    // levels fit; the fourth halts with memory_limit (its call returns 0) and the others go on.
+    let code = format!(
+        "PUSH1 1 PUSH3 0x0493e0 MSTORE PUSH1 32 PUSH0 PUSH0 PUSH0 PUSH0 ADDRESS GAS CALL PUSH0 MLOAD ADD {RETURN_TOP}"
+    );
+    let config = nestedvm::Config {
+        memory_limit: 1 << 20,
+        ..evm_config(Fork::Osaka)
+    };
+    let mut r = req(&code, vec![]);
+    r.gas = 1_000_000_000;
+    let o = Vm::new().run(&config, &r).unwrap();
+    assert_eq!((o.status, word(&o)), (Status::Success, U256::from(2)));
+    // With the default budget the same program goes on until gas runs short.
+    let o = Vm::new().run(&evm_config(Fork::Osaka), &r).unwrap();
+    assert!(word(&o) > U256::from(2));
+}

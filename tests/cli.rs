@@ -157,6 +157,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         &["run", "0x00", "--gas", "lots"],
         &["run", "0x00", "--calldata", "0x01"],
         &["run", "0x00", "--caller", "0x1234"],
+        &["run", "0x00", "--hypervisor", "0x"],
         &["run", "0x00", "--value", "-1"],
         &["run", "0x00", "--profile", "evm", "--verifier"],
         &["run", "0x00", "--engine", "jit"],

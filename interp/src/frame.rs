@@ -295,6 +295,8 @@ pub struct Frame {
     pub action: Option<FrameAction>,
     /// The verifier build's call guard.
     pub guard: Guard,
+    /// Host memory this frame may grow to: the run's budget less what its callers hold.
+    pub memory_limit: u64,
 }
 
 impl Frame {
@@ -319,6 +321,7 @@ impl Frame {
             pending_return: (0, 0),
             action: None,
             guard: Guard::None,
+            memory_limit: crate::memory::MEMORY_LIMIT,
         }
     }
 

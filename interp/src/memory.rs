@@ -6,8 +6,9 @@
 
 use crate::gas;
 
-/// The most host memory a frame may hold; growing past it halts the frame as out of gas.
-/// Reaching it costs about 2.2e12 gas, far beyond any block.
+/// The most host memory all frames of one run may hold together; growing past it halts the
+/// growing frame with `memory_limit`. One frame reaching it pays about 2.2e12 gas, far beyond
+/// any block; the shared budget keeps 1024 nested frames from each taking that much.
 pub const MEMORY_LIMIT: u64 = 1 << 30;
 
 /// Host memory of one frame.
@@ -52,7 +53,7 @@ impl Memory {
     }
 
     /// Gas to grow host memory so that it covers `[0, end)` (saturating at `u64::MAX`); zero
-    /// when it already does. Growing past [`MEMORY_LIMIT`] is refused separately, after gas.
+    /// when it already does. Growing past the frame's budget is refused separately, after gas.
     #[inline]
     pub fn expansion_cost(&self, end: u64) -> u64 {
         if end <= self.data.len() as u64 {

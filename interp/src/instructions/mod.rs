@@ -14,7 +14,6 @@ pub mod system;
 
 use crate::frame::{Frame, HaltReason};
 use crate::host::Host;
-use crate::memory::MEMORY_LIMIT;
 use crate::opcode::*;
 use crate::spec::{OpKind, Spec};
 use crate::{Address, U256};
@@ -248,7 +247,7 @@ pub(crate) fn memory_range(
         if !frame.gas.charge(cost) {
             return Err(HaltReason::OutOfGas);
         }
-        if end > MEMORY_LIMIT {
+        if end > frame.memory_limit {
             return Err(HaltReason::MemoryLimit);
         }
         frame.memory.grow(end);

@@ -71,6 +71,9 @@ pub struct RunArgs {
     /// Caller and origin.
     #[arg(long, default_value = "0x000000000000000000000000000000000000ca11")]
     caller: String,
+    /// Address of the hypervisor account (DELEGATECALLs to it run guest code).
+    #[arg(long, default_value = "0x0000000000000000000000000000000000004879")]
+    hypervisor: String,
     /// Value sent, in wei.
     #[arg(long, default_value = "0")]
     value: String,
@@ -163,6 +166,7 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
         engine: args.engine.parse::<Engine>()?,
         verifier: args.verifier,
         is_static: args.is_static,
+        hypervisor: parse_address("--hypervisor", &args.hypervisor)?,
         ..Config::default()
     };
     let mut request = Request::new(Vec::new());
