@@ -13,6 +13,16 @@ use nestedvm::{Fork, Profile, Request, Status, Vm, U256};
 /// a shift amount) and the rest are small.
 const ARGS: [u64; 7] = [7, 0x40, 1, 2, 0x1f, 3, 0x20];
 
+/// Returns the top of the stack as 32 bytes.
+const RETURN_TOP: [u8; 6] = [
+    opcode::PUSH0,
+    opcode::MSTORE,
+    opcode::PUSH1,
+    32,
+    opcode::PUSH0,
+    opcode::RETURN,
+];
+
 fn program(op: u8) -> Vec<u8> {
     let mut code = Vec::new();
     for a in ARGS {
@@ -24,15 +34,7 @@ fn program(op: u8) -> Vec<u8> {
     }
     let outputs = OPCODES[op as usize].map_or(0, |i| i.outputs);
     if outputs > 0 {
-        // Return the top of the stack.
-        code.extend_from_slice(&[
-            opcode::PUSH0,
-            opcode::MSTORE,
-            opcode::PUSH1,
-            32,
-            opcode::PUSH0,
-            opcode::RETURN,
-        ]);
+        code.extend_from_slice(&RETURN_TOP);
     }
     code
 }
@@ -116,14 +118,7 @@ fn arithmetic_and_bitwise_opcodes_agree_with_revm_on_edge_words() {
                         code.extend_from_slice(&w.to_big_endian());
                     }
                     code.push(op);
-                    code.extend_from_slice(&[
-                        opcode::PUSH0,
-                        opcode::MSTORE,
-                        opcode::PUSH1,
-                        32,
-                        opcode::PUSH0,
-                        opcode::RETURN,
-                    ]);
+                    code.extend_from_slice(&RETURN_TOP);
                     if let Err(e) = diff_evm(Fork::Osaka, &Request::new(code)) {
                         failures.push(format!("{op:#04x} {a:#x} {b:#x} {c:#x}: {e}"));
                     }
