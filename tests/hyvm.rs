@@ -513,28 +513,91 @@ fn verifier_build_reports_staticcall_and_delegatecall_as_0xfa_and_truncates_long
     assert_eq!(w(0x2e4), U256::from(0x140));
 }
 
+/// The store guard as the verifier build's bytecode runs it (hyvm-profile.md describes a
+/// comparison of the key with three slot values; the bytecode chains the comparisons'
+/// results instead, see `interp/src/hyvm.rs`).
 #[test]
-fn verifier_build_store_guard_protects_the_slots_named_by_values() {
+fn verifier_build_store_guard_follows_the_bytecode() {
+    let hv = nestedvm::interp::hyvm::verifier_slot();
     let owner = nestedvm::interp::hyvm::owner_slot();
-    // The owner slot holds 0xbeef (not the caller): storing to key 0xbeef is refused...
-    let mut req = Request::new(assemble("PUSH1 1 PUSH2 0xbeef SSTORE STOP").unwrap());
-    req.storage.push((owner, U256::from(0xbeef)));
-    let o = Vm::new().run(&verifier_config(), &req).unwrap();
-    assert_eq!(o.status, Status::Revert);
-    // ...storing to the owner slot's own number is not (values are compared, not numbers)...
-    let mut req2 = Request::new(assemble("PUSH1 1 PUSH32 0x240bb37aa812ad108aae08a4b01536038aac1692fa2f4eabbc4a8a540d93e0be SSTORE STOP").unwrap());
-    req2.storage.push((owner, U256::from(0xbeef)));
+    let run = |text: &str, storage: Vec<(U256, U256)>| {
+        let mut req = Request::new(assemble(text).unwrap());
+        req.storage = storage;
+        Vm::new().run(&verifier_config(), &req).unwrap()
+    };
+    // Verifier slot empty: every key is guarded; an owner other than CALLER refuses.
+    let o = run(
+        "PUSH1 1 PUSH1 5 SSTORE STOP",
+        vec![(owner, U256::from(0xbeef))],
+    );
+    assert_eq!((o.status, o.output.len()), (Status::Revert, 0));
+    // No owner: plain stores.
+    let o = run("PUSH1 1 PUSH1 5 SSTORE STOP", vec![]);
+    assert_eq!(o.storage[&U256::from(5)], U256::one());
+    // The owner is CALLER: the store becomes SSTORE(owner, key) and the value stays on the
+    // guest's stack (returned here).
+    let o = run(
+        &format!("PUSH1 1 PUSH1 5 SSTORE {RETURN_TOP}"),
+        vec![(owner, U256::from(0xca11))],
+    );
+    assert_eq!(o.storage.get(&U256::from(5)), None);
+    assert_eq!(o.storage[&U256::from(0xca11)], U256::from(5));
+    assert_eq!(word(&o), U256::one());
+    // A verifier is set: key 0 equals the empty re-entrancy slot, so it is guarded; key 5 is not.
+    let set = vec![(hv, U256::from(0x7e71)), (owner, U256::from(0xbeef))];
     assert_eq!(
-        Vm::new().run(&verifier_config(), &req2).unwrap().status,
+        run("PUSH1 1 PUSH0 SSTORE STOP", set.clone()).status,
+        Status::Revert
+    );
+    assert_eq!(
+        run("PUSH1 1 PUSH1 5 SSTORE STOP", set.clone()).storage[&U256::from(5)],
+        U256::one()
+    );
+    // The key equal to the owner's value is not protected (the spec's description would say it is).
+    assert_eq!(
+        run("PUSH1 1 PUSH2 0xbeef SSTORE STOP", set).status,
         Status::Success
     );
-    // ...and the owner may store anything.
-    req.storage = vec![(owner, U256::from(0xca11))];
-    let mut req3 = Request::new(assemble("PUSH1 1 PUSH2 0xca11 SSTORE STOP").unwrap());
-    req3.storage = req.storage.clone();
+    // One stack item is enough for the guard: it halts on the plain store's second item.
+    let o = run("PUSH1 5 SSTORE", vec![]);
     assert_eq!(
-        Vm::new().run(&verifier_config(), &req3).unwrap().status,
-        Status::Success
+        (o.status, o.reason),
+        (Status::Halt, Some(HaltReason::StackUnderflow))
+    );
+}
+
+#[test]
+fn verifier_build_guards_run_before_the_call_needs_its_last_stack_items() {
+    // CALL with six items and no verifier: the guard reverts before the call would underflow.
+    let o = Vm::new()
+        .run(
+            &verifier_config(),
+            &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", None),
+        )
+        .unwrap();
+    assert_eq!(o.status, Status::Revert);
+    // With a verifier that allows it, the native CALL then underflows.
+    let allow = Some("PUSH1 1 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN");
+    let o = Vm::new()
+        .run(
+            &verifier_config(),
+            &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", allow),
+        )
+        .unwrap();
+    assert_eq!(
+        (o.status, o.reason),
+        (Status::Halt, Some(HaltReason::StackUnderflow))
+    );
+    // Five items: the guard itself underflows.
+    let o = Vm::new()
+        .run(
+            &verifier_config(),
+            &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", None),
+        )
+        .unwrap();
+    assert_eq!(
+        (o.status, o.reason),
+        (Status::Halt, Some(HaltReason::StackUnderflow))
     );
 }
 

@@ -12,6 +12,7 @@ use crate::gas;
 use crate::host::Host;
 use crate::instructions::{address_word, as_u64, host_offset, memory_range, to_address};
 use crate::memory::Memory;
+use crate::opcode::OPCODES;
 use crate::{Address, U256};
 
 /// The plain build's jump table (the last 512 bytes of its runtime; see `data/README.md`).
@@ -105,11 +106,17 @@ pub fn call_guard<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> V
     match frame.guard {
         Guard::Approved => {
             frame.guard = Guard::None;
+            // The guard needs fewer stack items than the call (see `Spec`): the native call
+            // underflows only now, after the verifier has been asked.
+            let op = frame.code.padded()[frame.pc - 1];
+            if OPCODES[op as usize].is_some_and(|i| frame.stack.len() < i.inputs as usize) {
+                frame.halt(HaltReason::StackUnderflow);
+                return Verdict::Stopped;
+            }
             return Verdict::Proceed;
         }
         Guard::None | Guard::AwaitingVerdict => {}
     }
-    let target = to_address(&frame.stack.peek(1));
     let (value, first_arg) = match kind {
         CallKind::Call | CallKind::CallCode => (frame.stack.peek(2), 3),
         CallKind::DelegateCall | CallKind::StaticCall => (U256::zero(), 2),
@@ -142,7 +149,7 @@ pub fn call_guard<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> V
         .copy_from_slice(&VERIFY_CALL_SELECTOR);
     let opcode_word = if kind == CallKind::Call { 0xf1 } else { 0xfa };
     write_word(frame, VERIFY_CALL_ARGS + 0x04, U256::from(opcode_word));
-    write_word(frame, VERIFY_CALL_ARGS + 0x24, address_word(&target));
+    write_word(frame, VERIFY_CALL_ARGS + 0x24, frame.stack.peek(1));
     write_word(frame, VERIFY_CALL_ARGS + 0x44, value);
     write_word(frame, VERIFY_CALL_ARGS + 0x64, U256::from(0xa0));
     write_word(frame, VERIFY_CALL_ARGS + 0x84, U256::from(truncated as u8));
@@ -197,31 +204,46 @@ pub fn verdict(frame: &Frame, success: bool) -> bool {
     success && frame.memory.slice(VERDICT + 31, 1)[0] & 1 == 1
 }
 
-/// The store guard, run by SSTORE in the verifier build: a key equal to the *value* of the
-/// re-entrancy, verifier or owner slot may only be written when the owner is zero or CALLER.
-pub fn store_guard<H: Host>(frame: &mut Frame, host: &mut H, key: &U256) -> Verdict {
-    let mut protected = false;
-    let mut owner = U256::zero();
-    for (i, slot) in [reentrancy_slot(), verifier_slot(), owner_slot()]
-        .into_iter()
-        .enumerate()
-    {
-        match guard_sload(frame, host, slot) {
-            Ok(v) => {
-                protected |= v == *key;
-                if i == 2 {
-                    owner = v;
-                }
-            }
-            Err(reason) => {
-                frame.halt(reason);
-                return Verdict::Stopped;
-            }
+/// What the store guard lets SSTORE do.
+pub enum StoreGuard {
+    /// A plain SSTORE of the guest's key and value.
+    Plain,
+    /// SSTORE(owner, key): the bytecode's own path when the caller is the owner; the guest's
+    /// value stays on the stack.
+    Redirect(U256),
+    /// The frame has stopped (revert or halt): its action is set.
+    Stopped,
+}
+
+/// The store guard, run by SSTORE in the verifier build, as its bytecode does it (which is not
+/// what hyvm-profile.md describes: the comparisons chain their own results, not the key).
+/// With `e = (key == re-entrancy value)`, `r = e | (verifier value == e)` and
+/// `g = r | (owner value == r)`: when `g` is 0 the store is plain; otherwise an owner equal to
+/// CALLER makes it `SSTORE(owner, key)`, a zero owner makes it plain, and any other owner
+/// reverts. Every SLOAD it makes is paid.
+pub fn store_guard<H: Host>(frame: &mut Frame, host: &mut H) -> StoreGuard {
+    let key = frame.stack.peek(0);
+    let flag = |b: bool| U256::from(b as u8);
+    let mut load = |frame: &mut Frame, slot: U256| guard_sload(frame, host, slot);
+    let result = (|| {
+        let e = flag(load(frame, reentrancy_slot())? == key);
+        let r = e | flag(load(frame, verifier_slot())? == e);
+        let g = r | flag(load(frame, owner_slot())? == r);
+        if g.is_zero() {
+            return Ok(StoreGuard::Plain);
         }
-    }
-    if protected && !owner.is_zero() && owner != address_word(&frame.context.caller) {
-        frame.finish(Status::Revert, Vec::new());
-        return Verdict::Stopped;
-    }
-    Verdict::Proceed
+        let owner = load(frame, owner_slot())?;
+        Ok(if owner == address_word(&frame.context.caller) {
+            StoreGuard::Redirect(owner)
+        } else if owner.is_zero() {
+            StoreGuard::Plain
+        } else {
+            frame.finish(Status::Revert, Vec::new());
+            StoreGuard::Stopped
+        })
+    })();
+    result.unwrap_or_else(|reason| {
+        frame.halt(reason);
+        StoreGuard::Stopped
+    })
 }

@@ -176,6 +176,16 @@ impl Spec {
                 stack_max[op] = (STACK_LIMIT - (info.outputs - info.inputs) as usize) as u16;
             }
         }
+        if verifier && profile == Profile::Hyvm {
+            // The verifier build's guards run first and reach fewer stack items than the
+            // native opcode: the CALL guard 6, the STATICCALL and DELEGATECALL guards 5, the
+            // store guard 1. The instructions check the rest once the guard has run.
+            use crate::opcode::{CALL, DELEGATECALL, SSTORE, STATICCALL};
+            stack_min[CALL as usize] = 6;
+            stack_min[STATICCALL as usize] = 5;
+            stack_min[DELEGATECALL as usize] = 5;
+            stack_min[SSTORE as usize] = 1;
+        }
         Spec {
             profile,
             fork,

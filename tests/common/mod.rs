@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gen;
+pub mod hyvm_oracle;
 pub mod oracle;
 pub mod vmfixture;
 

@@ -1,9 +1,10 @@
 //! SLOAD, SSTORE (EIP-2200/2929/3529), TLOAD, TSTORE (EIP-1153).
 
 use super::{charge, require_non_static, Step};
-use crate::frame::Frame;
+use crate::frame::{Frame, HaltReason};
 use crate::gas;
 use crate::host::Host;
+use crate::hyvm::{self, StoreGuard};
 
 /// SLOAD.
 pub fn sload<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
@@ -16,17 +17,23 @@ pub fn sload<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
 
 /// SSTORE.
 pub fn sstore<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
-    if frame.spec.verifier {
-        let key = frame.stack.peek(0);
-        if let crate::hyvm::Verdict::Stopped = crate::hyvm::store_guard(frame, host, &key) {
-            return Step::Exit;
+    let (key, value) = if frame.spec.verifier {
+        match hyvm::store_guard(frame, host) {
+            StoreGuard::Stopped => return Step::Exit,
+            // The guard needs one stack item, a plain store two.
+            StoreGuard::Plain if frame.stack.len() < 2 => {
+                frame.halt(HaltReason::StackUnderflow);
+                return Step::Exit;
+            }
+            StoreGuard::Plain => (frame.stack.pop(), frame.stack.pop()),
+            StoreGuard::Redirect(owner) => (owner, frame.stack.pop()),
         }
-    }
+    } else {
+        (frame.stack.pop(), frame.stack.pop())
+    };
     require_non_static!(frame);
-    let key = frame.stack.pop();
-    let value = frame.stack.pop();
     if frame.gas.remaining <= gas::SSTORE_STIPEND_GUARD {
-        frame.halt(crate::frame::HaltReason::OutOfGas);
+        frame.halt(HaltReason::OutOfGas);
         return Step::Exit;
     }
     let r = host.sstore(frame.context.address, key, value);

@@ -1,0 +1,211 @@
+//! The `hyvm` profile against the real hypervisor: its published runtime bytecode
+//! (`tests/fixtures/hyvm`, see the README there) run in revm as an oracle. The hypervisor's
+//! bytecode is never run by the product; here it only judges.
+//!
+//! Compared: status, output, logs and the wallet's storage. Gas is not compared yet: the
+//! profile reports plain per-opcode gas, not the hypervisor's on-chain overhead, so generated
+//! programs leave out GAS (whose value would differ) and get plenty of gas.
+
+mod common;
+
+use common::gen::{program_excluding, world_accounts, Rng};
+use common::hyvm_oracle::{run_hyvm, HyvmRequest};
+use common::oracle::OracleAccount;
+use nestedvm::interp::{hyvm, opcode};
+use nestedvm::{Config, Engine, Outcome, Request, Status, Vm, U256};
+
+/// Storage slots of the wallet before the call.
+type Storage = Vec<(U256, U256)>;
+
+fn oracle_accounts() -> Vec<OracleAccount> {
+    world_accounts()
+        .into_iter()
+        .map(|(address, a)| OracleAccount {
+            address,
+            balance: a.balance,
+            nonce: a.nonce,
+            code: a.code.to_vec(),
+            storage: a.storage().into_iter().collect(),
+        })
+        .collect()
+}
+
+fn ours(guest: &[u8], gas: u64, verifier: bool, storage: &[(U256, U256)]) -> Outcome {
+    let mut req = Request::new(guest.to_vec());
+    req.gas = gas;
+    req.accounts = world_accounts();
+    req.storage = storage.to_vec();
+    let config = Config {
+        verifier,
+        engine: Engine::Interpreter,
+        ..Config::default()
+    };
+    Vm::new().run(&config, &req).expect("valid request")
+}
+
+fn compare(
+    guest: &[u8],
+    gas: u64,
+    verifier: bool,
+    storage: &[(U256, U256)],
+) -> Result<Status, String> {
+    let o = ours(guest, gas, verifier, storage);
+    let t = run_hyvm(&HyvmRequest {
+        guest: guest.to_vec(),
+        gas,
+        verifier,
+        storage: storage.to_vec(),
+        accounts: oracle_accounts(),
+        ..HyvmRequest::default()
+    });
+    let mut diffs = Vec::new();
+    if o.status.name() != t.status {
+        diffs.push(format!(
+            "status {} vs hypervisor {} ({:?})",
+            o.status.name(),
+            t.status,
+            o.reason
+        ));
+    }
+    if o.output != t.output {
+        diffs.push(format!("output {:02x?} vs {:02x?}", o.output, t.output));
+    }
+    let our_logs: Vec<_> = o
+        .logs
+        .iter()
+        .map(|l| {
+            (
+                l.address,
+                l.topics
+                    .iter()
+                    .map(|t| U256::from_big_endian(t.as_bytes()))
+                    .collect::<Vec<_>>(),
+                l.data.clone(),
+            )
+        })
+        .collect();
+    let their_logs: Vec<_> = t
+        .logs
+        .iter()
+        .map(|l| (l.address, l.topics.clone(), l.data.clone()))
+        .collect();
+    if our_logs != their_logs {
+        diffs.push(format!("logs {our_logs:?} vs {their_logs:?}"));
+    }
+    if o.storage != t.storage {
+        diffs.push(format!("storage {:?} vs {:?}", o.storage, t.storage));
+    }
+    if diffs.is_empty() {
+        Ok(o.status)
+    } else {
+        Err(diffs.join("; "))
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn campaign(seed: u64, count: usize, verifier: bool) {
+    let mut rng = Rng(seed);
+    let mut failures = Vec::new();
+    let mut statuses = std::collections::HashMap::new();
+    for n in 0..count {
+        let len = 5 + rng.below(50) as usize;
+        let guest = program_excluding(&mut rng, len, &[opcode::GAS]);
+        let mut storage = if rng.chance(30) {
+            vec![(U256::from(rng.below(3)), U256::from(1 + rng.below(3)))]
+        } else {
+            vec![]
+        };
+        if verifier {
+            if rng.chance(70) {
+                storage.push((hyvm::verifier_slot(), U256::from(0x7e71)));
+            }
+            // The owner: nobody, the caller, or someone else; sometimes the re-entrancy slot.
+            match rng.below(3) {
+                0 => {}
+                1 => storage.push((hyvm::owner_slot(), U256::from(0xca11))),
+                _ => storage.push((hyvm::owner_slot(), U256::from(rng.below(3)))),
+            }
+            if rng.chance(30) {
+                storage.push((hyvm::reentrancy_slot(), U256::from(rng.below(4))));
+            }
+        }
+        match compare(&guest, 5_000_000, verifier, &storage) {
+            Err(e) => failures.push(format!("#{n} guest 0x{}: {e}", hex(&guest))),
+            Ok(status) => *statuses.entry(status).or_insert(0usize) += 1,
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(8)].join("\n")
+    );
+    for status in [Status::Success, Status::Revert, Status::Halt] {
+        assert!(
+            statuses.get(&status).copied().unwrap_or(0) * 20 >= count,
+            "too few {status:?}: {statuses:?}"
+        );
+    }
+}
+
+#[test]
+fn generated_guests_agree_with_the_real_hypervisor() {
+    campaign(0x4879_0001, 4000, false);
+}
+
+#[test]
+fn generated_guests_agree_with_the_real_verifier_build() {
+    campaign(0x4879_0002, 2000, true);
+}
+
+/// Each quirk of the profile, and each regression found by the campaigns, against the real
+/// hypervisor.
+#[test]
+fn quirk_programs_agree_with_the_real_hypervisor() {
+    let hv = hyvm::verifier_slot();
+    let owner = hyvm::owner_slot();
+    let allow = (hv, U256::from(0x7e71));
+    let cases: Vec<(&str, bool, Storage)> = vec![
+        ("PUSH1 3 PUSH1 4 ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN", false, vec![]),
+        ("PUSH1 7 PUSH21 0x010000000000000000000000000000000000000000 MSTORE PUSH0 MLOAD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN", false, vec![]),
+        ("MSIZE PUSH1 1 PUSH1 0x21 MSTORE8 MSIZE ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN", false, vec![]),
+        ("PUSH0 CALLDATALOAD CALLDATASIZE CODESIZE PC ADD ADD ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN", false, vec![]),
+        ("PUSH1 32 PUSH0 PUSH0 CODECOPY PUSH1 32 PUSH0 RETURN", false, vec![]),
+        ("PUSH1 1 JUMP", false, vec![]),
+        ("PUSH2 0xffff JUMP", false, vec![]),
+        ("PUSH0 PUSH1 0x55 JUMPI PUSH1 1 PUSH0 SSTORE", false, vec![]),
+        ("PUSH1 1 PUSH1 0x55 JUMPI", false, vec![]),
+        ("PUSH1 1 INVALID", false, vec![]),
+        ("PUSH1 1 PUSH0 TSTORE", false, vec![]),
+        ("PUSH0 SELFDESTRUCT", false, vec![]),
+        ("ADDRESS PUSH0 SSTORE CALLER PUSH1 1 SSTORE SELFBALANCE PUSH1 2 SSTORE PUSH1 1 PUSH0 PUSH0 LOG1", false, vec![]),
+        ("PUSH0 PUSH0 PUSH0 CREATE PUSH0 SSTORE", false, vec![]),
+        ("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH2 0x4879 PUSH2 0xffff CALL PUSH0 SSTORE", false, vec![]),
+        ("PUSH5 0x6001600755 PUSH0 MSTORE PUSH0 PUSH0 PUSH1 5 PUSH1 27 PUSH2 0x4879 PUSH3 0xffffff DELEGATECALL PUSH1 1 SSTORE", false, vec![]),
+        ("PUSH1 32 PUSH0 PUSH1 3 PUSH0 PUSH0 PUSH2 0x1001 PUSH2 0xffff CALL PUSH0 SSTORE", true, vec![]),
+        ("PUSH1 32 PUSH0 PUSH1 3 PUSH0 PUSH0 PUSH2 0x1001 PUSH2 0xffff CALL PUSH0 SSTORE", true, vec![allow]),
+        ("PUSH1 32 PUSH0 PUSH1 3 PUSH0 PUSH0 PUSH2 0x1000 PUSH2 0xffff CALL PUSH0 SSTORE", true, vec![allow]),
+        ("PUSH0 PUSH0 PUSH2 0x0150 PUSH0 PUSH2 0x1001 PUSH2 0xffff STATICCALL PUSH0 SSTORE", true, vec![allow]),
+        ("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", true, vec![]),
+        ("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH1 1 CALL", true, vec![allow]),
+        ("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", true, vec![]),
+        ("PUSH0 PUSH0 PUSH0 PUSH0 STATICCALL", true, vec![]),
+        ("PUSH1 1 PUSH1 5 SSTORE", true, vec![(owner, U256::from(0xbeef))]),
+        ("PUSH1 1 PUSH1 5 SSTORE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN", true, vec![(owner, U256::from(0xca11))]),
+        ("PUSH1 1 PUSH0 SSTORE", true, vec![allow, (owner, U256::from(0xbeef))]),
+        ("PUSH1 1 PUSH2 0xbeef SSTORE", true, vec![allow, (owner, U256::from(0xbeef))]),
+        ("PUSH1 5 SSTORE", true, vec![]),
+        ("PUSH1 5 SSTORE", true, vec![(owner, U256::from(0xca11))]),
+    ];
+    let mut failures = Vec::new();
+    for (text, verifier, storage) in &cases {
+        let guest = nestedvm::interp::asm::assemble(text).expect("assembles");
+        if let Err(e) = compare(&guest, 1_000_000, *verifier, storage) {
+            failures.push(format!("{text} (verifier {verifier}): {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
