@@ -198,8 +198,9 @@ impl<'a> Executor<'a> {
             return Self::refused(inputs.gas_limit);
         }
         if inputs.code_address == self.config.hypervisor {
-            if inputs.kind != CallKind::DelegateCall {
-                // The hypervisor only runs under DELEGATECALL; a direct call reverts.
+            if matches!(inputs.kind, CallKind::Call | CallKind::StaticCall) {
+                // Called directly, the hypervisor's start-up finds its own address and reverts.
+                // Under DELEGATECALL or CALLCODE it runs in the caller's context.
                 self.world.revert_to(cp);
                 return Self::refused(inputs.gas_limit);
             }

@@ -187,6 +187,12 @@ impl Vm {
             Profile::Hyvm => Vec::new(),
         };
         world.insert_account(request.address, Account::new(U256::zero(), 1, own_code));
+        let hypervisor_code =
+            nestedvm_interp::hyvm::deployed_code(config.verifier, config.hypervisor);
+        world.insert_account(
+            config.hypervisor,
+            Account::new(U256::zero(), 1, hypervisor_code),
+        );
         for (address, account) in &request.accounts {
             world.insert_account(*address, account.clone());
         }

@@ -375,10 +375,7 @@ fn the_execution_pointer_holds_the_next_guest_byte() {
 #[test]
 fn the_reserved_region_holds_the_jump_table_and_the_hypervisor_address() {
     let o = hyvm("STOP");
-    assert_eq!(
-        &o.memory[0x20..0x220],
-        &nestedvm::interp::hyvm::JUMP_TABLE[..]
-    );
+    assert_eq!(&o.memory[0x20..0x220], nestedvm::interp::hyvm::JUMP_TABLE);
     assert_eq!(
         U256::from_big_endian(&o.memory[0x220..0x240]),
         U256::from(0x4879)
@@ -615,4 +612,28 @@ fn evm_profile_accepts_calldata_and_refuses_the_verifier_flag() {
         ..config
     };
     assert_eq!(Vm::new().run(&bad, &req), Err(Error::VerifierOutsideHyvm));
+}
+
+#[test]
+fn the_hypervisor_account_holds_its_deployed_code_and_runs_under_callcode() {
+    // EXTCODESIZE: the runtime plus the 32 bytes its constructor appends.
+    let o = hyvm(&format!("PUSH2 0x4879 EXTCODESIZE {RETURN_TOP}"));
+    assert_eq!(
+        word(&o),
+        U256::from(nestedvm::interp::hyvm::RUNTIME.len() + 32)
+    );
+    let v = run_asm(
+        &verifier_config(),
+        &format!("PUSH2 0x4879 EXTCODESIZE {RETURN_TOP}"),
+        GAS,
+    );
+    assert_eq!(
+        word(&v),
+        U256::from(nestedvm::interp::hyvm::VERIFIER_RUNTIME.len() + 32)
+    );
+    // A contract's CALLCODE runs the guest in the contract's context (the start-up check only
+    // refuses a frame whose ADDRESS is the hypervisor itself); guests cannot CALLCODE.
+    let cc = evm(&format!("PUSH5 0x6001600755 PUSH0 MSTORE PUSH0 PUSH0 PUSH1 5 PUSH1 27 PUSH0 PUSH2 0x4879 GAS CALLCODE {RETURN_TOP}"));
+    assert_eq!(word(&cc), U256::one());
+    assert_eq!(cc.storage[&U256::from(7)], U256::one());
 }

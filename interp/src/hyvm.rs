@@ -15,10 +15,26 @@ use crate::memory::Memory;
 use crate::opcode::OPCODES;
 use crate::{Address, U256};
 
-/// The plain build's jump table (the last 512 bytes of its runtime; see `data/README.md`).
-pub const JUMP_TABLE: &[u8; 512] = include_bytes!("../data/hyvm-jump-table.bin");
-/// The verifier build's jump table.
-pub const VERIFIER_JUMP_TABLE: &[u8; 512] = include_bytes!("../data/hyvm-verifier-jump-table.bin");
+/// The deployed hypervisor's runtime (see `data/README.md`): held by the hypervisor account,
+/// never executed.
+pub const RUNTIME: &[u8] = include_bytes!("../data/hyvm-runtime.bin");
+/// The contract-verifier build's runtime.
+pub const VERIFIER_RUNTIME: &[u8] = include_bytes!("../data/hyvm-runtime-verifier.bin");
+/// The plain build's opcode jump table: the last 512 bytes of its runtime.
+pub const JUMP_TABLE: &[u8] = RUNTIME.split_at(RUNTIME.len() - 512).1;
+/// The verifier build's opcode jump table.
+pub const VERIFIER_JUMP_TABLE: &[u8] = VERIFIER_RUNTIME.split_at(VERIFIER_RUNTIME.len() - 512).1;
+
+/// The code a deployed hypervisor account holds: its runtime followed by the 32 bytes the
+/// constructor appends (12 zero bytes and its own address).
+pub fn deployed_code(verifier: bool, address: Address) -> Vec<u8> {
+    let runtime = if verifier { VERIFIER_RUNTIME } else { RUNTIME };
+    let mut code = Vec::with_capacity(runtime.len() + 32);
+    code.extend_from_slice(runtime);
+    code.extend_from_slice(&[0; 12]);
+    code.extend_from_slice(address.as_bytes());
+    code
+}
 
 /// Host offset of the execution pointer.
 pub const EXECUTION_POINTER: usize = 0x00;

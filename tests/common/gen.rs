@@ -46,6 +46,10 @@ pub fn world_accounts() -> Vec<(Address, Account)> {
         (Address::from_low_u64_be(0x7e71), Account::new(U256::zero(), 1, asm(
             "PUSH1 0x24 CALLDATALOAD PUSH1 1 AND PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
         ))),
+        // Runs a guest by CALLCODE into the hypervisor (in its own context) and returns the flag.
+        (Address::from_low_u64_be(0x6000), Account::new(U256::zero(), 1, asm(
+            "PUSH5 0x6001600755 PUSH0 MSTORE PUSH0 PUSH0 PUSH1 5 PUSH1 27 PUSH0 PUSH2 0x4879 GAS CALLCODE PUSH1 7 SLOAD ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        ))),
         // Empty, with a balance.
         (Address::from_low_u64_be(0x5000), Account::new(U256::from(77), 0, Vec::new())),
     ]
@@ -56,8 +60,9 @@ fn useful_value(rng: &mut Rng) -> U256 {
         0..=5 => U256::from(rng.below(64)),
         12 => U256::from(rng.below(0x400)),
         13 | 14 => U256::from(32 * rng.below(16)),
+        // Not the hypervisor (0x…4879): revm holds none; tests/hyvm*.rs cover it.
         6 => [
-            0x1000u64, 0x2000, 0x3000, 0x4000, 0x5000, 0xc0de, 0xca11, 0x4879,
+            0x1000u64, 0x2000, 0x3000, 0x4000, 0x5000, 0xc0de, 0xca11, 0x7e71,
         ][rng.below(8) as usize]
             .into(),
         7 => U256::from(1 + rng.below(0x11)),
