@@ -228,10 +228,8 @@ impl<'a> Executor<'a> {
             });
         }
         let mut code = self.world.code_of(&inputs.code_address);
-        if self.config.fork >= Fork::Prague {
-            if let Some(delegate) = delegation_target(&code) {
-                code = self.world.code_of(&delegate);
-            }
+        if let Some(delegate) = delegation_target(&code) {
+            code = self.world.code_of(&delegate);
         }
         if code.is_empty() {
             return Prepared::Done(CallOutcome {

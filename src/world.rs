@@ -437,11 +437,9 @@ impl Host for World {
         let is_cold = self.touch(address);
         let account = self.accounts.get(&address);
         let is_empty = account.is_none_or(Account::is_empty);
-        let delegate = if self.fork >= Fork::Prague {
-            account.and_then(|a| delegation_target(&a.code))
-        } else {
-            None
-        };
+        // Followed at every fork, as revm does: before Prague such code cannot be deployed
+        // (EIP-3541), so it only exists when a pre-state puts it there.
+        let delegate = account.and_then(|a| delegation_target(&a.code));
         AccountLoad {
             is_cold,
             is_empty,

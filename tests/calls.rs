@@ -314,3 +314,43 @@ fn nested_frames_share_one_memory_budget() {
     let o = Vm::new().run(&evm_config(Fork::Osaka), &r).unwrap();
     assert!(word(&o) > U256::from(2));
 }
+
+#[test]
+fn eip7702_delegations_are_followed() {
+    // 0xd00d holds a delegation to 0x0b0b: calls run 0x0b0b's code in 0xd00d's context and pay
+    // for the delegate's access; EXTCODESIZE sees the 23-byte designator.
+    let mut designator = vec![0xef, 0x01, 0x00];
+    designator.extend_from_slice(Address::from_low_u64_be(0xb0b).as_bytes());
+    let delegated = Account::new(U256::zero(), 1, designator);
+    let target = account(&format!("ADDRESS {RETURN_TOP}"), 0);
+    let code = "PUSH1 32 PUSH0 PUSH0 PUSH0 PUSH0 PUSH2 0xd00d GAS CALL PUSH0 MLOAD PUSH0 SSTORE PUSH2 0xd00d EXTCODESIZE PUSH1 1 SSTORE GAS PUSH1 2 SSTORE STOP";
+    for fork in Fork::ALL {
+        let o = run(
+            fork,
+            &req(
+                code,
+                vec![(0xd00d, delegated.clone()), (0xb0b, target.clone())],
+            ),
+        );
+        // Followed at every fork, as revm does (before Prague only a pre-state can hold one).
+        assert_eq!(o.storage[&U256::zero()], U256::from(0xd00d), "{fork}");
+        assert_eq!(o.storage[&U256::one()], U256::from(23), "{fork}");
+    }
+}
+
+#[test]
+fn selfdestruct_of_an_account_created_in_the_same_transaction() {
+    // Init code that self-destructs to 0x5000: the created account is gone at every fork, and
+    // CREATE pushes its address with no code behind it.
+    let code = "PUSH5 0x615000ff00 PUSH0 MSTORE PUSH1 4 PUSH1 27 PUSH1 9 CREATE DUP1 PUSH0 SSTORE EXTCODESIZE PUSH1 1 SSTORE PUSH2 0x5000 BALANCE PUSH1 2 SSTORE STOP";
+    for fork in Fork::ALL {
+        let o = run(fork, &req(code, vec![]).tap_value(20));
+        assert_ne!(o.storage.get(&U256::zero()), None, "{fork}: created");
+        assert_eq!(o.storage.get(&U256::one()), None, "{fork}: no code");
+        assert_eq!(
+            o.storage[&U256::from(2)],
+            U256::from(9),
+            "{fork}: endowment moved on"
+        );
+    }
+}
