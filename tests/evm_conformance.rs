@@ -93,7 +93,7 @@ fn generated_programs_agree_with_revm_at_every_fork() {
     let mut gas_total = 0u64;
     for (i, fork) in Fork::ALL.into_iter().enumerate() {
         let mut rng = Rng(0x5eed_0000 + i as u64);
-        for n in 0..800 {
+        for n in 0..common::campaign_size(800) {
             let req = request(&mut rng);
             match diff_evm(fork, &req) {
                 Err(e) => failures.push(format!("{fork} #{n} code 0x{}: {e}", hex(&req.code))),

@@ -10,6 +10,14 @@ pub mod vmfixture;
 use nestedvm::{Account, Config, Engine, Env, Fork, Outcome, Profile, Request, Vm, U256};
 use oracle::{OracleAccount, OracleEnv, OracleOutcome, OracleRequest};
 
+/// How many generated programs a campaign runs: `NESTEDVM_SOAK` when set, else `default`.
+pub fn campaign_size(default: usize) -> usize {
+    std::env::var("NESTEDVM_SOAK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The evm profile at `fork`, interpreter engine.
 pub fn evm_config(fork: Fork) -> Config {
     Config {

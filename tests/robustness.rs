@@ -1,0 +1,52 @@
+//! Untrusted bytecode: random bytes and generated programs in both profiles must always give a
+//! result (never a panic), within the gas given. `NESTEDVM_SOAK=N` runs N programs per profile
+//! instead of the default (use it with a debug build to catch arithmetic overflow too).
+
+mod common;
+
+use common::gen::{program, Rng};
+use nestedvm::{Config, Engine, Fork, Profile, Request, Vm};
+
+fn count() -> usize {
+    common::campaign_size(3000)
+}
+
+#[test]
+fn random_bytes_and_programs_always_end_within_their_gas() {
+    let mut vm = Vm::new();
+    let mut rng = Rng(0xdead_beef);
+    for profile in [Profile::Hyvm, Profile::Evm] {
+        for verifier in [false, true] {
+            if verifier && profile == Profile::Evm {
+                continue;
+            }
+            for n in 0..count() {
+                let code: Vec<u8> = if n % 2 == 0 {
+                    (0..rng.below(200)).map(|_| rng.next() as u8).collect()
+                } else {
+                    let len = 5 + rng.below(80) as usize;
+                    program(&mut rng, len)
+                };
+                let mut req = Request::new(code);
+                req.gas = [0, 1, 21, 5_000, 200_000][rng.below(5) as usize];
+                req.accounts = common::gen::world_accounts();
+                let fork = Fork::ALL[rng.below(4) as usize];
+                let config = Config {
+                    profile,
+                    fork,
+                    verifier,
+                    engine: Engine::Interpreter,
+                    ..Config::default()
+                };
+                let o = vm.run(&config, &req).expect("valid request");
+                assert!(
+                    o.gas_used <= req.gas,
+                    "{profile} #{n}: used {} of {}",
+                    o.gas_used,
+                    req.gas
+                );
+                assert!(o.gas_refund >= 0 || o.status == nestedvm::Status::Success);
+            }
+        }
+    }
+}
