@@ -93,11 +93,6 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// The precompiles in force.
-    pub fn precompiles(&self) -> PrecompileSet {
-        self.precompiles
-    }
-
     /// A `hyvm` frame running guest `code`, its host memory laid out as the hypervisor's
     /// start-up leaves it.
     pub fn guest_frame(

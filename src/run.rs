@@ -150,12 +150,29 @@ impl std::error::Error for Error {}
 #[derive(Default)]
 pub struct Vm {
     codes: CodeCache,
+    /// The hypervisor account per (verifier build, address): its code is hashed once.
+    hypervisors: Vec<((bool, Address), Account)>,
 }
 
 impl Vm {
     /// A fresh VM.
     pub fn new() -> Self {
         Vm::default()
+    }
+
+    /// The account of the hypervisor `config` names, holding its deployed code.
+    fn hypervisor_account(&mut self, config: &Config) -> Account {
+        let key = (config.verifier, config.hypervisor);
+        if let Some((_, account)) = self.hypervisors.iter().find(|(k, _)| *k == key) {
+            return account.clone();
+        }
+        let code = nestedvm_interp::hyvm::deployed_code(config.verifier, config.hypervisor);
+        let account = Account::new(U256::zero(), 1, code);
+        if self.hypervisors.len() >= 8 {
+            self.hypervisors.clear();
+        }
+        self.hypervisors.push((key, account.clone()));
+        account
     }
 
     /// Checks a request against a configuration.
@@ -187,12 +204,7 @@ impl Vm {
             Profile::Hyvm => Vec::new(),
         };
         world.insert_account(request.address, Account::new(U256::zero(), 1, own_code));
-        let hypervisor_code =
-            nestedvm_interp::hyvm::deployed_code(config.verifier, config.hypervisor);
-        world.insert_account(
-            config.hypervisor,
-            Account::new(U256::zero(), 1, hypervisor_code),
-        );
+        world.insert_account(config.hypervisor, self.hypervisor_account(config));
         for (address, account) in &request.accounts {
             world.insert_account(*address, account.clone());
         }

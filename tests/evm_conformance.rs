@@ -52,10 +52,13 @@ fn vm_fixtures_agree_with_revm_and_with_their_post_state() {
         fixtures.len()
     );
     let mut failures = Vec::new();
-    for f in &fixtures {
+    for (f, fork) in fixtures
+        .iter()
+        .flat_map(|f| Fork::ALL.map(|fork| (f, fork)))
+    {
         let req = fixture_request(f);
-        match diff_evm(Fork::Osaka, &req) {
-            Err(e) => failures.push(format!("{} ({}): {e}", f.name, f.file)),
+        match diff_evm(fork, &req) {
+            Err(e) => failures.push(format!("{} ({}) at {fork}: {e}", f.name, f.file)),
             Ok(ours) => {
                 // The fixture's own post state and output (its gas figures are pre-Berlin).
                 if let (Some(exp), Some(storage)) = (&f.expected, f.expected_storage()) {

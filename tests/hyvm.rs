@@ -394,7 +394,7 @@ fn verifier_request(text: &str, verifier_code: Option<&str>) -> Request {
             Account::new(U256::zero(), 1, assemble(code).unwrap()),
         ));
         req.storage
-            .push((nestedvm::interp::hyvm::verifier_slot(), U256::from(0x7e71)));
+            .push((nestedvm::interp::hyvm::VERIFIER_SLOT, U256::from(0x7e71)));
     }
     // The callee: stores 1 at slot 5 of the wallet? No: a plain contract returning 0x2a.
     req.accounts.push((
@@ -515,8 +515,8 @@ fn verifier_build_reports_staticcall_and_delegatecall_as_0xfa_and_truncates_long
 /// results instead, see `interp/src/hyvm.rs`).
 #[test]
 fn verifier_build_store_guard_follows_the_bytecode() {
-    let hv = nestedvm::interp::hyvm::verifier_slot();
-    let owner = nestedvm::interp::hyvm::owner_slot();
+    let hv = nestedvm::interp::hyvm::VERIFIER_SLOT;
+    let owner = nestedvm::interp::hyvm::OWNER_SLOT;
     let run = |text: &str, storage: Vec<(U256, U256)>| {
         let mut req = Request::new(assemble(text).unwrap());
         req.storage = storage;

@@ -124,16 +124,16 @@ fn campaign(seed: u64, count: usize, verifier: bool) {
         };
         if verifier {
             if rng.chance(70) {
-                storage.push((hyvm::verifier_slot(), U256::from(0x7e71)));
+                storage.push((hyvm::VERIFIER_SLOT, U256::from(0x7e71)));
             }
             // The owner: nobody, the caller, or someone else; sometimes the re-entrancy slot.
             match rng.below(3) {
                 0 => {}
-                1 => storage.push((hyvm::owner_slot(), U256::from(0xca11))),
-                _ => storage.push((hyvm::owner_slot(), U256::from(rng.below(3)))),
+                1 => storage.push((hyvm::OWNER_SLOT, U256::from(0xca11))),
+                _ => storage.push((hyvm::OWNER_SLOT, U256::from(rng.below(3)))),
             }
             if rng.chance(30) {
-                storage.push((hyvm::reentrancy_slot(), U256::from(rng.below(4))));
+                storage.push((hyvm::REENTRANCY_SLOT, U256::from(rng.below(4))));
             }
         }
         match compare(&guest, 5_000_000, verifier, &storage) {
@@ -169,8 +169,8 @@ fn generated_guests_agree_with_the_real_verifier_build() {
 /// hypervisor.
 #[test]
 fn quirk_programs_agree_with_the_real_hypervisor() {
-    let hv = hyvm::verifier_slot();
-    let owner = hyvm::owner_slot();
+    let hv = hyvm::VERIFIER_SLOT;
+    let owner = hyvm::OWNER_SLOT;
     let allow = (hv, U256::from(0x7e71));
     let cases: Vec<(&str, bool, Storage)> = vec![
         ("PUSH1 3 PUSH1 4 ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN", false, vec![]),

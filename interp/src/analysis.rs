@@ -95,15 +95,6 @@ pub fn immediate_len(op: u8) -> usize {
     }
 }
 
-/// One decoded instruction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Instruction {
-    /// Offset of the opcode.
-    pub pc: usize,
-    /// The opcode byte.
-    pub opcode: u8,
-}
-
 /// A straight-line run of instructions entered only at its start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BasicBlock {
@@ -190,20 +181,6 @@ fn block_from(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize]) -> B
         }
         pc = next;
     }
-}
-
-/// Decodes `code` linearly into instructions.
-pub fn instructions(code: &[u8]) -> Vec<Instruction> {
-    let mut out = Vec::new();
-    let mut pc = 0;
-    while pc < code.len() {
-        out.push(Instruction {
-            pc,
-            opcode: code[pc],
-        });
-        pc += 1 + immediate_len(code[pc]);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -128,11 +128,6 @@ impl Gas {
             None => false,
         }
     }
-
-    /// Gas used so far.
-    pub fn used(&self) -> u64 {
-        self.limit - self.remaining
-    }
 }
 
 /// The message a frame runs in.

@@ -42,11 +42,16 @@ pub const fn words(len: u64) -> u64 {
     len.div_ceil(32)
 }
 
-/// Total cost of a memory of `words` words: `3w + w²/512`.
+/// Total cost of a memory of `words` words: `3w + w²/512`, saturating at `u64::MAX`.
 #[inline]
 pub const fn memory_cost(words: u64) -> u64 {
-    // Callers bound `words` (memory limit), so this cannot overflow.
-    3 * words + words * words / 512
+    let w = words as u128;
+    let cost = 3 * w + w * w / 512;
+    if cost > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        cost as u64
+    }
 }
 
 /// Dynamic cost of EXP with this exponent.

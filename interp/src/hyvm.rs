@@ -51,24 +51,29 @@ pub const VERIFY_DATA_MAX: u64 = 0x140;
 /// `verifyCall(uint8,address,uint256,bytes,bool)`.
 pub const VERIFY_CALL_SELECTOR: [u8; 4] = [0x1c, 0x8e, 0xb0, 0x44];
 
-fn slot(hex: &str) -> U256 {
-    U256::from_str_radix(hex, 16).unwrap_or_default()
-}
+/// Storage slot holding the verifier contract's address (`0x58a8a9223af434080477cd2d1a2667aba3ce9f1301007611a4d07a0af708e65a`).
+pub const VERIFIER_SLOT: U256 = U256([
+    0xa4d07a0af708e65a,
+    0xa3ce9f1301007611,
+    0x0477cd2d1a2667ab,
+    0x58a8a9223af43408,
+]);
 
-/// Storage slot holding the verifier contract's address.
-pub fn verifier_slot() -> U256 {
-    slot("58a8a9223af434080477cd2d1a2667aba3ce9f1301007611a4d07a0af708e65a")
-}
+/// Storage slot holding the re-entrancy flag (`0xda8b995e2670b58d57272b2d0b50f8c7de2a7e927b4b9b06444cd9e378d215fb`).
+pub const REENTRANCY_SLOT: U256 = U256([
+    0x444cd9e378d215fb,
+    0xde2a7e927b4b9b06,
+    0x57272b2d0b50f8c7,
+    0xda8b995e2670b58d,
+]);
 
-/// Storage slot holding the re-entrancy flag.
-pub fn reentrancy_slot() -> U256 {
-    slot("da8b995e2670b58d57272b2d0b50f8c7de2a7e927b4b9b06444cd9e378d215fb")
-}
-
-/// Storage slot holding the owner.
-pub fn owner_slot() -> U256 {
-    slot("240bb37aa812ad108aae08a4b01536038aac1692fa2f4eabbc4a8a540d93e0be")
-}
+/// Storage slot holding the owner (`0x240bb37aa812ad108aae08a4b01536038aac1692fa2f4eabbc4a8a540d93e0be`).
+pub const OWNER_SLOT: U256 = U256([
+    0xbc4a8a540d93e0be,
+    0x8aac1692fa2f4eab,
+    0x8aae08a4b0153603,
+    0x240bb37aa812ad10,
+]);
 
 /// Fills the reserved region as the hypervisor's start-up leaves it.
 pub fn init_host_memory(memory: &mut Memory, verifier: bool, hypervisor: Address) {
@@ -171,7 +176,7 @@ pub fn call_guard<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> V
     write_word(frame, VERIFY_CALL_ARGS + 0x84, U256::from(truncated as u8));
     write_word(frame, VERIFY_CALL_ARGS + 0xa4, U256::from(len));
 
-    let verifier = match guard_sload(frame, host, verifier_slot()) {
+    let verifier = match guard_sload(frame, host, VERIFIER_SLOT) {
         Ok(v) => v,
         Err(reason) => {
             frame.halt(reason);
@@ -242,13 +247,13 @@ pub fn store_guard<H: Host>(frame: &mut Frame, host: &mut H) -> StoreGuard {
     let flag = |b: bool| U256::from(b as u8);
     let mut load = |frame: &mut Frame, slot: U256| guard_sload(frame, host, slot);
     let result = (|| {
-        let e = flag(load(frame, reentrancy_slot())? == key);
-        let r = e | flag(load(frame, verifier_slot())? == e);
-        let g = r | flag(load(frame, owner_slot())? == r);
+        let e = flag(load(frame, REENTRANCY_SLOT)? == key);
+        let r = e | flag(load(frame, VERIFIER_SLOT)? == e);
+        let g = r | flag(load(frame, OWNER_SLOT)? == r);
         if g.is_zero() {
             return Ok(StoreGuard::Plain);
         }
-        let owner = load(frame, owner_slot())?;
+        let owner = load(frame, OWNER_SLOT)?;
         Ok(if owner == address_word(&frame.context.caller) {
             StoreGuard::Redirect(owner)
         } else if owner.is_zero() {
@@ -262,4 +267,39 @@ pub fn store_guard<H: Host>(frame: &mut Frame, host: &mut H) -> StoreGuard {
         frame.halt(reason);
         StoreGuard::Stopped
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_and_tables_are_the_published_ones() {
+        let hex = |v: U256| format!("{v:064x}");
+        assert_eq!(
+            hex(VERIFIER_SLOT),
+            "58a8a9223af434080477cd2d1a2667aba3ce9f1301007611a4d07a0af708e65a"
+        );
+        assert_eq!(
+            hex(REENTRANCY_SLOT),
+            "da8b995e2670b58d57272b2d0b50f8c7de2a7e927b4b9b06444cd9e378d215fb"
+        );
+        assert_eq!(
+            hex(OWNER_SLOT),
+            "240bb37aa812ad108aae08a4b01536038aac1692fa2f4eabbc4a8a540d93e0be"
+        );
+        assert_eq!(RUNTIME.len(), 5867);
+        assert_eq!(VERIFIER_RUNTIME.len(), 6603);
+        assert_eq!(
+            hex(U256::from_big_endian(&crate::keccak256(RUNTIME))),
+            "aeeae6b55cdc402d73f35e0f9db54e928b80fd905d073b9e879afe3f87bbc180"
+        );
+        assert_eq!(
+            hex(U256::from_big_endian(&crate::keccak256(VERIFIER_RUNTIME))),
+            "44a401eef9ea5b0298a3549ed148039ddc1c6ef5a53164ed00043655e649d3ac"
+        );
+        // The start-up copies the table from offset 0x14eb (0x17cb in the verifier build).
+        assert_eq!(JUMP_TABLE, &RUNTIME[0x14eb..0x14eb + 512]);
+        assert_eq!(VERIFIER_JUMP_TABLE, &VERIFIER_RUNTIME[0x17cb..0x17cb + 512]);
+    }
 }

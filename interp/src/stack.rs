@@ -47,15 +47,6 @@ impl Stack {
         self.data.push(v);
     }
 
-    /// Pushes a word, failing when full (for callers outside the checked loop).
-    pub fn try_push(&mut self, v: U256) -> bool {
-        if self.data.len() >= STACK_LIMIT {
-            return false;
-        }
-        self.data.push(v);
-        true
-    }
-
     /// Pops the top word; the loop has checked it exists.
     #[inline(always)]
     pub fn pop(&mut self) -> U256 {
