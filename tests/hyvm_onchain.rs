@@ -62,48 +62,19 @@ fn compare(
         accounts: oracle_accounts(),
         ..HyvmRequest::default()
     });
-    let mut diffs = Vec::new();
-    if o.status.name() != t.status {
-        diffs.push(format!(
-            "status {} vs hypervisor {} ({:?})",
-            o.status.name(),
-            t.status,
-            o.reason
-        ));
-    }
-    if o.output != t.output {
-        diffs.push(format!("output {:02x?} vs {:02x?}", o.output, t.output));
-    }
-    let our_logs: Vec<_> = o
-        .logs
-        .iter()
-        .map(|l| {
-            (
-                l.address,
-                l.topics
-                    .iter()
-                    .map(|t| U256::from_big_endian(t.as_bytes()))
-                    .collect::<Vec<_>>(),
-                l.data.clone(),
-            )
-        })
-        .collect();
-    let their_logs: Vec<_> = t
-        .logs
-        .iter()
-        .map(|l| (l.address, l.topics.clone(), l.data.clone()))
-        .collect();
-    if our_logs != their_logs {
-        diffs.push(format!("logs {our_logs:?} vs {their_logs:?}"));
-    }
-    if o.storage != t.storage {
-        diffs.push(format!("storage {:?} vs {:?}", o.storage, t.storage));
-    }
-    if diffs.is_empty() {
-        Ok(o.status)
-    } else {
-        Err(diffs.join("; "))
-    }
+    common::differences(
+        &o,
+        common::Expected {
+            who: "hypervisor",
+            status: t.status,
+            output: &t.output,
+            // Not yet: the profile reports plain gas, not the on-chain overhead.
+            gas: None,
+            logs: &t.logs,
+            storage: &t.storage,
+        },
+    )
+    .map(|_| o.status)
 }
 
 fn hex(b: &[u8]) -> String {

@@ -43,16 +43,18 @@
 use primitive_types::{H160, U256};
 use std::collections::BTreeMap;
 
-use super::oracle::{default_origin_balance, intrinsic_gas, OracleAccount, OracleEnv, OracleLog};
+use super::oracle::{
+    block_env, bytecode_of, default_origin_balance, frame_figures, from_addr, intrinsic_gas,
+    message_call_cfg, spec_of, storage_of, to_addr, to_ru, OracleAccount, OracleEnv, OracleLog,
+};
 
 use revm::{
-    bytecode::Bytecode,
-    context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::{block::BlobExcessGasAndPrice, result::ExecutionResult},
+    context::TxEnv,
+    context_interface::result::ExecutionResult,
     database::{CacheDB, EmptyDB},
     inspector::Inspector,
     interpreter::{CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome},
-    primitives::{hardfork::SpecId, Address, Bytes, TxKind, B256, U256 as RU256},
+    primitives::{Address, Bytes, TxKind},
     state::AccountInfo,
     Context, DatabaseCommit, InspectEvm, MainBuilder, MainContext,
 };
@@ -234,41 +236,6 @@ pub fn static_runner_code() -> Vec<u8> {
 
 // ---------------------------------------------------------------- conversions
 
-fn to_addr(a: H160) -> Address {
-    Address::from(a.0)
-}
-
-fn from_addr(a: Address) -> H160 {
-    H160(a.into_array())
-}
-
-fn to_ru(v: U256) -> RU256 {
-    RU256::from_be_bytes(v.to_big_endian())
-}
-
-fn from_ru(v: RU256) -> U256 {
-    U256::from_big_endian(&v.to_be_bytes::<32>())
-}
-
-fn to_b256(v: U256) -> B256 {
-    B256::from(v.to_big_endian())
-}
-
-fn spec_of(fork: &str) -> SpecId {
-    match fork.to_ascii_lowercase().as_str() {
-        "shanghai" => SpecId::SHANGHAI,
-        "cancun" => SpecId::CANCUN,
-        "prague" => SpecId::PRAGUE,
-        "osaka" => SpecId::OSAKA,
-        other => panic!("hyvm oracle: unsupported fork {other:?}"),
-    }
-}
-
-fn bytecode_of(code: &[u8]) -> Bytecode {
-    let raw = Bytes::copy_from_slice(code);
-    Bytecode::new_raw_checked(raw.clone()).unwrap_or_else(|_| Bytecode::new_legacy(raw))
-}
-
 /// Memory expansion cost of `bytes` bytes from zero.
 fn mem_cost(bytes: u64) -> u64 {
     let w = bytes.div_ceil(32) as u128;
@@ -401,32 +368,8 @@ pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
             .expect("EmptyDB cannot fail");
     }
 
-    // ---- cfg (as oracle.rs)
-    let mut cfg = CfgEnv::new_with_spec(spec);
-    cfg.chain_id = env.chain_id;
-    cfg.tx_gas_limit_cap = Some(u64::MAX); // lift EIP-7825
-    cfg.disable_nonce_check = true;
-    cfg.disable_fee_charge = true;
-    cfg.disable_block_gas_limit = true;
-    cfg.disable_eip7623 = true;
-    cfg.disable_base_fee = true;
-    cfg.disable_eip3607 = true;
-
-    // ---- block
-    let block = BlockEnv {
-        number: RU256::from(env.number),
-        beneficiary: to_addr(env.coinbase),
-        timestamp: RU256::from(env.timestamp),
-        gas_limit: env.gas_limit,
-        basefee: env.basefee,
-        difficulty: to_ru(env.prevrandao),
-        prevrandao: Some(to_b256(env.prevrandao)),
-        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice {
-            excess_blob_gas: 0,
-            blob_gasprice: env.blob_base_fee,
-        }),
-        ..BlockEnv::default()
-    };
+    let cfg = message_call_cfg(spec, env);
+    let block = block_env(env);
 
     // ---- tx. Headroom: each forwarding level keeps 1/64 (gas/16 covers two levels), the
     // wallet/runner pay calldata memory and copy the return data (whose memory the guest
@@ -483,26 +426,7 @@ pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
         .outcome
         .clone()
         .expect("hyvm oracle: the hypervisor frame did not end");
-    let ir = &outcome.result;
-    let status = if ir.result.is_ok() {
-        "success"
-    } else if ir.result.is_revert() {
-        "revert"
-    } else {
-        "halt"
-    };
-    // As in oracle.rs: revm settles a halted frame's gas in the parent, after call_end.
-    let gas_used = if status == "halt" {
-        ir.gas.limit()
-    } else {
-        ir.gas.limit() - ir.gas.remaining()
-    };
-    let gas_refund = if status == "success" {
-        ir.gas.refunded()
-    } else {
-        0
-    };
-    let output = ir.output.to_vec();
+    let (status, gas_used, gas_refund, output) = frame_figures(&outcome);
 
     // The wallet (and runner) relay the hypervisor's status: the transaction succeeds iff
     // the hypervisor frame did. Anything else means the headroom above was too small.
@@ -532,18 +456,7 @@ pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
     // ---- commit and read the wallet's post-state storage
     let db = &mut evm.ctx.journaled_state.database;
     db.commit(res.state);
-    let storage = db
-        .cache
-        .accounts
-        .get(&to_addr(WALLET))
-        .map(|a| {
-            a.storage
-                .iter()
-                .filter(|(_, v)| !v.is_zero())
-                .map(|(k, v)| (from_ru(*k), from_ru(*v)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let storage = storage_of(db, WALLET);
 
     HyvmOutcome {
         status,

@@ -91,33 +91,46 @@ pub fn to_oracle(fork: Fork, req: &Request) -> OracleRequest {
     }
 }
 
-/// Compares every field the contract promises; `Err` says what differs.
-pub fn compare(ours: &Outcome, theirs: &OracleOutcome) -> Result<(), String> {
+/// What an oracle says a run gave.
+pub struct Expected<'a> {
+    /// Who says so (for messages).
+    pub who: &'a str,
+    pub status: &'a str,
+    pub output: &'a [u8],
+    /// Gas used and refund, when the oracle's gas is comparable.
+    pub gas: Option<(u64, i64)>,
+    pub logs: &'a [oracle::OracleLog],
+    pub storage: &'a std::collections::BTreeMap<U256, U256>,
+}
+
+/// Every field of `ours` that differs from `theirs`, or `Ok` when none does.
+pub fn differences(ours: &Outcome, theirs: Expected) -> Result<(), String> {
+    let who = theirs.who;
     let mut diffs = Vec::new();
     if ours.status.name() != theirs.status {
         diffs.push(format!(
-            "status {} vs revm {}",
+            "status {} ({:?}) vs {who} {}",
             ours.status.name(),
+            ours.reason,
             theirs.status
         ));
     }
     if ours.output != theirs.output {
         diffs.push(format!(
-            "output {:02x?} vs revm {:02x?}",
+            "output {:02x?} vs {who} {:02x?}",
             ours.output, theirs.output
         ));
     }
-    if ours.gas_used != theirs.gas_used {
-        diffs.push(format!(
-            "gas_used {} vs revm {}",
-            ours.gas_used, theirs.gas_used
-        ));
-    }
-    if ours.gas_refund != theirs.gas_refund {
-        diffs.push(format!(
-            "gas_refund {} vs revm {}",
-            ours.gas_refund, theirs.gas_refund
-        ));
+    if let Some((gas_used, gas_refund)) = theirs.gas {
+        if ours.gas_used != gas_used {
+            diffs.push(format!("gas_used {} vs {who} {gas_used}", ours.gas_used));
+        }
+        if ours.gas_refund != gas_refund {
+            diffs.push(format!(
+                "gas_refund {} vs {who} {gas_refund}",
+                ours.gas_refund
+            ));
+        }
     }
     let our_logs: Vec<_> = ours
         .logs
@@ -139,11 +152,11 @@ pub fn compare(ours: &Outcome, theirs: &OracleOutcome) -> Result<(), String> {
         .map(|l| (l.address, l.topics.clone(), l.data.clone()))
         .collect();
     if our_logs != their_logs {
-        diffs.push(format!("logs {our_logs:?} vs revm {their_logs:?}"));
+        diffs.push(format!("logs {our_logs:?} vs {who} {their_logs:?}"));
     }
-    if ours.storage != theirs.storage {
+    if &ours.storage != theirs.storage {
         diffs.push(format!(
-            "storage {:?} vs revm {:?}",
+            "storage {:?} vs {who} {:?}",
             ours.storage, theirs.storage
         ));
     }
@@ -152,6 +165,21 @@ pub fn compare(ours: &Outcome, theirs: &OracleOutcome) -> Result<(), String> {
     } else {
         Err(diffs.join("; "))
     }
+}
+
+/// Compares every field the contract promises with revm's; `Err` says what differs.
+pub fn compare(ours: &Outcome, theirs: &OracleOutcome) -> Result<(), String> {
+    differences(
+        ours,
+        Expected {
+            who: "revm",
+            status: theirs.status,
+            output: &theirs.output,
+            gas: Some((theirs.gas_used, theirs.gas_refund)),
+            logs: &theirs.logs,
+            storage: &theirs.storage,
+        },
+    )
 }
 
 /// Runs `req` in the evm profile through nestedvm and revm and compares.

@@ -162,27 +162,27 @@ pub struct OracleOutcome {
 
 // ---------------------------------------------------------------- conversions
 
-fn to_addr(a: H160) -> Address {
+pub fn to_addr(a: H160) -> Address {
     Address::from(a.0)
 }
 
-fn from_addr(a: Address) -> H160 {
+pub fn from_addr(a: Address) -> H160 {
     H160(a.into_array())
 }
 
-fn to_ru(v: U256) -> RU256 {
+pub fn to_ru(v: U256) -> RU256 {
     RU256::from_be_bytes(v.to_big_endian())
 }
 
-fn from_ru(v: RU256) -> U256 {
+pub fn from_ru(v: RU256) -> U256 {
     U256::from_big_endian(&v.to_be_bytes::<32>())
 }
 
-fn to_b256(v: U256) -> B256 {
+pub fn to_b256(v: U256) -> B256 {
     B256::from(v.to_big_endian())
 }
 
-fn spec_of(fork: &str) -> SpecId {
+pub fn spec_of(fork: &str) -> SpecId {
     match fork.to_ascii_lowercase().as_str() {
         "shanghai" => SpecId::SHANGHAI,
         "cancun" => SpecId::CANCUN,
@@ -192,7 +192,7 @@ fn spec_of(fork: &str) -> SpecId {
     }
 }
 
-fn bytecode_of(code: &[u8]) -> Bytecode {
+pub fn bytecode_of(code: &[u8]) -> Bytecode {
     let raw = Bytes::copy_from_slice(code);
     // A malformed 0xEF01 (EIP-7702 marker) prefix would make `new_raw` panic;
     // fall back to plain legacy bytecode then.
@@ -238,6 +238,83 @@ impl<CTX> Inspector<CTX> for TopFrameProbe {
 // ---------------------------------------------------------------- run
 
 /// Run one message call in revm and report the top frame's result.
+/// The configuration that makes revm run a transaction as `run` runs a message call: no fee
+/// charged, no block gas limit or EIP-7825 cap, no calldata floor, base fee unchecked (prices
+/// kept), no nonce check, origin may have code.
+pub fn message_call_cfg(spec: SpecId, env: &OracleEnv) -> CfgEnv {
+    let mut cfg = CfgEnv::new_with_spec(spec);
+    cfg.chain_id = env.chain_id;
+    cfg.tx_gas_limit_cap = Some(u64::MAX); // lift EIP-7825 (Osaka 2^24 cap)
+    cfg.disable_nonce_check = true;
+    cfg.disable_fee_charge = true; // message call: no gas fee up front / after
+    cfg.disable_block_gas_limit = true;
+    cfg.disable_eip7623 = true; // the floor only matters at tx level; never reject
+    cfg.disable_base_fee = true; // only skips the "gas_price >= basefee" check
+    cfg.disable_eip3607 = true;
+    cfg
+}
+
+/// The block of `env`.
+pub fn block_env(env: &OracleEnv) -> BlockEnv {
+    BlockEnv {
+        number: RU256::from(env.number),
+        beneficiary: to_addr(env.coinbase),
+        timestamp: RU256::from(env.timestamp),
+        gas_limit: env.gas_limit,
+        basefee: env.basefee,
+        difficulty: to_ru(env.prevrandao),
+        prevrandao: Some(to_b256(env.prevrandao)),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice {
+            excess_blob_gas: 0,
+            blob_gasprice: env.blob_base_fee,
+        }),
+        ..BlockEnv::default()
+    }
+}
+
+/// The non-zero storage of `address` in a committed database.
+pub fn storage_of(db: &CacheDB<EmptyDB>, address: H160) -> BTreeMap<U256, U256> {
+    db.cache
+        .accounts
+        .get(&to_addr(address))
+        .map(|a| {
+            a.storage
+                .iter()
+                .filter(|(_, v)| !v.is_zero())
+                .map(|(k, v)| (from_ru(*k), from_ru(*v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A frame's status, gas used, refund and output as `run` reports them.
+///
+/// revm 43 settles a frame's gas in the PARENT (handler `last_frame_result` /
+/// `handle_reservoir_remaining_gas`), after `call_end`: an exceptional halt other than
+/// OutOfGas still shows its pre-halt remaining gas here, and a revert/halt still shows its
+/// refund counter. Apply the same settlement.
+pub fn frame_figures(outcome: &CallOutcome) -> (&'static str, u64, i64, Vec<u8>) {
+    let ir = &outcome.result;
+    let status = if ir.result.is_ok() {
+        "success"
+    } else if ir.result.is_revert() {
+        "revert"
+    } else {
+        "halt"
+    };
+    let gas_used = if status == "halt" {
+        ir.gas.limit()
+    } else {
+        ir.gas.limit() - ir.gas.remaining()
+    };
+    let gas_refund = if status == "success" {
+        ir.gas.refunded()
+    } else {
+        0
+    };
+    (status, gas_used, gas_refund, ir.output.to_vec())
+}
+
 pub fn run_revm(req: &OracleRequest) -> OracleOutcome {
     let spec = spec_of(req.fork);
     let env = &req.env;
@@ -285,32 +362,8 @@ pub fn run_revm(req: &OracleRequest) -> OracleOutcome {
             .expect("EmptyDB cannot fail");
     }
 
-    // ---- cfg
-    let mut cfg = CfgEnv::new_with_spec(spec);
-    cfg.chain_id = env.chain_id;
-    cfg.tx_gas_limit_cap = Some(u64::MAX); // lift EIP-7825 (Osaka 2^24 cap)
-    cfg.disable_nonce_check = true;
-    cfg.disable_fee_charge = true; // message call: no gas fee up front / after
-    cfg.disable_block_gas_limit = true;
-    cfg.disable_eip7623 = true; // the floor only matters at tx level; never reject
-    cfg.disable_base_fee = true; // only skips the "gas_price >= basefee" check
-    cfg.disable_eip3607 = true;
-
-    // ---- block
-    let block = BlockEnv {
-        number: RU256::from(env.number),
-        beneficiary: to_addr(env.coinbase),
-        timestamp: RU256::from(env.timestamp),
-        gas_limit: env.gas_limit,
-        basefee: env.basefee,
-        difficulty: to_ru(env.prevrandao),
-        prevrandao: Some(to_b256(env.prevrandao)),
-        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice {
-            excess_blob_gas: 0,
-            blob_gasprice: env.blob_base_fee,
-        }),
-        ..BlockEnv::default()
-    };
+    let cfg = message_call_cfg(spec, env);
+    let block = block_env(env);
 
     // ---- tx: gas limit = frame gas + intrinsic
     let (intrinsic, _floor) = intrinsic_gas(req.fork, &req.calldata);
@@ -344,29 +397,7 @@ pub fn run_revm(req: &OracleRequest) -> OracleOutcome {
         .outcome
         .clone()
         .expect("oracle: top frame call_end() not seen");
-    let ir = &outcome.result;
-    let status = if ir.result.is_ok() {
-        "success"
-    } else if ir.result.is_revert() {
-        "revert"
-    } else {
-        "halt"
-    };
-    // revm 43 settles a frame's gas in the PARENT (handler `last_frame_result` /
-    // `handle_reservoir_remaining_gas`), after `call_end`: an exceptional halt
-    // other than OutOfGas still shows its pre-halt remaining gas here, and a
-    // revert/halt still shows its refund counter. Apply the same settlement.
-    let gas_used = if status == "halt" {
-        ir.gas.limit()
-    } else {
-        ir.gas.limit() - ir.gas.remaining()
-    };
-    let gas_refund = if status == "success" {
-        ir.gas.refunded()
-    } else {
-        0
-    };
-    let output = ir.output.to_vec();
+    let (status, gas_used, gas_refund, output) = frame_figures(&outcome);
 
     let logs = match &res.result {
         ExecutionResult::Success { logs, .. } => logs
@@ -395,18 +426,7 @@ pub fn run_revm(req: &OracleRequest) -> OracleOutcome {
     // ---- commit and read the post-state storage of `address`
     let db = &mut evm.ctx.journaled_state.database;
     db.commit(res.state);
-    let storage = db
-        .cache
-        .accounts
-        .get(&to_addr(req.address))
-        .map(|a| {
-            a.storage
-                .iter()
-                .filter(|(_, v)| !v.is_zero())
-                .map(|(k, v)| (from_ru(*k), from_ru(*v)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let storage = storage_of(db, req.address);
 
     OracleOutcome {
         status,
