@@ -133,6 +133,15 @@ fn flags_reach_the_run() {
 }
 
 #[test]
+fn help_and_version_exit_zero() {
+    for args in [&["--help"][..], &["run", "--help"], &["--version"]] {
+        let o = nestedvm(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert!(!stdout(&o).is_empty());
+    }
+}
+
+#[test]
 fn code_file_is_read_as_hex_text() {
     let dir = std::env::temp_dir().join(format!("nestedvm-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -167,6 +176,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         &["disasm", "0x6"],
         &["asm", "PUSH1 0x100"],
         &["frobnicate"],
+        &[],
     ];
     for args in cases {
         let o = nestedvm(args);
