@@ -354,3 +354,15 @@ fn selfdestruct_of_an_account_created_in_the_same_transaction() {
         );
     }
 }
+
+#[test]
+fn blockhash_covers_the_256_previous_blocks() {
+    // At block 300: 299 and 44 are in the window, 43 and 300 are not.
+    let code = "PUSH2 299 BLOCKHASH PUSH0 SSTORE PUSH1 44 BLOCKHASH PUSH1 1 SSTORE PUSH1 43 BLOCKHASH PUSH1 2 SSTORE PUSH2 300 BLOCKHASH PUSH1 3 SSTORE STOP";
+    let mut r = req(code, vec![]);
+    r.env.number = 300;
+    let o = run(Fork::Osaka, &r);
+    assert_eq!(o.storage.len(), 2);
+    let expected = nestedvm::interp::keccak256(b"299");
+    assert_eq!(o.storage[&U256::zero()], U256::from_big_endian(&expected));
+}
