@@ -97,6 +97,11 @@ fn every_memory_operand_is_rewritten() {
         "PUSH1 8 PUSH0 @ PUSH2 0xc0de EXTCODECOPY PUSH1 0x20 MLOAD",
         "PUSH1 0x77 PUSH0 MSTORE PUSH1 32 PUSH0 PUSH1 32 PUSH0 PUSH1 4 PUSH1 0xff STATICCALL POP PUSH1 1 PUSH1 31 @ RETURNDATACOPY PUSH1 0x20 MLOAD",
         "PUSH1 0x77 PUSH0 MSTORE PUSH1 32 @ PUSH1 32 PUSH1 0 PUSH1 4 PUSH1 0xff STATICCALL POP PUSH1 0x20 MLOAD",
+        "PUSH1 0x77 @ MSTORE PUSH1 32 PUSH1 0x40 PUSH1 32 @ PUSH1 4 PUSH2 0xffff STATICCALL POP PUSH1 0x40 MLOAD",
+        "PUSH1 0x77 @ MSTORE PUSH1 32 PUSH1 0x40 PUSH1 32 @ PUSH0 PUSH1 4 PUSH2 0xffff CALL POP PUSH1 0x40 MLOAD",
+        "PUSH1 0x77 PUSH0 MSTORE PUSH1 32 @ PUSH1 32 PUSH0 PUSH0 PUSH1 4 PUSH2 0xffff CALL POP PUSH1 0x20 MLOAD",
+        "PUSH1 0x77 @ MSTORE PUSH1 32 PUSH1 0x40 PUSH1 32 @ PUSH1 4 PUSH2 0xffff DELEGATECALL POP PUSH1 0x40 MLOAD",
+        "PUSH1 0x77 PUSH0 MSTORE PUSH1 32 @ PUSH1 32 PUSH0 PUSH1 4 PUSH2 0xffff DELEGATECALL POP PUSH1 0x20 MLOAD",
     ];
     for case in cases {
         let plain = hyvm(&format!("{} {RETURN_TOP}", case.replace('@', "PUSH1 0x20")));
@@ -121,14 +126,18 @@ fn every_memory_operand_is_rewritten() {
         (Status::Revert, U256::from(9))
     );
     // CREATE with init code `PUSH1 1 PUSH0 RETURN`... stored at guest 0x20..0x25 via the alias.
-    let create = |off: &str| {
-        hyvm(&format!("PUSH5 0x600160005f PUSH1 0x20 MSTORE PUSH1 5 {off} PUSH0 CREATE EXTCODESIZE {RETURN_TOP}"))
-    };
-    let (a, b) = (
-        create("PUSH1 0x3b"),
-        create("PUSH21 0x01000000000000000000000000000000000000003b"),
-    );
-    assert_eq!(a.output, b.output);
+    // CREATE and CREATE2 with the init code `PUSH1 1 PUSH1 0 RETURN` at guest 0x3b..0x40.
+    for create in ["PUSH0 CREATE", "PUSH1 9 SWAP2 SWAP1 PUSH0 CREATE2"] {
+        let run = |off: &str| {
+            hyvm(&format!("PUSH5 0x60016000f3 PUSH1 0x20 MSTORE PUSH1 5 {off} {create} EXTCODESIZE {RETURN_TOP}"))
+        };
+        assert_eq!(word(&run("PUSH1 0x3b")), U256::one(), "{create}");
+        assert_eq!(
+            word(&run("PUSH21 0x01000000000000000000000000000000000000003b")),
+            U256::one(),
+            "{create}"
+        );
+    }
 }
 
 #[test]
