@@ -10,8 +10,8 @@ use nestedvm_interp::instructions::InstructionTable;
 use nestedvm_interp::memory::Memory;
 use nestedvm_interp::{
     keccak256, run_frame, Address, Bytecode, CallContext, CallInputs, CallKind, CallOutcome,
-    CreateInputs, CreateKind, Fork, Frame, FrameAction, FrameResult, HaltReason, Profile, Spec,
-    Status, B256, CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
+    CreateInputs, CreateKind, Fork, Frame, FrameAction, FrameResult, Profile, Spec, Status, B256,
+    CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,7 +29,12 @@ impl CodeCache {
 
     /// The analysis of `code`, from the cache when it was seen before.
     pub fn get(&mut self, code: &[u8]) -> Arc<Bytecode> {
-        let hash = B256::from(keccak256(code));
+        self.get_hashed(B256::from(keccak256(code)), code)
+    }
+
+    /// The analysis of `code` whose keccak256 the caller already knows (an account's code
+    /// hash, CREATE2's init code hash), so it is not hashed again.
+    pub fn get_hashed(&mut self, hash: B256, code: &[u8]) -> Arc<Bytecode> {
         if let Some(b) = self.map.get(&hash) {
             return b.clone();
         }
@@ -68,28 +73,46 @@ enum Prepared {
     Frame(Box<Entry>),
 }
 
+/// The instruction tables of one (fork, verifier) pair: guest frames run `hyvm`, every
+/// contract frame runs `evm`. Built once and kept by [`crate::Vm`].
+pub struct Tables {
+    hyvm: InstructionTable<World>,
+    evm: InstructionTable<World>,
+}
+
+impl Tables {
+    /// The tables for `fork`, with the verifier build's guards when `verifier`.
+    pub fn new(fork: Fork, verifier: bool) -> Self {
+        Tables {
+            hyvm: InstructionTable::new(Spec::get(Profile::Hyvm, fork, verifier)),
+            evm: InstructionTable::new(Spec::get(Profile::Evm, fork, false)),
+        }
+    }
+}
+
 /// Runs frames against a world.
 pub struct Executor<'a> {
     world: &'a mut World,
     config: ExecConfig,
     precompiles: PrecompileSet,
     codes: &'a mut CodeCache,
-    hyvm_table: InstructionTable<World>,
-    evm_table: InstructionTable<World>,
+    tables: &'a Tables,
 }
 
 impl<'a> Executor<'a> {
-    /// An executor over `world`.
-    pub fn new(world: &'a mut World, config: ExecConfig, codes: &'a mut CodeCache) -> Self {
-        let hyvm = Spec::get(Profile::Hyvm, config.fork, config.verifier);
-        let evm = Spec::get(Profile::Evm, config.fork, false);
+    /// An executor over `world`; `tables` must be those of `config`'s fork and verifier.
+    pub fn new(
+        world: &'a mut World,
+        config: ExecConfig,
+        codes: &'a mut CodeCache,
+        tables: &'a Tables,
+    ) -> Self {
         Executor {
             world,
             config,
             precompiles: PrecompileSet::for_fork(config.fork),
             codes,
-            hyvm_table: InstructionTable::new(hyvm),
-            evm_table: InstructionTable::new(evm),
+            tables,
         }
     }
 
@@ -126,9 +149,9 @@ impl<'a> Executor<'a> {
         };
         loop {
             let table = if current.frame.spec.is_hyvm() {
-                &self.hyvm_table
+                &self.tables.hyvm
             } else {
-                &self.evm_table
+                &self.tables.evm
             };
             let action = run_frame(&mut current.frame, self.world, table);
             match action {
@@ -222,9 +245,9 @@ impl<'a> Executor<'a> {
                 created: None,
             });
         }
-        let mut code = self.world.code_of(&inputs.code_address);
+        let (mut code, mut hash) = self.world.code_and_hash(&inputs.code_address);
         if let Some(delegate) = delegation_target(&code) {
-            code = self.world.code_of(&delegate);
+            (code, hash) = self.world.code_and_hash(&delegate);
         }
         if code.is_empty() {
             return Prepared::Done(CallOutcome {
@@ -236,7 +259,7 @@ impl<'a> Executor<'a> {
             });
         }
         let spec = Spec::get(Profile::Evm, self.config.fork, false);
-        let bytecode = self.codes.get(&code);
+        let bytecode = self.codes.get_hashed(hash, &code);
         let context = context_of(&inputs);
         let frame = Frame::new(spec, bytecode, inputs.input, context, inputs.gas_limit);
         Prepared::Frame(Box::new(Entry {
@@ -267,10 +290,11 @@ impl<'a> Executor<'a> {
             return Self::refused(inputs.gas_limit);
         };
         self.world.set_nonce(inputs.caller, next_nonce);
+        let init_hash = B256::from(keccak256(&inputs.init_code));
         let address = match inputs.kind {
             CreateKind::Create => create_address(&inputs.caller, nonce),
             CreateKind::Create2 { salt } => {
-                create2_address(&inputs.caller, &salt, &inputs.init_code)
+                create2_address_of_hash(&inputs.caller, &salt, &init_hash)
             }
         };
         self.world.warm_created(address);
@@ -289,7 +313,7 @@ impl<'a> Executor<'a> {
         self.world.set_nonce(address, 1);
         self.world.transfer(inputs.caller, address, inputs.value);
         let spec = Spec::get(Profile::Evm, self.config.fork, false);
-        let code = self.codes.get(&inputs.init_code);
+        let code = self.codes.get_hashed(init_hash, &inputs.init_code);
         let context = CallContext {
             address,
             caller: inputs.caller,
@@ -322,16 +346,11 @@ impl<'a> Executor<'a> {
             };
         }
         let code = result.output;
-        let failure = if code.len() > MAX_CODE_SIZE {
-            Some(HaltReason::CodeSizeLimit)
-        } else if code.first() == Some(&0xef) {
-            Some(HaltReason::InvalidCodePrefix)
-        } else if !gas.charge(code.len() as u64 * nestedvm_interp::gas::CODE_DEPOSIT) {
-            Some(HaltReason::OutOfGas)
-        } else {
-            None
-        };
-        if failure.is_some() {
+        // Too long, 0xEF-prefixed (EIP-3541), or not enough gas to deposit: all gas is lost.
+        let failed = code.len() > MAX_CODE_SIZE
+            || code.first() == Some(&0xef)
+            || !gas.charge(code.len() as u64 * nestedvm_interp::gas::CODE_DEPOSIT);
+        if failed {
             self.world.revert_to(cp);
             return CallOutcome {
                 status: Status::Halt,
@@ -386,11 +405,16 @@ pub fn create_address(sender: &Address, nonce: u64) -> Address {
 
 /// CREATE2's address: keccak(0xff ++ sender ++ salt ++ keccak(init_code))[12..].
 pub fn create2_address(sender: &Address, salt: &U256, init_code: &[u8]) -> Address {
+    create2_address_of_hash(sender, salt, &B256::from(keccak256(init_code)))
+}
+
+/// CREATE2's address from the init code's hash.
+fn create2_address_of_hash(sender: &Address, salt: &U256, init_code_hash: &B256) -> Address {
     let mut buf = Vec::with_capacity(85);
     buf.push(0xff);
     buf.extend_from_slice(sender.as_bytes());
     buf.extend_from_slice(&salt.to_big_endian());
-    buf.extend_from_slice(&keccak256(init_code));
+    buf.extend_from_slice(init_code_hash.as_bytes());
     Address::from_slice(&keccak256(&buf)[12..])
 }
 

@@ -5,7 +5,7 @@
 //! `gas_used` is the top frame's gas before refunds.
 
 use crate::engine::Engine;
-use crate::executor::{gas_report, CodeCache, ExecConfig, Executor};
+use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, Tables};
 use crate::precompiles::PrecompileSet;
 use crate::world::{Account, World};
 use nestedvm_interp::{
@@ -152,6 +152,8 @@ pub struct Vm {
     codes: CodeCache,
     /// The hypervisor account per (verifier build, address): its code is hashed once.
     hypervisors: Vec<((bool, Address), Account)>,
+    /// Instruction tables per (fork, verifier build), built once.
+    tables: Vec<((Fork, bool), Tables)>,
 }
 
 impl Vm {
@@ -211,7 +213,7 @@ impl Vm {
         for (key, value) in &request.storage {
             world.set_storage(request.address, *key, *value);
         }
-        self.run_in(&mut world, config, request)
+        Ok(self.execute(&mut world, config, request))
     }
 
     /// Runs `request` as one transaction's top frame against `world` (whose accounts are
@@ -224,6 +226,11 @@ impl Vm {
         request: &Request,
     ) -> Result<Outcome, Error> {
         Self::validate(config, request)?;
+        Ok(self.execute(world, config, request))
+    }
+
+    /// Runs a validated request against `world`.
+    fn execute(&mut self, world: &mut World, config: &Config, request: &Request) -> Outcome {
         world.env = request.env.clone();
         world.fork = config.fork;
         world.begin_transaction();
@@ -245,7 +252,7 @@ impl Vm {
         let cp = world.checkpoint();
         if !world.transfer(request.caller, request.address, request.value) {
             world.end_transaction();
-            return Ok(Outcome {
+            return Outcome {
                 status: Status::Revert,
                 reason: None,
                 output: Vec::new(),
@@ -255,7 +262,7 @@ impl Vm {
                 storage: world.storage_of(&request.address),
                 engine: Engine::Interpreter,
                 memory: Vec::new(),
-            });
+            };
         }
         let spec = Spec::get(config.profile, config.fork, config.verifier);
         let input = match config.profile {
@@ -274,7 +281,16 @@ impl Vm {
             verifier: config.verifier,
             hypervisor: config.hypervisor,
         };
-        let mut executor = Executor::new(world, exec, &mut self.codes);
+        let key = (config.fork, config.verifier);
+        let index = match self.tables.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.tables
+                    .push((key, Tables::new(config.fork, config.verifier)));
+                self.tables.len() - 1
+            }
+        };
+        let mut executor = Executor::new(world, exec, &mut self.codes, &self.tables[index].1);
         let code = executor.bytecode(&request.code);
         let mut frame = match config.profile {
             Profile::Hyvm => executor.guest_frame(spec, code, context, request.gas),
@@ -285,10 +301,10 @@ impl Vm {
         if result.status != Status::Success {
             world.revert_to(cp);
         }
-        let logs = world.logs().to_vec();
+        let logs = world.take_logs();
         world.end_transaction();
         let (gas_used, gas_refund) = gas_report(&result);
-        Ok(Outcome {
+        Outcome {
             status: result.status,
             reason: result.reason,
             output: result.output,
@@ -298,6 +314,6 @@ impl Vm {
             storage: world.storage_of(&request.address),
             engine: Engine::Interpreter,
             memory: memory.into_vec(),
-        })
+        }
     }
 }

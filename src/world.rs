@@ -226,6 +226,11 @@ impl World {
         &self.logs
     }
 
+    /// Takes the logs of the current transaction out of the world.
+    pub fn take_logs(&mut self) -> Vec<Log> {
+        std::mem::take(&mut self.logs)
+    }
+
     /// Starts a transaction: clears warm sets, transient storage, logs and the journal, and
     /// makes present storage the original for EIP-2200.
     pub fn begin_transaction(&mut self) {
@@ -345,6 +350,14 @@ impl World {
             .get(address)
             .map(|a| a.nonce)
             .unwrap_or_default()
+    }
+
+    /// Code and its keccak256 (of the empty code for a missing account).
+    pub fn code_and_hash(&self, address: &Address) -> (Arc<[u8]>, B256) {
+        match self.accounts.get(address) {
+            Some(a) => (a.code.clone(), a.code_hash),
+            None => (Arc::from(Vec::new()), B256::from(KECCAK_EMPTY)),
+        }
     }
 
     /// Code (empty for a missing account).

@@ -128,3 +128,29 @@ fn arithmetic_and_bitwise_opcodes_agree_with_revm_on_edge_words() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn the_stack_holds_1024_items_in_both_profiles() {
+    for (n, tail, ok) in [
+        (1024, None, true),
+        (1025, None, false),
+        (1024, Some(opcode::DUP1), false),
+        (1023, Some(opcode::DUP1), true),
+    ] {
+        let mut code = vec![opcode::PUSH0; n];
+        code.extend(tail);
+        let e = diff_evm(Fork::Osaka, &Request::new(code.clone()))
+            .unwrap_or_else(|d| panic!("{n}: {d}"));
+        let h = Vm::new()
+            .run(&hyvm_config(), &Request::new(code))
+            .expect("runs");
+        for o in [e, h] {
+            let expected = if ok {
+                (Status::Success, None)
+            } else {
+                (Status::Halt, Some(nestedvm::HaltReason::StackOverflow))
+            };
+            assert_eq!((o.status, o.reason), expected, "{n} {tail:?}");
+        }
+    }
+}

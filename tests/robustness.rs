@@ -45,7 +45,12 @@ fn random_bytes_and_programs_always_end_within_their_gas() {
                     o.gas_used,
                     req.gas
                 );
-                assert!(o.gas_refund >= 0 || o.status == nestedvm::Status::Success);
+                if o.status != nestedvm::Status::Success {
+                    assert_eq!(o.gas_refund, 0, "{profile} #{n}: refund only on success");
+                }
+                if o.status == nestedvm::Status::Halt {
+                    assert_eq!(o.gas_used, req.gas, "{profile} #{n}: a halt takes all gas");
+                }
             }
         }
     }
