@@ -122,6 +122,9 @@ enum Entry {
     },
     Created(Address),
     Destroyed,
+    /// The account did not exist before this change: reverting removes it again.
+    AccountCreated(Address),
+    Touched(Address),
 }
 
 /// A point to revert to.
@@ -140,6 +143,9 @@ pub struct World {
     warm_slots: HashSet<(Address, U256)>,
     created: HashSet<Address>,
     destroyed: Vec<Address>,
+    /// Accounts touched in the EIP-161 sense (a balance, nonce or code change, or the target
+    /// of a value transfer, even of zero): only these are removed when empty.
+    touched: HashSet<Address>,
     logs: Vec<Log>,
     journal: Vec<Entry>,
     /// Block and transaction environment.
@@ -178,6 +184,7 @@ impl World {
             warm_slots: HashSet::new(),
             created: HashSet::new(),
             destroyed: Vec::new(),
+            touched: HashSet::new(),
             logs: Vec::new(),
             journal: Vec::new(),
             env,
@@ -239,6 +246,7 @@ impl World {
         self.warm_slots.clear();
         self.created.clear();
         self.destroyed.clear();
+        self.touched.clear();
         self.logs.clear();
         self.journal.clear();
         for account in self.accounts.values_mut() {
@@ -259,6 +267,21 @@ impl World {
     /// Marks an account warm without charging (transaction start).
     pub fn warm(&mut self, address: Address) {
         self.warm_accounts.insert(address);
+    }
+
+    /// Marks a storage slot warm without charging (a transaction's access list).
+    pub fn warm_slot(&mut self, address: Address, key: U256) {
+        self.warm_slots.insert((address, key));
+    }
+
+    /// Removes the accounts touched in this transaction that are empty (EIP-161, the rule of
+    /// every supported fork). Only a mined transaction does this; `run` keeps them.
+    pub fn remove_touched_empty(&mut self) {
+        for address in std::mem::take(&mut self.touched) {
+            if self.accounts.get(&address).is_some_and(Account::is_empty) {
+                self.accounts.remove(&address);
+            }
+        }
     }
 
     /// The current journal position.
@@ -302,11 +325,29 @@ impl World {
                 } => {
                     self.transient.insert((address, key), previous);
                 }
+                // Reverting never creates an account: the one changed exists, since its
+                // creation is journaled before the change.
                 Entry::Balance { address, previous } => {
-                    self.account_mut(address).balance = previous
+                    if let Some(a) = self.accounts.get_mut(&address) {
+                        a.balance = previous;
+                    }
                 }
-                Entry::Nonce { address, previous } => self.account_mut(address).nonce = previous,
-                Entry::Code { address, previous } => self.account_mut(address).set_code(previous),
+                Entry::Nonce { address, previous } => {
+                    if let Some(a) = self.accounts.get_mut(&address) {
+                        a.nonce = previous;
+                    }
+                }
+                Entry::Code { address, previous } => {
+                    if let Some(a) = self.accounts.get_mut(&address) {
+                        a.set_code(previous);
+                    }
+                }
+                Entry::AccountCreated(a) => {
+                    self.accounts.remove(&a);
+                }
+                Entry::Touched(a) => {
+                    self.touched.remove(&a);
+                }
                 Entry::Created(a) => {
                     self.created.remove(&a);
                 }
@@ -318,8 +359,20 @@ impl World {
         self.logs.truncate(cp.logs);
     }
 
+    /// The account at `address`, created (journaled) when missing, so that a reverted change
+    /// leaves no empty account behind: a state root must not see one.
     fn account_mut(&mut self, address: Address) -> &mut Account {
+        if !self.accounts.contains_key(&address) {
+            self.journal.push(Entry::AccountCreated(address));
+        }
         self.accounts.entry(address).or_default()
+    }
+
+    /// Records an EIP-161 touch of `address`.
+    fn mark_touched(&mut self, address: Address) {
+        if self.touched.insert(address) {
+            self.journal.push(Entry::Touched(address));
+        }
     }
 
     /// Warms `address`, returning whether it was cold.
@@ -375,21 +428,27 @@ impl World {
             .is_some_and(|a| a.nonce != 0 || !a.code.is_empty())
     }
 
-    /// Sets a balance, journaled.
-    fn set_balance(&mut self, address: Address, value: U256) {
+    /// Sets a balance, journaled (a touch).
+    pub fn set_balance(&mut self, address: Address, value: U256) {
         let account = self.account_mut(address);
         let previous = account.balance;
         account.balance = value;
         self.journal.push(Entry::Balance { address, previous });
+        self.mark_touched(address);
     }
 
-    /// Moves `value` from `from` to `to`; false (and no change) when `from` cannot pay.
+    /// Moves `value` from `from` to `to`; false (and no change) when `from` cannot pay. A
+    /// transfer of zero still touches `to` (EIP-161); one to oneself touches nothing.
     pub fn transfer(&mut self, from: Address, to: Address, value: U256) -> bool {
         let from_balance = self.balance_of(&from);
         if from_balance < value {
             return false;
         }
-        if value.is_zero() || from == to {
+        if from == to {
+            return true;
+        }
+        if value.is_zero() {
+            self.mark_touched(to);
             return true;
         }
         self.set_balance(from, from_balance - value);
@@ -404,6 +463,7 @@ impl World {
         let previous = account.nonce;
         account.nonce = nonce;
         self.journal.push(Entry::Nonce { address, previous });
+        self.mark_touched(address);
     }
 
     /// Sets code, journaled.
@@ -412,6 +472,7 @@ impl World {
         let previous = account.code.clone();
         account.set_code(code.into());
         self.journal.push(Entry::Code { address, previous });
+        self.mark_touched(address);
     }
 
     /// Records that `address` was created in this transaction (EIP-6780).
@@ -543,5 +604,49 @@ impl Host for World {
             target_exists,
             target_is_cold,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reverted_change_leaves_no_account_behind() {
+        let mut w = World::default();
+        let a = Address::from_low_u64_be(7);
+        w.begin_transaction();
+        let cp = w.checkpoint();
+        w.set_nonce(a, 1);
+        w.sstore(a, U256::one(), U256::one());
+        assert!(w.account(&a).is_some());
+        w.revert_to(cp);
+        assert!(
+            w.account(&a).is_none(),
+            "a state root would see an empty account"
+        );
+    }
+
+    #[test]
+    fn only_touched_empty_accounts_are_removed() {
+        let mut w = World::default();
+        let (from, to, idle) = (
+            Address::from_low_u64_be(1),
+            Address::from_low_u64_be(2),
+            Address::from_low_u64_be(3),
+        );
+        w.insert_account(from, Account::new(U256::one(), 0, Vec::new()));
+        w.insert_account(to, Account::default());
+        w.insert_account(idle, Account::default());
+        w.begin_transaction();
+        // A transfer of zero touches its target; a reverted touch does not count.
+        let cp = w.checkpoint();
+        w.transfer(from, idle, U256::zero());
+        w.revert_to(cp);
+        w.transfer(from, to, U256::zero());
+        w.remove_touched_empty();
+        assert!(w.account(&to).is_none());
+        assert!(w.account(&idle).is_some());
+        assert!(w.account(&from).is_some());
     }
 }
