@@ -299,7 +299,7 @@ impl<'a> Executor<'a> {
         };
         self.world.warm_created(address);
         let cp = self.world.checkpoint();
-        if self.world.has_code_or_nonce(&address) {
+        if self.world.has_code_nonce_or_storage(&address) {
             self.world.revert_to(cp);
             return Prepared::Done(CallOutcome {
                 status: Status::Halt,

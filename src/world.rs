@@ -421,11 +421,14 @@ impl World {
             .unwrap_or_else(|| Arc::from(Vec::new()))
     }
 
-    /// Whether a CREATE to `address` collides with an existing account (code or nonce).
-    pub fn has_code_or_nonce(&self, address: &Address) -> bool {
-        self.accounts
-            .get(address)
-            .is_some_and(|a| a.nonce != 0 || !a.code.is_empty())
+    /// Whether a CREATE to `address` collides with an existing account: one with code, a
+    /// nonce, or (EIP-7610, retroactive to every fork) non-zero storage. revm 43 does not check
+    /// storage; such an account cannot arise from execution, only from a given pre-state, and
+    /// the ethereum/tests state tests expect the collision.
+    pub fn has_code_nonce_or_storage(&self, address: &Address) -> bool {
+        self.accounts.get(address).is_some_and(|a| {
+            a.nonce != 0 || !a.code.is_empty() || a.storage.values().any(|s| !s.present.is_zero())
+        })
     }
 
     /// Sets a balance, journaled (a touch).

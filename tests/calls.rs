@@ -366,3 +366,27 @@ fn blockhash_covers_the_256_previous_blocks() {
     let expected = nestedvm::interp::keccak256(b"299");
     assert_eq!(o.storage[&U256::zero()], U256::from_big_endian(&expected));
 }
+
+#[test]
+fn create_collides_with_an_account_holding_only_storage() {
+    // EIP-7610: a CREATE to an address with storage (no code, nonce 0) collides and pushes 0.
+    // With an empty account there the creation succeeds, as revm agrees; revm 43 does not
+    // check storage, so the storage case is held to the rule alone (the state test
+    // stRevertTest/RevertInCreateInInit_Paris expects it).
+    let code = "PUSH0 PUSH0 PUSH0 CREATE PUSH1 1 SSTORE STOP";
+    let target = nestedvm::executor::create_address(&Address::from_low_u64_be(0xc0de), 1);
+    let empty = Account::new(U256::zero(), 0, Vec::new());
+    let mut r = req(code, vec![]);
+    r.accounts.push((target, empty.clone()));
+    let o = run(Fork::Cancun, &r);
+    assert_eq!(
+        o.storage[&U256::one()],
+        U256::from_big_endian(target.as_bytes())
+    );
+    let mut r = req(code, vec![]);
+    r.accounts
+        .push((target, empty.with_storage([(U256::one(), U256::one())])));
+    let o = Vm::new().run(&evm_config(Fork::Cancun), &r).expect("runs");
+    assert_eq!(o.status, Status::Success);
+    assert_eq!(o.storage.get(&U256::one()), None, "the creation collided");
+}
