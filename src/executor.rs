@@ -54,8 +54,18 @@ pub struct ExecConfig {
     pub fork: Fork,
     /// Whether DELEGATECALLs into the hypervisor run the contract-verifier build.
     pub verifier: bool,
-    /// Where the hypervisor lives.
-    pub hypervisor: Address,
+    /// Where the hypervisor lives; `None` in a world without one (a mined transaction in
+    /// `evm`, where that address is an ordinary account).
+    pub hypervisor: Option<Address>,
+}
+
+/// The message of a transaction: a call, or the creation of a contract.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A call to an account (or a precompile).
+    Call(CallInputs),
+    /// A contract creation.
+    Create(CreateInputs),
 }
 
 enum Pending {
@@ -116,21 +126,17 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// A `hyvm` frame running guest `code`, its host memory laid out as the hypervisor's
-    /// start-up leaves it.
+    /// A `hyvm` frame running guest `code` for the hypervisor at `hypervisor`, its host
+    /// memory laid out as the hypervisor's start-up leaves it.
     pub fn guest_frame(
-        &self,
         spec: &'static Spec,
+        hypervisor: Address,
         code: Arc<Bytecode>,
         context: CallContext,
         gas: u64,
     ) -> Frame {
         let mut frame = Frame::new(spec, code, Vec::new(), context, gas);
-        nestedvm_interp::hyvm::init_host_memory(
-            &mut frame.memory,
-            spec.verifier,
-            self.config.hypervisor,
-        );
+        nestedvm_interp::hyvm::init_host_memory(&mut frame.memory, spec.verifier, hypervisor);
         frame
     }
 
@@ -142,11 +148,36 @@ impl<'a> Executor<'a> {
     /// Runs `top` and every call and create it makes, returning how `top` ended and its
     /// memory. The caller owns checkpointing and value transfer of the top frame.
     pub fn run(&mut self, top: Frame) -> (FrameResult, Memory) {
-        let mut stack: Vec<Entry> = Vec::new();
-        let mut current = Entry {
+        let top = Entry {
             frame: top,
             pending: Pending::Call(self.world.checkpoint()),
         };
+        let (_, result, memory) = self.drive(top);
+        (result, memory)
+    }
+
+    /// Runs a transaction's message as the top frame, value transfer, precompiles, the
+    /// creation's collision check and code deposit included, and returns how it ended (the
+    /// world reverted to before it unless it succeeded). The caller has checked depth 0,
+    /// balance and nonce as a transaction's validation does.
+    pub fn run_message(&mut self, message: Message) -> CallOutcome {
+        let prepared = match message {
+            Message::Call(inputs) => self.prepare_call(inputs),
+            Message::Create(inputs) => self.prepare_create(inputs),
+        };
+        match prepared {
+            Prepared::Done(outcome) => outcome,
+            Prepared::Frame(top) => {
+                let (pending, result, _) = self.drive(*top);
+                self.finish(pending, result)
+            }
+        }
+    }
+
+    /// Runs `top` and everything it calls; returns its pending finish, result and memory.
+    fn drive(&mut self, top: Entry) -> (Pending, FrameResult, Memory) {
+        let mut stack: Vec<Entry> = Vec::new();
+        let mut current = top;
         loop {
             let table = if current.frame.spec.is_hyvm() {
                 &self.tables.hyvm
@@ -165,21 +196,27 @@ impl<'a> Executor<'a> {
                 },
                 FrameAction::Return(result) => {
                     let Some(parent) = stack.pop() else {
-                        return (result, std::mem::take(&mut current.frame.memory));
+                        let memory = std::mem::take(&mut current.frame.memory);
+                        return (current.pending, result, memory);
                     };
                     let finished = std::mem::replace(&mut current, parent);
-                    match finished.pending {
-                        Pending::Call(cp) => {
-                            let outcome = self.finish_call(cp, result);
-                            current.frame.resume_call(outcome);
-                        }
-                        Pending::Create(cp, address) => {
-                            let outcome = self.finish_create(cp, address, result);
-                            current.frame.resume_create(outcome);
-                        }
+                    let is_create = matches!(finished.pending, Pending::Create(..));
+                    let outcome = self.finish(finished.pending, result);
+                    if is_create {
+                        current.frame.resume_create(outcome);
+                    } else {
+                        current.frame.resume_call(outcome);
                     }
                 }
             }
+        }
+    }
+
+    /// Ends a finished frame's call or create: reverts on failure, deposits created code.
+    fn finish(&mut self, pending: Pending, result: FrameResult) -> CallOutcome {
+        match pending {
+            Pending::Call(cp) => self.finish_call(cp, result),
+            Pending::Create(cp, address) => self.finish_create(cp, address, result),
         }
     }
 
@@ -207,7 +244,10 @@ impl<'a> Executor<'a> {
             return Self::refused(inputs.gas_limit);
         }
         let cp = self.world.checkpoint();
-        if inputs.transfers_value
+        // A STATICCALL moves no value but touches its target as a transfer of zero would
+        // (EIP-161), as revm does.
+        let transfers = inputs.transfers_value || inputs.kind == CallKind::StaticCall;
+        if transfers
             && !self
                 .world
                 .transfer(inputs.caller, inputs.address, inputs.value)
@@ -215,7 +255,7 @@ impl<'a> Executor<'a> {
             self.world.revert_to(cp);
             return Self::refused(inputs.gas_limit);
         }
-        if inputs.code_address == self.config.hypervisor {
+        if let Some(hypervisor) = self.config.hypervisor.filter(|h| *h == inputs.code_address) {
             if matches!(inputs.kind, CallKind::Call | CallKind::StaticCall) {
                 // Called directly, the hypervisor's start-up finds its own address and reverts.
                 // Under DELEGATECALL or CALLCODE it runs in the caller's context.
@@ -224,7 +264,13 @@ impl<'a> Executor<'a> {
             }
             let spec = Spec::get(Profile::Hyvm, self.config.fork, self.config.verifier);
             let code = self.codes.get(&inputs.input);
-            let frame = self.guest_frame(spec, code, context_of(&inputs), inputs.gas_limit);
+            let frame = Self::guest_frame(
+                spec,
+                hypervisor,
+                code,
+                context_of(&inputs),
+                inputs.gas_limit,
+            );
             return Prepared::Frame(Box::new(Entry {
                 frame,
                 pending: Pending::Call(cp),

@@ -229,6 +229,24 @@ impl Vm {
         Ok(self.execute(world, config, request))
     }
 
+    /// The analysed-code cache and the instruction tables of (`fork`, `verifier`), built on
+    /// first use: what an [`Executor`] borrows from the VM.
+    pub(crate) fn executor_parts(
+        &mut self,
+        fork: Fork,
+        verifier: bool,
+    ) -> (&mut CodeCache, &Tables) {
+        let key = (fork, verifier);
+        let index = match self.tables.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.tables.push((key, Tables::new(fork, verifier)));
+                self.tables.len() - 1
+            }
+        };
+        (&mut self.codes, &self.tables[index].1)
+    }
+
     /// Runs a validated request against `world`.
     fn execute(&mut self, world: &mut World, config: &Config, request: &Request) -> Outcome {
         world.env = request.env.clone();
@@ -279,21 +297,15 @@ impl Vm {
         let exec = ExecConfig {
             fork: config.fork,
             verifier: config.verifier,
-            hypervisor: config.hypervisor,
+            hypervisor: Some(config.hypervisor),
         };
-        let key = (config.fork, config.verifier);
-        let index = match self.tables.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
-            None => {
-                self.tables
-                    .push((key, Tables::new(config.fork, config.verifier)));
-                self.tables.len() - 1
-            }
-        };
-        let mut executor = Executor::new(world, exec, &mut self.codes, &self.tables[index].1);
+        let (codes, tables) = self.executor_parts(config.fork, config.verifier);
+        let mut executor = Executor::new(world, exec, codes, tables);
         let code = executor.bytecode(&request.code);
         let mut frame = match config.profile {
-            Profile::Hyvm => executor.guest_frame(spec, code, context, request.gas),
+            Profile::Hyvm => {
+                Executor::guest_frame(spec, config.hypervisor, code, context, request.gas)
+            }
             Profile::Evm => Frame::new(spec, code, input, context, request.gas),
         };
         frame.memory_limit = config.memory_limit;
