@@ -14,6 +14,7 @@ pub mod input;
 pub mod output;
 pub mod precompiles;
 pub mod run;
+pub mod state_root;
 pub mod world;
 
 pub use engine::Engine;
