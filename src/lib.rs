@@ -15,6 +15,7 @@ pub mod output;
 pub mod precompiles;
 pub mod run;
 pub mod state_root;
+pub mod statetest;
 pub mod transaction;
 pub mod world;
 

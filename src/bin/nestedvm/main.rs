@@ -1,6 +1,7 @@
-//! The `nestedvm` command: run guest code, assemble and disassemble.
+//! The `nestedvm` command: run guest code, assemble and disassemble, run state tests.
 
 mod batch;
+mod statetest;
 
 use clap::{Args, Parser, Subcommand};
 use nestedvm::input::{parse_address, parse_hex, parse_u256, parse_u64};
@@ -34,6 +35,8 @@ enum Command {
         /// A file, `-` for stdin (the default), or the assembly text itself.
         source: Option<String>,
     },
+    /// Run Ethereum GeneralStateTests (files or directories) in the evm profile.
+    Statetest(statetest::StatetestArgs),
 }
 
 /// Options of `run`, also the defaults of every `--batch` request.
@@ -104,7 +107,9 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                eprintln!("error: a command is required: run, disasm or asm (see --help)");
+                eprintln!(
+                    "error: a command is required: run, disasm, asm or statetest (see --help)"
+                );
                 return ExitCode::from(2);
             }
             let rendered = e.render().to_string();
@@ -117,16 +122,18 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run(args) => run(*args),
+        Command::Run(args) => run(*args).map(|()| ExitCode::SUCCESS),
         Command::Disasm { hex } => parse_hex("code", &hex)
             .map(|code| {
                 print!("{}", asm::disassemble(&code));
+                ExitCode::SUCCESS
             })
             .map_err(UsageError),
-        Command::Asm { source } => assemble(source),
+        Command::Asm { source } => assemble(source).map(|()| ExitCode::SUCCESS),
+        Command::Statetest(args) => statetest::statetest(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(UsageError(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(2)

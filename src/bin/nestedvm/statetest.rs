@@ -1,0 +1,64 @@
+//! `statetest PATH...`: runs ethereum/tests GeneralStateTests and reports each failing vector
+//! (or, with `--json`, every vector) and the closing `N passed, M failed` line.
+
+use crate::UsageError;
+use indicatif::{ProgressBar, ProgressStyle};
+use nestedvm::statetest::Suite;
+use nestedvm::Engine;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options of `statetest`.
+#[derive(clap::Args, Clone)]
+pub struct StatetestArgs {
+    /// Test files or directories (searched recursively for `.json` files).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// interp, jit or auto.
+    #[arg(long, default_value = "auto")]
+    engine: String,
+    /// Print one JSON object per vector, one per line (the closing line goes to stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+/// A bar on stderr when it is a terminal; hidden otherwise, so logs and pipes stay clean.
+fn progress_bar(len: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} vectors {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Runs the suite; exit code 0 when every vector passed, 1 otherwise.
+pub fn statetest(args: StatetestArgs) -> Result<ExitCode, UsageError> {
+    let engine = args.engine.parse::<Engine>()?;
+    let suite = Suite::load(&args.paths).map_err(|e| UsageError(e.to_string()))?;
+    let bar = progress_bar(suite.vector_count());
+    let summary = suite
+        .run(engine, |result| {
+            bar.inc(1);
+            if args.json {
+                bar.suspend(|| println!("{}", result.to_json()));
+            } else if !result.passed() {
+                bar.suspend(|| println!("{result}"));
+            }
+        })
+        .map_err(|e| UsageError(e.to_string()))?;
+    bar.finish_and_clear();
+    if args.json {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
