@@ -22,21 +22,32 @@ fn scratch(what: &str) -> PathBuf {
     dir
 }
 
-/// A copy of the small fixture whose expected state root is wrong: one failing vector.
-fn failing_fixture() -> PathBuf {
+/// A copy of the small fixture with `change` applied to its one test, written as `name`.
+fn variant(name: &str, change: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
     let text = std::fs::read_to_string(small_fixture()).expect("reads the fixture");
     let mut json: serde_json::Value = serde_json::from_str(&text).expect("parses");
-    for test in json.as_object_mut().expect("an object").values_mut() {
-        for entry in test["post"]["Cancun"]
-            .as_array_mut()
-            .expect("Cancun entries")
-        {
-            entry["hash"] = serde_json::json!(format!("0x{}", "00".repeat(32)));
-        }
-    }
-    let path = scratch("failing").join("wrong_root.json");
+    change(&mut json["chainId"]);
+    let path = scratch(name).join(format!("{name}.json"));
     std::fs::write(&path, json.to_string()).expect("writes");
     path
+}
+
+/// A copy of the small fixture whose expected state root is wrong: one failing vector.
+fn failing_fixture() -> PathBuf {
+    variant("wrong_root", |test| {
+        test["post"]["Cancun"][0]["hash"] = serde_json::json!(format!("0x{}", "00".repeat(32)));
+    })
+}
+
+/// The error of the one vector of `path`.
+fn only_error(path: &Path) -> String {
+    let suite = Suite::load(&[path.to_path_buf()]).expect("loads");
+    let mut errors = Vec::new();
+    suite
+        .run(Engine::Auto, |r| errors.push(r.error.clone()))
+        .expect("runs");
+    assert_eq!(errors.len(), 1, "one vector");
+    errors.remove(0).unwrap_or_default()
 }
 
 fn nestedvm(args: &[&str]) -> Output {
@@ -87,6 +98,7 @@ fn a_wrong_expectation_is_reported_with_its_vector() {
         "{error}"
     );
     assert_eq!(results[0].name, "chainId");
+    assert_eq!(results[0].file, failing_fixture());
     assert_eq!((results[0].d, results[0].g, results[0].v), (0, 0, 0));
 }
 
@@ -188,4 +200,56 @@ fn cli_bad_input_is_one_line_naming_the_file_and_exit_2() {
     let o = nestedvm(&["--engine", "fast", small_fixture().to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("unknown engine `fast`"));
+}
+
+#[test]
+fn vectors_that_cannot_be_built_or_break_their_expectation_fail_with_the_reason() {
+    use serde_json::json;
+    type Change = fn(&mut serde_json::Value);
+    let cases: [(&str, Change, &str); 5] = [
+        (
+            "valid_but_exception_expected",
+            |t| t["post"]["Cancun"][0]["expectException"] = json!("TransactionException.X"),
+            "exception TransactionException.X expected, but the transaction was valid",
+        ),
+        (
+            "rejected_unexpectedly",
+            |t| t["transaction"]["nonce"] = json!("0x05"),
+            "unexpected exception: nonce 5 is not the sender's nonce 0",
+        ),
+        (
+            "authorizations",
+            |t| t["transaction"]["authorizationList"] = json!([]),
+            "EIP-7702 authorization lists are not supported",
+        ),
+        (
+            "no_sender",
+            |t| {
+                t["transaction"]
+                    .as_object_mut()
+                    .expect("an object")
+                    .remove("sender");
+            },
+            "no `sender`",
+        ),
+        (
+            "index_out_of_range",
+            |t| t["post"]["Cancun"][0]["indexes"]["data"] = json!(3),
+            "data index 3 out of range (the transaction has 1)",
+        ),
+    ];
+    for (name, change, expected) in cases {
+        let error = only_error(&variant(name, change));
+        assert!(error.starts_with(expected), "{name}: {error}");
+    }
+}
+
+#[test]
+fn forks_the_project_does_not_support_are_not_run() {
+    let path = variant("older_fork", |t| {
+        let entries = t["post"]["Cancun"].clone();
+        t["post"]["Berlin"] = entries;
+    });
+    let suite = Suite::load(&[path]).expect("loads");
+    assert_eq!(suite.vector_count(), 1, "only the Cancun entry");
 }
