@@ -8,12 +8,14 @@
 //! assert_eq!(outcome.output[31], 7);
 //! ```
 
+pub mod authorization;
 pub mod engine;
 pub mod executor;
 pub mod input;
 pub mod output;
 pub mod precompiles;
 pub mod run;
+pub mod signer;
 pub mod state_root;
 pub mod statetest;
 pub mod transaction;

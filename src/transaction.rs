@@ -1,11 +1,12 @@
 //! A mined transaction around the message call: validation (nonce, balance, fee caps, gas
-//! limits, init code and blob rules), intrinsic gas (with Prague's EIP-7623 calldata floor),
-//! buying gas up front, access-list warming, the refund cap, paying the priority fee to the
-//! coinbase and removing touched empty accounts.
+//! limits, init code, blob and set-code rules), intrinsic gas (with Prague's EIP-7623
+//! calldata floor), buying gas up front, access-list warming, EIP-7702 authorizations, the
+//! refund cap, paying the priority fee to the coinbase and removing touched empty accounts.
 //!
 //! `run` simulates one message call with none of this; [`Vm::transact`] applies it all, as a
-//! block would. EIP-7702 authorization lists are not modelled.
+//! block would.
 
+use crate::authorization::{apply_authorizations, Authorization, PER_EMPTY_ACCOUNT_COST};
 use crate::engine::Engine;
 use crate::executor::{ExecConfig, Executor, Message};
 use crate::precompiles::PrecompileSet;
@@ -100,6 +101,9 @@ pub struct Transaction {
     pub blob_hashes: Vec<U256>,
     /// EIP-4844 cap on the blob gas price.
     pub max_fee_per_blob_gas: U256,
+    /// EIP-7702 authorizations: `Some` makes it a set-code transaction (Prague on), which
+    /// must be a call and list at least one.
+    pub authorization_list: Option<Vec<Authorization>>,
 }
 
 impl Transaction {
@@ -116,6 +120,7 @@ impl Transaction {
             access_list: Vec::new(),
             blob_hashes: Vec::new(),
             max_fee_per_blob_gas: U256::zero(),
+            authorization_list: None,
         }
     }
 
@@ -185,6 +190,8 @@ pub fn intrinsic_gas(fork: Fork, tx: &Transaction) -> IntrinsicGas {
     for (_, keys) in &tx.access_list {
         initial += ACCESS_LIST_ADDRESS_GAS + keys.len() as u64 * ACCESS_LIST_STORAGE_KEY_GAS;
     }
+    let authorizations = tx.authorization_list.as_ref().map_or(0, Vec::len);
+    initial += authorizations as u64 * PER_EMPTY_ACCOUNT_COST;
     let floor = if fork >= Fork::Prague {
         // A non-zero byte is four tokens, as its gas is four times a zero byte's.
         let tokens = zeros + non_zeros * (TX_DATA_NON_ZERO_GAS / TX_DATA_ZERO_GAS);
@@ -243,6 +250,12 @@ pub enum InvalidTransaction {
     BadBlobVersion,
     /// The blob fee cap is below the blob gas price.
     BlobFeeCapTooLow,
+    /// A set-code transaction before Prague.
+    SetCodeBeforePrague,
+    /// A set-code transaction creating a contract.
+    SetCodeCreate,
+    /// A set-code transaction without authorizations.
+    EmptyAuthorizationList,
 }
 
 impl fmt::Display for InvalidTransaction {
@@ -271,6 +284,11 @@ impl fmt::Display for InvalidTransaction {
             Self::BlobCreate => f.write_str("blob transaction creating a contract"),
             Self::BadBlobVersion => f.write_str("blob hash with a version other than 0x01"),
             Self::BlobFeeCapTooLow => f.write_str("blob fee cap below the blob gas price"),
+            Self::SetCodeBeforePrague => f.write_str("set-code transaction before prague"),
+            Self::SetCodeCreate => f.write_str("set-code transaction creating a contract"),
+            Self::EmptyAuthorizationList => {
+                f.write_str("set-code transaction without authorizations")
+            }
         }
     }
 }
@@ -358,6 +376,17 @@ pub fn validate(
         }
         if tx.max_fee_per_blob_gas < blob_gas_price(fork, block.excess_blob_gas) {
             return Err(InvalidTransaction::BlobFeeCapTooLow);
+        }
+    }
+    if let Some(list) = &tx.authorization_list {
+        if fork < Fork::Prague {
+            return Err(InvalidTransaction::SetCodeBeforePrague);
+        }
+        if tx.to.is_none() {
+            return Err(InvalidTransaction::SetCodeCreate);
+        }
+        if list.is_empty() {
+            return Err(InvalidTransaction::EmptyAuthorizationList);
         }
     }
     if fork >= Fork::Osaka && tx.gas_limit > OSAKA_TX_GAS_LIMIT_CAP {
@@ -466,6 +495,14 @@ impl Vm {
                 world.warm_slot(*address, *key);
             }
         }
+        // Delegations set here persist even if the message fails, and so does their refund.
+        let authorization_refund = tx.authorization_list.as_deref().map_or(0, |list| {
+            apply_authorizations(world, block.env.chain_id, list)
+        });
+        if let Some(delegate) = tx.to.and_then(|to| delegation_target(&world.code_of(&to))) {
+            // The code the call runs is loaded, and so warmed, as revm does.
+            world.warm(delegate);
+        }
         let gas = tx.gas_limit - intrinsic.initial;
         let message = match tx.to {
             Some(to) => Message::Call(CallInputs {
@@ -497,11 +534,12 @@ impl Vm {
         let (codes, tables) = self.executor_parts(fork, false);
         let outcome = Executor::new(world, exec, codes, tables).run_message(message);
         let spent = tx.gas_limit - outcome.gas_remaining;
-        let refund = if outcome.status == Status::Success {
+        let frame_refund = if outcome.status == Status::Success {
             u64::try_from(outcome.refund).unwrap_or(0)
         } else {
             0
         };
+        let refund = frame_refund + authorization_refund;
         let gas_used = (spent - refund.min(spent / REFUND_QUOTIENT)).max(intrinsic.floor);
         let sender_balance = world.balance_of(&tx.sender);
         let returned = U256::from(tx.gas_limit - gas_used) * price;

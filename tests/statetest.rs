@@ -206,7 +206,7 @@ fn cli_bad_input_is_one_line_naming_the_file_and_exit_2() {
 fn vectors_that_cannot_be_built_or_break_their_expectation_fail_with_the_reason() {
     use serde_json::json;
     type Change = fn(&mut serde_json::Value);
-    let cases: [(&str, Change, &str); 5] = [
+    let cases: [(&str, Change, &str); 6] = [
         (
             "valid_but_exception_expected",
             |t| t["post"]["Cancun"][0]["expectException"] = json!("TransactionException.X"),
@@ -218,19 +218,27 @@ fn vectors_that_cannot_be_built_or_break_their_expectation_fail_with_the_reason(
             "unexpected exception: nonce 5 is not the sender's nonce 0",
         ),
         (
-            "authorizations",
+            "authorizations_before_prague",
             |t| t["transaction"]["authorizationList"] = json!([]),
-            "EIP-7702 authorization lists are not supported",
+            "unexpected exception: set-code transaction before prague",
         ),
         (
-            "no_sender",
+            "no_sender_no_key",
             |t| {
-                t["transaction"]
-                    .as_object_mut()
-                    .expect("an object")
-                    .remove("sender");
+                let tx = t["transaction"].as_object_mut().expect("an object");
+                tx.remove("sender");
+                tx.remove("secretKey");
             },
-            "no `sender`",
+            "neither `sender` nor `secretKey`",
+        ),
+        (
+            "bad_key",
+            |t| {
+                let tx = t["transaction"].as_object_mut().expect("an object");
+                tx.remove("sender");
+                tx["secretKey"] = json!(format!("0x{}", "00".repeat(32)));
+            },
+            "`secretKey` is not a valid secp256k1 key",
         ),
         (
             "index_out_of_range",
@@ -242,6 +250,15 @@ fn vectors_that_cannot_be_built_or_break_their_expectation_fail_with_the_reason(
         let error = only_error(&variant(name, change));
         assert!(error.starts_with(expected), "{name}: {error}");
     }
+}
+
+#[test]
+fn the_sender_is_derived_from_the_secret_key_when_absent() {
+    let path = variant("sender_from_key", |t| {
+        let tx = t["transaction"].as_object_mut().expect("an object");
+        tx.remove("sender");
+    });
+    assert_eq!(only_error(&path), "", "passes as with `sender`");
 }
 
 #[test]

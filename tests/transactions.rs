@@ -8,11 +8,14 @@ mod common;
 use common::oracle::{
     block_env, bytecode_of, from_ru, spec_of, to_addr, to_b256, to_ru, OracleEnv,
 };
+use nestedvm::authorization::Authorization;
 use nestedvm::interp::asm::assemble;
 use nestedvm::transaction::{Block, GasPrice, Transaction, TxError};
 use nestedvm::{Account, Address, Engine, Env, Fork, Vm, World, B256, U256};
 use revm::context::{CfgEnv, TxEnv};
-use revm::context_interface::transaction::{AccessList, AccessListItem};
+use revm::context_interface::transaction::{
+    AccessList, AccessListItem, Authorization as RevmAuthorization, SignedAuthorization,
+};
 use revm::database::{CacheDB, EmptyDB};
 use revm::primitives::{Bytes, TxKind};
 use revm::state::AccountInfo;
@@ -113,9 +116,13 @@ fn revm(fork: Fork, pre: &[(Address, Account)], gas_limit: u64, tx: &Transaction
             })
             .collect(),
     );
-    let is_blob = !tx.blob_hashes.is_empty();
-    let revm_tx = TxEnv {
-        tx_type: if is_blob { 3 } else { tx_type },
+    let tx_type = match (&tx.authorization_list, tx.blob_hashes.is_empty()) {
+        (Some(_), _) => 4,
+        (None, false) => 3,
+        (None, true) => tx_type,
+    };
+    let mut revm_tx = TxEnv {
+        tx_type,
         blob_hashes: tx.blob_hashes.iter().map(|h| to_b256(*h)).collect(),
         max_fee_per_blob_gas: tx.max_fee_per_blob_gas.as_u128(),
         caller: to_addr(tx.sender),
@@ -133,6 +140,21 @@ fn revm(fork: Fork, pre: &[(Address, Account)], gas_limit: u64, tx: &Transaction
         access_list,
         ..TxEnv::default()
     };
+    if let Some(list) = &tx.authorization_list {
+        revm_tx.set_signed_authorization(
+            list.iter()
+                .map(|a| {
+                    let inner = RevmAuthorization {
+                        chain_id: to_ru(a.chain_id),
+                        address: to_addr(a.address),
+                        nonce: a.nonce,
+                    };
+                    let parity = u8::try_from(a.y_parity).unwrap_or(u8::MAX);
+                    SignedAuthorization::new_unchecked(inner, parity, to_ru(a.r), to_ru(a.s))
+                })
+                .collect(),
+        );
+    }
     let mut evm = Context::mainnet()
         .with_db(db)
         .with_cfg(cfg)
@@ -350,4 +372,110 @@ fn invalid_transactions_are_rejected_alike() {
         &t,
         &[Fork::Shanghai, Fork::Cancun, Fork::Prague],
     );
+}
+
+/// The authority of the set-code tests.
+const AUTHORITY_KEY: [u8; 32] = [0x11; 32];
+
+/// `AUTHORITY_KEY`'s signature of (chain id, delegate, nonce).
+fn sign(chain_id: u64, delegate: Address, nonce: u64) -> Authorization {
+    let mut auth = Authorization {
+        chain_id: U256::from(chain_id),
+        address: delegate,
+        nonce,
+        y_parity: U256::zero(),
+        r: U256::zero(),
+        s: U256::zero(),
+    };
+    let key = k256::ecdsa::SigningKey::from_slice(&AUTHORITY_KEY).expect("a key");
+    let (sig, parity) = key
+        .sign_prehash_recoverable(&auth.signing_hash())
+        .expect("signs");
+    auth.y_parity = U256::from(parity.to_byte());
+    auth.r = U256::from_big_endian(&sig.r().to_bytes());
+    auth.s = U256::from_big_endian(&sig.s().to_bytes());
+    auth
+}
+
+fn authority() -> Address {
+    nestedvm::signer::address_of_secret_key(&AUTHORITY_KEY).expect("valid key")
+}
+
+/// A set-code call to the authority carrying `list`.
+fn set_code(list: Vec<Authorization>) -> Transaction {
+    let mut t = call();
+    t.to = Some(authority());
+    t.gas_price = GasPrice::Dynamic {
+        max_fee: U256::from(100),
+        max_priority_fee: U256::from(3),
+    };
+    t.authorization_list = Some(list);
+    t
+}
+
+#[test]
+fn set_code_transactions_agree() {
+    let prague_on = &[Fork::Prague, Fork::Osaka];
+    let store = "PUSH1 2 PUSH0 SSTORE";
+    let delegate = addr(CONTRACT);
+    // The authority does not exist yet: no refund; then it runs the delegate's code.
+    let t = set_code(vec![sign(1, delegate, 0)]);
+    agree("new authority", store, BLOCK_GAS, &t, prague_on);
+    let (_, _, accounts) = ours(Fork::Prague, &pre_state(store), BLOCK_GAS, &t).expect("valid");
+    let (_, nonce, _, storage) = &accounts[&authority()];
+    assert_eq!(
+        (*nonce, storage[&U256::zero()]),
+        (1, U256::from(2)),
+        "delegated"
+    );
+    // It exists: 12500 refunded.
+    let mut pre = pre_state(store);
+    pre.push((authority(), Account::new(U256::from(9), 0, Vec::new())));
+    let t = set_code(vec![sign(1, delegate, 0)]);
+    agree_from("existing authority", &pre, BLOCK_GAS, &t, prague_on);
+    // Chain id 0 applies anywhere; another chain, a wrong nonce, a high s are skipped.
+    let t = set_code(vec![sign(0, delegate, 0)]);
+    agree("any chain", store, BLOCK_GAS, &t, prague_on);
+    let t = set_code(vec![sign(2, delegate, 0), sign(1, delegate, 5)]);
+    agree("skipped", store, BLOCK_GAS, &t, prague_on);
+    let mut high_s = sign(1, delegate, 0);
+    let n = U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .expect("hex");
+    high_s.s = n - high_s.s;
+    high_s.y_parity = U256::one() - high_s.y_parity;
+    agree(
+        "high s",
+        store,
+        BLOCK_GAS,
+        &set_code(vec![high_s]),
+        prague_on,
+    );
+    // Two in a row, the second at the bumped nonce clearing the delegation.
+    let t = set_code(vec![sign(1, delegate, 0), sign(1, Address::zero(), 1)]);
+    agree("set then clear", store, BLOCK_GAS, &t, prague_on);
+    // A reverting delegate: the delegation and its refund stay.
+    let mut pre = pre_state("PUSH1 2 PUSH0 SSTORE PUSH0 PUSH0 REVERT");
+    pre.push((authority(), Account::new(U256::from(9), 0, Vec::new())));
+    agree_from("revert", &pre, BLOCK_GAS, &t, prague_on);
+    // The sender as its own authority signs for its nonce after the bump.
+    let mut pre = pre_state(store);
+    pre[0].0 = authority();
+    let mut t = set_code(vec![sign(1, delegate, 1)]);
+    t.sender = authority();
+    agree_from("sender authority", &pre, BLOCK_GAS, &t, prague_on);
+    // Invalid: no authorizations.
+    agree("empty list", store, BLOCK_GAS, &set_code(vec![]), &[]);
+    // A set-code transaction has a `to` (it cannot be decoded without one); revm's TxEnv does
+    // not check it, so the rule alone holds here.
+    let mut t = set_code(vec![sign(1, delegate, 0)]);
+    t.to = None;
+    for fork in Fork::ALL {
+        assert!(
+            ours(fork, &pre_state(store), BLOCK_GAS, &t).is_err(),
+            "{fork}"
+        );
+    }
 }

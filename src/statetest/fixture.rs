@@ -146,15 +146,37 @@ pub struct TestTransaction {
     /// EIP-4844 versioned hashes.
     #[serde(default)]
     pub blob_versioned_hashes: Vec<Quantity>,
-    /// EIP-7702 authorizations (not modelled: such a vector fails).
-    pub authorization_list: Option<serde_json::Value>,
+    /// EIP-7702 authorizations (a set-code transaction).
+    pub authorization_list: Option<Vec<TestAuthorization>>,
     /// Nonce.
     pub nonce: Quantity,
-    /// The sender (the runner does not derive it from `secretKey`).
+    /// The sender; derived from `secretKey` when absent.
     pub sender: Option<HexAddress>,
+    /// The sender's secret key.
+    pub secret_key: Option<HexBytes>,
     /// The called account; empty for a creation.
     #[serde(default, deserialize_with = "optional_address")]
     pub to: Option<HexAddress>,
+}
+
+/// An EIP-7702 authorization tuple.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestAuthorization {
+    /// Chain id (0: any).
+    pub chain_id: Quantity,
+    /// The delegate.
+    pub address: HexAddress,
+    /// The authority's nonce.
+    pub nonce: Quantity,
+    /// Signature parity.
+    pub y_parity: Option<Quantity>,
+    /// Signature parity under its older name.
+    pub v: Option<Quantity>,
+    /// Signature `r`.
+    pub r: Quantity,
+    /// Signature `s`.
+    pub s: Quantity,
 }
 
 fn optional_address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<HexAddress>, D::Error> {

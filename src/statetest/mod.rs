@@ -7,8 +7,10 @@
 
 pub mod fixture;
 
+use crate::authorization::Authorization;
 use crate::engine::Engine;
 use crate::run::{Error, Vm};
+use crate::signer::address_of_secret_key;
 use crate::state_root::{logs_hash, state_root};
 use crate::transaction::{Block, GasPrice, Transaction, TxError};
 use crate::world::{Account, World};
@@ -279,12 +281,18 @@ fn transaction_of(case: &TestCase, entry: &PostEntry) -> Result<Transaction, Str
         .value
         .get(ix.value)
         .ok_or_else(|| out_of_range("value", ix.value, t.value.len()))?;
-    if t.authorization_list.is_some() {
-        return Err("EIP-7702 authorization lists are not supported".into());
-    }
-    let sender = t
-        .sender
-        .ok_or("no `sender` (deriving it from `secretKey` is not supported)")?;
+    let sender = match (t.sender, &t.secret_key) {
+        (Some(sender), _) => sender.0,
+        (None, Some(key)) => {
+            let key: [u8; 32] = key
+                .0
+                .as_slice()
+                .try_into()
+                .map_err(|_| "`secretKey` is not 32 bytes")?;
+            address_of_secret_key(&key).ok_or("`secretKey` is not a valid secp256k1 key")?
+        }
+        (None, None) => return Err("neither `sender` nor `secretKey`".into()),
+    };
     let gas_price = match (t.gas_price, t.max_fee_per_gas) {
         (Some(p), _) => GasPrice::Legacy(p.0),
         (None, Some(max_fee)) => GasPrice::Dynamic {
@@ -306,7 +314,7 @@ fn transaction_of(case: &TestCase, entry: &PostEntry) -> Result<Transaction, Str
         })
         .unwrap_or_default();
     Ok(Transaction {
-        sender: sender.0,
+        sender,
         to: t.to.map(|a| a.0),
         value: value.0,
         data: data.0.clone(),
@@ -316,6 +324,18 @@ fn transaction_of(case: &TestCase, entry: &PostEntry) -> Result<Transaction, Str
         access_list,
         blob_hashes: t.blob_versioned_hashes.iter().map(|h| h.0).collect(),
         max_fee_per_blob_gas: t.max_fee_per_blob_gas.map(|q| q.0).unwrap_or_default(),
+        authorization_list: t.authorization_list.as_ref().map(|list| {
+            list.iter()
+                .map(|a| Authorization {
+                    chain_id: a.chain_id.0,
+                    address: a.address.0,
+                    nonce: a.nonce.saturating_u64(),
+                    y_parity: a.y_parity.or(a.v).map(|q| q.0).unwrap_or_default(),
+                    r: a.r.0,
+                    s: a.s.0,
+                })
+                .collect()
+        }),
     })
 }
 
