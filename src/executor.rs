@@ -6,6 +6,7 @@
 use crate::precompiles::PrecompileSet;
 use crate::world::{delegation_target, Checkpoint, World};
 use nestedvm_interp::frame::Gas;
+use nestedvm_interp::hyvm_gas;
 use nestedvm_interp::instructions::InstructionTable;
 use nestedvm_interp::memory::Memory;
 use nestedvm_interp::{
@@ -229,6 +230,21 @@ impl<'a> Executor<'a> {
         stack.push(std::mem::replace(current, child));
     }
 
+    /// A callee that reverted after spending `used` gas, or ran out of gas before that.
+    fn failed_after(gas_limit: u64, used: u64) -> Prepared {
+        let (status, gas_remaining) = match gas_limit.checked_sub(used) {
+            Some(left) => (Status::Revert, left),
+            None => (Status::Halt, 0),
+        };
+        Prepared::Done(CallOutcome {
+            status,
+            output: Vec::new(),
+            gas_remaining,
+            refund: 0,
+            created: None,
+        })
+    }
+
     fn refused(gas_limit: u64) -> Prepared {
         Prepared::Done(CallOutcome {
             status: Status::Revert,
@@ -257,10 +273,11 @@ impl<'a> Executor<'a> {
         }
         if let Some(hypervisor) = self.config.hypervisor.filter(|h| *h == inputs.code_address) {
             if matches!(inputs.kind, CallKind::Call | CallKind::StaticCall) {
-                // Called directly, the hypervisor's start-up finds its own address and reverts.
-                // Under DELEGATECALL or CALLCODE it runs in the caller's context.
+                // Called directly, the hypervisor's start-up finds its own address and reverts,
+                // having spent a little gas. Under DELEGATECALL or CALLCODE it runs in the
+                // caller's context.
                 self.world.revert_to(cp);
-                return Self::refused(inputs.gas_limit);
+                return Self::failed_after(inputs.gas_limit, hyvm_gas::DIRECT_CALL);
             }
             let spec = Spec::get(Profile::Hyvm, self.config.fork, self.config.verifier);
             let code = self.codes.get(&inputs.input);

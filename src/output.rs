@@ -49,6 +49,7 @@ struct JsonOutcome<'a> {
     reason: Option<&'static str>,
     output: String,
     gas_used: u64,
+    evm_gas_used: Option<u64>,
     gas_refund: i64,
     logs: Vec<JsonLog>,
     storage: JsonStorage<'a>,
@@ -62,6 +63,7 @@ pub fn to_json(outcome: &Outcome) -> String {
         reason: outcome.reason.map(|r| r.name()),
         output: hex0x(&outcome.output),
         gas_used: outcome.gas_used,
+        evm_gas_used: outcome.evm_gas_used,
         gas_refund: outcome.gas_refund,
         logs: outcome
             .logs
@@ -91,6 +93,13 @@ pub fn to_text(outcome: &Outcome) -> String {
         "gas used: {} (refund {})",
         outcome.gas_used, outcome.gas_refund
     );
+    if let Some(evm_gas) = outcome.evm_gas_used.filter(|g| *g != outcome.gas_used) {
+        let _ = writeln!(
+            s,
+            "evm gas:  {evm_gas} as a plain contract (the hypervisor adds {})",
+            outcome.gas_used as i128 - evm_gas as i128
+        );
+    }
     if outcome.output.is_empty() {
         let _ = writeln!(s, "output:   (empty)");
     } else if outcome.output.len() == 32 {

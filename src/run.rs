@@ -41,6 +41,9 @@ pub struct Config {
     /// Host memory all frames of a run may hold together, in bytes (default 1 GiB); a frame
     /// growing past it halts with `memory_limit`.
     pub memory_limit: u64,
+    /// In `hyvm`, also run the same code as a plain contract (`evm` profile, same fork and
+    /// pre-state) to report [`Outcome::evm_gas_used`]. Off by default: it doubles the work.
+    pub evm_gas: bool,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             is_static: false,
             hypervisor: DEFAULT_HYPERVISOR,
             memory_limit: nestedvm_interp::memory::MEMORY_LIMIT,
+            evm_gas: false,
         }
     }
 }
@@ -106,8 +110,12 @@ pub struct Outcome {
     pub reason: Option<HaltReason>,
     /// Return or revert data.
     pub output: Vec<u8>,
-    /// Gas used by the top frame, before refunds.
+    /// Gas used by the top frame, before refunds: in `hyvm`, what the deployed hypervisor
+    /// spends running the guest (`hyvm-gas.md`).
     pub gas_used: u64,
+    /// What the same code costs as a plain contract at the same fork: `gas_used` in `evm`;
+    /// in `hyvm`, the `evm` profile's figure when [`Config::evm_gas`] asked for it.
+    pub evm_gas_used: Option<u64>,
     /// Refund counter of the top frame (0 unless success).
     pub gas_refund: i64,
     /// Logs (empty unless success).
@@ -247,8 +255,33 @@ impl Vm {
         (&mut self.codes, &self.tables[index].1)
     }
 
-    /// Runs a validated request against `world`.
+    /// Runs a validated request against `world`, and against a copy of it as a plain
+    /// contract when the configuration asks for the `evm` gas figure.
     fn execute(&mut self, world: &mut World, config: &Config, request: &Request) -> Outcome {
+        let plain_world =
+            (config.profile == Profile::Hyvm && config.evm_gas).then(|| world.clone());
+        let mut outcome = self.execute_once(world, config, request);
+        outcome.evm_gas_used = match plain_world {
+            None if config.profile == Profile::Evm => Some(outcome.gas_used),
+            None => None,
+            Some(mut plain_world) => {
+                plain_world.set_code(request.address, request.code.clone());
+                let plain = Config {
+                    profile: Profile::Evm,
+                    verifier: false,
+                    ..*config
+                };
+                Some(
+                    self.execute_once(&mut plain_world, &plain, request)
+                        .gas_used,
+                )
+            }
+        };
+        outcome
+    }
+
+    /// Runs a validated request against `world`.
+    fn execute_once(&mut self, world: &mut World, config: &Config, request: &Request) -> Outcome {
         world.env = request.env.clone();
         world.fork = config.fork;
         world.begin_transaction();
@@ -275,6 +308,7 @@ impl Vm {
                 reason: None,
                 output: Vec::new(),
                 gas_used: 0,
+                evm_gas_used: None,
                 gas_refund: 0,
                 logs: Vec::new(),
                 storage: world.storage_of(&request.address),
@@ -321,6 +355,7 @@ impl Vm {
             reason: result.reason,
             output: result.output,
             gas_used,
+            evm_gas_used: None,
             gas_refund,
             logs,
             storage: world.storage_of(&request.address),

@@ -50,8 +50,33 @@ fn json_is_one_line_in_the_documented_shape() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         stdout(&o),
-        "{\"status\":\"success\",\"reason\":null,\"output\":\"0x0000000000000000000000000000000000000000000000000000000000000007\",\"gas_used\":24,\"gas_refund\":0,\"logs\":[],\"storage\":{},\"engine\":\"interp\"}\n"
+        "{\"status\":\"success\",\"reason\":null,\"output\":\"0x0000000000000000000000000000000000000000000000000000000000000007\",\"gas_used\":992,\"evm_gas_used\":24,\"gas_refund\":0,\"logs\":[],\"storage\":{},\"engine\":\"interp\"}\n"
     );
+}
+
+#[test]
+fn hyvm_reports_the_on_chain_gas_and_the_plain_contract_gas() {
+    let code = "0x600360040160005260206000f3";
+    let text = stdout(&nestedvm(&["run", code]));
+    assert!(text.contains("gas used: 992 (refund 0)"), "{text}");
+    assert!(
+        text.contains("evm gas:  24 as a plain contract (the hypervisor adds 968)"),
+        "{text}"
+    );
+    let skipped = stdout(&nestedvm(&["run", code, "--json", "--no-evm-gas"]));
+    let v: serde_json::Value = serde_json::from_str(skipped.trim()).expect("json");
+    assert_eq!(
+        (v["gas_used"].as_u64(), v["evm_gas_used"].is_null()),
+        (Some(992), true)
+    );
+    let evm = stdout(&nestedvm(&["run", code, "--json", "--profile", "evm"]));
+    let v: serde_json::Value = serde_json::from_str(evm.trim()).expect("json");
+    assert_eq!(
+        (v["gas_used"].as_u64(), v["evm_gas_used"].as_u64()),
+        (Some(24), Some(24))
+    );
+    let text = stdout(&nestedvm(&["run", code, "--profile", "evm"]));
+    assert!(!text.contains("evm gas:"), "{text}");
 }
 
 #[test]
@@ -227,8 +252,9 @@ fn batch_answers_every_line_in_order_and_survives_bad_ones() {
     assert!(lines[3]["error"].as_str().unwrap().contains("code"));
     assert_eq!(lines[4]["storage"]["0x0"], "0x2a");
     assert!(lines[5]["error"].as_str().unwrap().contains("jit"));
-    assert_eq!(lines[6]["gas_used"], 0);
-    assert_eq!(lines[6]["status"], "success");
+    // 16 gas (hex) does not cover the hypervisor's start-up.
+    assert_eq!(lines[6]["gas_used"], 16);
+    assert_eq!(lines[6]["reason"], "out_of_gas");
 }
 
 #[test]

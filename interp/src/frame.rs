@@ -295,7 +295,8 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// A frame about to run `code` from offset 0.
+    /// A frame about to run `code` from offset 0, the profile's start-up paid (a frame that
+    /// cannot pay it is already out of gas).
     pub fn new(
         spec: &'static Spec,
         code: Arc<Bytecode>,
@@ -303,7 +304,7 @@ impl Frame {
         context: CallContext,
         gas_limit: u64,
     ) -> Self {
-        Frame {
+        let mut frame = Frame {
             spec,
             code,
             pc: 0,
@@ -317,7 +318,11 @@ impl Frame {
             action: None,
             guard: Guard::None,
             memory_limit: crate::memory::MEMORY_LIMIT,
+        };
+        if !frame.gas.charge(spec.startup_gas) {
+            frame.halt(HaltReason::OutOfGas);
         }
+        frame
     }
 
     /// Ends the frame with `status` and `output`.

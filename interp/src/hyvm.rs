@@ -10,6 +10,7 @@
 use crate::frame::{CallInputs, CallKind, Frame, FrameAction, Guard, HaltReason, Status};
 use crate::gas;
 use crate::host::Host;
+use crate::hyvm_gas::{self, StorePath};
 use crate::instructions::{address_word, as_u64, host_offset, memory_range, to_address};
 use crate::memory::Memory;
 use crate::opcode::OPCODES;
@@ -241,7 +242,7 @@ pub enum StoreGuard {
 /// With `e = (key == re-entrancy value)`, `r = e | (verifier value == e)` and
 /// `g = r | (owner value == r)`: when `g` is 0 the store is plain; otherwise an owner equal to
 /// CALLER makes it `SSTORE(owner, key)`, a zero owner makes it plain, and any other owner
-/// reverts. Every SLOAD it makes is paid.
+/// reverts. Every SLOAD it makes is paid, and the guard's own gas ([`hyvm_gas::store_guard`]).
 pub fn store_guard<H: Host>(frame: &mut Frame, host: &mut H) -> StoreGuard {
     let key = frame.stack.peek(0);
     let flag = |b: bool| U256::from(b as u8);
@@ -251,18 +252,26 @@ pub fn store_guard<H: Host>(frame: &mut Frame, host: &mut H) -> StoreGuard {
         let r = e | flag(load(frame, VERIFIER_SLOT)? == e);
         let g = r | flag(load(frame, OWNER_SLOT)? == r);
         if g.is_zero() {
-            return Ok(StoreGuard::Plain);
+            return Ok((StoreGuard::Plain, StorePath::NoOwnerCheck));
         }
         let owner = load(frame, OWNER_SLOT)?;
         Ok(if owner == address_word(&frame.context.caller) {
-            StoreGuard::Redirect(owner)
+            (StoreGuard::Redirect(owner), StorePath::OwnerIsCaller)
         } else if owner.is_zero() {
-            StoreGuard::Plain
+            (StoreGuard::Plain, StorePath::NoOwner)
         } else {
-            frame.finish(Status::Revert, Vec::new());
-            StoreGuard::Stopped
+            (StoreGuard::Stopped, StorePath::Refused)
         })
-    })();
+    })()
+    .and_then(|(guard, path)| {
+        if !frame.gas.charge(hyvm_gas::store_guard(path)) {
+            return Err(HaltReason::OutOfGas);
+        }
+        if matches!(guard, StoreGuard::Stopped) {
+            frame.finish(Status::Revert, Vec::new());
+        }
+        Ok(guard)
+    });
     result.unwrap_or_else(|reason| {
         frame.halt(reason);
         StoreGuard::Stopped

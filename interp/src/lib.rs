@@ -5,6 +5,7 @@
 //! - [`analysis`]: bytecode decoding, JUMPDEST map and basic blocks.
 //! - [`gas`]: the gas schedule's formulas.
 //! - [`memory`], [`stack`]: frame storage, with the `hyvm` reserved region.
+//! - [`hyvm_gas`]: the `hyvm` profile's on-chain gas and stack-depth model.
 //! - [`host`]: the narrow trait instructions use to reach the world.
 //! - [`frame`]: one call frame's state and the requests it hands to the driver.
 //! - [`instructions`]: one function per opcode behind a table.
@@ -17,6 +18,7 @@ pub mod frame;
 pub mod gas;
 pub mod host;
 pub mod hyvm;
+pub mod hyvm_gas;
 pub mod instructions;
 pub mod interpreter;
 pub mod memory;

@@ -2,9 +2,11 @@
 //!
 //! Everything that differs between `hyvm` and `evm`, or between forks, is decided here, in
 //! tables the interpreter (and the JIT) read: which opcodes run, their static gas, the stack
-//! depth at which they overflow, and the memory layout. Nothing else branches on the profile
+//! depth at which they overflow, and the memory layout. In `hyvm` the gas and the stack depth
+//! are the deployed hypervisor's ([`crate::hyvm_gas`]). Nothing else branches on the profile
 //! name.
 
+use crate::hyvm_gas;
 use crate::opcode::OPCODES;
 use crate::STACK_LIMIT;
 use std::fmt;
@@ -130,6 +132,12 @@ pub struct Spec {
     pub stack_min: [u16; 256],
     /// Most stack items allowed before each opcode runs (overflow above).
     pub stack_max: [u16; 256],
+    /// Gas spent once before the first instruction (the hypervisor's start-up in `hyvm`).
+    pub startup_gas: u64,
+    /// Extra gas of a JUMPI whose jump is taken (`hyvm`: the hypervisor's jump).
+    pub jumpi_taken_gas: u64,
+    /// Extra gas of a jump to an invalid destination before the profile's outcome.
+    pub bad_jump_gas: u64,
 }
 
 impl Spec {
@@ -176,6 +184,15 @@ impl Spec {
                 stack_max[op] = (STACK_LIMIT - (info.outputs - info.inputs) as usize) as u16;
             }
         }
+        if profile == Profile::Hyvm {
+            // On chain every guest instruction is a dispatch plus a handler; unsupported
+            // opcodes have a handler too, one that reverts.
+            for op in 0..256usize {
+                let (handler_gas, extra_items) = hyvm_gas::handler(op as u8);
+                static_gas[op] = hyvm_gas::DISPATCH + handler_gas;
+                stack_max[op] = (STACK_LIMIT as u16).saturating_sub(extra_items);
+            }
+        }
         if verifier && profile == Profile::Hyvm {
             // The verifier build's guards run first and reach fewer stack items than the
             // native opcode: the CALL guard 6, the STATICCALL and DELEGATECALL guards 5, the
@@ -186,20 +203,29 @@ impl Spec {
             stack_min[DELEGATECALL as usize] = 5;
             stack_min[SSTORE as usize] = 1;
         }
+        let reserved = match (profile, verifier) {
+            (Profile::Evm, _) => 0,
+            (Profile::Hyvm, false) => HYVM_RESERVED,
+            (Profile::Hyvm, true) => HYVM_VERIFIER_RESERVED,
+        };
+        let hyvm = profile == Profile::Hyvm;
         Spec {
             profile,
             fork,
-            verifier: verifier && profile == Profile::Hyvm,
-            reserved: match (profile, verifier) {
-                (Profile::Evm, _) => 0,
-                (Profile::Hyvm, false) => HYVM_RESERVED,
-                (Profile::Hyvm, true) => HYVM_VERIFIER_RESERVED,
-            },
+            verifier: verifier && hyvm,
+            reserved,
             mask_offsets: profile == Profile::Hyvm,
             kind,
             static_gas,
             stack_min,
             stack_max,
+            startup_gas: if hyvm {
+                hyvm_gas::startup_gas(reserved)
+            } else {
+                0
+            },
+            jumpi_taken_gas: if hyvm { hyvm_gas::JUMPI_TAKEN } else { 0 },
+            bad_jump_gas: if hyvm { hyvm_gas::BAD_JUMP } else { 0 },
         }
     }
 

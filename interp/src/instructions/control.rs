@@ -12,7 +12,7 @@ pub fn stop<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 }
 
 /// Moves to `target` or ends the frame as the profile says for a bad destination: `evm`
-/// halts; `hyvm` reverts with empty data and keeps the gas. In `hyvm` any 0x5B byte is a
+/// halts; `hyvm` pays the hypervisor's check, then reverts with empty data and keeps the rest. In `hyvm` any 0x5B byte is a
 /// destination and the JUMPDEST itself is skipped.
 #[inline]
 fn jump_to(frame: &mut Frame, target: U256) -> Step {
@@ -23,7 +23,11 @@ fn jump_to(frame: &mut Frame, target: U256) -> Step {
             Step::Continue
         }
         _ if frame.spec.is_hyvm() => {
-            frame.finish(Status::Revert, Vec::new());
+            if frame.gas.charge(frame.spec.bad_jump_gas) {
+                frame.finish(Status::Revert, Vec::new());
+            } else {
+                frame.halt(HaltReason::OutOfGas);
+            }
             Step::Exit
         }
         _ => {
@@ -45,8 +49,11 @@ pub fn jumpi<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let cond = frame.stack.pop();
     if cond.is_zero() {
         Step::Continue
-    } else {
+    } else if frame.gas.charge(frame.spec.jumpi_taken_gas) {
         jump_to(frame, target)
+    } else {
+        frame.halt(HaltReason::OutOfGas);
+        Step::Exit
     }
 }
 

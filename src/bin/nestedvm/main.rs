@@ -83,6 +83,9 @@ pub struct RunArgs {
     /// Print one line of JSON.
     #[arg(long)]
     json: bool,
+    /// In hyvm, skip the second run as a plain contract that reports `evm_gas_used`.
+    #[arg(long)]
+    no_evm_gas: bool,
     /// Read one JSON request per line on stdin, write one JSON result per line.
     #[arg(long)]
     batch: bool,
@@ -169,6 +172,7 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
         verifier: args.verifier,
         is_static: args.is_static,
         hypervisor: parse_address("--hypervisor", &args.hypervisor)?,
+        evm_gas: !args.no_evm_gas,
         ..Config::default()
     };
     let mut request = Request::new(Vec::new());
