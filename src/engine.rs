@@ -1,16 +1,36 @@
 //! Who runs a frame.
 
+use nestedvm_jit::CompileOptions;
 use std::fmt;
 use std::str::FromStr;
+
+/// How the JIT compiles and when `auto` starts compiling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JitConfig {
+    /// Cranelift options and the dynamic-jump policy.
+    pub options: CompileOptions,
+    /// Under [`Engine::Auto`], frames that run a code before it is compiled.
+    pub hot_after: u32,
+}
+
+impl Default for JitConfig {
+    fn default() -> Self {
+        JitConfig {
+            options: CompileOptions::default(),
+            hot_after: 16,
+        }
+    }
+}
 
 /// The execution engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Engine {
     /// The reference interpreter.
     Interpreter,
-    /// The Cranelift JIT (not yet available: requesting it is an error).
+    /// The Cranelift JIT: every frame's code is compiled before it runs.
     Jit,
-    /// Interpret cold code, compile hot code (until the JIT lands: the interpreter).
+    /// Interpret cold code; compile code once frames have run it [`JitConfig::hot_after`]
+    /// times.
     #[default]
     Auto,
 }

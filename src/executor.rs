@@ -3,6 +3,7 @@
 //! runs it on its own frame, then resumes the caller with the outcome. Frames live in a
 //! `Vec`, so call depth never touches the native stack.
 
+use crate::engine::{Engine, JitConfig};
 use crate::precompiles::PrecompileSet;
 use crate::world::{delegation_target, Checkpoint, World};
 use nestedvm_interp::frame::Gas;
@@ -14,8 +15,37 @@ use nestedvm_interp::{
     CreateInputs, CreateKind, Fork, Frame, FrameAction, FrameResult, Profile, Spec, Status, B256,
     CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
 };
+use nestedvm_jit::{run_frame_jit, CompiledCode, JitCache};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// The JIT's state kept between runs: compiled code (shareable across threads and VMs) and,
+/// for `auto`, how often each code has been run.
+#[derive(Debug)]
+pub struct JitState {
+    /// Compiled code.
+    pub cache: Arc<JitCache>,
+    runs: HashMap<(B256, Profile, bool), u32>,
+}
+
+impl JitState {
+    /// Most codes whose runs are counted before the counts start over.
+    const COUNTED: usize = 4096;
+
+    /// State over a shared cache.
+    pub fn new(cache: Arc<JitCache>) -> Self {
+        JitState {
+            cache,
+            runs: HashMap::new(),
+        }
+    }
+}
+
+impl Default for JitState {
+    fn default() -> Self {
+        JitState::new(Arc::new(JitCache::new(1024)))
+    }
+}
 
 /// Analysed code, shared by hash across frames and runs.
 #[derive(Default)]
@@ -42,7 +72,7 @@ impl CodeCache {
         if self.map.len() >= Self::CAPACITY {
             self.map.clear();
         }
-        let b = Arc::new(Bytecode::new(code));
+        let b = Arc::new(Bytecode::with_hash(code, hash.0));
         self.map.insert(hash, b.clone());
         b
     }
@@ -58,6 +88,10 @@ pub struct ExecConfig {
     /// Where the hypervisor lives; `None` in a world without one (a mined transaction in
     /// `evm`, where that address is an ordinary account).
     pub hypervisor: Option<Address>,
+    /// Who runs frames.
+    pub engine: Engine,
+    /// How the JIT compiles.
+    pub jit: JitConfig,
 }
 
 /// The message of a transaction: a call, or the creation of a contract.
@@ -74,9 +108,20 @@ enum Pending {
     Create(Checkpoint, Address),
 }
 
+/// Whether a frame runs on native code.
+enum Native {
+    /// Not decided yet.
+    Unchecked,
+    /// The interpreter runs it.
+    No,
+    /// Native code runs it.
+    Code(Arc<CompiledCode>),
+}
+
 struct Entry {
     frame: Frame,
     pending: Pending,
+    native: Native,
 }
 
 enum Prepared {
@@ -108,6 +153,8 @@ pub struct Executor<'a> {
     precompiles: PrecompileSet,
     codes: &'a mut CodeCache,
     tables: &'a Tables,
+    jit: &'a mut JitState,
+    ran_native: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -117,6 +164,7 @@ impl<'a> Executor<'a> {
         config: ExecConfig,
         codes: &'a mut CodeCache,
         tables: &'a Tables,
+        jit: &'a mut JitState,
     ) -> Self {
         Executor {
             world,
@@ -124,6 +172,8 @@ impl<'a> Executor<'a> {
             precompiles: PrecompileSet::for_fork(config.fork),
             codes,
             tables,
+            jit,
+            ran_native: false,
         }
     }
 
@@ -152,6 +202,7 @@ impl<'a> Executor<'a> {
         let top = Entry {
             frame: top,
             pending: Pending::Call(self.world.checkpoint()),
+            native: Native::Unchecked,
         };
         let (_, result, memory) = self.drive(top);
         (result, memory)
@@ -185,7 +236,16 @@ impl<'a> Executor<'a> {
             } else {
                 &self.tables.evm
             };
-            let action = run_frame(&mut current.frame, self.world, table);
+            if matches!(current.native, Native::Unchecked) {
+                current.native = self.native_code(&current.frame);
+            }
+            let action = match &current.native {
+                Native::Code(code) => {
+                    self.ran_native = true;
+                    run_frame_jit(&mut current.frame, self.world, table, code)
+                }
+                _ => run_frame(&mut current.frame, self.world, table),
+            };
             match action {
                 FrameAction::Call(inputs) => match self.prepare_call(inputs) {
                     Prepared::Done(outcome) => current.frame.resume_call(outcome),
@@ -218,6 +278,46 @@ impl<'a> Executor<'a> {
         match pending {
             Pending::Call(cp) => self.finish_call(cp, result),
             Pending::Create(cp, address) => self.finish_create(cp, address, result),
+        }
+    }
+
+    /// Whether any frame of this run has run native code.
+    pub fn ran_native(&self) -> bool {
+        self.ran_native
+    }
+
+    /// The native code a frame runs on, as the engine decides: compiled now (`jit`), once the
+    /// code has been run often enough (`auto`), or never. Code the JIT cannot compile is
+    /// interpreted.
+    fn native_code(&mut self, frame: &Frame) -> Native {
+        let spec = frame.spec;
+        let hash = B256::from(frame.code.hash());
+        match self.config.engine {
+            Engine::Interpreter => return Native::No,
+            Engine::Jit => {}
+            Engine::Auto => {
+                if self.jit.runs.len() >= JitState::COUNTED {
+                    self.jit.runs.clear();
+                }
+                let runs = self
+                    .jit
+                    .runs
+                    .entry((hash, spec.profile, spec.verifier))
+                    .or_insert(0);
+                *runs = runs.saturating_add(1);
+                if *runs <= self.config.jit.hot_after {
+                    return Native::No;
+                }
+            }
+        }
+        match self.jit.cache.get_or_compile::<World>(
+            spec,
+            hash,
+            &frame.code,
+            self.config.jit.options,
+        ) {
+            Ok(code) => Native::Code(code),
+            Err(_) => Native::No,
         }
     }
 
@@ -291,6 +391,7 @@ impl<'a> Executor<'a> {
             return Prepared::Frame(Box::new(Entry {
                 frame,
                 pending: Pending::Call(cp),
+                native: Native::Unchecked,
             }));
         }
         if let Some(out) =
@@ -328,6 +429,7 @@ impl<'a> Executor<'a> {
         Prepared::Frame(Box::new(Entry {
             frame,
             pending: Pending::Call(cp),
+            native: Native::Unchecked,
         }))
     }
 
@@ -388,6 +490,7 @@ impl<'a> Executor<'a> {
         Prepared::Frame(Box::new(Entry {
             frame,
             pending: Pending::Create(cp, address),
+            native: Native::Unchecked,
         }))
     }
 

@@ -4,8 +4,8 @@
 //! caller holds its balance minus the value sent), intrinsic gas is not charged, and
 //! `gas_used` is the top frame's gas before refunds.
 
-use crate::engine::Engine;
-use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, Tables};
+use crate::engine::{Engine, JitConfig};
+use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, JitState, Tables};
 use crate::precompiles::PrecompileSet;
 use crate::world::{Account, World};
 use nestedvm_interp::{
@@ -32,6 +32,8 @@ pub struct Config {
     pub fork: Fork,
     /// Engine (default `auto`).
     pub engine: Engine,
+    /// How the JIT compiles, and when `auto` starts compiling.
+    pub jit: JitConfig,
     /// The contract-verifier build of the hypervisor (`hyvm` only).
     pub verifier: bool,
     /// Run the top frame read-only.
@@ -52,6 +54,7 @@ impl Default for Config {
             profile: Profile::Hyvm,
             fork: Fork::Osaka,
             engine: Engine::Auto,
+            jit: JitConfig::default(),
             verifier: false,
             is_static: false,
             hypervisor: DEFAULT_HYPERVISOR,
@@ -131,8 +134,6 @@ pub struct Outcome {
 /// Why a request cannot run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
-    /// The JIT engine is not built yet.
-    JitUnavailable,
     /// Call data was given in `hyvm`, where the guest code is the hypervisor's call data.
     CalldataInHyvm,
     /// Code longer than [`MAX_CODE_LEN`].
@@ -144,7 +145,6 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::JitUnavailable => f.write_str("the jit engine is not available yet; use --engine interp or auto"),
             Error::CalldataInHyvm => f.write_str("calldata is not allowed in the hyvm profile (the guest code is the hypervisor's calldata); use --profile evm"),
             Error::CodeTooLong(n) => write!(f, "code is {n} bytes, longer than the limit of {MAX_CODE_LEN}"),
             Error::VerifierOutsideHyvm => f.write_str("--verifier applies only to the hyvm profile"),
@@ -162,12 +162,23 @@ pub struct Vm {
     hypervisors: Vec<((bool, Address), Account)>,
     /// Instruction tables per (fork, verifier build), built once.
     tables: Vec<((Fork, bool), Tables)>,
+    /// Compiled code and `auto`'s run counts.
+    jit: JitState,
 }
 
 impl Vm {
     /// A fresh VM.
     pub fn new() -> Self {
         Vm::default()
+    }
+
+    /// A fresh VM whose compiled code lives in `cache`, which other VMs (on other threads)
+    /// may share.
+    pub fn with_jit_cache(cache: std::sync::Arc<nestedvm_jit::JitCache>) -> Self {
+        Vm {
+            jit: JitState::new(cache),
+            ..Vm::default()
+        }
     }
 
     /// The account of the hypervisor `config` names, holding its deployed code.
@@ -187,9 +198,6 @@ impl Vm {
 
     /// Checks a request against a configuration.
     pub fn validate(config: &Config, request: &Request) -> Result<(), Error> {
-        if config.engine == Engine::Jit {
-            return Err(Error::JitUnavailable);
-        }
         if request.code.len() > MAX_CODE_LEN {
             return Err(Error::CodeTooLong(request.code.len()));
         }
@@ -243,7 +251,7 @@ impl Vm {
         &mut self,
         fork: Fork,
         verifier: bool,
-    ) -> (&mut CodeCache, &Tables) {
+    ) -> (&mut CodeCache, &Tables, &mut JitState) {
         let key = (fork, verifier);
         let index = match self.tables.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
@@ -252,7 +260,7 @@ impl Vm {
                 self.tables.len() - 1
             }
         };
-        (&mut self.codes, &self.tables[index].1)
+        (&mut self.codes, &self.tables[index].1, &mut self.jit)
     }
 
     /// Runs a validated request against `world`, and against a copy of it as a plain
@@ -332,9 +340,11 @@ impl Vm {
             fork: config.fork,
             verifier: config.verifier,
             hypervisor: Some(config.hypervisor),
+            engine: config.engine,
+            jit: config.jit,
         };
-        let (codes, tables) = self.executor_parts(config.fork, config.verifier);
-        let mut executor = Executor::new(world, exec, codes, tables);
+        let (codes, tables, jit) = self.executor_parts(config.fork, config.verifier);
+        let mut executor = Executor::new(world, exec, codes, tables, jit);
         let code = executor.bytecode(&request.code);
         let mut frame = match config.profile {
             Profile::Hyvm => {
@@ -344,6 +354,11 @@ impl Vm {
         };
         frame.memory_limit = config.memory_limit;
         let (result, memory) = executor.run(frame);
+        let engine = if executor.ran_native() {
+            Engine::Jit
+        } else {
+            Engine::Interpreter
+        };
         if result.status != Status::Success {
             world.revert_to(cp);
         }
@@ -359,7 +374,7 @@ impl Vm {
             gas_refund,
             logs,
             storage: world.storage_of(&request.address),
-            engine: Engine::Interpreter,
+            engine,
             memory: memory.into_vec(),
         }
     }

@@ -7,10 +7,10 @@
 //! block would.
 
 use crate::authorization::{apply_authorizations, Authorization, PER_EMPTY_ACCOUNT_COST};
-use crate::engine::Engine;
+use crate::engine::{Engine, JitConfig};
 use crate::executor::{ExecConfig, Executor, Message};
 use crate::precompiles::PrecompileSet;
-use crate::run::{Error, Vm};
+use crate::run::Vm;
 use crate::world::{delegation_target, World};
 use nestedvm_interp::{
     Address, CallInputs, CallKind, CreateInputs, CreateKind, Env, Fork, Log, Status,
@@ -300,15 +300,12 @@ impl std::error::Error for InvalidTransaction {}
 pub enum TxError {
     /// The transaction is invalid: nothing changed.
     Invalid(InvalidTransaction),
-    /// The engine cannot run (the JIT is not built yet).
-    Engine(Error),
 }
 
 impl fmt::Display for TxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TxError::Invalid(e) => write!(f, "invalid transaction: {e}"),
-            TxError::Engine(e) => e.fmt(f),
         }
     }
 }
@@ -463,9 +460,6 @@ impl Vm {
         block: &Block,
         tx: &Transaction,
     ) -> Result<Receipt, TxError> {
-        if engine == Engine::Jit {
-            return Err(TxError::Engine(Error::JitUnavailable));
-        }
         validate(world, fork, block, tx)?;
         let intrinsic = intrinsic_gas(fork, tx);
         world.env = env_of(fork, block, tx);
@@ -530,9 +524,11 @@ impl Vm {
             fork,
             verifier: false,
             hypervisor: None,
+            engine,
+            jit: JitConfig::default(),
         };
-        let (codes, tables) = self.executor_parts(fork, false);
-        let outcome = Executor::new(world, exec, codes, tables).run_message(message);
+        let (codes, tables, jit) = self.executor_parts(fork, false);
+        let outcome = Executor::new(world, exec, codes, tables, jit).run_message(message);
         let spent = tx.gas_limit - outcome.gas_remaining;
         let frame_refund = if outcome.status == Status::Success {
             u64::try_from(outcome.refund).unwrap_or(0)
@@ -833,14 +829,23 @@ mod tests {
     }
 
     #[test]
-    fn the_jit_is_refused() {
-        let got = Vm::new().transact(
-            &mut world("STOP"),
+    fn the_jit_gives_the_interpreters_receipt() {
+        let code = "PUSH1 1 PUSH0 SSTORE PUSH1 7 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN";
+        let mut by_interp = world(code);
+        let mut by_jit = world(code);
+        let a = Vm::new().transact(
+            &mut by_interp,
             Fork::Cancun,
-            Engine::Jit,
+            Engine::Interpreter,
             &block(),
             &tx(),
         );
-        assert_eq!(got, Err(TxError::Engine(Error::JitUnavailable)));
+        let b = Vm::new().transact(&mut by_jit, Fork::Cancun, Engine::Jit, &block(), &tx());
+        assert!(a.is_ok(), "{a:?}");
+        assert_eq!(a, b);
+        assert_eq!(
+            by_interp.storage_of(&addr(TARGET)),
+            by_jit.storage_of(&addr(TARGET))
+        );
     }
 }

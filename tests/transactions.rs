@@ -82,7 +82,6 @@ fn ours(fork: Fork, pre: &[(Address, Account)], limits: Limits, tx: &Transaction
         match Vm::new().transact(&mut world, fork, Engine::Interpreter, &block(limits), tx) {
             Ok(r) => r,
             Err(TxError::Invalid(e)) => return Err(e.to_string()),
-            Err(e) => panic!("{e}"),
         };
     let accounts = world
         .accounts()

@@ -3,6 +3,7 @@
 
 use crate::opcode::{self, OPCODES};
 use crate::spec::{OpKind, Spec};
+use std::sync::OnceLock;
 
 /// Zero bytes appended to code so that PUSH immediates and running off the end need no bounds
 /// check: past the end every byte reads as STOP.
@@ -14,6 +15,7 @@ pub struct Bytecode {
     padded: Vec<u8>,
     len: usize,
     jumpdests: Vec<u64>,
+    hash: OnceLock<[u8; 32]>,
 }
 
 impl Bytecode {
@@ -35,7 +37,20 @@ impl Bytecode {
             padded,
             len: code.len(),
             jumpdests,
+            hash: OnceLock::new(),
         }
+    }
+
+    /// Analyses `code` whose keccak256 the caller already knows.
+    pub fn with_hash(code: &[u8], hash: [u8; 32]) -> Self {
+        let b = Bytecode::new(code);
+        let _ = b.hash.set(hash);
+        b
+    }
+
+    /// Keccak256 of the code (computed once, on first use).
+    pub fn hash(&self) -> [u8; 32] {
+        *self.hash.get_or_init(|| crate::keccak256(self.code()))
     }
 
     /// The original code.

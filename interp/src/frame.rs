@@ -65,6 +65,8 @@ pub enum HaltReason {
     PrecompileFailure,
     /// The creator's nonce would overflow.
     NonceOverflow,
+    /// An engine bug caught at a JIT boundary: the frame ends instead of the process.
+    Internal,
 }
 
 impl HaltReason {
@@ -72,6 +74,7 @@ impl HaltReason {
     pub fn name(self) -> &'static str {
         match self {
             HaltReason::OutOfGas => "out_of_gas",
+            HaltReason::Internal => "internal_error",
             HaltReason::MemoryLimit => "memory_limit",
             HaltReason::StackUnderflow => "stack_underflow",
             HaltReason::StackOverflow => "stack_overflow",

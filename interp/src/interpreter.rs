@@ -16,6 +16,20 @@ pub fn run_frame<H: Host>(
         // Resumed into an ending (the verifier refused a call).
         return action;
     }
+    run_until(frame, host, table, |_| false);
+    end_of_run(frame)
+}
+
+/// Runs instructions until the frame stops (true) or, after at least one instruction, `pc`
+/// reaches an offset where `stop_at` holds (false): the JIT hands its frames here and takes
+/// them back at its block starts.
+#[inline]
+pub fn run_until<H: Host>(
+    frame: &mut Frame,
+    host: &mut H,
+    table: &InstructionTable<H>,
+    stop_at: impl Fn(usize) -> bool,
+) -> bool {
     let spec = frame.spec;
     let code = frame.code.clone();
     let bytes = code.padded();
@@ -24,23 +38,31 @@ pub fn run_frame<H: Host>(
         let op = bytes[frame.pc] as usize;
         if !frame.gas.charge(spec.static_gas[op]) {
             frame.halt(HaltReason::OutOfGas);
-            break;
+            return true;
         }
         let height = frame.stack.len() as u16;
         if height < spec.stack_min[op] {
             frame.halt(HaltReason::StackUnderflow);
-            break;
+            return true;
         }
         if height > spec.stack_max[op] {
             frame.halt(HaltReason::StackOverflow);
-            break;
+            return true;
         }
         frame.pc += 1;
         if (table.table[op])(frame, host) == Step::Exit {
-            break;
+            return true;
+        }
+        if stop_at(frame.pc) {
+            return false;
         }
     }
-    if spec.is_hyvm() {
+}
+
+/// Ends a run that stopped: leaves the hypervisor's execution pointer in `hyvm` and hands
+/// over the frame's action.
+pub fn end_of_run(frame: &mut Frame) -> FrameAction {
+    if frame.spec.is_hyvm() {
         write_execution_pointer(frame);
     }
     frame.action.take().unwrap_or_else(|| {

@@ -95,6 +95,12 @@ impl Memory {
         &self.data
     }
 
+    /// The buffer's address, for native code's in-bounds loads and stores (valid until the
+    /// memory next grows).
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.data.as_mut_ptr()
+    }
+
     /// The host memory buffer, without copying.
     pub fn into_vec(self) -> Vec<u8> {
         self.data

@@ -81,4 +81,20 @@ impl Stack {
         let len = self.data.len();
         self.data.swap(len - 1, len - 1 - n);
     }
+
+    /// The buffer (room for 1024 items, never reallocated) and the item count, for native
+    /// code that reads and writes the stack in place.
+    pub fn raw_parts(&mut self) -> (*mut U256, usize) {
+        (self.data.as_mut_ptr(), self.data.len())
+    }
+
+    /// Sets the item count after native code has written the items below it.
+    ///
+    /// # Safety
+    /// `len` is at most 1024 and every item below it has been written.
+    pub unsafe fn set_len(&mut self, len: usize) {
+        debug_assert!(len <= self.data.capacity());
+        // SAFETY: the caller guarantees the items are initialised and within capacity.
+        unsafe { self.data.set_len(len) }
+    }
 }

@@ -1,1 +1,26 @@
-//! nestedvm-jit
+//! The Cranelift JIT of nestedvm: guest bytecode to native code that gives exactly the
+//! interpreter's results.
+//!
+//! The pipeline, one module per stage:
+//! - [`segments`] (analyse): the interpreter's analysis cut into segments with their static
+//!   gas and stack bounds, the entry points of native code.
+//! - [`lower`]: segments to Cranelift IR (words as four limbs in SSA, the stack top kept in
+//!   SSA inside a segment, memory operands rewritten to the profile's layout).
+//! - [`compile`] (finalize): Cranelift for the host ISA, one function per contract.
+//! - [`builtins`]: the `extern "C"` functions native code calls, running the interpreter's
+//!   own instruction code; [`context`]: the struct native code sees.
+//! - [`runner`]: a frame on native code, handing over to the interpreter and back.
+//! - [`cache`]: compiled code shared across threads.
+
+pub mod builtins;
+pub mod cache;
+pub mod compile;
+pub mod context;
+pub mod lower;
+pub mod runner;
+pub mod segments;
+
+pub use cache::JitCache;
+pub use compile::{compile, dump_ir, CompileError, CompileOptions, CompiledCode, OptLevel};
+pub use lower::DynamicJumps;
+pub use runner::run_frame_jit;

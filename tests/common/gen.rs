@@ -145,6 +145,10 @@ pub fn program_excluding(rng: &mut Rng, len: usize, excluded: &[u8]) -> Vec<u8> 
                 code.push(opcode::PUSH1 + 1);
                 patches.push(code.len());
                 code.extend_from_slice(&[0, 0]);
+                if rng.chance(30) {
+                    // A target computed at run time (a dynamic jump for the JIT).
+                    code.extend_from_slice(&[opcode::PUSH0, opcode::ADD]);
+                }
                 if rng.chance(50) {
                     code.push(opcode::JUMP);
                 } else {

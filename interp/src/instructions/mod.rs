@@ -231,7 +231,7 @@ pub(crate) fn host_offset(spec: &Spec, guest: &U256) -> Option<u64> {
 /// memory, pays expansion and grows memory. Returns the host offset and the length; a zero
 /// length touches nothing, whatever the offset.
 #[inline]
-pub(crate) fn memory_range(
+pub fn memory_range(
     frame: &mut Frame,
     offset: &U256,
     len: &U256,

@@ -1,0 +1,197 @@
+//! Finalizing: the lowered IR compiled by Cranelift for the host ISA into one native function
+//! per contract, owned by a [`CompiledCode`] that frees its memory when dropped.
+
+use crate::builtins::Builtins;
+use crate::context::EntryFn;
+use crate::lower::{entry_signature, DynamicJumps, Lowering};
+use crate::segments::segments;
+use cranelift_codegen::ir::{Function, UserFuncName};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::Module;
+use nestedvm_interp::{Bytecode, Host, Spec};
+use std::fmt;
+
+/// Cranelift's optimization level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum OptLevel {
+    /// No optimization: fastest compile.
+    None,
+    /// Optimize for speed (the default).
+    #[default]
+    Speed,
+}
+
+/// How to compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct CompileOptions {
+    /// Cranelift's optimization level.
+    pub opt_level: OptLevel,
+    /// How jumps to targets known only at run time are taken.
+    pub dynamic_jumps: DynamicJumps,
+}
+
+/// Why code could not be compiled (the caller interprets it instead).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError(pub String);
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JIT compilation failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// A contract compiled to native code.
+pub struct CompiledCode {
+    module: Option<JITModule>,
+    entry: EntryFn,
+    entries: Vec<u64>,
+    code_size: usize,
+}
+
+// SAFETY: the compiled code is immutable once finalized and reads no shared state of its
+// own; every run passes its own context.
+unsafe impl Send for CompiledCode {}
+// SAFETY: as above.
+unsafe impl Sync for CompiledCode {}
+
+impl Drop for CompiledCode {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: nothing runs this code any more: runners hold an `Arc` while they use it.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl fmt::Debug for CompiledCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompiledCode")
+            .field("code_size", &self.code_size)
+            .finish()
+    }
+}
+
+impl CompiledCode {
+    /// Whether native code can be entered at `pc` (a segment start).
+    #[inline]
+    pub fn is_entry(&self, pc: usize) -> bool {
+        self.entries
+            .get(pc / 64)
+            .is_some_and(|w| w & (1 << (pc % 64)) != 0)
+    }
+
+    /// The native function.
+    pub fn entry(&self) -> EntryFn {
+        self.entry
+    }
+
+    /// Bytes of machine code.
+    pub fn code_size(&self) -> usize {
+        self.code_size
+    }
+}
+
+fn isa(options: &CompileOptions) -> Result<cranelift_codegen::isa::OwnedTargetIsa, CompileError> {
+    let err = |e: &dyn fmt::Display| CompileError(e.to_string());
+    let mut flags = settings::builder();
+    let level = match options.opt_level {
+        OptLevel::None => "none",
+        OptLevel::Speed => "speed",
+    };
+    flags.set("opt_level", level).map_err(|e| err(&e))?;
+    flags
+        .set("use_colocated_libcalls", "false")
+        .map_err(|e| err(&e))?;
+    flags.set("is_pic", "false").map_err(|e| err(&e))?;
+    let verify = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    flags.set("enable_verifier", verify).map_err(|e| err(&e))?;
+    let isa = cranelift_native::builder()
+        .map_err(|e| err(&e))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| err(&e))?;
+    Ok(isa)
+}
+
+/// Lowers `code` into a fresh function (the IR, before Cranelift's passes).
+fn build_function<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    options: &CompileOptions,
+    call_conv: cranelift_codegen::isa::CallConv,
+) -> (Function, Vec<u64>) {
+    let segments = segments(spec, code);
+    let mut entries = vec![0u64; (code.len() + 34).div_ceil(64)];
+    for &start in segments.keys() {
+        if start / 64 < entries.len() {
+            entries[start / 64] |= 1 << (start % 64);
+        }
+    }
+    let mut func =
+        Function::with_name_signature(UserFuncName::user(0, 0), entry_signature(call_conv));
+    let mut fctx = FunctionBuilderContext::new();
+    Lowering {
+        spec,
+        code,
+        segments: &segments,
+        builtins: Builtins::of::<H>(),
+        dynamic_jumps: options.dynamic_jumps,
+    }
+    .lower(&mut func, &mut fctx);
+    (func, entries)
+}
+
+/// Compiles `code` under `spec` for host type `H`.
+pub fn compile<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    options: CompileOptions,
+) -> Result<CompiledCode, CompileError> {
+    let isa = isa(&options)?;
+    let call_conv = isa.default_call_conv();
+    let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+    let mut module = JITModule::new(builder);
+    let (func, entries) = build_function::<H>(spec, code, &options, call_conv);
+    let id = module
+        .declare_anonymous_function(&func.signature)
+        .map_err(|e| CompileError(e.to_string()))?;
+    let mut ctx = Context::for_function(func);
+    module
+        .define_function(id, &mut ctx)
+        .map_err(|e| CompileError(format!("{e:?}")))?;
+    let code_size = ctx
+        .compiled_code()
+        .map(|c| c.code_buffer().len())
+        .unwrap_or(0);
+    module
+        .finalize_definitions()
+        .map_err(|e| CompileError(e.to_string()))?;
+    let ptr = module.get_finalized_function(id);
+    // SAFETY: the function was built with `entry_signature`, which is `EntryFn`'s ABI.
+    let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(ptr) };
+    Ok(CompiledCode {
+        module: Some(module),
+        entry,
+        entries,
+        code_size,
+    })
+}
+
+/// The Cranelift IR of `code` under `spec`, as text (for `--dump-ir`).
+pub fn dump_ir<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    options: CompileOptions,
+) -> Result<String, CompileError> {
+    let isa = isa(&options)?;
+    let (func, _) = build_function::<H>(spec, code, &options, isa.default_call_conv());
+    Ok(func.display().to_string())
+}

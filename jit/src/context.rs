@@ -1,0 +1,64 @@
+//! The runtime context native code sees: one `repr(C)` struct whose fields the lowered IR
+//! reads and writes at fixed offsets, and the codes a compiled function returns.
+
+use nestedvm_interp::Frame;
+use std::mem::offset_of;
+
+/// The state a compiled function works on. The runner fills it from the frame before each
+/// entry and writes it back after; builtins keep it in step with the frame when they run an
+/// instruction.
+#[repr(C)]
+pub struct JitContext {
+    /// The frame's stack buffer (1024 words of four little-endian limbs, never reallocated).
+    pub stack: *mut u64,
+    /// Items on the stack.
+    pub stack_len: u64,
+    /// Gas left, as the interpreter would count it at the current instruction boundary.
+    pub gas: u64,
+    /// Host memory's buffer.
+    pub memory: *mut u8,
+    /// Host memory's length in bytes (a multiple of 32).
+    pub memory_len: u64,
+    /// Where execution stands when native code returns.
+    pub pc: u64,
+    /// The frame (for builtins).
+    pub frame: *mut Frame,
+    /// The host (for builtins; its type is the one the code was compiled for).
+    pub host: *mut (),
+    /// The instruction table (for builtins).
+    pub table: *const (),
+    /// Words passed to and from builtins (the memory slow path: offset, value, result).
+    pub scratch: [u64; 8],
+}
+
+/// Byte offsets of the fields, for the IR.
+pub mod offsets {
+    use super::*;
+    /// `stack`.
+    pub const STACK: i32 = offset_of!(JitContext, stack) as i32;
+    /// `stack_len`.
+    pub const STACK_LEN: i32 = offset_of!(JitContext, stack_len) as i32;
+    /// `gas`.
+    pub const GAS: i32 = offset_of!(JitContext, gas) as i32;
+    /// `memory`.
+    pub const MEMORY: i32 = offset_of!(JitContext, memory) as i32;
+    /// `memory_len`.
+    pub const MEMORY_LEN: i32 = offset_of!(JitContext, memory_len) as i32;
+    /// `pc`.
+    pub const PC: i32 = offset_of!(JitContext, pc) as i32;
+    /// `scratch`.
+    pub const SCRATCH: i32 = offset_of!(JitContext, scratch) as i32;
+}
+
+/// What a compiled function (or a builtin) reports.
+pub mod exit {
+    /// Go on in native code (builtins only).
+    pub const CONTINUE: u32 = 0;
+    /// The frame has stopped: its action is set.
+    pub const STOPPED: u32 = 1;
+    /// Go on in the interpreter at `pc` with the context's state.
+    pub const INTERPRET: u32 = 2;
+}
+
+/// The signature of a compiled contract: `fn(ctx, resume_pc) -> exit code`.
+pub type EntryFn = unsafe extern "C" fn(*mut JitContext, u64) -> u32;

@@ -1,0 +1,988 @@
+//! Lowering: segments to Cranelift IR, one function per contract.
+//!
+//! A word is four little-endian 64-bit limbs in SSA. Inside a segment the top of the stack
+//! lives in SSA values (the virtual stack) and reaches the frame's stack buffer only when the
+//! segment ends, before a builtin that reads it, or when native code hands over to the
+//! interpreter. Each segment charges its static gas and checks its stack bounds once on entry;
+//! when either check fails, the interpreter takes the segment and finds the exact instruction
+//! that fails. Gas is kept as the interpreter would count it wherever it is observable: GAS
+//! and builtins see the static gas of the rest of the segment added back.
+
+use crate::builtins::Builtins;
+use crate::context::{exit, offsets};
+use crate::segments::{jump_landing, Instr, Segment, SegmentEnd};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, Function, InstBuilder, MemFlags, SigRef, Signature, Value,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
+use nestedvm_interp::opcode;
+use nestedvm_interp::{Bytecode, Spec, U256};
+use std::collections::{BTreeMap, HashMap};
+
+/// How a jump whose target is only known at run time is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum DynamicJumps {
+    /// Native code hands over to the interpreter, which comes back at the next segment start.
+    #[default]
+    Interpreter,
+    /// Native code looks the target up in a table of segment starts and stays native.
+    JumpTable,
+}
+
+/// A stack word known to the lowering.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    /// Still in the stack buffer, at this position relative to the segment's entry height.
+    Mem(i32),
+    /// In SSA values, with its value when known at compile time.
+    Val([Value; 4], Option<U256>),
+}
+
+/// The stack as the lowering sees it: entry height `len` (a run-time value) plus `floor`
+/// (how far below it the segment has popped), with `items` above the floor.
+struct VStack {
+    len: Value,
+    sp0: Value,
+    floor: i32,
+    items: Vec<Slot>,
+}
+
+/// Everything the IR of one contract is built from.
+pub struct Lowering<'a> {
+    /// The semantics.
+    pub spec: &'static Spec,
+    /// The code.
+    pub code: &'a Bytecode,
+    /// Its segments.
+    pub segments: &'a BTreeMap<usize, Segment>,
+    /// Builtin addresses.
+    pub builtins: Builtins,
+    /// The dynamic-jump policy.
+    pub dynamic_jumps: DynamicJumps,
+}
+
+/// The signature of a compiled contract.
+pub fn entry_signature(call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(I64));
+    sig.params.push(AbiParam::new(I64));
+    sig.returns.push(AbiParam::new(I32));
+    sig
+}
+
+struct Ctx<'a, 'b> {
+    l: &'a Lowering<'a>,
+    b: FunctionBuilder<'b>,
+    ctx: Value,
+    stack_base: Value,
+    gas: Variable,
+    /// The stack height at segment boundaries.
+    len: Variable,
+    blocks: HashMap<usize, Block>,
+    exec_sig: SigRef,
+    mem_sig: SigRef,
+    /// The shared dispatcher of dynamic jumps (jump-table policy): params target limb 0, the
+    /// jump's pc and the gas to give back when it is not a segment start.
+    dispatch: Option<Block>,
+}
+
+impl Lowering<'_> {
+    /// Builds the IR of the contract into `func`.
+    pub fn lower(&self, func: &mut Function, fctx: &mut FunctionBuilderContext) {
+        let call_conv = func.signature.call_conv;
+        let mut b = FunctionBuilder::new(func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let ctx = b.block_params(entry)[0];
+        let resume_pc = b.block_params(entry)[1];
+        let gas = b.declare_var(I64);
+        let len_var = b.declare_var(I64);
+        let flags = MemFlags::trusted();
+        let stack_base = b.ins().load(I64, flags, ctx, offsets::STACK);
+        let g = b.ins().load(I64, flags, ctx, offsets::GAS);
+        b.def_var(gas, g);
+        let len = b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
+        b.def_var(len_var, len);
+
+        let mut exec = Signature::new(call_conv);
+        exec.params.push(AbiParam::new(I64));
+        exec.params.push(AbiParam::new(I64));
+        exec.returns.push(AbiParam::new(I32));
+        let exec_sig = b.import_signature(exec);
+        let mut mem = Signature::new(call_conv);
+        mem.params.push(AbiParam::new(I64));
+        mem.params.push(AbiParam::new(I32));
+        mem.params.push(AbiParam::new(I64));
+        mem.returns.push(AbiParam::new(I32));
+        let mem_sig = b.import_signature(mem);
+
+        let mut blocks = HashMap::new();
+        for &start in self.segments.keys() {
+            blocks.insert(start, b.create_block());
+        }
+        let mut c = Ctx {
+            l: self,
+            b,
+            ctx,
+            stack_base,
+            gas,
+            len: len_var,
+            blocks,
+            exec_sig,
+            mem_sig,
+            dispatch: None,
+        };
+        // Entry: switch on the resume pc.
+        let unknown = c.b.create_block();
+        let mut switch = Switch::new();
+        for (&start, &block) in &c.blocks {
+            switch.set_entry(start as u128, block);
+        }
+        switch.emit(&mut c.b, resume_pc, unknown);
+        c.b.switch_to_block(unknown);
+        c.leave(exit::INTERPRET, resume_pc, len, None);
+
+        for segment in self.segments.values() {
+            c.segment(segment);
+        }
+        if let Some(dispatch) = c.dispatch {
+            c.dispatcher(dispatch);
+        }
+        c.b.seal_all_blocks();
+        c.b.finalize();
+    }
+}
+
+impl Ctx<'_, '_> {
+    fn iconst(&mut self, v: u64) -> Value {
+        self.b.ins().iconst(I64, v as i64)
+    }
+
+    /// Stores the state and returns `code` with `pc`; the gas stored is the variable's plus
+    /// `extra_gas` (static gas given back to the interpreter).
+    fn leave(&mut self, code: u32, pc: Value, len: Value, extra_gas: Option<u64>) {
+        let flags = MemFlags::trusted();
+        let mut gas = self.b.use_var(self.gas);
+        if let Some(extra) = extra_gas.filter(|e| *e > 0) {
+            gas = self.b.ins().iadd_imm(gas, extra as i64);
+        }
+        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
+        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
+        self.b.ins().store(flags, pc, self.ctx, offsets::PC);
+        let code = self.b.ins().iconst(I32, code as i64);
+        self.b.ins().return_(&[code]);
+    }
+
+    fn load_word(&mut self, base: Value, offset: i32) -> [Value; 4] {
+        let flags = MemFlags::trusted();
+        std::array::from_fn(|k| self.b.ins().load(I64, flags, base, offset + 8 * k as i32))
+    }
+
+    fn store_word(&mut self, w: [Value; 4], base: Value, offset: i32) {
+        let flags = MemFlags::trusted();
+        for (k, v) in w.into_iter().enumerate() {
+            self.b.ins().store(flags, v, base, offset + 8 * k as i32);
+        }
+    }
+
+    fn const_word(&mut self, v: U256) -> Slot {
+        let limbs = std::array::from_fn(|k| self.b.ins().iconst(I64, v.0[k] as i64));
+        Slot::Val(limbs, Some(v))
+    }
+
+    /// The limbs of a slot, loading it when it is still in memory.
+    fn limbs(&mut self, vs: &VStack, slot: Slot) -> [Value; 4] {
+        match slot {
+            Slot::Val(v, _) => v,
+            Slot::Mem(pos) => self.load_word(vs.sp0, pos * 32),
+        }
+    }
+
+    fn pop(&mut self, vs: &mut VStack) -> Slot {
+        match vs.items.pop() {
+            Some(s) => s,
+            None => {
+                vs.floor -= 1;
+                Slot::Mem(vs.floor)
+            }
+        }
+    }
+
+    fn pop_val(&mut self, vs: &mut VStack) -> ([Value; 4], Option<U256>) {
+        let s = self.pop(vs);
+        let known = match s {
+            Slot::Val(_, k) => k,
+            Slot::Mem(_) => None,
+        };
+        (self.limbs(vs, s), known)
+    }
+
+    /// Makes the top `n` items virtual (so DUP and SWAP can reach them).
+    fn reach(&mut self, vs: &mut VStack, n: usize) {
+        while vs.items.len() < n {
+            vs.floor -= 1;
+            vs.items.insert(0, Slot::Mem(vs.floor));
+        }
+    }
+
+    /// Writes the virtual items to the stack buffer and returns the new height.
+    fn spill(&mut self, vs: &VStack) -> Value {
+        // Read every moved word before writing any: SWAPs can move memory words over others.
+        let mut writes = Vec::new();
+        for (i, slot) in vs.items.iter().enumerate() {
+            let pos = vs.floor + i as i32;
+            match *slot {
+                Slot::Mem(p) if p == pos => {}
+                Slot::Mem(p) => writes.push((pos, self.load_word(vs.sp0, p * 32))),
+                Slot::Val(v, _) => writes.push((pos, v)),
+            }
+        }
+        for (pos, w) in writes {
+            self.store_word(w, vs.sp0, pos * 32);
+        }
+        let delta = vs.floor + vs.items.len() as i32;
+        if delta == 0 {
+            vs.len
+        } else {
+            self.b.ins().iadd_imm(vs.len, delta as i64)
+        }
+    }
+
+    /// A fresh virtual stack over height `len`.
+    fn fresh(&mut self, len: Value) -> VStack {
+        let bytes = self.b.ins().ishl_imm(len, 5);
+        let sp0 = self.b.ins().iadd(self.stack_base, bytes);
+        VStack {
+            len,
+            sp0,
+            floor: 0,
+            items: Vec::new(),
+        }
+    }
+
+    /// Hands over to the interpreter before `instr`, giving back the static gas of it and of
+    /// the rest of the segment (the interpreter pays it again).
+    fn interpret_before(&mut self, vs: &VStack, pc: usize, give_back: u64) {
+        let len = self.spill(vs);
+        let pc = self.iconst(pc as u64);
+        self.leave(exit::INTERPRET, pc, len, Some(give_back));
+    }
+
+    /// Continues at segment `start`, or hands over there when it has no segment.
+    fn goto(&mut self, vs: &VStack, start: usize) {
+        let len = self.spill(vs);
+        match self.blocks.get(&start).copied() {
+            Some(block) => {
+                self.b.def_var(self.len, len);
+                self.b.ins().jump(block, &[]);
+            }
+            None => {
+                let pc = self.iconst(start as u64);
+                self.leave(exit::INTERPRET, pc, len, None);
+            }
+        }
+    }
+
+    fn segment(&mut self, seg: &Segment) {
+        let l = self.l;
+        let block = self.blocks[&seg.start];
+        self.b.switch_to_block(block);
+        let len = self.b.use_var(self.len);
+        // Entry checks: gas for the whole segment and its stack bounds.
+        let gas = self.b.use_var(self.gas);
+        let gas_ok = self.b.ins().icmp_imm(
+            IntCC::UnsignedGreaterThanOrEqual,
+            gas,
+            seg.static_gas as i64,
+        );
+        let min_ok =
+            self.b
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, len, seg.min_entry as i64);
+        let max_ok =
+            self.b
+                .ins()
+                .icmp_imm(IntCC::UnsignedLessThanOrEqual, len, seg.max_entry as i64);
+        let ok = self.b.ins().band(gas_ok, min_ok);
+        let ok = self.b.ins().band(ok, max_ok);
+        let body = self.b.create_block();
+        let bail = self.b.create_block();
+        self.b.ins().brif(ok, body, &[], bail, &[]);
+        self.b.switch_to_block(bail);
+        let pc = self.iconst(seg.start as u64);
+        self.leave(exit::INTERPRET, pc, len, None);
+        self.b.switch_to_block(body);
+        let gas = self.b.use_var(self.gas);
+        let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
+        self.b.def_var(self.gas, gas);
+        let mut vs = self.fresh(len);
+        // Static gas from each instruction to the end of the segment.
+        let mut rest_from = vec![0u64; seg.instrs.len() + 1];
+        for (i, ins) in seg.instrs.iter().enumerate().rev() {
+            rest_from[i] = rest_from[i + 1] + l.spec.static_gas[ins.op as usize];
+        }
+        for (i, ins) in seg.instrs.iter().enumerate() {
+            let last = i + 1 == seg.instrs.len();
+            if !self.instruction(&mut vs, *ins, rest_from[i], rest_from[i + 1], last) {
+                return;
+            }
+        }
+        match seg.end {
+            SegmentEnd::FallThrough(next) => self.goto(&vs, next),
+            SegmentEnd::Terminal => {
+                // Every terminal instruction leaves on its own; this is not reached.
+                let pc = self.iconst(seg.start as u64);
+                let len = self.spill(&vs);
+                self.leave(exit::INTERPRET, pc, len, None);
+            }
+        }
+    }
+
+    /// Lowers one instruction; false when it ended the block (jumped or left).
+    fn instruction(
+        &mut self,
+        vs: &mut VStack,
+        ins: Instr,
+        rest_from: u64,
+        rest_after: u64,
+        last: bool,
+    ) -> bool {
+        use opcode::*;
+        let op = ins.op;
+        let l = self.l;
+        match op {
+            PUSH0..=PUSH32 => {
+                let n = (op - PUSH0) as usize;
+                let bytes = &l.code.padded()[ins.pc + 1..ins.pc + 1 + n];
+                let v = U256::from_big_endian(bytes);
+                let s = self.const_word(v);
+                vs.items.push(s);
+            }
+            0x80..=0x8f => {
+                let n = (op - 0x80 + 1) as usize;
+                self.reach(vs, n);
+                let s = vs.items[vs.items.len() - n];
+                vs.items.push(s);
+            }
+            0x90..=0x9f => {
+                let n = (op - 0x90 + 1) as usize;
+                self.reach(vs, n + 1);
+                let top = vs.items.len() - 1;
+                vs.items.swap(top, top - n);
+            }
+            POP => {
+                self.pop(vs);
+            }
+            JUMPDEST => {}
+            PC => {
+                let s = self.const_word(U256::from(ins.pc));
+                vs.items.push(s);
+            }
+            GAS => {
+                let g = self.b.use_var(self.gas);
+                let g = self.b.ins().iadd_imm(g, rest_after as i64);
+                let z = self.iconst(0);
+                vs.items.push(Slot::Val([g, z, z, z], None));
+            }
+            MSIZE => {
+                let m = self
+                    .b
+                    .ins()
+                    .load(I64, MemFlags::trusted(), self.ctx, offsets::MEMORY_LEN);
+                let m = self.b.ins().iadd_imm(m, -(l.spec.reserved as i64));
+                let z = self.iconst(0);
+                vs.items.push(Slot::Val([m, z, z, z], None));
+            }
+            ADD | SUB | MUL | LT | GT | SLT | SGT | EQ | AND | OR | XOR => {
+                let (a, _) = self.pop_val(vs);
+                let (b, _) = self.pop_val(vs);
+                let r = match op {
+                    ADD => self.add(a, b),
+                    SUB => self.sub(a, b),
+                    MUL => self.mul(a, b),
+                    LT => self.lt(a, b, false),
+                    GT => self.lt(b, a, false),
+                    SLT => self.lt(a, b, true),
+                    SGT => self.lt(b, a, true),
+                    EQ => {
+                        let x = self.xor(a, b);
+                        self.is_zero(x)
+                    }
+                    AND => std::array::from_fn(|k| self.b.ins().band(a[k], b[k])),
+                    OR => std::array::from_fn(|k| self.b.ins().bor(a[k], b[k])),
+                    _ => self.xor(a, b),
+                };
+                vs.items.push(Slot::Val(r, None));
+            }
+            ISZERO => {
+                let (a, _) = self.pop_val(vs);
+                let r = self.is_zero(a);
+                vs.items.push(Slot::Val(r, None));
+            }
+            NOT => {
+                let (a, _) = self.pop_val(vs);
+                let r = std::array::from_fn(|k| self.b.ins().bnot(a[k]));
+                vs.items.push(Slot::Val(r, None));
+            }
+            BYTE | SHL | SHR if self.known_top(vs).is_some() => {
+                let (_, n) = self.pop_val(vs);
+                let n = n.unwrap_or_default();
+                let (x, _) = self.pop_val(vs);
+                let r = match op {
+                    BYTE => self.byte(n, x),
+                    SHL => self.shl(n, x),
+                    _ => self.shr(n, x),
+                };
+                vs.items.push(Slot::Val(r, None));
+            }
+            MLOAD | MSTORE | MSTORE8 => {
+                self.memory(vs, ins, rest_after);
+            }
+            JUMP => {
+                self.jump(vs, ins, rest_from, false);
+                return false;
+            }
+            JUMPI => {
+                self.jump(vs, ins, rest_from, true);
+                return false;
+            }
+            _ => return self.call_exec(vs, ins, rest_after, last),
+        }
+        true
+    }
+
+    fn known_top(&self, vs: &VStack) -> Option<U256> {
+        match vs.items.last() {
+            Some(Slot::Val(_, k)) => *k,
+            _ => None,
+        }
+    }
+
+    /// Runs the instruction through the interpreter's code: the stack is spilled first and
+    /// read back from the buffer after.
+    fn call_exec(&mut self, vs: &mut VStack, ins: Instr, rest_after: u64, last: bool) -> bool {
+        let flags = MemFlags::trusted();
+        let len = self.spill(vs);
+        let gas = self.b.use_var(self.gas);
+        let gas = self.b.ins().iadd_imm(gas, rest_after as i64);
+        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
+        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
+        let callee = self.iconst(self.l.builtins.exec as u64);
+        let pc = self.iconst(ins.pc as u64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.exec_sig, callee, &[self.ctx, pc]);
+        let code = self.b.inst_results(call)[0];
+        let cont = self.b.create_block();
+        let stop = self.b.create_block();
+        self.b.ins().brif(code, stop, &[], cont, &[]);
+        self.b.switch_to_block(stop);
+        self.b.ins().return_(&[code]);
+        self.b.switch_to_block(cont);
+        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
+        let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
+        *vs = self.fresh(len);
+        if rest_after > 0 && !last {
+            // The builtin may have left less than the rest of the segment needs: the
+            // interpreter then runs out of gas at the right instruction.
+            let enough =
+                self.b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, rest_after as i64);
+            let ok = self.b.create_block();
+            let short = self.b.create_block();
+            self.b.ins().brif(enough, ok, &[], short, &[]);
+            self.b.switch_to_block(short);
+            let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
+            self.b.ins().return_(&[code]);
+            self.b.switch_to_block(ok);
+        }
+        let gas = self.b.ins().iadd_imm(gas, -(rest_after as i64));
+        self.b.def_var(self.gas, gas);
+        true
+    }
+
+    /// MLOAD, MSTORE, MSTORE8: in-bounds accesses inline, the rest through a builtin.
+    fn memory(&mut self, vs: &mut VStack, ins: Instr, rest_after: u64) {
+        use opcode::*;
+        let flags = MemFlags::trusted();
+        let spec = self.l.spec;
+        let (off, _) = self.pop_val(vs);
+        let value = if ins.op == MLOAD {
+            None
+        } else {
+            Some(self.pop_val(vs).0)
+        };
+        let width: i64 = if ins.op == MSTORE8 { 1 } else { 32 };
+        // In bounds: the offset's high part is zero (after the 160-bit mask in hyvm) and
+        // offset + reserved + width fits in memory.
+        let high = if spec.mask_offsets {
+            let low32 = self.b.ins().band_imm(off[2], 0xffff_ffff);
+            self.b.ins().bor(off[1], low32)
+        } else {
+            let h = self.b.ins().bor(off[1], off[2]);
+            self.b.ins().bor(h, off[3])
+        };
+        let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+        let host = self.b.ins().iadd_imm(off[0], spec.reserved as i64);
+        let wide = self.b.ins().icmp_imm(
+            IntCC::UnsignedGreaterThan,
+            off[0],
+            (u32::MAX as i64) - spec.reserved as i64,
+        );
+        let end = self.b.ins().iadd_imm(host, width);
+        let mem_len = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY_LEN);
+        let fits = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, end, mem_len);
+        let narrow = self.b.ins().icmp_imm(IntCC::Equal, wide, 0);
+        let ok = self.b.ins().band(high_zero, fits);
+        let ok = self.b.ins().band(ok, narrow);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        if ins.op == MLOAD {
+            for _ in 0..4 {
+                self.b.append_block_param(merge, I64);
+            }
+        }
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let base = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY);
+        let addr = self.b.ins().iadd(base, host);
+        let mut loaded = Vec::new();
+        match (ins.op, value) {
+            (MLOAD, _) => {
+                for k in 0..4 {
+                    let raw = self.b.ins().load(I64, flags, addr, 24 - 8 * k);
+                    loaded.push(self.b.ins().bswap(raw));
+                }
+            }
+            (MSTORE, Some(v)) => {
+                for (k, limb) in v.into_iter().enumerate() {
+                    let be = self.b.ins().bswap(limb);
+                    self.b.ins().store(flags, be, addr, 24 - 8 * k as i32);
+                }
+            }
+            (_, Some(v)) => {
+                let byte = self.b.ins().ireduce(I8, v[0]);
+                self.b.ins().store(flags, byte, addr, 0);
+            }
+            _ => {}
+        }
+        let args: Vec<BlockArg> = loaded.into_iter().map(Into::into).collect();
+        self.b.ins().jump(merge, &args);
+
+        self.b.switch_to_block(slow);
+        for (k, limb) in off.into_iter().enumerate() {
+            self.b
+                .ins()
+                .store(flags, limb, self.ctx, offsets::SCRATCH + 8 * k as i32);
+        }
+        if let Some(v) = value {
+            for (k, limb) in v.into_iter().enumerate() {
+                self.b
+                    .ins()
+                    .store(flags, limb, self.ctx, offsets::SCRATCH + 32 + 8 * k as i32);
+            }
+        }
+        let gas = self.b.use_var(self.gas);
+        let gas = self.b.ins().iadd_imm(gas, rest_after as i64);
+        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
+        let callee = self.iconst(self.l.builtins.memory_op as u64);
+        let op = self.b.ins().iconst(I32, ins.op as i64);
+        let pc = self.iconst(ins.pc as u64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.mem_sig, callee, &[self.ctx, op, pc]);
+        let code = self.b.inst_results(call)[0];
+        let cont = self.b.create_block();
+        let stop = self.b.create_block();
+        self.b.ins().brif(code, stop, &[], cont, &[]);
+        self.b.switch_to_block(stop);
+        // The frame has halted: its stack no longer matters.
+        self.b.ins().return_(&[code]);
+        self.b.switch_to_block(cont);
+        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
+        let slow_loaded: Vec<_> = if ins.op == MLOAD {
+            (0..4)
+                .map(|k| {
+                    self.b
+                        .ins()
+                        .load(I64, flags, self.ctx, offsets::SCRATCH + 8 * k)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if rest_after > 0 {
+            let enough =
+                self.b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, rest_after as i64);
+            let ok = self.b.create_block();
+            let short = self.b.create_block();
+            self.b.ins().brif(enough, ok, &[], short, &[]);
+            self.b.switch_to_block(short);
+            // Hand over after this instruction with the gas as the interpreter counts it.
+            let mut after = VStack {
+                len: vs.len,
+                sp0: vs.sp0,
+                floor: vs.floor,
+                items: vs.items.clone(),
+            };
+            if ins.op == MLOAD {
+                let w: [Value; 4] = std::array::from_fn(|k| slow_loaded[k]);
+                after.items.push(Slot::Val(w, None));
+            }
+            self.b.def_var(self.gas, gas);
+            let len = self.spill(&after);
+            let next = self.iconst(ins.pc as u64 + 1);
+            self.leave(exit::INTERPRET, next, len, None);
+            self.b.switch_to_block(ok);
+        }
+        let gas = self.b.ins().iadd_imm(gas, -(rest_after as i64));
+        self.b.def_var(self.gas, gas);
+        let args: Vec<BlockArg> = slow_loaded.into_iter().map(Into::into).collect();
+        self.b.ins().jump(merge, &args);
+
+        self.b.switch_to_block(merge);
+        if ins.op == MLOAD {
+            let p = self.b.block_params(merge);
+            let w = [p[0], p[1], p[2], p[3]];
+            vs.items.push(Slot::Val(w, None));
+        }
+    }
+
+    /// JUMP and JUMPI: constant targets become branches; others follow the policy.
+    fn jump(&mut self, vs: &mut VStack, ins: Instr, rest_from: u64, conditional: bool) {
+        let spec = self.l.spec;
+        // The state before the jump, for handing over with the jump not yet done.
+        let before = VStack {
+            len: vs.len,
+            sp0: vs.sp0,
+            floor: vs.floor,
+            items: vs.items.clone(),
+        };
+        // The target's limbs are only needed when it is not known (the dispatcher reloads it).
+        let known = match self.pop(vs) {
+            Slot::Val(_, k) => k,
+            Slot::Mem(_) => None,
+        };
+        if conditional {
+            let (cond, known_cond) = self.pop_val(vs);
+            if known_cond == Some(U256::zero()) {
+                self.goto(vs, ins.pc + 1);
+                return;
+            }
+            let nz = self.is_zero(cond);
+            let taken = self.b.create_block();
+            let not_taken = self.b.create_block();
+            self.b.ins().brif(nz[0], not_taken, &[], taken, &[]);
+            self.b.switch_to_block(not_taken);
+            self.goto(vs, ins.pc + 1);
+            self.b.switch_to_block(taken);
+            if spec.jumpi_taken_gas > 0 {
+                let gas = self.b.use_var(self.gas);
+                let enough = self.b.ins().icmp_imm(
+                    IntCC::UnsignedGreaterThanOrEqual,
+                    gas,
+                    spec.jumpi_taken_gas as i64,
+                );
+                let ok = self.b.create_block();
+                let short = self.b.create_block();
+                self.b.ins().brif(enough, ok, &[], short, &[]);
+                self.b.switch_to_block(short);
+                self.interpret_before(&before, ins.pc, rest_from);
+                self.b.switch_to_block(ok);
+                let gas = self.b.ins().iadd_imm(gas, -(spec.jumpi_taken_gas as i64));
+                self.b.def_var(self.gas, gas);
+            }
+        }
+        // A taken JUMPI has paid the hypervisor's jump; handing over gives that back too.
+        let taken_gas = if conditional { spec.jumpi_taken_gas } else { 0 };
+        let landing = known
+            .filter(|t| t.bits() <= 32)
+            .and_then(|t| jump_landing(spec, self.l.code, t.low_u64() as usize));
+        match (known, landing) {
+            (Some(_), Some(dest)) if self.blocks.contains_key(&dest) => self.goto(vs, dest),
+            (Some(_), _) => {
+                // A bad constant target: the interpreter produces the profile's outcome.
+                self.interpret_before(&before, ins.pc, rest_from + taken_gas);
+            }
+            (None, _) => match self.l.dynamic_jumps {
+                DynamicJumps::Interpreter => {
+                    self.interpret_before(&before, ins.pc, rest_from + taken_gas);
+                }
+                DynamicJumps::JumpTable => {
+                    let len = self.spill(&before);
+                    let dispatch = *self.dispatch.get_or_insert_with(|| {
+                        let d = self.b.create_block();
+                        for _ in 0..4 {
+                            self.b.append_block_param(d, I64);
+                        }
+                        d
+                    });
+                    let pc = self.iconst(ins.pc as u64);
+                    let back = self.iconst(rest_from + taken_gas);
+                    let cond_flag = self.iconst(conditional as u64);
+                    let args: Vec<BlockArg> = [len, pc, back, cond_flag]
+                        .into_iter()
+                        .map(Into::into)
+                        .collect();
+                    self.b.ins().jump(dispatch, &args);
+                }
+            },
+        }
+    }
+
+    /// The dispatcher of dynamic jumps: the stack holds the jump's inputs (target on top), as
+    /// before the jump; a target that is a segment start is taken natively, anything else goes
+    /// to the interpreter at the jump.
+    fn dispatcher(&mut self, dispatch: Block) {
+        let spec = self.l.spec;
+        self.b.switch_to_block(dispatch);
+        let p = self.b.block_params(dispatch).to_vec();
+        let (len, pc, back, cond) = (p[0], p[1], p[2], p[3]);
+        let give_up = self.b.create_block();
+        // The target is on top; the jump pops it (and JUMPI its condition, known non-zero).
+        let top = self.b.ins().ishl_imm(len, 5);
+        let top = self.b.ins().iadd(self.stack_base, top);
+        let t = self.load_word(top, -32);
+        let high = self.b.ins().bor(t[1], t[2]);
+        let high = self.b.ins().bor(high, t[3]);
+        let small = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, t[0], u32::MAX as i64);
+        let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+        let ok = self.b.ins().band(small, high_zero);
+        let lookup = self.b.create_block();
+        self.b.ins().brif(ok, lookup, &[], give_up, &[]);
+        self.b.switch_to_block(lookup);
+        let popped = self.b.ins().iadd_imm(len, -1);
+        let popped_cond = self.b.ins().iadd_imm(len, -2);
+        let after = self.b.ins().select(cond, popped_cond, popped);
+        let mut switch = Switch::new();
+        let mut trampolines = Vec::new();
+        for d in 0..self.l.code.len() {
+            if let Some(dest) = jump_landing(spec, self.l.code, d) {
+                if let Some(&block) = self.blocks.get(&dest) {
+                    let tramp = self.b.create_block();
+                    switch.set_entry(d as u128, tramp);
+                    trampolines.push((tramp, block));
+                }
+            }
+        }
+        switch.emit(&mut self.b, t[0], give_up);
+        for (tramp, block) in trampolines {
+            self.b.switch_to_block(tramp);
+            self.b.def_var(self.len, after);
+            self.b.ins().jump(block, &[]);
+        }
+        self.b.switch_to_block(give_up);
+        let flags = MemFlags::trusted();
+        let gas = self.b.use_var(self.gas);
+        let gas = self.b.ins().iadd(gas, back);
+        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
+        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
+        self.b.ins().store(flags, pc, self.ctx, offsets::PC);
+        let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
+        self.b.ins().return_(&[code]);
+    }
+
+    // Word arithmetic on limbs.
+
+    /// `a + b + carry`, with the carry out (both i8 flags); x64 has no lowering for
+    /// Cranelift's carry-in forms, so the two carries are combined by hand.
+    fn add_carry(&mut self, a: Value, b: Value, carry: Value) -> (Value, Value) {
+        let (t, c1) = self.b.ins().uadd_overflow(a, b);
+        let cin = self.b.ins().uextend(I64, carry);
+        let (r, c2) = self.b.ins().uadd_overflow(t, cin);
+        (r, self.b.ins().bor(c1, c2))
+    }
+
+    /// `a - b - borrow`, with the borrow out.
+    fn sub_borrow(&mut self, a: Value, b: Value, borrow: Value) -> (Value, Value) {
+        let (t, c1) = self.b.ins().usub_overflow(a, b);
+        let bin = self.b.ins().uextend(I64, borrow);
+        let (r, c2) = self.b.ins().usub_overflow(t, bin);
+        (r, self.b.ins().bor(c1, c2))
+    }
+
+    fn add(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        let (r0, c) = self.b.ins().uadd_overflow(a[0], b[0]);
+        let (r1, c) = self.add_carry(a[1], b[1], c);
+        let (r2, c) = self.add_carry(a[2], b[2], c);
+        let r3 = self.b.ins().iadd(a[3], b[3]);
+        let c = self.b.ins().uextend(I64, c);
+        let r3 = self.b.ins().iadd(r3, c);
+        [r0, r1, r2, r3]
+    }
+
+    fn sub(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        let (r0, c) = self.b.ins().usub_overflow(a[0], b[0]);
+        let (r1, c) = self.sub_borrow(a[1], b[1], c);
+        let (r2, c) = self.sub_borrow(a[2], b[2], c);
+        let r3 = self.b.ins().isub(a[3], b[3]);
+        let c = self.b.ins().uextend(I64, c);
+        let r3 = self.b.ins().isub(r3, c);
+        [r0, r1, r2, r3]
+    }
+
+    fn mul(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        let zero = self.iconst(0);
+        let mut r = [zero; 4];
+        for i in 0..4 {
+            let mut carry = zero;
+            for j in 0..4 - i {
+                let lo = self.b.ins().imul(a[j], b[i]);
+                if i + j == 3 {
+                    let t = self.b.ins().iadd(r[3], lo);
+                    r[3] = self.b.ins().iadd(t, carry);
+                    continue;
+                }
+                let hi = self.b.ins().umulhi(a[j], b[i]);
+                let (t, c1) = self.b.ins().uadd_overflow(r[i + j], lo);
+                let (t, c2) = self.b.ins().uadd_overflow(t, carry);
+                r[i + j] = t;
+                let c1 = self.b.ins().uextend(I64, c1);
+                let c2 = self.b.ins().uextend(I64, c2);
+                let h = self.b.ins().iadd(hi, c1);
+                carry = self.b.ins().iadd(h, c2);
+            }
+        }
+        r
+    }
+
+    /// `a < b` as a word (signed when asked).
+    fn lt(&mut self, a: [Value; 4], b: [Value; 4], signed: bool) -> [Value; 4] {
+        let (_, c) = self.b.ins().usub_overflow(a[0], b[0]);
+        let (_, c) = self.sub_borrow(a[1], b[1], c);
+        let (_, low_borrow) = self.sub_borrow(a[2], b[2], c);
+        let cc = if signed {
+            IntCC::SignedLessThan
+        } else {
+            IntCC::UnsignedLessThan
+        };
+        let top_lt = self.b.ins().icmp(cc, a[3], b[3]);
+        let top_eq = self.b.ins().icmp(IntCC::Equal, a[3], b[3]);
+        let eq_and = self.b.ins().band(top_eq, low_borrow);
+        let r = self.b.ins().bor(top_lt, eq_and);
+        self.flag(r)
+    }
+
+    fn xor(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        std::array::from_fn(|k| self.b.ins().bxor(a[k], b[k]))
+    }
+
+    fn is_zero(&mut self, a: [Value; 4]) -> [Value; 4] {
+        let x = self.b.ins().bor(a[0], a[1]);
+        let y = self.b.ins().bor(a[2], a[3]);
+        let z = self.b.ins().bor(x, y);
+        let r = self.b.ins().icmp_imm(IntCC::Equal, z, 0);
+        self.flag(r)
+    }
+
+    /// A boolean (i8) as a word.
+    fn flag(&mut self, r: Value) -> [Value; 4] {
+        let r = self.b.ins().uextend(I64, r);
+        let z = self.iconst(0);
+        [r, z, z, z]
+    }
+
+    fn byte(&mut self, n: U256, x: [Value; 4]) -> [Value; 4] {
+        let z = self.iconst(0);
+        if n >= U256::from(32) {
+            return [z, z, z, z];
+        }
+        let bit = (31 - n.low_u64()) * 8;
+        let limb = x[(bit / 64) as usize];
+        let v = self.b.ins().ushr_imm(limb, (bit % 64) as i64);
+        let v = self.b.ins().band_imm(v, 0xff);
+        [v, z, z, z]
+    }
+
+    fn shl(&mut self, n: U256, x: [Value; 4]) -> [Value; 4] {
+        let z = self.iconst(0);
+        if n >= U256::from(256) {
+            return [z, z, z, z];
+        }
+        let n = n.low_u64() as usize;
+        let (words, bits) = (n / 64, (n % 64) as i64);
+        std::array::from_fn(|k| {
+            if k < words {
+                return z;
+            }
+            let src = k - words;
+            let main = self.b.ins().ishl_imm(x[src], bits);
+            if bits == 0 || src == 0 {
+                main
+            } else {
+                let carry = self.b.ins().ushr_imm(x[src - 1], 64 - bits);
+                self.b.ins().bor(main, carry)
+            }
+        })
+    }
+
+    fn shr(&mut self, n: U256, x: [Value; 4]) -> [Value; 4] {
+        let z = self.iconst(0);
+        if n >= U256::from(256) {
+            return [z, z, z, z];
+        }
+        let n = n.low_u64() as usize;
+        let (words, bits) = (n / 64, (n % 64) as i64);
+        std::array::from_fn(|k| {
+            let src = k + words;
+            if src > 3 {
+                return z;
+            }
+            let main = self.b.ins().ushr_imm(x[src], bits);
+            if bits == 0 || src == 3 {
+                main
+            } else {
+                let carry = self.b.ins().ishl_imm(x[src + 1], 64 - bits);
+                self.b.ins().bor(main, carry)
+            }
+        })
+    }
+}
+
+/// Whether `op` is lowered inline rather than through a builtin (for the documentation of
+/// the dump and the tests).
+pub fn is_inline(op: u8) -> bool {
+    use opcode::*;
+    matches!(
+        op,
+        PUSH0..=PUSH32
+            | 0x80..=0x9f
+            | POP
+            | JUMPDEST
+            | PC
+            | GAS
+            | MSIZE
+            | ADD
+            | SUB
+            | MUL
+            | LT
+            | GT
+            | SLT
+            | SGT
+            | EQ
+            | AND
+            | OR
+            | XOR
+            | ISZERO
+            | NOT
+            | JUMP
+            | JUMPI
+    ) && OPCODES[op as usize].is_some()
+}

@@ -1,0 +1,336 @@
+//! The JIT against the interpreter, the truth: every program the other tests run, and
+//! generated ones, through both engines under both dynamic-jump policies and both optimization
+//! levels, in both profiles. Status, halt reason, output, gas used, refund, logs, storage,
+//! host memory at the end (which in `hyvm` holds the halting pc) and the plain-contract gas
+//! must be equal.
+
+mod common;
+
+use common::gen::{program, world_accounts, Rng};
+use common::vmfixture::load_all;
+use nestedvm::engine::JitConfig;
+use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
+use nestedvm::{Config, Engine, Fork, Outcome, Profile, Request, Vm, U256};
+use std::path::Path;
+
+/// The JIT configurations checked against the interpreter.
+fn jit_configs() -> Vec<(&'static str, JitConfig)> {
+    let with = |opt_level, dynamic_jumps| JitConfig {
+        options: CompileOptions {
+            opt_level,
+            dynamic_jumps,
+        },
+        hot_after: 0,
+    };
+    vec![
+        ("jit", with(OptLevel::Speed, DynamicJumps::Interpreter)),
+        ("jit-table", with(OptLevel::Speed, DynamicJumps::JumpTable)),
+        (
+            "jit-O0-table",
+            with(OptLevel::None, DynamicJumps::JumpTable),
+        ),
+    ]
+}
+
+fn config(profile: Profile, fork: Fork, engine: Engine, jit: JitConfig) -> Config {
+    Config {
+        profile,
+        fork,
+        engine,
+        jit,
+        evm_gas: profile == Profile::Hyvm,
+        ..Config::default()
+    }
+}
+
+/// What differs between two outcomes (the engine aside).
+fn differences(a: &Outcome, b: &Outcome) -> Vec<String> {
+    let mut d = Vec::new();
+    macro_rules! field {
+        ($f:ident) => {
+            if a.$f != b.$f {
+                d.push(format!("{}: {:?} vs {:?}", stringify!($f), a.$f, b.$f));
+            }
+        };
+    }
+    field!(status);
+    field!(reason);
+    field!(output);
+    field!(gas_used);
+    field!(gas_refund);
+    field!(logs);
+    field!(storage);
+    field!(evm_gas_used);
+    if a.memory != b.memory {
+        d.push(format!(
+            "memory differs ({} vs {} bytes)",
+            a.memory.len(),
+            b.memory.len()
+        ));
+    }
+    d
+}
+
+/// Runs `req` on the interpreter and every JIT configuration; `Err` names what differs.
+fn compare(profile: Profile, fork: Fork, req: &Request) -> Result<Outcome, String> {
+    let truth = Vm::new()
+        .run(
+            &config(profile, fork, Engine::Interpreter, JitConfig::default()),
+            req,
+        )
+        .map_err(|e| e.to_string())?;
+    for (name, jit) in jit_configs() {
+        let o = Vm::new()
+            .run(&config(profile, fork, Engine::Jit, jit), req)
+            .map_err(|e| e.to_string())?;
+        let d = differences(&truth, &o);
+        if !d.is_empty() {
+            return Err(format!("{name}: {}", d.join("; ")));
+        }
+        if o.engine != Engine::Jit {
+            return Err(format!("{name}: ran on {}, not native code", o.engine));
+        }
+    }
+    Ok(truth)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn vm_fixtures_agree_in_both_profiles() {
+    let fixtures = load_all(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vm"
+    )));
+    assert!(fixtures.len() > 300);
+    let mut failures = Vec::new();
+    for f in &fixtures {
+        let mut req = Request::new(f.code.clone());
+        req.gas = f.gas.min(100_000_000);
+        req.accounts = f
+            .pre
+            .iter()
+            .filter(|a| a.address != f.address)
+            .map(|a| {
+                (
+                    a.address,
+                    nestedvm::Account::new(a.balance, a.nonce, a.code.clone())
+                        .with_storage(a.storage.iter().copied()),
+                )
+            })
+            .collect();
+        req.address = f.address;
+        req.caller = f.caller;
+        req.value = f.value;
+        let evm = Request {
+            calldata: f.calldata.clone(),
+            ..req.clone()
+        };
+        if let Err(e) = compare(Profile::Evm, Fork::Osaka, &evm) {
+            failures.push(format!("evm {}: {e}", f.name));
+        }
+        if let Err(e) = compare(Profile::Hyvm, Fork::Osaka, &req) {
+            failures.push(format!("hyvm {}: {e}", f.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(10)].join("\n")
+    );
+}
+
+fn campaign(profile: Profile, seed: u64, count: usize) {
+    let mut rng = Rng(seed);
+    let mut failures = Vec::new();
+    for n in 0..count {
+        let len = 5 + rng.below(60) as usize;
+        let mut req = Request::new(program(&mut rng, len));
+        req.gas = [3_000, 30_000, 100_000, 1_000_000][rng.below(4) as usize];
+        req.accounts = world_accounts();
+        req.value = U256::from(rng.below(3));
+        if profile == Profile::Evm {
+            req.calldata = (0..rng.below(70)).map(|_| rng.next() as u8).collect();
+        }
+        if rng.chance(30) {
+            req.storage = vec![(U256::from(rng.below(4)), U256::from(rng.below(3)))];
+        }
+        let fork = Fork::ALL[rng.below(4) as usize];
+        if let Err(e) = compare(profile, fork, &req) {
+            failures.push(format!(
+                "seed {seed:#x} #{n} {profile} {fork} gas {} code 0x{}: {e}",
+                req.gas,
+                hex(&req.code)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(6)].join("\n")
+    );
+}
+
+#[test]
+fn generated_programs_agree_in_evm() {
+    campaign(Profile::Evm, 0x717_0001, common::campaign_size(1500));
+}
+
+#[test]
+fn generated_programs_agree_in_hyvm() {
+    campaign(Profile::Hyvm, 0x717_0002, common::campaign_size(1500));
+}
+
+/// Out of gas at every position: the same program with every gas limit up to what it needs.
+#[test]
+fn out_of_gas_at_every_position_agrees() {
+    let mut rng = Rng(0x717_0003);
+    let mut failures = Vec::new();
+    for profile in [Profile::Evm, Profile::Hyvm] {
+        for _ in 0..6 {
+            let code = program(&mut rng, 25);
+            let mut req = Request::new(code);
+            req.accounts = world_accounts();
+            req.gas = 200_000;
+            let full = match compare(profile, Fork::Osaka, &req) {
+                Ok(o) => o.gas_used.min(60_000),
+                Err(e) => {
+                    failures.push(format!("{profile} full gas: {e}"));
+                    continue;
+                }
+            };
+            let step = (full / 400).max(1);
+            let mut gas = 0;
+            while gas <= full + 1 {
+                req.gas = gas;
+                if let Err(e) = compare(profile, Fork::Osaka, &req) {
+                    failures.push(format!(
+                        "{profile} gas {gas} code 0x{}: {e}",
+                        hex(&req.code)
+                    ));
+                    break;
+                }
+                gas += step;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn hand_written_programs_agree() {
+    let programs = [
+        // Loops: a counter to 100, a dynamic jump in the loop, memory growth in the loop.
+        "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 100 GT PUSH @l JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 100 GT PUSH @l PUSH0 ADD JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH0 l: JUMPDEST DUP1 DUP1 MSTORE PUSH1 32 ADD DUP1 PUSH2 0x2000 GT PUSH @l JUMPI MSIZE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        // Arithmetic edge cases.
+        "PUSH32 0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff PUSH1 1 ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH1 1 PUSH0 SUB PUSH32 0x8000000000000000000000000000000000000000000000000000000000000001 MUL PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH32 0x8000000000000000000000000000000000000000000000000000000000000000 PUSH1 1 SLT PUSH1 1 PUSH32 0x8000000000000000000000000000000000000000000000000000000000000000 SGT ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH32 0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20 DUP1 PUSH1 3 BYTE SWAP1 DUP1 PUSH1 77 SHL SWAP1 PUSH1 130 SHR ADD ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        // GAS inside a segment, and PC.
+        "GAS PUSH1 1 PUSH1 2 ADD POP GAS SWAP1 SUB PC ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        // Memory at huge offsets, MSTORE8, MLOAD of fresh memory.
+        "PUSH1 0xab PUSH21 0x010000000000000000000000000000000000000005 MSTORE8 PUSH0 MLOAD PUSH1 64 MLOAD ADD PUSH0 MSTORE PUSH1 96 PUSH0 RETURN",
+        "PUSH1 1 PUSH32 0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0 MSTORE",
+        // Bad jumps, constant and computed, and into push data.
+        "PUSH1 3 JUMP",
+        "PUSH1 2 PUSH0 ADD JUMP",
+        "PUSH1 4 JUMP PUSH2 0x5b60 PUSH1 7 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH1 1 PUSH1 0x55 JUMPI STOP",
+        "PUSH1 1 PUSH2 0x1234 PUSH0 ADD JUMPI STOP",
+        // Deep stacks and underflow in the middle of a segment.
+        "PUSH1 1 ADD",
+        "PUSH1 1 PUSH1 2 SWAP2",
+        // Calls, creates, logs and storage.
+        "PUSH1 32 PUSH0 PUSH0 PUSH0 PUSH0 PUSH2 0x1000 GAS CALL PUSH0 MLOAD PUSH1 1 SSTORE PUSH1 7 PUSH0 PUSH0 LOG1",
+        "PUSH5 0x6001600055 PUSH0 MSTORE PUSH1 5 PUSH1 27 PUSH0 CREATE PUSH0 SSTORE",
+        "PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH2 0x3000 PUSH2 0x2000 CALL PUSH0 SSTORE",
+    ];
+    let mut failures = Vec::new();
+    for text in programs {
+        let code = nestedvm::interp::asm::assemble(text).expect("assembles");
+        for profile in [Profile::Evm, Profile::Hyvm] {
+            let mut req = Request::new(code.clone());
+            req.accounts = world_accounts();
+            req.gas = 1_000_000;
+            if let Err(e) = compare(profile, Fork::Osaka, &req) {
+                failures.push(format!("{profile} `{text}`: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn auto_compiles_code_once_it_is_hot() {
+    let code = nestedvm::interp::asm::assemble(
+        "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 50 GT PUSH @l JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+    )
+    .expect("assembles");
+    let req = Request::new(code);
+    let config = Config {
+        engine: Engine::Auto,
+        jit: JitConfig {
+            hot_after: 3,
+            ..JitConfig::default()
+        },
+        ..Config::default()
+    };
+    let mut vm = Vm::new();
+    let runs: Vec<Outcome> = (0..6)
+        .map(|_| vm.run(&config, &req).expect("runs"))
+        .collect();
+    let engines: Vec<Engine> = runs.iter().map(|o| o.engine).collect();
+    assert_eq!(
+        engines,
+        [
+            Engine::Interpreter,
+            Engine::Interpreter,
+            Engine::Interpreter,
+            Engine::Jit,
+            Engine::Jit,
+            Engine::Jit
+        ]
+    );
+    for o in &runs[1..] {
+        assert!(differences(&runs[0], o).is_empty());
+    }
+}
+
+#[test]
+fn compiled_code_is_shared_across_threads() {
+    let cache = std::sync::Arc::new(nestedvm::jit::JitCache::new(16));
+    let code = nestedvm::interp::asm::assemble("PUSH1 7 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN")
+        .expect("assembles");
+    let outputs: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let cache = cache.clone();
+                let code = code.clone();
+                s.spawn(move || {
+                    let config = Config {
+                        engine: Engine::Jit,
+                        ..Config::default()
+                    };
+                    let o = Vm::with_jit_cache(cache)
+                        .run(&config, &Request::new(code))
+                        .expect("runs");
+                    assert_eq!(o.engine, Engine::Jit);
+                    o.output
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("joins"))
+            .collect()
+    });
+    assert!(outputs.iter().all(|o| *o == outputs[0]));
+    assert_eq!(cache.len(), 1, "one compiled code for all threads");
+}
