@@ -65,3 +65,12 @@ impl FromStr for Engine {
         }
     }
 }
+
+/// The Cranelift IR the JIT builds for `code` as the top frame's code under `config` (the
+/// `--dump-ir` of `run`).
+pub fn jit_ir(config: &crate::Config, code: &[u8]) -> Result<String, String> {
+    let spec = nestedvm_interp::Spec::get(config.profile, config.fork, config.verifier);
+    let bytecode = nestedvm_interp::Bytecode::new(code);
+    nestedvm_jit::dump_ir::<crate::World>(spec, &bytecode, config.jit.options)
+        .map_err(|e| e.to_string())
+}

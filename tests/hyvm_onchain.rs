@@ -29,7 +29,13 @@ fn oracle_accounts() -> Vec<OracleAccount> {
         .collect()
 }
 
-fn ours(guest: &[u8], gas: u64, verifier: bool, storage: &[(U256, U256)]) -> Outcome {
+fn ours(
+    guest: &[u8],
+    gas: u64,
+    verifier: bool,
+    storage: &[(U256, U256)],
+    engine: Engine,
+) -> Outcome {
     let mut req = Request::new(guest.to_vec());
     req.gas = gas;
     req.accounts = world_accounts();
@@ -40,7 +46,11 @@ fn ours(guest: &[u8], gas: u64, verifier: bool, storage: &[(U256, U256)]) -> Out
     req.storage = storage.to_vec();
     let config = Config {
         verifier,
-        engine: Engine::Interpreter,
+        engine,
+        jit: nestedvm::JitConfig {
+            hot_after: 0,
+            ..Default::default()
+        },
         ..Config::default()
     };
     Vm::new().run(&config, &req).expect("valid request")
@@ -52,7 +62,6 @@ fn compare(
     verifier: bool,
     storage: &[(U256, U256)],
 ) -> Result<Status, String> {
-    let o = ours(guest, gas, verifier, storage);
     let t = run_hyvm(&HyvmRequest {
         guest: guest.to_vec(),
         gas,
@@ -61,18 +70,26 @@ fn compare(
         accounts: oracle_accounts(),
         ..HyvmRequest::default()
     });
-    common::differences(
-        &o,
-        common::Expected {
-            who: "hypervisor",
-            status: t.status,
-            output: &t.output,
-            gas: (!verifier || !reaches_call_guard(guest)).then_some((t.gas_used, t.gas_refund)),
-            logs: &t.logs,
-            storage: &t.storage,
-        },
-    )
-    .map(|_| o.status)
+    let mut status = None;
+    // Every engine against the real hypervisor.
+    for engine in [Engine::Interpreter, Engine::Jit] {
+        let o = ours(guest, gas, verifier, storage, engine);
+        common::differences(
+            &o,
+            common::Expected {
+                who: "hypervisor",
+                status: t.status,
+                output: &t.output,
+                gas: (!verifier || !reaches_call_guard(guest))
+                    .then_some((t.gas_used, t.gas_refund)),
+                logs: &t.logs,
+                storage: &t.storage,
+            },
+        )
+        .map_err(|e| format!("{engine}: {e}"))?;
+        status = Some(o.status);
+    }
+    Ok(status.unwrap_or(Status::Halt))
 }
 
 /// Whether the verifier build may run its call guard, whose gas the profile does not model

@@ -334,3 +334,38 @@ fn compiled_code_is_shared_across_threads() {
     assert!(outputs.iter().all(|o| *o == outputs[0]));
     assert_eq!(cache.len(), 1, "one compiled code for all threads");
 }
+
+/// The verifier build's store guard can leave the guest's value on the stack (the owner's
+/// redirect): native code after it must not trust the heights checked on segment entry.
+#[test]
+fn verifier_store_redirect_near_the_stack_limit_agrees() {
+    let owner = (nestedvm::interp::hyvm::OWNER_SLOT, U256::from(0xca11));
+    let mut failures = Vec::new();
+    for depth in 1008..=1019 {
+        let mut code = vec![0x5f; depth];
+        code.extend([0x60, 1, 0x60, 5, 0x55]);
+        code.extend([0x5f; 6]);
+        code.extend([0x60, 0x20, 0x5f, 0xf3]);
+        let mut req = Request::new(code);
+        req.storage = vec![owner];
+        req.gas = 10_000_000;
+        let run = |engine, jit| {
+            let config = Config {
+                verifier: true,
+                engine,
+                jit,
+                ..Config::default()
+            };
+            Vm::new().run(&config, &req).expect("runs")
+        };
+        let truth = run(Engine::Interpreter, JitConfig::default());
+        for (name, jit) in jit_configs() {
+            let o = run(Engine::Jit, jit);
+            let d = differences(&truth, &o);
+            if !d.is_empty() {
+                failures.push(format!("depth {depth} {name}: {}", d.join("; ")));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,5 +1,6 @@
-//! Untrusted bytecode: random bytes and generated programs in both profiles must always give a
-//! result (never a panic), within the gas given. `NESTEDVM_SOAK=N` runs N programs per profile
+//! Untrusted bytecode: random bytes and generated programs in both profiles (and the verifier
+//! build) must always give a result (never a panic), within the gas given, on both engines,
+//! and the JIT's must be the interpreter's. `NESTEDVM_SOAK=N` runs N programs per profile
 //! instead of the default (use it with a debug build to catch arithmetic overflow too).
 
 mod common;
@@ -39,6 +40,50 @@ fn random_bytes_and_programs_always_end_within_their_gas() {
                     ..Config::default()
                 };
                 let o = vm.run(&config, &req).expect("valid request");
+                let jit = Config {
+                    engine: Engine::Jit,
+                    jit: nestedvm::JitConfig {
+                        options: nestedvm::jit::CompileOptions {
+                            dynamic_jumps: if n % 3 == 0 {
+                                nestedvm::jit::DynamicJumps::JumpTable
+                            } else {
+                                nestedvm::jit::DynamicJumps::Interpreter
+                            },
+                            ..Default::default()
+                        },
+                        hot_after: 0,
+                    },
+                    ..config
+                };
+                let native = vm.run(&jit, &req).expect("valid request");
+                assert_eq!(native.engine, Engine::Jit, "{profile} #{n}: compiled");
+                assert_eq!(
+                    (
+                        native.status,
+                        native.reason,
+                        &native.output,
+                        native.gas_used,
+                        native.gas_refund,
+                        &native.logs,
+                        &native.storage,
+                        &native.memory
+                    ),
+                    (
+                        o.status,
+                        o.reason,
+                        &o.output,
+                        o.gas_used,
+                        o.gas_refund,
+                        &o.logs,
+                        &o.storage,
+                        &o.memory
+                    ),
+                    "{profile} verifier {verifier} #{n}: the JIT differs on 0x{}",
+                    req.code
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                );
                 assert!(
                     o.gas_used <= req.gas,
                     "{profile} #{n}: used {} of {}",

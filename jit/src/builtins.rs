@@ -133,3 +133,43 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     ctx.pc = frame.pc as u64;
     code
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nestedvm_interp::{
+        Address, Bytecode, CallContext, Fork, FrameAction, Profile, Spec, Status,
+    };
+    use std::sync::Arc;
+
+    #[test]
+    fn a_panic_in_a_builtin_halts_the_frame_instead_of_unwinding() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        let context = CallContext {
+            address: Address::zero(),
+            caller: Address::zero(),
+            value: U256::zero(),
+            is_static: false,
+            depth: 0,
+        };
+        let mut frame = Frame::new(
+            spec,
+            Arc::new(Bytecode::new(&[0])),
+            Vec::new(),
+            context,
+            100,
+        );
+        let code = guarded(&mut frame, |_| panic!("an engine bug"));
+        assert_eq!(code, exit::STOPPED);
+        match frame.action.take() {
+            Some(FrameAction::Return(r)) => {
+                assert_eq!(
+                    (r.status, r.reason),
+                    (Status::Halt, Some(HaltReason::Internal))
+                );
+                assert_eq!(r.gas.remaining, 0);
+            }
+            _ => panic!("the frame must have halted"),
+        }
+    }
+}

@@ -24,6 +24,17 @@ pub enum OptLevel {
     Speed,
 }
 
+impl std::str::FromStr for OptLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(OptLevel::None),
+            "speed" => Ok(OptLevel::Speed),
+            _ => Err(format!("unknown opt level `{s}` (expected speed or none)")),
+        }
+    }
+}
+
 /// How to compile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct CompileOptions {
@@ -108,6 +119,11 @@ fn isa(options: &CompileOptions) -> Result<cranelift_codegen::isa::OwnedTargetIs
         .set("use_colocated_libcalls", "false")
         .map_err(|e| err(&e))?;
     flags.set("is_pic", "false").map_err(|e| err(&e))?;
+    if options.opt_level == OptLevel::None {
+        flags
+            .set("regalloc_algorithm", "single_pass")
+            .map_err(|e| err(&e))?;
+    }
     let verify = if cfg!(debug_assertions) {
         "true"
     } else {

@@ -32,6 +32,19 @@ pub enum DynamicJumps {
     JumpTable,
 }
 
+impl std::str::FromStr for DynamicJumps {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "interpreter" | "interp" => Ok(DynamicJumps::Interpreter),
+            "jump-table" | "jump_table" => Ok(DynamicJumps::JumpTable),
+            _ => Err(format!(
+                "unknown dynamic-jump policy `{s}` (expected interpreter or jump-table)"
+            )),
+        }
+    }
+}
+
 /// A stack word known to the lowering.
 #[derive(Clone, Copy, Debug)]
 enum Slot {
@@ -79,11 +92,13 @@ struct Ctx<'a, 'b> {
     ctx: Value,
     stack_base: Value,
     gas: Variable,
-    /// The stack height at segment boundaries.
-    len: Variable,
     blocks: HashMap<usize, Block>,
     exec_sig: SigRef,
     mem_sig: SigRef,
+    /// Shared exit on a failed segment entry check (param: the segment's pc).
+    bail: Block,
+    /// Shared exit returning a builtin's code as it is (param: the code).
+    stop: Block,
     /// The shared dispatcher of dynamic jumps (jump-table policy): params target limb 0, the
     /// jump's pc and the gas to give back when it is not a segment start.
     dispatch: Option<Block>,
@@ -100,13 +115,11 @@ impl Lowering<'_> {
         let ctx = b.block_params(entry)[0];
         let resume_pc = b.block_params(entry)[1];
         let gas = b.declare_var(I64);
-        let len_var = b.declare_var(I64);
         let flags = MemFlags::trusted();
         let stack_base = b.ins().load(I64, flags, ctx, offsets::STACK);
         let g = b.ins().load(I64, flags, ctx, offsets::GAS);
         b.def_var(gas, g);
         let len = b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
-        b.def_var(len_var, len);
 
         let mut exec = Signature::new(call_conv);
         exec.params.push(AbiParam::new(I64));
@@ -120,6 +133,10 @@ impl Lowering<'_> {
         mem.returns.push(AbiParam::new(I32));
         let mem_sig = b.import_signature(mem);
 
+        let bail = b.create_block();
+        b.append_block_param(bail, I64);
+        let stop = b.create_block();
+        b.append_block_param(stop, I32);
         let mut blocks = HashMap::new();
         for &start in self.segments.keys() {
             blocks.insert(start, b.create_block());
@@ -130,13 +147,17 @@ impl Lowering<'_> {
             ctx,
             stack_base,
             gas,
-            len: len_var,
             blocks,
             exec_sig,
             mem_sig,
+            bail,
+            stop,
             dispatch: None,
         };
-        // Entry: switch on the resume pc.
+
+        // Entry: switch on the resume pc. Segments pass the gas and the height through the
+        // context, so no segment block takes arguments: SSA construction stays local to a
+        // segment and linear in the code, however many segments the switch reaches.
         let unknown = c.b.create_block();
         let mut switch = Switch::new();
         for (&start, &block) in &c.blocks {
@@ -152,6 +173,14 @@ impl Lowering<'_> {
         if let Some(dispatch) = c.dispatch {
             c.dispatcher(dispatch);
         }
+        c.b.switch_to_block(bail);
+        let pc = c.b.block_params(bail)[0];
+        c.b.ins().store(flags, pc, ctx, offsets::PC);
+        let code = c.b.ins().iconst(I32, exit::INTERPRET as i64);
+        c.b.ins().return_(&[code]);
+        c.b.switch_to_block(stop);
+        let code = c.b.block_params(stop)[0];
+        c.b.ins().return_(&[code]);
         c.b.seal_all_blocks();
         c.b.finalize();
     }
@@ -160,6 +189,14 @@ impl Lowering<'_> {
 impl Ctx<'_, '_> {
     fn iconst(&mut self, v: u64) -> Value {
         self.b.ins().iconst(I64, v as i64)
+    }
+
+    /// Stores the gas and the stack height in the context, where the next segment reads them.
+    fn store_state(&mut self, len: Value) {
+        let flags = MemFlags::trusted();
+        let gas = self.b.use_var(self.gas);
+        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
+        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
     }
 
     /// Stores the state and returns `code` with `pc`; the gas stored is the variable's plus
@@ -277,7 +314,7 @@ impl Ctx<'_, '_> {
         let len = self.spill(vs);
         match self.blocks.get(&start).copied() {
             Some(block) => {
-                self.b.def_var(self.len, len);
+                self.store_state(len);
                 self.b.ins().jump(block, &[]);
             }
             None => {
@@ -291,9 +328,11 @@ impl Ctx<'_, '_> {
         let l = self.l;
         let block = self.blocks[&seg.start];
         self.b.switch_to_block(block);
-        let len = self.b.use_var(self.len);
+        let flags = MemFlags::trusted();
+        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
+        self.b.def_var(self.gas, gas);
+        let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
         // Entry checks: gas for the whole segment and its stack bounds.
-        let gas = self.b.use_var(self.gas);
         let gas_ok = self.b.ins().icmp_imm(
             IntCC::UnsignedGreaterThanOrEqual,
             gas,
@@ -310,11 +349,11 @@ impl Ctx<'_, '_> {
         let ok = self.b.ins().band(gas_ok, min_ok);
         let ok = self.b.ins().band(ok, max_ok);
         let body = self.b.create_block();
-        let bail = self.b.create_block();
-        self.b.ins().brif(ok, body, &[], bail, &[]);
-        self.b.switch_to_block(bail);
+        // The context still holds this segment's gas and height: the shared bail block only
+        // records where the interpreter takes over.
         let pc = self.iconst(seg.start as u64);
-        self.leave(exit::INTERPRET, pc, len, None);
+        let bail = self.bail;
+        self.b.ins().brif(ok, body, &[], bail, &[pc.into()]);
         self.b.switch_to_block(body);
         let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
@@ -479,10 +518,8 @@ impl Ctx<'_, '_> {
             .call_indirect(self.exec_sig, callee, &[self.ctx, pc]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
-        let stop = self.b.create_block();
-        self.b.ins().brif(code, stop, &[], cont, &[]);
-        self.b.switch_to_block(stop);
-        self.b.ins().return_(&[code]);
+        let stop = self.stop;
+        self.b.ins().brif(code, stop, &[code.into()], cont, &[]);
         self.b.switch_to_block(cont);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
@@ -605,11 +642,9 @@ impl Ctx<'_, '_> {
             .call_indirect(self.mem_sig, callee, &[self.ctx, op, pc]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
-        let stop = self.b.create_block();
-        self.b.ins().brif(code, stop, &[], cont, &[]);
-        self.b.switch_to_block(stop);
-        // The frame has halted: its stack no longer matters.
-        self.b.ins().return_(&[code]);
+        // On a stop the frame has halted: its stack no longer matters.
+        let stop = self.stop;
+        self.b.ins().brif(code, stop, &[code.into()], cont, &[]);
         self.b.switch_to_block(cont);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let slow_loaded: Vec<_> = if ins.op == MLOAD {
@@ -724,6 +759,7 @@ impl Ctx<'_, '_> {
                 }
                 DynamicJumps::JumpTable => {
                     let len = self.spill(&before);
+                    self.store_state(len);
                     let dispatch = *self.dispatch.get_or_insert_with(|| {
                         let d = self.b.create_block();
                         for _ in 0..4 {
@@ -785,12 +821,14 @@ impl Ctx<'_, '_> {
         switch.emit(&mut self.b, t[0], give_up);
         for (tramp, block) in trampolines {
             self.b.switch_to_block(tramp);
-            self.b.def_var(self.len, after);
+            self.b
+                .ins()
+                .store(MemFlags::trusted(), after, self.ctx, offsets::STACK_LEN);
             self.b.ins().jump(block, &[]);
         }
         self.b.switch_to_block(give_up);
         let flags = MemFlags::trusted();
-        let gas = self.b.use_var(self.gas);
+        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let gas = self.b.ins().iadd(gas, back);
         self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
         self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);

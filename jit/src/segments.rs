@@ -18,6 +18,9 @@ use std::collections::BTreeMap;
 /// push data cannot make compile time grow faster than the code.
 const MAX_SEGMENT_LEN: usize = 512;
 
+/// Instructions decoded per byte of code, over all segments, before decoding stops growing.
+const DECODE_BUDGET_PER_BYTE: usize = 8;
+
 /// One decoded instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Instr {
@@ -53,13 +56,16 @@ pub struct Segment {
     pub end: SegmentEnd,
 }
 
-/// Whether `op` suspends the frame for the driver (the frame resumes after it).
-pub fn suspends(op: u8) -> bool {
+/// Whether a segment must end after `op`: calls and creates suspend the frame (it resumes
+/// after them, so that is an entry point), and the verifier build's SSTORE may leave an item
+/// on the stack (the store guard's redirect), so the heights checked on entry would not hold
+/// after it.
+pub fn ends_segment_after(spec: &Spec, op: u8) -> bool {
     use opcode::*;
     matches!(
         op,
         CALL | CALLCODE | DELEGATECALL | STATICCALL | CREATE | CREATE2
-    )
+    ) || (spec.verifier && op == SSTORE)
 }
 
 /// Whether `op` never falls through to the next instruction.
@@ -88,13 +94,19 @@ pub fn segments(spec: &Spec, code: &Bytecode) -> BTreeMap<usize, Segment> {
     starts.dedup();
     let mut out = BTreeMap::new();
     let mut work = starts.clone();
+    // Decodes from inside push data may run through code other segments cover: past this
+    // budget, segments are one instruction long and new fall-through targets are left to the
+    // interpreter, so compile time stays linear in the code size.
+    let mut budget = DECODE_BUDGET_PER_BYTE * code.len() + 1024;
     while let Some(start) = work.pop() {
         if out.contains_key(&start) {
             continue;
         }
-        let segment = decode(spec, code, start, &starts);
+        let limit = if budget == 0 { 1 } else { MAX_SEGMENT_LEN };
+        let segment = decode(spec, code, start, &starts, limit);
+        budget = budget.saturating_sub(segment.instrs.len());
         if let SegmentEnd::FallThrough(next) = segment.end {
-            if !out.contains_key(&next) {
+            if budget > 0 && !out.contains_key(&next) {
                 work.push(next);
             }
         }
@@ -103,7 +115,7 @@ pub fn segments(spec: &Spec, code: &Bytecode) -> BTreeMap<usize, Segment> {
     out
 }
 
-fn decode(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize]) -> Segment {
+fn decode(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize], limit: usize) -> Segment {
     let bytes = code.padded();
     let mut instrs = Vec::new();
     let mut gas = 0u64;
@@ -125,11 +137,11 @@ fn decode(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize]) -> Segme
         }
         // Past the code every byte is a STOP from the padding, so `next` stays in bounds.
         let next = pc + 1 + immediate_len(op);
-        if suspends(op)
+        if ends_segment_after(spec, op)
             || op == opcode::JUMPI
             || next >= code.len()
             || starts.binary_search(&next).is_ok()
-            || instrs.len() >= MAX_SEGMENT_LEN
+            || instrs.len() >= limit
         {
             break SegmentEnd::FallThrough(next);
         }
@@ -146,5 +158,67 @@ fn decode(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize]) -> Segme
         min_entry: min_entry.max(0) as u16,
         max_entry: max_entry.max(0) as u16,
         end,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nestedvm_interp::{Fork, Profile};
+
+    fn evm() -> &'static Spec {
+        Spec::get(Profile::Evm, Fork::Osaka, false)
+    }
+
+    fn hyvm() -> &'static Spec {
+        Spec::get(Profile::Hyvm, Fork::Osaka, false)
+    }
+
+    #[test]
+    fn segments_carry_gas_and_entry_bounds() {
+        // PUSH1 1 ADD JUMPDEST PUSH1 2 STOP
+        let code = Bytecode::new(&[0x60, 1, 0x01, 0x5b, 0x60, 2, 0x00]);
+        let s = segments(evm(), &code);
+        let first = &s[&0];
+        assert_eq!(
+            (first.static_gas, first.min_entry, first.max_entry),
+            (6, 1, 1023)
+        );
+        assert_eq!(first.end, SegmentEnd::FallThrough(3));
+        let second = &s[&3];
+        assert_eq!(second.instrs.len(), 3);
+        assert_eq!(second.end, SegmentEnd::Terminal);
+    }
+
+    #[test]
+    fn hyvm_jumps_land_after_any_0x5b_byte() {
+        // PUSH2 0x5b00 STOP: the 0x5B inside push data makes offset 2 a start.
+        let code = Bytecode::new(&[0x61, 0x5b, 0x00, 0x00]);
+        assert!(segments(hyvm(), &code).contains_key(&2));
+        assert!(!segments(evm(), &code).contains_key(&2));
+    }
+
+    #[test]
+    fn calls_end_segments_so_native_code_resumes_after_them() {
+        // 7 x PUSH0, CALL, STOP
+        let mut bytes = vec![0x5f; 7];
+        bytes.extend([0xf1, 0x00]);
+        let s = segments(evm(), &Bytecode::new(&bytes));
+        assert_eq!(s[&0].end, SegmentEnd::FallThrough(8));
+        assert!(s.contains_key(&8));
+    }
+
+    #[test]
+    fn decoding_stays_linear_on_push_data_full_of_0x5b() {
+        // PUSH32 of 0x5B bytes, over and over: every byte of push data is a hyvm landing.
+        let mut bytes = Vec::new();
+        while bytes.len() < 24 * 1024 {
+            bytes.push(0x7f);
+            bytes.extend([0x5b; 32]);
+        }
+        let code = Bytecode::new(&bytes);
+        let s = segments(hyvm(), &code);
+        let decoded: usize = s.values().map(|seg| seg.instrs.len()).sum();
+        assert!(decoded <= DECODE_BUDGET_PER_BYTE * bytes.len() + 1024 + s.len());
     }
 }

@@ -6,7 +6,8 @@ mod statetest;
 use clap::{Args, Parser, Subcommand};
 use nestedvm::input::{parse_address, parse_hex, parse_u256, parse_u64};
 use nestedvm::interp::asm;
-use nestedvm::{output, Config, Engine, Fork, Profile, Request, Vm};
+use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
+use nestedvm::{output, Config, Engine, Fork, JitConfig, Profile, Request, Vm};
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -86,6 +87,18 @@ pub struct RunArgs {
     /// In hyvm, skip the second run as a plain contract that reports `evm_gas_used`.
     #[arg(long)]
     no_evm_gas: bool,
+    /// JIT: how jumps to computed targets are taken (interpreter or jump-table).
+    #[arg(long, default_value = "interpreter")]
+    dynamic_jumps: String,
+    /// JIT: Cranelift's optimization level (speed or none).
+    #[arg(long, default_value = "speed")]
+    opt_level: String,
+    /// auto: runs of a code before it is compiled.
+    #[arg(long, default_value = "16")]
+    hot_after: String,
+    /// Print the Cranelift IR the JIT builds for the code instead of running it.
+    #[arg(long)]
+    dump_ir: bool,
     /// Read one JSON request per line on stdin, write one JSON result per line.
     #[arg(long)]
     batch: bool,
@@ -173,6 +186,14 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
         is_static: args.is_static,
         hypervisor: parse_address("--hypervisor", &args.hypervisor)?,
         evm_gas: !args.no_evm_gas,
+        jit: JitConfig {
+            options: CompileOptions {
+                opt_level: args.opt_level.parse::<OptLevel>()?,
+                dynamic_jumps: args.dynamic_jumps.parse::<DynamicJumps>()?,
+            },
+            hot_after: u32::try_from(parse_u64("--hot-after", &args.hot_after)?)
+                .map_err(|_| "--hot-after: too large".to_string())?,
+        },
         ..Config::default()
     };
     let mut request = Request::new(Vec::new());
@@ -210,6 +231,12 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
         (None, None) => return Err(UsageError("no code: give HEX or --code-file PATH".into())),
     };
     request.code = parse_hex("code", &hex)?;
+    if args.dump_ir {
+        let ir = nestedvm::engine::jit_ir(&config, &request.code)
+            .map_err(|e| UsageError(format!("--dump-ir: {e}")))?;
+        println!("{ir}");
+        return Ok(());
+    }
     let outcome = Vm::new()
         .run(&config, &request)
         .map_err(|e| UsageError(e.to_string()))?;
