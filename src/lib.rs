@@ -9,9 +9,12 @@
 //! ```
 
 pub mod authorization;
+pub mod difftest;
 pub mod engine;
 pub mod executor;
 pub mod input;
+#[cfg(feature = "revm")]
+pub mod oracle;
 pub mod output;
 pub mod precompiles;
 pub mod run;

@@ -7,9 +7,10 @@
 
 mod common;
 
-use common::gen::{program_excluding, world_accounts, Rng};
+use common::gen::{program_excluding, world_accounts, Choices, Rng};
 use common::hyvm_oracle::{run_hyvm, wallet_code, HyvmRequest};
 use common::oracle::OracleAccount;
+use nestedvm::difftest::case::{hyvm_storage, reaches_call_guard};
 use nestedvm::interp::{hyvm, opcode};
 use nestedvm::{Account, Config, Engine, Outcome, Request, Status, Vm, U256};
 
@@ -19,13 +20,7 @@ type Storage = Vec<(U256, U256)>;
 fn oracle_accounts() -> Vec<OracleAccount> {
     world_accounts()
         .into_iter()
-        .map(|(address, a)| OracleAccount {
-            address,
-            balance: a.balance,
-            nonce: a.nonce,
-            code: a.code.to_vec(),
-            storage: a.storage().into_iter().collect(),
-        })
+        .map(|(address, a)| OracleAccount::from_account(address, &a))
         .collect()
 }
 
@@ -92,15 +87,6 @@ fn compare(
     Ok(status.unwrap_or(Status::Halt))
 }
 
-/// Whether the verifier build may run its call guard, whose gas the profile does not model
-/// (`hyvm-gas.md`: that build is unmaintained on chain): any call opcode byte, push data
-/// included, since hyvm jumps land inside push data.
-fn reaches_call_guard(guest: &[u8]) -> bool {
-    guest
-        .iter()
-        .any(|b| matches!(*b, opcode::CALL | opcode::STATICCALL | opcode::DELEGATECALL))
-}
-
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -116,25 +102,7 @@ fn campaign(seed: u64, count: usize, verifier: bool) {
             // GAS would see the unmodelled guard's cost.
             guest = program_excluding(&mut rng, len, &[opcode::GAS]);
         }
-        let mut storage = if rng.chance(30) {
-            vec![(U256::from(rng.below(3)), U256::from(1 + rng.below(3)))]
-        } else {
-            vec![]
-        };
-        if verifier {
-            if rng.chance(70) {
-                storage.push((hyvm::VERIFIER_SLOT, U256::from(0x7e71)));
-            }
-            // The owner: nobody, the caller, or someone else; sometimes the re-entrancy slot.
-            match rng.below(3) {
-                0 => {}
-                1 => storage.push((hyvm::OWNER_SLOT, U256::from(0xca11))),
-                _ => storage.push((hyvm::OWNER_SLOT, U256::from(rng.below(3)))),
-            }
-            if rng.chance(30) {
-                storage.push((hyvm::REENTRANCY_SLOT, U256::from(rng.below(4))));
-            }
-        }
+        let storage = hyvm_storage(&mut rng, verifier);
         match compare(&guest, 5_000_000, verifier, &storage) {
             Err(e) => failures.push(format!("#{n} guest 0x{}: {e}", hex(&guest))),
             Ok(status) => *statuses.entry(status).or_insert(0usize) += 1,

@@ -37,7 +37,7 @@ fn run(code: &str) -> HyvmOutcome {
     run_hyvm(&guest(code))
 }
 
-const FORKS: [&str; 4] = ["shanghai", "cancun", "prague", "osaka"];
+const FORKS: [nestedvm::Fork; 4] = nestedvm::Fork::ALL;
 
 // ------------------------------------------------------------------ fixtures
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::gen::{program, world_accounts, Rng};
+use common::gen::{program, world_accounts, Choices, Rng};
 use common::vmfixture::load_all;
 use nestedvm::engine::JitConfig;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::gen::{program, Rng};
+use common::gen::{program, Choices, Rng};
 use nestedvm::{Config, Engine, Fork, Profile, Request, Vm};
 
 fn count() -> usize {

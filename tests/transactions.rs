@@ -106,7 +106,7 @@ fn revm(fork: Fork, pre: &[(Address, Account)], limits: Limits, tx: &Transaction
                 .expect("EmptyDB cannot fail");
         }
     }
-    let mut cfg = CfgEnv::new_with_spec(spec_of(fork.name()));
+    let mut cfg = CfgEnv::new_with_spec(spec_of(fork));
     cfg.chain_id = 1;
     // revm takes the blob limit from the chain's blob schedule (EIP-7840): mainnet's, with
     // Osaka's per-transaction cap of EIP-7594.
@@ -118,7 +118,7 @@ fn revm(fork: Fork, pre: &[(Address, Account)], limits: Limits, tx: &Transaction
     let mut block = block_env(&env);
     block.blob_excess_gas_and_price = Some(BlobExcessGasAndPrice::new_with_spec(
         limits.excess_blob_gas,
-        spec_of(fork.name()),
+        spec_of(fork),
     ));
     let (tx_type, gas_price, gas_priority_fee) = match tx.gas_price {
         GasPrice::Legacy(p) => (u8::from(!tx.access_list.is_empty()), p.as_u128(), None),

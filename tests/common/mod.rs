@@ -1,14 +1,49 @@
-//! Shared test support: the revm oracle (test-only, never on the execution path), the VM
-//! fixture parser, and the bridge between nestedvm's requests and the oracle's.
+//! Shared test support: the oracles of the library (`revm` feature, which the dev-dependency
+//! on the crate itself turns on) with test-side wrappers that fail the test when an oracle
+//! refuses a request, the generator, the VM fixture parser, and the bridge between
+//! nestedvm's requests and the oracle's.
 #![allow(dead_code)]
 
-pub mod gen;
-pub mod hyvm_oracle;
-pub mod oracle;
 pub mod vmfixture;
 
-use nestedvm::{Account, Config, Engine, Env, Fork, Outcome, Profile, Request, Vm, U256};
-use oracle::{OracleAccount, OracleEnv, OracleOutcome, OracleRequest};
+#[allow(unused_imports)]
+pub use nestedvm::difftest::gen;
+
+/// revm running one message call, and the helpers shared by both oracles.
+pub mod oracle {
+    // Each test binary uses a different part.
+    #[allow(unused_imports)]
+    pub use nestedvm::oracle::revm::{OracleOutcome, OracleRequest};
+    #[allow(unused_imports)]
+    pub use nestedvm::oracle::{
+        addr_low, block_env, bytecode_of, default_origin_balance, frame_figures, from_addr,
+        from_ru, intrinsic_gas, message_call_cfg, spec_of, storage_of, to_addr, to_b256, to_ru,
+        OracleAccount, OracleEnv, OracleLog, DEFAULT_ADDRESS, DEFAULT_COINBASE, DEFAULT_ORIGIN,
+    };
+
+    /// revm's result; a request it refuses fails the test.
+    pub fn run_revm(req: &OracleRequest) -> OracleOutcome {
+        nestedvm::oracle::revm::run_revm(req).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// The real hypervisor run in revm.
+pub mod hyvm_oracle {
+    #[allow(unused_imports)]
+    pub use nestedvm::oracle::hyvm_onchain::{
+        hyvm_code, hyvm_code_at, static_runner_code, wallet_code, HyvmOutcome, HyvmRequest,
+        HYPERVISOR, STATIC_RUNNER, VERIFIER_SLOT, WALLET,
+    };
+
+    /// The hypervisor frame's result; a request the harness refuses fails the test.
+    pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
+        nestedvm::oracle::hyvm_onchain::run_hyvm(req).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+use nestedvm::difftest::Observed;
+use nestedvm::{Config, Engine, Env, Fork, Outcome, Profile, Request, Vm, U256};
+use oracle::{OracleOutcome, OracleRequest};
 
 /// How many generated programs a campaign runs: `NESTEDVM_SOAK` when set, else `default`.
 pub fn campaign_size(default: usize) -> usize {
@@ -50,52 +85,16 @@ pub fn run_asm(config: &Config, text: &str, gas: u64) -> Outcome {
     run_code(config, &code, gas)
 }
 
-fn to_oracle_account(address: nestedvm::Address, a: &Account) -> OracleAccount {
-    OracleAccount {
-        address,
-        balance: a.balance,
-        nonce: a.nonce,
-        code: a.code.to_vec(),
-        storage: a.storage().into_iter().collect(),
-    }
-}
-
 /// The oracle request equivalent to a nestedvm `evm` request.
 pub fn to_oracle(fork: Fork, req: &Request) -> OracleRequest {
-    let env = &req.env;
-    OracleRequest {
-        fork: fork.name(),
-        env: OracleEnv {
-            number: env.number,
-            timestamp: env.timestamp,
-            coinbase: env.coinbase,
-            gas_limit: env.gas_limit,
-            basefee: env.basefee.low_u64(),
-            prevrandao: env.prevrandao,
-            blob_base_fee: env.blob_base_fee.low_u128(),
-            chain_id: env.chain_id,
-            gas_price: env.gas_price.low_u128(),
-            origin: req.caller,
-        },
-        address: req.address,
-        code: req.code.clone(),
-        calldata: req.calldata.clone(),
-        gas: req.gas,
-        value: req.value,
-        storage: req.storage.clone(),
-        accounts: req
-            .accounts
-            .iter()
-            .map(|(a, acc)| to_oracle_account(*a, acc))
-            .collect(),
-    }
+    OracleRequest::from_request(fork, req)
 }
 
 /// What an oracle says a run gave.
 pub struct Expected<'a> {
     /// Who says so (for messages).
     pub who: &'a str,
-    pub status: &'a str,
+    pub status: &'static str,
     pub output: &'a [u8],
     /// Gas used and refund, when the oracle's gas is comparable.
     pub gas: Option<(u64, i64)>,
@@ -105,65 +104,18 @@ pub struct Expected<'a> {
 
 /// Every field of `ours` that differs from `theirs`, or `Ok` when none does.
 pub fn differences(ours: &Outcome, theirs: Expected) -> Result<(), String> {
-    let who = theirs.who;
-    let mut diffs = Vec::new();
-    if ours.status.name() != theirs.status {
-        diffs.push(format!(
-            "status {} ({:?}) vs {who} {}",
-            ours.status.name(),
-            ours.reason,
-            theirs.status
-        ));
-    }
-    if ours.output != theirs.output {
-        diffs.push(format!(
-            "output {:02x?} vs {who} {:02x?}",
-            ours.output, theirs.output
-        ));
-    }
-    if let Some((gas_used, gas_refund)) = theirs.gas {
-        if ours.gas_used != gas_used {
-            diffs.push(format!("gas_used {} vs {who} {gas_used}", ours.gas_used));
-        }
-        if ours.gas_refund != gas_refund {
-            diffs.push(format!(
-                "gas_refund {} vs {who} {gas_refund}",
-                ours.gas_refund
-            ));
-        }
-    }
-    let our_logs: Vec<_> = ours
-        .logs
-        .iter()
-        .map(|l| {
-            (
-                l.address,
-                l.topics
-                    .iter()
-                    .map(|t| U256::from_big_endian(t.as_bytes()))
-                    .collect::<Vec<_>>(),
-                l.data.clone(),
-            )
-        })
-        .collect();
-    let their_logs: Vec<_> = theirs
-        .logs
-        .iter()
-        .map(|l| (l.address, l.topics.clone(), l.data.clone()))
-        .collect();
-    if our_logs != their_logs {
-        diffs.push(format!("logs {our_logs:?} vs {who} {their_logs:?}"));
-    }
-    if &ours.storage != theirs.storage {
-        diffs.push(format!(
-            "storage {:?} vs {who} {:?}",
-            ours.storage, theirs.storage
-        ));
-    }
-    if diffs.is_empty() {
+    let expected = Observed::from_oracle(
+        theirs.status,
+        theirs.output,
+        theirs.gas,
+        theirs.logs,
+        theirs.storage,
+    );
+    let d = Observed::from_outcome(ours).differences("nestedvm", &expected, theirs.who);
+    if d.is_empty() {
         Ok(())
     } else {
-        Err(diffs.join("; "))
+        Err(d.into_iter().map(|d| d.text).collect::<Vec<_>>().join("; "))
     }
 }
 

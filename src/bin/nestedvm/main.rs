@@ -1,6 +1,9 @@
-//! The `nestedvm` command: run guest code, assemble and disassemble, run state tests.
+//! The `nestedvm` command: run guest code, assemble and disassemble, run state tests, compare
+//! engines on generated programs.
 
 mod batch;
+mod difftest;
+mod progress;
 mod statetest;
 
 use clap::{Args, Parser, Subcommand};
@@ -38,6 +41,8 @@ enum Command {
     },
     /// Run Ethereum GeneralStateTests (files or directories) in the evm profile.
     Statetest(statetest::StatetestArgs),
+    /// Run generated programs through several engines and report the first divergence, shrunk.
+    Difftest(Box<difftest::DifftestArgs>),
 }
 
 /// Options of `run`, also the defaults of every `--batch` request.
@@ -124,7 +129,7 @@ fn main() -> ExitCode {
             }
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 eprintln!(
-                    "error: a command is required: run, disasm, asm or statetest (see --help)"
+                    "error: a command is required: run, disasm, asm, statetest or difftest (see --help)"
                 );
                 return ExitCode::from(2);
             }
@@ -147,6 +152,7 @@ fn main() -> ExitCode {
             .map_err(UsageError),
         Command::Asm { source } => assemble(source).map(|()| ExitCode::SUCCESS),
         Command::Statetest(args) => statetest::statetest(args),
+        Command::Difftest(args) => difftest::difftest(*args),
     };
     match result {
         Ok(code) => code,

@@ -1,11 +1,10 @@
 //! `statetest PATH...`: runs ethereum/tests GeneralStateTests and reports each failing vector
 //! (or, with `--json`, every vector) and the closing `N passed, M failed` line.
 
+use crate::progress::progress_bar;
 use crate::UsageError;
-use indicatif::{ProgressBar, ProgressStyle};
 use nestedvm::statetest::Suite;
 use nestedvm::Engine;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,23 +22,11 @@ pub struct StatetestArgs {
     json: bool,
 }
 
-/// A bar on stderr when it is a terminal; hidden otherwise, so logs and pipes stay clean.
-fn progress_bar(len: usize) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} vectors {elapsed}") {
-        bar.set_style(style);
-    }
-    bar
-}
-
 /// Runs the suite; exit code 0 when every vector passed, 1 otherwise.
 pub fn statetest(args: StatetestArgs) -> Result<ExitCode, UsageError> {
     let engine = args.engine.parse::<Engine>()?;
     let suite = Suite::load(&args.paths).map_err(|e| UsageError(e.to_string()))?;
-    let bar = progress_bar(suite.vector_count());
+    let bar = progress_bar(suite.vector_count() as u64, "vectors");
     let summary = suite
         .run(engine, |result| {
             bar.inc(1);

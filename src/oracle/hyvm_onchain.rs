@@ -1,9 +1,6 @@
-//! Test-only HyVM oracle: runs guest EVM bytecode through the REAL HyVM hypervisor
-//! bytecode (tests/fixtures/hyvm, see its README for provenance) inside revm 43 and
-//! reports the hypervisor frame's result.
-//!
-//! Only depends on `revm`, `primitive-types`, `std` and the sibling `oracle` module
-//! (which documents the revm cargo features the CfgEnv knobs below need).
+//! The real HyVM as the oracle of the `hyvm` profile: runs guest bytecode through the
+//! hypervisor's published bytecode (`tests/fixtures/hyvm`, see its README for provenance)
+//! inside revm 43 and reports the hypervisor frame's result.
 //!
 //! Pre-state:
 //! - `HYPERVISOR` (0x…4879): the hypervisor runtime (plain or verifier build) followed by
@@ -21,43 +18,39 @@
 //!   relays the return data (RETURN on success, REVERT on failure). The wallet then runs
 //!   (and DELEGATECALLs the hypervisor) inside that STATICCALL, so the guest is read-only.
 //!   In static mode the guest sees CALLER = `STATIC_RUNNER` (0x…5747) and CALLVALUE = 0
-//!   (a STATICCALL carries no value, so `req.value` must be zero: `run_hyvm` panics
-//!   otherwise). ORIGIN is still `env.origin`.
+//!   (a STATICCALL carries no value, so `req.value` must be zero: `run_hyvm` refuses
+//!   anything else). ORIGIN is still `env.origin`.
 //! - `env.origin` (default 0x…ca11): balance 10^24 unless given in `accounts`.
 //!
 //! The transaction: legacy, from `env.origin` to `WALLET` (or to `STATIC_RUNNER` when
 //! `is_static`) with `req.value` and calldata = the guest code; no fee is charged
-//! (`disable_fee_charge` & co., as in oracle.rs), EIP-7825 cap lifted, and a gas limit
+//! (`disable_fee_charge` & co., see [`message_call_cfg`]), EIP-7825 cap lifted, and a gas limit
 //! with ample headroom for the wallet (and runner) around the hypervisor call: enough for
 //! the 63/64 rule to leave exactly `req.gas` for the DELEGATECALL and for the relays to
-//! copy any return data. `run_hyvm` asserts that the hypervisor frame got exactly
-//! `req.gas`.
+//! copy any return data. `run_hyvm` checks that the hypervisor frame got exactly
+//! `req.gas` and fails otherwise.
 //!
 //! The figures come from an inspector that picks THE hypervisor frame: the first call
 //! frame at depth 1 (depth 2 when `is_static`; the transaction's own frame is depth 0)
 //! whose scheme is DELEGATECALL and whose bytecode address is `HYPERVISOR`. Deeper frames
 //! (e.g. a guest that itself DELEGATECALLs the hypervisor) are never picked. CREATE frames
 //! are counted in the depth as well.
-#![allow(dead_code)]
 
-use primitive_types::{H160, U256};
-use std::collections::BTreeMap;
-
-use super::oracle::{
-    block_env, bytecode_of, default_origin_balance, frame_figures, from_addr, intrinsic_gas,
+use super::{
+    block_env, bytecode_of, call_tx, default_origin_balance, frame_figures, logs_of,
     message_call_cfg, spec_of, storage_of, to_addr, to_ru, OracleAccount, OracleEnv, OracleLog,
 };
-
+pub use crate::difftest::wallet::wallet_code;
+use crate::{Address as H160, Fork, U256};
 use revm::{
-    context::TxEnv,
-    context_interface::result::ExecutionResult,
     database::{CacheDB, EmptyDB},
     inspector::Inspector,
     interpreter::{CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome},
-    primitives::{Address, Bytes, TxKind},
+    primitives::Address,
     state::AccountInfo,
     Context, DatabaseCommit, InspectEvm, MainBuilder, MainContext,
 };
+use std::collections::BTreeMap;
 
 /// Where the hypervisor lives ("Hy" = 0x4879).
 pub const HYPERVISOR: H160 = H160([
@@ -107,8 +100,9 @@ pub struct HyvmRequest {
     /// its balance/nonce/storage (its code is always the wallet's); an entry for the origin
     /// overrides its default balance; code given for HYPERVISOR or STATIC_RUNNER is ignored.
     pub accounts: Vec<OracleAccount>,
-    /// "shanghai" | "cancun" | "prague" | "osaka".
-    pub fork: &'static str,
+    /// The fork.
+    pub fork: Fork,
+    /// Block and transaction environment.
     pub env: OracleEnv,
 }
 
@@ -122,8 +116,31 @@ impl Default for HyvmRequest {
             value: U256::zero(),
             storage: Vec::new(),
             accounts: Vec::new(),
-            fork: "osaka",
+            fork: Fork::Osaka,
             env: OracleEnv::default(),
+        }
+    }
+}
+
+impl HyvmRequest {
+    /// The oracle's view of a nestedvm `hyvm` request at `fork`: the request's code is the
+    /// guest, its accounts the pre-state (an entry for the wallet gives its balance, nonce
+    /// and storage; the wallet's code is always the harness's), its caller the origin.
+    pub fn from_request(fork: Fork, verifier: bool, req: &crate::Request) -> Self {
+        HyvmRequest {
+            guest: req.code.clone(),
+            gas: req.gas,
+            verifier,
+            is_static: false,
+            value: req.value,
+            storage: req.storage.clone(),
+            accounts: req
+                .accounts
+                .iter()
+                .map(|(a, acc)| OracleAccount::from_account(*a, acc))
+                .collect(),
+            fork,
+            env: OracleEnv::from_env(&req.env, req.caller),
         }
     }
 }
@@ -148,14 +165,10 @@ pub struct HyvmOutcome {
 
 // ---------------------------------------------------------------- bytecode
 
+/// A fixture's hex text as bytes: the files are checked against their published hashes by
+/// `tests/hyvm_oracle.rs`, so a malformed one cannot pass unnoticed.
 fn unhex(s: &str) -> Vec<u8> {
-    let s = s.trim();
-    let s = s.strip_prefix("0x").unwrap_or(s);
-    assert!(s.len().is_multiple_of(2), "hyvm oracle: odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hyvm oracle: bad hex"))
-        .collect()
+    crate::interp::asm::decode_hex(s.trim().trim_start_matches("0x")).unwrap_or_default()
 }
 
 /// The hypervisor runtime as deployed: the runtime (plain or verifier build) followed by
@@ -174,38 +187,6 @@ pub fn hyvm_code_at(verifier: bool, address: H160) -> Vec<u8> {
     code.extend_from_slice(&[0u8; 12]);
     code.extend_from_slice(address.as_bytes());
     code
-}
-
-/// The wallet: forwards its calldata to HYPERVISOR by DELEGATECALL with exactly `gas` gas.
-/// ```text
-/// 00: 36                 CALLDATASIZE
-/// 01: 6000 6000          PUSH1 0, PUSH1 0
-/// 05: 37                 CALLDATACOPY          mem[0..cds] = calldata
-/// 06: 6000 6000          PUSH1 0 (retSize), PUSH1 0 (retOffset)
-/// 0a: 36                 CALLDATASIZE (argsSize)
-/// 0b: 6000               PUSH1 0 (argsOffset)
-/// 0d: 73 <HYPERVISOR>    PUSH20 address
-/// 22: 67 <gas>           PUSH8 gas (big-endian)
-/// 2b: f4                 DELEGATECALL
-/// 2c: 3d 6000 6000 3e    RETURNDATACOPY(0, 0, RETURNDATASIZE)
-/// 32: 6039 57            PUSH1 0x39, JUMPI     (success -> 0x39)
-/// 35: 3d 6000 fd         REVERT(0, RETURNDATASIZE)
-/// 39: 5b 3d 6000 f3      JUMPDEST, RETURN(0, RETURNDATASIZE)
-/// ```
-pub fn wallet_code(gas: u64) -> Vec<u8> {
-    let mut c = vec![0x36, 0x60, 0x00, 0x60, 0x00, 0x37];
-    c.extend_from_slice(&[0x60, 0x00, 0x60, 0x00, 0x36, 0x60, 0x00]);
-    c.push(0x73);
-    c.extend_from_slice(HYPERVISOR.as_bytes());
-    c.push(0x67);
-    c.extend_from_slice(&gas.to_be_bytes());
-    c.push(0xf4);
-    c.extend_from_slice(&[0x3d, 0x60, 0x00, 0x60, 0x00, 0x3e]);
-    c.extend_from_slice(&[0x60, 0x39, 0x57]);
-    c.extend_from_slice(&[0x3d, 0x60, 0x00, 0xfd]);
-    assert_eq!(c.len(), 0x39);
-    c.extend_from_slice(&[0x5b, 0x3d, 0x60, 0x00, 0xf3]);
-    c
 }
 
 /// The static runner: STATICCALLs WALLET with all its gas and its calldata, relays the result.
@@ -298,18 +279,19 @@ impl<CTX> Inspector<CTX> for HyvmProbe {
 // ---------------------------------------------------------------- run
 
 /// Runs `req.guest` through the real hypervisor and reports the hypervisor frame's result.
-pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
-    assert!(
-        !req.is_static || req.value.is_zero(),
-        "hyvm oracle: is_static runs under STATICCALL, which carries no value; use value 0"
-    );
+pub fn run_hyvm(req: &HyvmRequest) -> Result<HyvmOutcome, String> {
+    if req.is_static && !req.value.is_zero() {
+        return Err(
+            "hyvm oracle: is_static runs under STATICCALL, which carries no value; use value 0"
+                .into(),
+        );
+    }
     let spec = spec_of(req.fork);
     let env = &req.env;
     let origin = env.origin;
-    assert!(
-        origin != WALLET && origin != HYPERVISOR && origin != STATIC_RUNNER,
-        "hyvm oracle: the origin must not be one of the oracle's contracts"
-    );
+    if origin == WALLET || origin == HYPERVISOR || origin == STATIC_RUNNER {
+        return Err("hyvm oracle: the origin must not be one of the oracle's contracts".into());
+    }
 
     // ---- pre-state
     let mut db = CacheDB::<EmptyDB>::default();
@@ -365,7 +347,7 @@ pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
         .chain(req.storage.iter().map(|kv| (WALLET, kv)));
     for (a, (k, v)) in storage_entries {
         db.insert_account_storage(to_addr(a), to_ru(*k), to_ru(*v))
-            .expect("EmptyDB cannot fail");
+            .map_err(|e| format!("hyvm oracle: {e:?}"))?;
     }
 
     let cfg = message_call_cfg(spec, env);
@@ -374,7 +356,6 @@ pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
     // ---- tx. Headroom: each forwarding level keeps 1/64 (gas/16 covers two levels), the
     // wallet/runner pay calldata memory and copy the return data (whose memory the guest
     // paid for out of `gas`, hence 2 * gas), plus a fixed margin (cold accounts etc.).
-    let (intrinsic, _floor) = intrinsic_gas(req.fork, &req.guest);
     let frame_gas = req
         .gas
         .saturating_mul(3)
@@ -382,18 +363,7 @@ pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
         .saturating_add(mem_cost(req.guest.len() as u64).saturating_mul(3))
         .saturating_add(1_000_000);
     let to = if req.is_static { STATIC_RUNNER } else { WALLET };
-    let tx = TxEnv {
-        tx_type: 0,
-        caller: to_addr(origin),
-        gas_limit: frame_gas.saturating_add(intrinsic),
-        gas_price: env.gas_price,
-        kind: TxKind::Call(to_addr(to)),
-        value: to_ru(req.value),
-        data: Bytes::copy_from_slice(&req.guest),
-        nonce: 0,
-        chain_id: Some(env.chain_id),
-        ..TxEnv::default()
-    };
+    let tx = call_tx(req.fork, env, to, req.value, &req.guest, frame_gas);
 
     let ctx = Context::mainnet()
         .with_db(db)
@@ -411,59 +381,45 @@ pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
     let mut evm = ctx.build_mainnet_with_inspector(probe);
     let res = evm
         .inspect_tx(tx)
-        .unwrap_or_else(|e| panic!("hyvm oracle: revm rejected the transaction: {e:?}"));
+        .map_err(|e| format!("hyvm oracle: revm rejected the transaction: {e:?}"))?;
 
     let probe = &evm.inspector;
     let gas_limit = probe
         .gas_limit
-        .expect("hyvm oracle: the hypervisor DELEGATECALL frame was not seen");
-    assert_eq!(
-        gas_limit, req.gas,
-        "hyvm oracle: the hypervisor frame got {gas_limit} gas instead of {}",
-        req.gas
-    );
+        .ok_or("hyvm oracle: the hypervisor DELEGATECALL frame was not seen")?;
+    if gas_limit != req.gas {
+        return Err(format!(
+            "hyvm oracle: the hypervisor frame got {gas_limit} gas instead of {}",
+            req.gas
+        ));
+    }
     let outcome = probe
         .outcome
         .clone()
-        .expect("hyvm oracle: the hypervisor frame did not end");
+        .ok_or("hyvm oracle: the hypervisor frame did not end")?;
     let (status, gas_used, gas_refund, output) = frame_figures(&outcome);
 
     // The wallet (and runner) relay the hypervisor's status: the transaction succeeds iff
     // the hypervisor frame did. Anything else means the headroom above was too small.
-    assert_eq!(
-        res.result.is_success(),
-        status == "success",
-        "hyvm oracle: transaction result {:?} does not match the hypervisor frame ({status})",
-        res.result
-    );
-
-    let logs = match &res.result {
-        ExecutionResult::Success { logs, .. } => logs
-            .iter()
-            .map(|l| OracleLog {
-                address: from_addr(l.address),
-                topics: l
-                    .topics()
-                    .iter()
-                    .map(|t| U256::from_big_endian(t.as_slice()))
-                    .collect(),
-                data: l.data.data.to_vec(),
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    if res.result.is_success() != (status == "success") {
+        return Err(format!(
+            "hyvm oracle: transaction result {:?} does not match the hypervisor frame ({status})",
+            res.result
+        ));
+    }
+    let logs = logs_of(&res.result);
 
     // ---- commit and read the wallet's post-state storage
     let db = &mut evm.ctx.journaled_state.database;
     db.commit(res.state);
     let storage = storage_of(db, WALLET);
 
-    HyvmOutcome {
+    Ok(HyvmOutcome {
         status,
         output,
         gas_used,
         gas_refund,
         logs,
         storage,
-    }
+    })
 }
