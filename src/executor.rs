@@ -196,16 +196,17 @@ impl<'a> Executor<'a> {
         self.codes.get(code)
     }
 
-    /// Runs `top` and every call and create it makes, returning how `top` ended and its
-    /// memory. The caller owns checkpointing and value transfer of the top frame.
-    pub fn run(&mut self, top: Frame) -> (FrameResult, Memory) {
+    /// Runs `top` and every call and create it makes, returning how `top` ended, its memory
+    /// and where it stopped (the offset after its last instruction). The caller owns
+    /// checkpointing and value transfer of the top frame.
+    pub fn run(&mut self, top: Frame) -> (FrameResult, Memory, usize) {
         let top = Entry {
             frame: top,
             pending: Pending::Call(self.world.checkpoint()),
             native: Native::Unchecked,
         };
-        let (_, result, memory) = self.drive(top);
-        (result, memory)
+        let (_, result, memory, pc) = self.drive(top);
+        (result, memory, pc)
     }
 
     /// Runs a transaction's message as the top frame, value transfer, precompiles, the
@@ -220,14 +221,15 @@ impl<'a> Executor<'a> {
         match prepared {
             Prepared::Done(outcome) => outcome,
             Prepared::Frame(top) => {
-                let (pending, result, _) = self.drive(*top);
+                let (pending, result, _, _) = self.drive(*top);
                 self.finish(pending, result)
             }
         }
     }
 
-    /// Runs `top` and everything it calls; returns its pending finish, result and memory.
-    fn drive(&mut self, top: Entry) -> (Pending, FrameResult, Memory) {
+    /// Runs `top` and everything it calls; returns its pending finish, result, memory and
+    /// final pc.
+    fn drive(&mut self, top: Entry) -> (Pending, FrameResult, Memory, usize) {
         let mut stack: Vec<Entry> = Vec::new();
         let mut current = top;
         loop {
@@ -258,7 +260,7 @@ impl<'a> Executor<'a> {
                 FrameAction::Return(result) => {
                     let Some(parent) = stack.pop() else {
                         let memory = std::mem::take(&mut current.frame.memory);
-                        return (current.pending, result, memory);
+                        return (current.pending, result, memory, current.frame.pc);
                     };
                     let finished = std::mem::replace(&mut current, parent);
                     let is_create = matches!(finished.pending, Pending::Create(..));

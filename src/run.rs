@@ -129,6 +129,9 @@ pub struct Outcome {
     pub engine: Engine,
     /// Host memory of the top frame at its end (reserved region included in `hyvm`).
     pub memory: Vec<u8>,
+    /// Where the top frame stopped: the offset just past its last instruction (0 when it
+    /// never ran).
+    pub pc: usize,
 }
 
 /// Why a request cannot run.
@@ -322,6 +325,7 @@ impl Vm {
                 storage: world.storage_of(&request.address),
                 engine: Engine::Interpreter,
                 memory: Vec::new(),
+                pc: 0,
             };
         }
         let spec = Spec::get(config.profile, config.fork, config.verifier);
@@ -353,7 +357,7 @@ impl Vm {
             Profile::Evm => Frame::new(spec, code, input, context, request.gas),
         };
         frame.memory_limit = config.memory_limit;
-        let (result, memory) = executor.run(frame);
+        let (result, memory, pc) = executor.run(frame);
         let engine = if executor.ran_native() {
             Engine::Jit
         } else {
@@ -376,6 +380,7 @@ impl Vm {
             storage: world.storage_of(&request.address),
             engine,
             memory: memory.into_vec(),
+            pc,
         }
     }
 }

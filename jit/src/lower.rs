@@ -95,6 +95,7 @@ struct Ctx<'a, 'b> {
     blocks: HashMap<usize, Block>,
     exec_sig: SigRef,
     mem_sig: SigRef,
+    stack_sig: SigRef,
     /// Shared exit on a failed segment entry check (param: the segment's pc).
     bail: Block,
     /// Shared exit returning a builtin's code as it is (param: the code).
@@ -132,6 +133,11 @@ impl Lowering<'_> {
         mem.params.push(AbiParam::new(I64));
         mem.returns.push(AbiParam::new(I32));
         let mem_sig = b.import_signature(mem);
+        let mut stack = Signature::new(call_conv);
+        stack.params.push(AbiParam::new(I64));
+        stack.params.push(AbiParam::new(I32));
+        stack.returns.push(AbiParam::new(I32));
+        let stack_sig = b.import_signature(stack);
 
         let bail = b.create_block();
         b.append_block_param(bail, I64);
@@ -150,6 +156,7 @@ impl Lowering<'_> {
             blocks,
             exec_sig,
             mem_sig,
+            stack_sig,
             bail,
             stop,
             dispatch: None,
@@ -478,6 +485,9 @@ impl Ctx<'_, '_> {
                 };
                 vs.items.push(Slot::Val(r, None));
             }
+            DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR | SAR => {
+                self.stack_op(vs, op);
+            }
             MLOAD | MSTORE | MSTORE8 => {
                 self.memory(vs, ins, rest_after);
             }
@@ -542,6 +552,33 @@ impl Ctx<'_, '_> {
         let gas = self.b.ins().iadd_imm(gas, -(rest_after as i64));
         self.b.def_var(self.gas, gas);
         true
+    }
+
+    /// A stack-only instruction through the `stack_op` builtin: its inputs go through the
+    /// context's scratch words, the rest of the virtual stack stays in registers.
+    fn stack_op(&mut self, vs: &mut VStack, op: u8) {
+        let inputs = if matches!(op, opcode::ADDMOD | opcode::MULMOD) {
+            3
+        } else {
+            2
+        };
+        for k in 0..inputs {
+            let (w, _) = self.pop_val(vs);
+            self.store_word(w, self.ctx, offsets::SCRATCH + 32 * k);
+        }
+        let callee = self.iconst(self.l.builtins.stack_op as u64);
+        let op = self.b.ins().iconst(I32, op as i64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.stack_sig, callee, &[self.ctx, op]);
+        let code = self.b.inst_results(call)[0];
+        let cont = self.b.create_block();
+        let stop = self.stop;
+        self.b.ins().brif(code, stop, &[code.into()], cont, &[]);
+        self.b.switch_to_block(cont);
+        let r = self.load_word(self.ctx, offsets::SCRATCH);
+        vs.items.push(Slot::Val(r, None));
     }
 
     /// MLOAD, MSTORE, MSTORE8: in-bounds accesses inline, the rest through a builtin.
