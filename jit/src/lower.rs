@@ -96,10 +96,6 @@ struct Ctx<'a, 'b> {
     exec_sig: SigRef,
     mem_sig: SigRef,
     stack_sig: SigRef,
-    /// Shared exit on a failed segment entry check (param: the segment's pc).
-    bail: Block,
-    /// Shared exit returning a builtin's code as it is (param: the code).
-    stop: Block,
     /// The shared dispatcher of dynamic jumps (jump-table policy): params target limb 0, the
     /// jump's pc and the gas to give back when it is not a segment start.
     dispatch: Option<Block>,
@@ -139,10 +135,6 @@ impl Lowering<'_> {
         stack.returns.push(AbiParam::new(I32));
         let stack_sig = b.import_signature(stack);
 
-        let bail = b.create_block();
-        b.append_block_param(bail, I64);
-        let stop = b.create_block();
-        b.append_block_param(stop, I32);
         let mut blocks = HashMap::new();
         for &start in self.segments.keys() {
             blocks.insert(start, b.create_block());
@@ -157,8 +149,6 @@ impl Lowering<'_> {
             exec_sig,
             mem_sig,
             stack_sig,
-            bail,
-            stop,
             dispatch: None,
         };
 
@@ -180,14 +170,7 @@ impl Lowering<'_> {
         if let Some(dispatch) = c.dispatch {
             c.dispatcher(dispatch);
         }
-        c.b.switch_to_block(bail);
-        let pc = c.b.block_params(bail)[0];
-        c.b.ins().store(flags, pc, ctx, offsets::PC);
-        let code = c.b.ins().iconst(I32, exit::INTERPRET as i64);
-        c.b.ins().return_(&[code]);
-        c.b.switch_to_block(stop);
-        let code = c.b.block_params(stop)[0];
-        c.b.ins().return_(&[code]);
+
         c.b.seal_all_blocks();
         c.b.finalize();
     }
@@ -196,6 +179,16 @@ impl Lowering<'_> {
 impl Ctx<'_, '_> {
     fn iconst(&mut self, v: u64) -> Value {
         self.b.ins().iconst(I64, v as i64)
+    }
+
+    /// Returns `code` unless it is zero, else goes on at `cont` (a return per call site: see
+    /// the bail blocks).
+    fn stop_unless_zero(&mut self, code: Value, cont: Block) {
+        let stop = self.b.create_block();
+        self.b.ins().brif(code, stop, &[], cont, &[]);
+        self.b.switch_to_block(stop);
+        self.b.ins().return_(&[code]);
+        self.b.switch_to_block(cont);
     }
 
     /// Stores the gas and the stack height in the context, where the next segment reads them.
@@ -356,11 +349,16 @@ impl Ctx<'_, '_> {
         let ok = self.b.ins().band(gas_ok, min_ok);
         let ok = self.b.ins().band(ok, max_ok);
         let body = self.b.create_block();
-        // The context still holds this segment's gas and height: the shared bail block only
-        // records where the interpreter takes over.
+        // The context still holds this segment's gas and height: the bail block only records
+        // where the interpreter takes over. (One block per segment: a single block shared by
+        // thousands of branches makes register allocation superlinear.)
+        let bail = self.b.create_block();
+        self.b.ins().brif(ok, body, &[], bail, &[]);
+        self.b.switch_to_block(bail);
         let pc = self.iconst(seg.start as u64);
-        let bail = self.bail;
-        self.b.ins().brif(ok, body, &[], bail, &[pc.into()]);
+        self.b.ins().store(flags, pc, self.ctx, offsets::PC);
+        let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
+        self.b.ins().return_(&[code]);
         self.b.switch_to_block(body);
         let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
@@ -528,9 +526,7 @@ impl Ctx<'_, '_> {
             .call_indirect(self.exec_sig, callee, &[self.ctx, pc]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
-        let stop = self.stop;
-        self.b.ins().brif(code, stop, &[code.into()], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.stop_unless_zero(code, cont);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
         *vs = self.fresh(len);
@@ -574,9 +570,7 @@ impl Ctx<'_, '_> {
             .call_indirect(self.stack_sig, callee, &[self.ctx, op]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
-        let stop = self.stop;
-        self.b.ins().brif(code, stop, &[code.into()], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.stop_unless_zero(code, cont);
         let r = self.load_word(self.ctx, offsets::SCRATCH);
         vs.items.push(Slot::Val(r, None));
     }
@@ -680,9 +674,7 @@ impl Ctx<'_, '_> {
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
         // On a stop the frame has halted: its stack no longer matters.
-        let stop = self.stop;
-        self.b.ins().brif(code, stop, &[code.into()], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.stop_unless_zero(code, cont);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let slow_loaded: Vec<_> = if ins.op == MLOAD {
             (0..4)
