@@ -43,7 +43,7 @@ impl JitState {
 
 impl Default for JitState {
     fn default() -> Self {
-        JitState::new(Arc::new(JitCache::new(1024)))
+        JitState::new(Arc::new(JitCache::new(256)))
     }
 }
 
