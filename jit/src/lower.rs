@@ -26,9 +26,10 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum DynamicJumps {
     /// Native code hands over to the interpreter, which comes back at the next segment start.
-    #[default]
     Interpreter,
-    /// Native code looks the target up in a table of segment starts and stays native.
+    /// Native code looks the target up in a table of segment starts and stays native (the
+    /// default: a hot loop with a computed jump runs about three times faster).
+    #[default]
     JumpTable,
 }
 
