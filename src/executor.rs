@@ -47,10 +47,13 @@ impl Default for JitState {
     }
 }
 
-/// Analysed code, shared by hash across frames and runs.
+/// Analysed code, shared across frames and runs: by keccak when the caller knows it (an
+/// account's code hash), else by content, so a request's code is not keccak-hashed on every
+/// run (for a contract of a few KiB that hash cost more than running it).
 #[derive(Default)]
 pub struct CodeCache {
-    map: HashMap<B256, Arc<Bytecode>>,
+    by_hash: HashMap<B256, Arc<Bytecode>>,
+    by_content: HashMap<u64, Vec<Arc<Bytecode>>>,
 }
 
 impl CodeCache {
@@ -58,22 +61,39 @@ impl CodeCache {
     /// payloads must not grow memory without bound).
     pub const CAPACITY: usize = 4096;
 
-    /// The analysis of `code`, from the cache when it was seen before.
+    /// The analysis of `code`, from the cache when it was seen before (its keccak is computed
+    /// only when first asked for, and then once).
     pub fn get(&mut self, code: &[u8]) -> Arc<Bytecode> {
-        self.get_hashed(B256::from(keccak256(code)), code)
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        code.hash(&mut hasher);
+        let key = hasher.finish();
+        if let Some(found) = self
+            .by_content
+            .get(&key)
+            .and_then(|same| same.iter().find(|b| b.code() == code))
+        {
+            return found.clone();
+        }
+        if self.by_content.len() >= Self::CAPACITY {
+            self.by_content.clear();
+        }
+        let b = Arc::new(Bytecode::new(code));
+        self.by_content.entry(key).or_default().push(b.clone());
+        b
     }
 
     /// The analysis of `code` whose keccak256 the caller already knows (an account's code
     /// hash, CREATE2's init code hash), so it is not hashed again.
     pub fn get_hashed(&mut self, hash: B256, code: &[u8]) -> Arc<Bytecode> {
-        if let Some(b) = self.map.get(&hash) {
+        if let Some(b) = self.by_hash.get(&hash) {
             return b.clone();
         }
-        if self.map.len() >= Self::CAPACITY {
-            self.map.clear();
+        if self.by_hash.len() >= Self::CAPACITY {
+            self.by_hash.clear();
         }
         let b = Arc::new(Bytecode::with_hash(code, hash.0));
-        self.map.insert(hash, b.clone());
+        self.by_hash.insert(hash, b.clone());
         b
     }
 }
@@ -621,5 +641,26 @@ mod tests {
             create2_address(&Address::zero(), &U256::zero(), &[0x00]),
             expected
         );
+    }
+}
+
+#[cfg(test)]
+mod code_cache_tests {
+    use super::*;
+
+    #[test]
+    fn code_is_found_by_content_and_hashed_only_on_demand() {
+        let mut cache = CodeCache::default();
+        let a = cache.get(&[0x60, 1, 0x00]);
+        let again = cache.get(&[0x60, 1, 0x00]);
+        assert!(Arc::ptr_eq(&a, &again));
+        let b = cache.get(&[0x60, 2, 0x00]);
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(b.code(), &[0x60, 2, 0x00]);
+        assert_eq!(a.hash(), keccak256(&[0x60, 1, 0x00]));
+        let known = B256::from(keccak256(&[0x00]));
+        let c = cache.get_hashed(known, &[0x00]);
+        assert!(Arc::ptr_eq(&c, &cache.get_hashed(known, &[0x00])));
+        assert_eq!(c.hash(), known.0);
     }
 }
