@@ -43,14 +43,17 @@ impl JitState {
 
 impl Default for JitState {
     fn default() -> Self {
-        JitState::new(Arc::new(JitCache::new(1024)))
+        JitState::new(Arc::new(JitCache::new(256)))
     }
 }
 
-/// Analysed code, shared by hash across frames and runs.
+/// Analysed code, shared across frames and runs: by keccak when the caller knows it (an
+/// account's code hash), else by content, so a request's code is not keccak-hashed on every
+/// run (for a contract of a few KiB that hash cost more than running it).
 #[derive(Default)]
 pub struct CodeCache {
-    map: HashMap<B256, Arc<Bytecode>>,
+    by_hash: HashMap<B256, Arc<Bytecode>>,
+    by_content: HashMap<u64, Vec<Arc<Bytecode>>>,
 }
 
 impl CodeCache {
@@ -58,22 +61,39 @@ impl CodeCache {
     /// payloads must not grow memory without bound).
     pub const CAPACITY: usize = 4096;
 
-    /// The analysis of `code`, from the cache when it was seen before.
+    /// The analysis of `code`, from the cache when it was seen before (its keccak is computed
+    /// only when first asked for, and then once).
     pub fn get(&mut self, code: &[u8]) -> Arc<Bytecode> {
-        self.get_hashed(B256::from(keccak256(code)), code)
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        code.hash(&mut hasher);
+        let key = hasher.finish();
+        if let Some(found) = self
+            .by_content
+            .get(&key)
+            .and_then(|same| same.iter().find(|b| b.code() == code))
+        {
+            return found.clone();
+        }
+        if self.by_content.len() >= Self::CAPACITY {
+            self.by_content.clear();
+        }
+        let b = Arc::new(Bytecode::new(code));
+        self.by_content.entry(key).or_default().push(b.clone());
+        b
     }
 
     /// The analysis of `code` whose keccak256 the caller already knows (an account's code
     /// hash, CREATE2's init code hash), so it is not hashed again.
     pub fn get_hashed(&mut self, hash: B256, code: &[u8]) -> Arc<Bytecode> {
-        if let Some(b) = self.map.get(&hash) {
+        if let Some(b) = self.by_hash.get(&hash) {
             return b.clone();
         }
-        if self.map.len() >= Self::CAPACITY {
-            self.map.clear();
+        if self.by_hash.len() >= Self::CAPACITY {
+            self.by_hash.clear();
         }
         let b = Arc::new(Bytecode::with_hash(code, hash.0));
-        self.map.insert(hash, b.clone());
+        self.by_hash.insert(hash, b.clone());
         b
     }
 }
@@ -196,16 +216,17 @@ impl<'a> Executor<'a> {
         self.codes.get(code)
     }
 
-    /// Runs `top` and every call and create it makes, returning how `top` ended and its
-    /// memory. The caller owns checkpointing and value transfer of the top frame.
-    pub fn run(&mut self, top: Frame) -> (FrameResult, Memory) {
+    /// Runs `top` and every call and create it makes, returning how `top` ended, its memory
+    /// and where it stopped (the offset after its last instruction). The caller owns
+    /// checkpointing and value transfer of the top frame.
+    pub fn run(&mut self, top: Frame) -> (FrameResult, Memory, usize) {
         let top = Entry {
             frame: top,
             pending: Pending::Call(self.world.checkpoint()),
             native: Native::Unchecked,
         };
-        let (_, result, memory) = self.drive(top);
-        (result, memory)
+        let (_, result, memory, pc) = self.drive(top);
+        (result, memory, pc)
     }
 
     /// Runs a transaction's message as the top frame, value transfer, precompiles, the
@@ -220,14 +241,15 @@ impl<'a> Executor<'a> {
         match prepared {
             Prepared::Done(outcome) => outcome,
             Prepared::Frame(top) => {
-                let (pending, result, _) = self.drive(*top);
+                let (pending, result, _, _) = self.drive(*top);
                 self.finish(pending, result)
             }
         }
     }
 
-    /// Runs `top` and everything it calls; returns its pending finish, result and memory.
-    fn drive(&mut self, top: Entry) -> (Pending, FrameResult, Memory) {
+    /// Runs `top` and everything it calls; returns its pending finish, result, memory and
+    /// final pc.
+    fn drive(&mut self, top: Entry) -> (Pending, FrameResult, Memory, usize) {
         let mut stack: Vec<Entry> = Vec::new();
         let mut current = top;
         loop {
@@ -258,7 +280,7 @@ impl<'a> Executor<'a> {
                 FrameAction::Return(result) => {
                     let Some(parent) = stack.pop() else {
                         let memory = std::mem::take(&mut current.frame.memory);
-                        return (current.pending, result, memory);
+                        return (current.pending, result, memory, current.frame.pc);
                     };
                     let finished = std::mem::replace(&mut current, parent);
                     let is_create = matches!(finished.pending, Pending::Create(..));
@@ -619,5 +641,26 @@ mod tests {
             create2_address(&Address::zero(), &U256::zero(), &[0x00]),
             expected
         );
+    }
+}
+
+#[cfg(test)]
+mod code_cache_tests {
+    use super::*;
+
+    #[test]
+    fn code_is_found_by_content_and_hashed_only_on_demand() {
+        let mut cache = CodeCache::default();
+        let a = cache.get(&[0x60, 1, 0x00]);
+        let again = cache.get(&[0x60, 1, 0x00]);
+        assert!(Arc::ptr_eq(&a, &again));
+        let b = cache.get(&[0x60, 2, 0x00]);
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(b.code(), &[0x60, 2, 0x00]);
+        assert_eq!(a.hash(), keccak256(&[0x60, 1, 0x00]));
+        let known = B256::from(keccak256(&[0x00]));
+        let c = cache.get_hashed(known, &[0x00]);
+        assert!(Arc::ptr_eq(&c, &cache.get_hashed(known, &[0x00])));
+        assert_eq!(c.hash(), known.0);
     }
 }

@@ -9,10 +9,11 @@ use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, JitState, Tab
 use crate::precompiles::PrecompileSet;
 use crate::world::{Account, World};
 use nestedvm_interp::{
-    Address, CallContext, Env, Fork, Frame, HaltReason, Log, Profile, Spec, Status, U256,
+    Address, CallContext, Env, Fork, Frame, HaltReason, Log, Profile, Spec, Status, B256, U256,
 };
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// Where the hypervisor lives by default (`0x…4879`).
 pub const DEFAULT_HYPERVISOR: Address = Address([
@@ -129,6 +130,9 @@ pub struct Outcome {
     pub engine: Engine,
     /// Host memory of the top frame at its end (reserved region included in `hyvm`).
     pub memory: Vec<u8>,
+    /// Where the top frame stopped: the offset just past its last instruction (0 when it
+    /// never ran).
+    pub pc: usize,
 }
 
 /// Why a request cannot run.
@@ -217,11 +221,20 @@ impl Vm {
         if !request.accounts.iter().any(|(a, _)| *a == request.caller) {
             world.insert_account(request.caller, Account::new(U256::exp10(24), 0, Vec::new()));
         }
-        let own_code = match config.profile {
-            Profile::Evm => request.code.clone(),
-            Profile::Hyvm => Vec::new(),
+        let own = match config.profile {
+            Profile::Evm => {
+                // The analysed code carries its keccak, computed once however often it runs.
+                let code = self.codes.get(&request.code);
+                Account::with_code_hash(
+                    U256::zero(),
+                    1,
+                    Arc::from(code.code()),
+                    B256::from(code.hash()),
+                )
+            }
+            Profile::Hyvm => Account::new(U256::zero(), 1, Vec::new()),
         };
-        world.insert_account(request.address, Account::new(U256::zero(), 1, own_code));
+        world.insert_account(request.address, own);
         world.insert_account(config.hypervisor, self.hypervisor_account(config));
         for (address, account) in &request.accounts {
             world.insert_account(*address, account.clone());
@@ -322,6 +335,7 @@ impl Vm {
                 storage: world.storage_of(&request.address),
                 engine: Engine::Interpreter,
                 memory: Vec::new(),
+                pc: 0,
             };
         }
         let spec = Spec::get(config.profile, config.fork, config.verifier);
@@ -353,7 +367,7 @@ impl Vm {
             Profile::Evm => Frame::new(spec, code, input, context, request.gas),
         };
         frame.memory_limit = config.memory_limit;
-        let (result, memory) = executor.run(frame);
+        let (result, memory, pc) = executor.run(frame);
         let engine = if executor.ran_native() {
             Engine::Jit
         } else {
@@ -376,6 +390,7 @@ impl Vm {
             storage: world.storage_of(&request.address),
             engine,
             memory: memory.into_vec(),
+            pc,
         }
     }
 }

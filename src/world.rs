@@ -54,6 +54,17 @@ impl Account {
         a
     }
 
+    /// An account whose code's keccak the caller already knows (it is not checked).
+    pub fn with_code_hash(balance: U256, nonce: u64, code: Arc<[u8]>, code_hash: B256) -> Self {
+        Account {
+            balance,
+            nonce,
+            code,
+            code_hash,
+            ..Account::default()
+        }
+    }
+
     /// The same account with these storage slots set.
     pub fn with_storage(mut self, slots: impl IntoIterator<Item = (U256, U256)>) -> Self {
         for (key, value) in slots {
@@ -69,7 +80,11 @@ impl Account {
     }
 
     fn set_code(&mut self, code: Arc<[u8]>) {
-        self.code_hash = B256::from(keccak256(&code));
+        self.code_hash = if code.is_empty() {
+            B256::from(KECCAK_EMPTY)
+        } else {
+            B256::from(keccak256(&code))
+        };
         self.code = code;
     }
 

@@ -1,8 +1,7 @@
 //! The JIT against the interpreter, the truth: every program the other tests run, and
 //! generated ones, through both engines under both dynamic-jump policies and both optimization
 //! levels, in both profiles. Status, halt reason, output, gas used, refund, logs, storage,
-//! host memory at the end (which in `hyvm` holds the halting pc) and the plain-contract gas
-//! must be equal.
+//! host memory at the end, the halting pc and the plain-contract gas must be equal.
 
 mod common;
 
@@ -61,6 +60,7 @@ fn differences(a: &Outcome, b: &Outcome) -> Vec<String> {
     field!(logs);
     field!(storage);
     field!(evm_gas_used);
+    field!(pc);
     if a.memory != b.memory {
         d.push(format!(
             "memory differs ({} vs {} bytes)",
@@ -368,4 +368,58 @@ fn verifier_store_redirect_near_the_stack_limit_agrees() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every arithmetic and bitwise opcode on edge-case words, with operands known at compile
+/// time and computed at run time (`PUSH0 ADD` hides the constant).
+#[test]
+fn arithmetic_on_edge_words_agrees() {
+    use nestedvm::interp::opcode::{self, OPCODES};
+    let words = [
+        U256::zero(),
+        U256::one(),
+        U256::from(7),
+        U256::from(31),
+        U256::from(32),
+        U256::from(255),
+        U256::from(256),
+        U256::MAX,
+        U256::one() << 255,
+        (U256::one() << 255) - 1,
+        U256::from(u64::MAX),
+        U256::from(u64::MAX) + 1,
+    ];
+    let mut failures = Vec::new();
+    for op in (0x01..=0x0bu8).chain(0x10..=0x1e) {
+        let Some(info) = OPCODES[op as usize] else {
+            continue;
+        };
+        for (i, a) in words.iter().enumerate() {
+            for (j, b) in words.iter().enumerate() {
+                let c = &words[(i + j) % words.len()];
+                for hide in [false, true] {
+                    let mut code = Vec::new();
+                    for w in [c, b, a].iter().skip(3 - info.inputs as usize) {
+                        code.push(opcode::PUSH32);
+                        code.extend_from_slice(&w.to_big_endian());
+                        if hide {
+                            code.extend([opcode::PUSH0, opcode::ADD]);
+                        }
+                    }
+                    code.push(op);
+                    code.extend([0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]);
+                    let req = Request::new(code);
+                    if let Err(e) = compare(Profile::Evm, Fork::Osaka, &req) {
+                        failures.push(format!("{op:#04x} {a:#x} {b:#x} {c:#x} hide {hide}: {e}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(8)].join("\n")
+    );
 }

@@ -66,7 +66,8 @@ fn random_bytes_and_programs_always_end_within_their_gas() {
                         native.gas_refund,
                         &native.logs,
                         &native.storage,
-                        &native.memory
+                        &native.memory,
+                        native.pc
                     ),
                     (
                         o.status,
@@ -76,7 +77,8 @@ fn random_bytes_and_programs_always_end_within_their_gas() {
                         o.gas_refund,
                         &o.logs,
                         &o.storage,
-                        &o.memory
+                        &o.memory,
+                        o.pc
                     ),
                     "{profile} verifier {verifier} #{n}: the JIT differs on 0x{}",
                     req.code

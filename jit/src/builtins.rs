@@ -4,7 +4,7 @@
 //! error.
 
 use crate::context::{exit, JitContext};
-use nestedvm_interp::instructions::{memory_range, InstructionTable, Step};
+use nestedvm_interp::instructions::{memory_range, stack_only, InstructionTable, Step};
 use nestedvm_interp::opcode::{MLOAD, MSTORE, MSTORE8};
 use nestedvm_interp::{Frame, HaltReason, Host, U256};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -16,6 +16,8 @@ pub struct Builtins {
     pub exec: usize,
     /// [`memory_op`]: `fn(ctx, op, pc) -> exit code`.
     pub memory_op: usize,
+    /// [`stack_op`]: `fn(ctx, op) -> exit code`.
+    pub stack_op: usize,
 }
 
 impl Builtins {
@@ -24,6 +26,7 @@ impl Builtins {
         Builtins {
             exec: exec::<H> as *const () as usize,
             memory_op: memory_op as *const () as usize,
+            stack_op: stack_op as *const () as usize,
         }
     }
 }
@@ -132,6 +135,39 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     ctx.memory_len = frame.memory.len() as u64;
     ctx.pc = frame.pc as u64;
     code
+}
+
+/// A stack-only instruction (DIV, MOD, ADDMOD, SAR, …) on words in `scratch[0..4]` (top),
+/// `[4..8]` and `[8..12]`; the result comes back in `scratch[0..4]`. No gas, no frame state:
+/// native code keeps its stack in registers across the call.
+///
+/// # Safety
+/// As for [`exec`].
+pub unsafe extern "C" fn stack_op(ctx: *mut JitContext, op: u32) -> u32 {
+    // SAFETY: as in `exec`.
+    let ctx = unsafe { &mut *ctx };
+    let word = |k: usize| {
+        U256([
+            ctx.scratch[k],
+            ctx.scratch[k + 1],
+            ctx.scratch[k + 2],
+            ctx.scratch[k + 3],
+        ])
+    };
+    let (a, b, c) = (word(0), word(4), word(8));
+    match catch_unwind(|| stack_only(op as u8, a, b, c)) {
+        Ok(Some(r)) => {
+            ctx.scratch[..4].copy_from_slice(&r.0);
+            exit::CONTINUE
+        }
+        _ => {
+            // SAFETY: as in `exec`.
+            let frame = unsafe { &mut *ctx.frame };
+            frame.halt(HaltReason::Internal);
+            sync_back(ctx, frame);
+            exit::STOPPED
+        }
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub struct JitContext {
     /// The instruction table (for builtins).
     pub table: *const (),
     /// Words passed to and from builtins (the memory slow path: offset, value, result).
-    pub scratch: [u64; 8],
+    pub scratch: [u64; 12],
 }
 
 /// Byte offsets of the fields, for the IR.

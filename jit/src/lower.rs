@@ -26,9 +26,10 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum DynamicJumps {
     /// Native code hands over to the interpreter, which comes back at the next segment start.
-    #[default]
     Interpreter,
-    /// Native code looks the target up in a table of segment starts and stays native.
+    /// Native code looks the target up in a table of segment starts and stays native (the
+    /// default: a hot loop with a computed jump runs about three times faster).
+    #[default]
     JumpTable,
 }
 
@@ -95,10 +96,7 @@ struct Ctx<'a, 'b> {
     blocks: HashMap<usize, Block>,
     exec_sig: SigRef,
     mem_sig: SigRef,
-    /// Shared exit on a failed segment entry check (param: the segment's pc).
-    bail: Block,
-    /// Shared exit returning a builtin's code as it is (param: the code).
-    stop: Block,
+    stack_sig: SigRef,
     /// The shared dispatcher of dynamic jumps (jump-table policy): params target limb 0, the
     /// jump's pc and the gas to give back when it is not a segment start.
     dispatch: Option<Block>,
@@ -132,11 +130,12 @@ impl Lowering<'_> {
         mem.params.push(AbiParam::new(I64));
         mem.returns.push(AbiParam::new(I32));
         let mem_sig = b.import_signature(mem);
+        let mut stack = Signature::new(call_conv);
+        stack.params.push(AbiParam::new(I64));
+        stack.params.push(AbiParam::new(I32));
+        stack.returns.push(AbiParam::new(I32));
+        let stack_sig = b.import_signature(stack);
 
-        let bail = b.create_block();
-        b.append_block_param(bail, I64);
-        let stop = b.create_block();
-        b.append_block_param(stop, I32);
         let mut blocks = HashMap::new();
         for &start in self.segments.keys() {
             blocks.insert(start, b.create_block());
@@ -150,8 +149,7 @@ impl Lowering<'_> {
             blocks,
             exec_sig,
             mem_sig,
-            bail,
-            stop,
+            stack_sig,
             dispatch: None,
         };
 
@@ -173,14 +171,7 @@ impl Lowering<'_> {
         if let Some(dispatch) = c.dispatch {
             c.dispatcher(dispatch);
         }
-        c.b.switch_to_block(bail);
-        let pc = c.b.block_params(bail)[0];
-        c.b.ins().store(flags, pc, ctx, offsets::PC);
-        let code = c.b.ins().iconst(I32, exit::INTERPRET as i64);
-        c.b.ins().return_(&[code]);
-        c.b.switch_to_block(stop);
-        let code = c.b.block_params(stop)[0];
-        c.b.ins().return_(&[code]);
+
         c.b.seal_all_blocks();
         c.b.finalize();
     }
@@ -189,6 +180,16 @@ impl Lowering<'_> {
 impl Ctx<'_, '_> {
     fn iconst(&mut self, v: u64) -> Value {
         self.b.ins().iconst(I64, v as i64)
+    }
+
+    /// Returns `code` unless it is zero, else goes on at `cont` (a return per call site: see
+    /// the bail blocks).
+    fn stop_unless_zero(&mut self, code: Value, cont: Block) {
+        let stop = self.b.create_block();
+        self.b.ins().brif(code, stop, &[], cont, &[]);
+        self.b.switch_to_block(stop);
+        self.b.ins().return_(&[code]);
+        self.b.switch_to_block(cont);
     }
 
     /// Stores the gas and the stack height in the context, where the next segment reads them.
@@ -349,11 +350,16 @@ impl Ctx<'_, '_> {
         let ok = self.b.ins().band(gas_ok, min_ok);
         let ok = self.b.ins().band(ok, max_ok);
         let body = self.b.create_block();
-        // The context still holds this segment's gas and height: the shared bail block only
-        // records where the interpreter takes over.
+        // The context still holds this segment's gas and height: the bail block only records
+        // where the interpreter takes over. (One block per segment: a single block shared by
+        // thousands of branches makes register allocation superlinear.)
+        let bail = self.b.create_block();
+        self.b.ins().brif(ok, body, &[], bail, &[]);
+        self.b.switch_to_block(bail);
         let pc = self.iconst(seg.start as u64);
-        let bail = self.bail;
-        self.b.ins().brif(ok, body, &[], bail, &[pc.into()]);
+        self.b.ins().store(flags, pc, self.ctx, offsets::PC);
+        let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
+        self.b.ins().return_(&[code]);
         self.b.switch_to_block(body);
         let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
@@ -478,6 +484,9 @@ impl Ctx<'_, '_> {
                 };
                 vs.items.push(Slot::Val(r, None));
             }
+            DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR | SAR => {
+                self.stack_op(vs, op);
+            }
             MLOAD | MSTORE | MSTORE8 => {
                 self.memory(vs, ins, rest_after);
             }
@@ -518,9 +527,7 @@ impl Ctx<'_, '_> {
             .call_indirect(self.exec_sig, callee, &[self.ctx, pc]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
-        let stop = self.stop;
-        self.b.ins().brif(code, stop, &[code.into()], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.stop_unless_zero(code, cont);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
         *vs = self.fresh(len);
@@ -542,6 +549,31 @@ impl Ctx<'_, '_> {
         let gas = self.b.ins().iadd_imm(gas, -(rest_after as i64));
         self.b.def_var(self.gas, gas);
         true
+    }
+
+    /// A stack-only instruction through the `stack_op` builtin: its inputs go through the
+    /// context's scratch words, the rest of the virtual stack stays in registers.
+    fn stack_op(&mut self, vs: &mut VStack, op: u8) {
+        let inputs = if matches!(op, opcode::ADDMOD | opcode::MULMOD) {
+            3
+        } else {
+            2
+        };
+        for k in 0..inputs {
+            let (w, _) = self.pop_val(vs);
+            self.store_word(w, self.ctx, offsets::SCRATCH + 32 * k);
+        }
+        let callee = self.iconst(self.l.builtins.stack_op as u64);
+        let op = self.b.ins().iconst(I32, op as i64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.stack_sig, callee, &[self.ctx, op]);
+        let code = self.b.inst_results(call)[0];
+        let cont = self.b.create_block();
+        self.stop_unless_zero(code, cont);
+        let r = self.load_word(self.ctx, offsets::SCRATCH);
+        vs.items.push(Slot::Val(r, None));
     }
 
     /// MLOAD, MSTORE, MSTORE8: in-bounds accesses inline, the rest through a builtin.
@@ -643,9 +675,7 @@ impl Ctx<'_, '_> {
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
         // On a stop the frame has halted: its stack no longer matters.
-        let stop = self.stop;
-        self.b.ins().brif(code, stop, &[code.into()], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.stop_unless_zero(code, cont);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let slow_loaded: Vec<_> = if ins.op == MLOAD {
             (0..4)

@@ -48,7 +48,7 @@ fn enter<H: Host>(
         frame: frame as *mut Frame,
         host: host as *mut H as *mut (),
         table: table as *const InstructionTable<H> as *const (),
-        scratch: [0; 8],
+        scratch: [0; 12],
     };
     let pc = frame.pc as u64;
     // SAFETY: the code was compiled for this frame's code, spec and host type; the context

@@ -72,11 +72,40 @@ pub fn hyvm_config() -> Config {
     }
 }
 
-/// Runs `code` with `gas` in `config` in the default environment.
+/// Runs `code` with `gas` in `config` in the default environment. When `config` asks for
+/// the interpreter, the JIT runs it too and must agree on everything it reports, so every
+/// test written against the interpreter checks the JIT as well.
 pub fn run_code(config: &Config, code: &[u8], gas: u64) -> Outcome {
     let mut req = Request::new(code.to_vec());
     req.gas = gas;
-    Vm::new().run(config, &req).expect("valid request")
+    let truth = Vm::new().run(config, &req).expect("valid request");
+    if config.engine == Engine::Interpreter {
+        let jit = Config {
+            engine: Engine::Jit,
+            jit: nestedvm::JitConfig {
+                hot_after: 0,
+                ..Default::default()
+            },
+            ..*config
+        };
+        let native = Vm::new().run(&jit, &req).expect("valid request");
+        assert_eq!(native.engine, Engine::Jit, "the JIT compiled it");
+        let fields = |o: &Outcome| {
+            (
+                o.status,
+                o.reason,
+                o.output.clone(),
+                o.gas_used,
+                o.gas_refund,
+                o.logs.clone(),
+                o.storage.clone(),
+                o.memory.clone(),
+                o.pc,
+            )
+        };
+        assert_eq!(fields(&native), fields(&truth), "JIT vs interpreter");
+    }
+    truth
 }
 
 /// Assembles and runs.

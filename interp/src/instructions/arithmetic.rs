@@ -46,16 +46,45 @@ pub(crate) use binary;
 binary!(add, "ADD.", |a, b| a.overflowing_add(b).0);
 binary!(mul, "MUL.", |a, b| a.overflowing_mul(b).0);
 binary!(sub, "SUB.", |a, b| a.overflowing_sub(b).0);
-binary!(div, "DIV.", |a, b| if b.is_zero() {
-    U256::zero()
-} else {
-    a / b
-});
-binary!(rem, "MOD.", |a, b| if b.is_zero() {
-    U256::zero()
-} else {
-    a % b
-});
+binary!(div, "DIV.", |a, b| div_words(a, b));
+binary!(rem, "MOD.", |a, b| rem_words(a, b));
+
+/// Unsigned division (x / 0 = 0).
+pub fn div_words(a: U256, b: U256) -> U256 {
+    if b.is_zero() {
+        U256::zero()
+    } else {
+        a / b
+    }
+}
+
+/// Unsigned remainder (x % 0 = 0).
+pub fn rem_words(a: U256, b: U256) -> U256 {
+    if b.is_zero() {
+        U256::zero()
+    } else {
+        a % b
+    }
+}
+
+/// `(a + b) % n` without overflow (0 when n is 0).
+pub fn addmod_words(a: U256, b: U256, n: U256) -> U256 {
+    if n.is_zero() {
+        U256::zero()
+    } else {
+        let sum = U512::from(a) + U512::from(b);
+        U256::try_from(sum % U512::from(n)).unwrap_or_default()
+    }
+}
+
+/// `(a * b) % n` without overflow (0 when n is 0).
+pub fn mulmod_words(a: U256, b: U256, n: U256) -> U256 {
+    if n.is_zero() {
+        U256::zero()
+    } else {
+        U256::try_from(a.full_mul(b) % U512::from(n)).unwrap_or_default()
+    }
+}
 binary!(sdiv, "SDIV.", |a, b| sdiv_words(a, b));
 binary!(smod, "SMOD.", |a, b| smod_words(a, b));
 binary!(signextend, "SIGNEXTEND.", |a, b| signextend_word(a, b));
@@ -105,12 +134,7 @@ pub fn addmod<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let a = frame.stack.pop();
     let b = frame.stack.pop();
     let n = frame.stack.top();
-    *n = if n.is_zero() {
-        U256::zero()
-    } else {
-        let sum = U512::from(a) + U512::from(b);
-        U256::try_from(sum % U512::from(*n)).unwrap_or_default()
-    };
+    *n = addmod_words(a, b, *n);
     Step::Continue
 }
 
@@ -119,11 +143,7 @@ pub fn mulmod<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let a = frame.stack.pop();
     let b = frame.stack.pop();
     let n = frame.stack.top();
-    *n = if n.is_zero() {
-        U256::zero()
-    } else {
-        U256::try_from(a.full_mul(b) % U512::from(*n)).unwrap_or_default()
-    };
+    *n = mulmod_words(a, b, *n);
     Step::Continue
 }
 

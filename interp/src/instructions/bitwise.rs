@@ -30,16 +30,26 @@ binary!(and, "AND.", |a, b| a & b);
 binary!(or, "OR.", |a, b| a | b);
 binary!(xor, "XOR.", |a, b| a ^ b);
 binary!(byte, "BYTE.", |i, x| byte_word(i, x));
-binary!(shl, "SHL.", |shift, x| if shift < U256::from(256) {
-    x << shift.low_u64() as usize
-} else {
-    U256::zero()
-});
-binary!(shr, "SHR.", |shift, x| if shift < U256::from(256) {
-    x >> shift.low_u64() as usize
-} else {
-    U256::zero()
-});
+binary!(shl, "SHL.", |shift, x| shl_word(shift, x));
+binary!(shr, "SHR.", |shift, x| shr_word(shift, x));
+
+/// Left shift (0 from 256 on).
+pub fn shl_word(shift: U256, x: U256) -> U256 {
+    if shift < U256::from(256) {
+        x << shift.low_u64() as usize
+    } else {
+        U256::zero()
+    }
+}
+
+/// Logical right shift (0 from 256 on).
+pub fn shr_word(shift: U256, x: U256) -> U256 {
+    if shift < U256::from(256) {
+        x >> shift.low_u64() as usize
+    } else {
+        U256::zero()
+    }
+}
 binary!(sar, "SAR.", |shift, x| sar_word(shift, x));
 
 /// Byte `i` (0 = most significant) of `x`.

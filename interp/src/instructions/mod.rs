@@ -30,6 +30,28 @@ pub enum Step {
 /// An instruction.
 pub type Instr<H> = fn(&mut Frame, &mut H) -> Step;
 
+/// The result of an instruction that only turns stack words into one word, with no gas beyond
+/// its static cost and no other effect, for engines that keep the stack elsewhere: `a` is the
+/// top input, then `b`, then `c`. `None` for every other opcode.
+pub fn stack_only(op: u8, a: U256, b: U256, c: U256) -> Option<U256> {
+    use arithmetic as ar;
+    use bitwise as bw;
+    Some(match op {
+        DIV => ar::div_words(a, b),
+        SDIV => ar::sdiv_words(a, b),
+        MOD => ar::rem_words(a, b),
+        SMOD => ar::smod_words(a, b),
+        ADDMOD => ar::addmod_words(a, b, c),
+        MULMOD => ar::mulmod_words(a, b, c),
+        SIGNEXTEND => ar::signextend_word(a, b),
+        BYTE => bw::byte_word(a, b),
+        SHL => bw::shl_word(a, b),
+        SHR => bw::shr_word(a, b),
+        SAR => bw::sar_word(a, b),
+        _ => return None,
+    })
+}
+
 /// The instruction of every opcode under one spec.
 pub struct InstructionTable<H: Host> {
     /// Indexed by opcode.

@@ -93,7 +93,7 @@ pub struct RunArgs {
     #[arg(long)]
     no_evm_gas: bool,
     /// JIT: how jumps to computed targets are taken (interpreter or jump-table).
-    #[arg(long, default_value = "interpreter")]
+    #[arg(long, default_value = "jump-table")]
     dynamic_jumps: String,
     /// JIT: Cranelift's optimization level (speed or none).
     #[arg(long, default_value = "speed")]
