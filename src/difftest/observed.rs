@@ -27,6 +27,8 @@ pub struct Observed {
     pub storage: BTreeMap<U256, U256>,
     /// Host memory of the top frame at its end, from nestedvm's engines.
     pub memory: Option<Vec<u8>>,
+    /// Where the top frame stopped, from nestedvm's engines.
+    pub pc: Option<usize>,
     /// For the JIT: whether the code ran native (a code it cannot compile is interpreted,
     /// which would make the comparison prove nothing).
     pub native: Option<bool>,
@@ -68,6 +70,7 @@ impl Observed {
             logs: log_entries(&o.logs),
             storage: o.storage.clone(),
             memory: Some(o.memory.clone()),
+            pc: Some(o.pc),
             native: None,
         }
     }
@@ -92,6 +95,7 @@ impl Observed {
                 .collect(),
             storage: storage.clone(),
             memory: None,
+            pc: None,
             native: None,
         }
     }
@@ -156,6 +160,11 @@ impl Observed {
                 );
             }
         }
+        if let (Some(x), Some(y)) = (self.pc, other.pc) {
+            if x != y {
+                push("pc", format!("{a} stopped at {x} vs {b} at {y}"));
+            }
+        }
         for (name, o) in [(a, self), (b, other)] {
             if o.native == Some(false) {
                 push(
@@ -185,6 +194,9 @@ impl Observed {
         s.push_str(&format!(", storage {:?}", self.storage));
         if let Some(m) = &self.memory {
             s.push_str(&format!(", memory {} bytes", m.len()));
+        }
+        if let Some(pc) = self.pc {
+            s.push_str(&format!(", stopped at pc {pc}"));
         }
         s
     }
