@@ -215,3 +215,48 @@ fn a_case_seed_replays_its_case() {
     let b = Case::generate(&mut Rng(6), Profile::Hyvm, Fork::Osaka, true);
     assert_ne!(a.request.code, b.request.code);
 }
+
+/// Found by the first verifier campaign (case seed 0x9ce309e8ebcbac86, shrunk): a STATICCALL
+/// whose input is 0x5000 bytes, denied by the verifier. The verifier build's call guard copies
+/// the input into its `verifyCall` arguments, bookkeeping whose gas the profile does not
+/// model (README, `--verifier`); with 30000 gas that runs the real hypervisor out of gas
+/// where ours reverts, so the status differs too. With more gas both revert. This pins the
+/// documented difference, and the generator gives such programs ample gas.
+#[test]
+fn the_call_guard_bookkeeping_gas_is_the_known_difference_of_the_verifier_build() {
+    let code = nestedvm::interp::asm::decode_hex(
+        "6150005f5f5f5f5f5f325f465f5f601e318c5f60026000620130e791509091fa",
+    )
+    .expect("hex");
+    let case = |gas| {
+        let mut case = Case::nth(1, 0, Profile::Hyvm, Fork::Osaka, true).with_code(code.clone());
+        case.request.gas = gas;
+        case.request.storage = vec![(nestedvm::interp::hyvm::VERIFIER_SLOT, 0x7e71.into())];
+        let wallet = nestedvm::difftest::wallet::wallet_code(gas);
+        for (address, account) in &mut case.request.accounts {
+            if *address == case.request.address {
+                *account = nestedvm::Account::new(0.into(), 1, wallet.clone());
+            }
+        }
+        case
+    };
+    let engines = [DiffEngine::Interp, DiffEngine::HyvmOnchain];
+    let status = |gas| {
+        let c = compare(&mut Vm::new(), &engines, &case(gas));
+        let statuses: Vec<&str> = c
+            .results
+            .iter()
+            .map(|(_, r)| r.as_ref().map_or("error", |o| o.status))
+            .collect();
+        (statuses, c.agrees())
+    };
+    assert_eq!(status(30_000), (vec!["revert", "halt"], false));
+    assert_eq!(status(40_000), (vec!["revert", "revert"], true));
+    // Generated cases that reach the guard run with ample gas.
+    for i in 0..200 {
+        let c = Case::nth(0x9ce3, i, Profile::Hyvm, Fork::Osaka, true);
+        if nestedvm::difftest::case::reaches_call_guard(&c.request.code) {
+            assert_eq!(c.request.gas, 5_000_000, "#{i}");
+        }
+    }
+}
