@@ -423,3 +423,29 @@ fn arithmetic_on_edge_words_agrees() {
         failures[..failures.len().min(8)].join("\n")
     );
 }
+
+/// Code longer than the JIT compiles (a big `hyvm` guest) is interpreted, with the same
+/// result, instead of costing seconds and gigabytes of compilation.
+#[test]
+fn code_over_the_compile_limit_is_interpreted() {
+    let mut code = vec![0x5b; nestedvm::jit::MAX_COMPILE_LEN + 1];
+    code.extend(
+        nestedvm::interp::asm::assemble("PUSH1 7 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN")
+            .expect("assembles"),
+    );
+    let req = Request::new(code);
+    let jit = Config {
+        engine: Engine::Jit,
+        ..Config::default()
+    };
+    let o = Vm::new().run(&jit, &req).expect("runs");
+    assert_eq!(o.engine, Engine::Interpreter);
+    assert_eq!(U256::from_big_endian(&o.output), U256::from(7));
+    let mut small = req.clone();
+    small.code.drain(..nestedvm::jit::MAX_COMPILE_LEN);
+    let o = Vm::new().run(&jit, &small).expect("runs");
+    assert_eq!(
+        (o.engine, U256::from_big_endian(&o.output)),
+        (Engine::Jit, U256::from(7))
+    );
+}

@@ -165,12 +165,24 @@ fn build_function<H: Host>(
     (func, entries)
 }
 
+/// The longest code the JIT compiles: the largest init code (EIP-3860), so every deployable
+/// contract and init code compiles. Compile time and memory grow with code size (about
+/// 40 ms and 11 MB per KiB today), so longer code (only `hyvm` guests can be longer, up to
+/// 1 MiB) is interpreted rather than compiled.
+pub const MAX_COMPILE_LEN: usize = nestedvm_interp::MAX_INITCODE_SIZE;
+
 /// Compiles `code` under `spec` for host type `H`.
 pub fn compile<H: Host>(
     spec: &'static Spec,
     code: &Bytecode,
     options: CompileOptions,
 ) -> Result<CompiledCode, CompileError> {
+    if code.len() > MAX_COMPILE_LEN {
+        return Err(CompileError(format!(
+            "{} bytes of code is over the JIT's limit of {MAX_COMPILE_LEN}",
+            code.len()
+        )));
+    }
     let isa = isa(&options)?;
     let call_conv = isa.default_call_conv();
     let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());

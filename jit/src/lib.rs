@@ -21,6 +21,8 @@ pub mod runner;
 pub mod segments;
 
 pub use cache::JitCache;
-pub use compile::{compile, dump_ir, CompileError, CompileOptions, CompiledCode, OptLevel};
+pub use compile::{
+    compile, dump_ir, CompileError, CompileOptions, CompiledCode, OptLevel, MAX_COMPILE_LEN,
+};
 pub use lower::DynamicJumps;
 pub use runner::run_frame_jit;
