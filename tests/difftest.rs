@@ -260,3 +260,20 @@ fn the_call_guard_bookkeeping_gas_is_the_known_difference_of_the_verifier_build(
         }
     }
 }
+
+/// Code over the JIT's size limit is interpreted by design: not a divergence.
+#[test]
+fn code_over_the_jit_limit_is_compared_without_the_native_check() {
+    let code = format!("0x{}00", "5b".repeat(nestedvm::jit::MAX_COMPILE_LEN + 1));
+    let o = nestedvm(&[
+        "difftest",
+        "--engines",
+        "interp,jit",
+        "--count",
+        "2",
+        "--code",
+        &code,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert_eq!(last_line(&o), "2 passed, 0 failed");
+}

@@ -102,8 +102,10 @@ impl DiffEngine {
                     DynamicJumps::Interpreter
                 };
                 let o = ours(vm, Engine::Jit, jit(policy))?;
+                // Code over the JIT's limit is interpreted by design.
+                let compilable = case.request.code.len() <= crate::jit::MAX_COMPILE_LEN;
                 Ok(Observed {
-                    native: Some(o.engine == Engine::Jit),
+                    native: compilable.then_some(o.engine == Engine::Jit),
                     ..Observed::from_outcome(&o)
                 })
             }

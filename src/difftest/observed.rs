@@ -29,8 +29,8 @@ pub struct Observed {
     pub memory: Option<Vec<u8>>,
     /// Where the top frame stopped, from nestedvm's engines.
     pub pc: Option<usize>,
-    /// For the JIT: whether the code ran native (a code it cannot compile is interpreted,
-    /// which would make the comparison prove nothing).
+    /// For the JIT, when the code is within its size limit: whether it ran native (a code it
+    /// cannot compile is interpreted, which would make the comparison prove nothing).
     pub native: Option<bool>,
 }
 
