@@ -312,11 +312,14 @@ impl<'a> Executor<'a> {
     /// code has been run often enough (`auto`), or never. Code the JIT cannot compile is
     /// interpreted.
     fn native_code(&mut self, frame: &Frame) -> Native {
+        if self.config.engine == Engine::Interpreter {
+            return Native::No;
+        }
+        // Only now: the interpreter alone never needs the code's keccak.
         let spec = frame.spec;
         let hash = B256::from(frame.code.hash());
         match self.config.engine {
-            Engine::Interpreter => return Native::No,
-            Engine::Jit => {}
+            Engine::Interpreter | Engine::Jit => {}
             Engine::Auto => {
                 if self.jit.runs.len() >= JitState::COUNTED {
                     self.jit.runs.clear();

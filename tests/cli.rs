@@ -195,6 +195,9 @@ fn bad_input_is_one_line_and_exit_code_2() {
         &["run", "0x00", "--value", "-1"],
         &["run", "0x00", "--profile", "evm", "--verifier"],
         &["run"],
+        &["run", "0x00", "--dynamic-jumps", "sometimes"],
+        &["run", "0x00", "--opt-level", "max"],
+        &["run", "0x00", "--hot-after", "soon"],
         &["run", "0x00", "--no-such-flag"],
         &["run", "--code-file", "/nonexistent/file"],
         &["disasm", "0x6"],
@@ -269,4 +272,20 @@ fn disasm_and_asm_round_trip() {
     assert_eq!(stdout(&back).trim(), "0x600360040160005260ff6000f3");
     let labels = nestedvm(&["asm", "start: JUMPDEST PUSH @start JUMP"]);
     assert_eq!(stdout(&labels).trim(), "0x5b61000056");
+}
+
+#[test]
+fn dump_ir_prints_the_cranelift_function_instead_of_running() {
+    let o = nestedvm(&[
+        "run",
+        "--dump-ir",
+        "--profile",
+        "evm",
+        "0x600160020160005260205ff3",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("function "), "{out}");
+    assert!(out.contains("return"), "{out}");
+    assert!(!out.contains("status:"), "it does not run the code: {out}");
 }

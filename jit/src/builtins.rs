@@ -34,6 +34,11 @@ impl Builtins {
 /// Copies the frame's state into the context after a builtin has changed it.
 fn sync_back(ctx: &mut JitContext, frame: &mut Frame) {
     ctx.stack_len = frame.stack.len() as u64;
+    sync_back_but_stack(ctx, frame);
+}
+
+/// As [`sync_back`] for builtins that leave the stack to native code.
+fn sync_back_but_stack(ctx: &mut JitContext, frame: &mut Frame) {
     ctx.gas = frame.gas.remaining;
     ctx.memory = frame.memory.as_mut_ptr();
     ctx.memory_len = frame.memory.len() as u64;
@@ -130,10 +135,7 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
         }
         exit::CONTINUE
     });
-    ctx.gas = frame.gas.remaining;
-    ctx.memory = frame.memory.as_mut_ptr();
-    ctx.memory_len = frame.memory.len() as u64;
-    ctx.pc = frame.pc as u64;
+    sync_back_but_stack(ctx, frame);
     code
 }
 
@@ -164,7 +166,7 @@ pub unsafe extern "C" fn stack_op(ctx: *mut JitContext, op: u32) -> u32 {
             // SAFETY: as in `exec`.
             let frame = unsafe { &mut *ctx.frame };
             frame.halt(HaltReason::Internal);
-            sync_back(ctx, frame);
+            sync_back_but_stack(ctx, frame);
             exit::STOPPED
         }
     }

@@ -57,6 +57,7 @@ enum Slot {
 
 /// The stack as the lowering sees it: entry height `len` (a run-time value) plus `floor`
 /// (how far below it the segment has popped), with `items` above the floor.
+#[derive(Clone)]
 struct VStack {
     len: Value,
     sp0: Value,
@@ -698,12 +699,7 @@ impl Ctx<'_, '_> {
             self.b.ins().brif(enough, ok, &[], short, &[]);
             self.b.switch_to_block(short);
             // Hand over after this instruction with the gas as the interpreter counts it.
-            let mut after = VStack {
-                len: vs.len,
-                sp0: vs.sp0,
-                floor: vs.floor,
-                items: vs.items.clone(),
-            };
+            let mut after = vs.clone();
             if ins.op == MLOAD {
                 let w: [Value; 4] = std::array::from_fn(|k| slow_loaded[k]);
                 after.items.push(Slot::Val(w, None));
@@ -731,12 +727,7 @@ impl Ctx<'_, '_> {
     fn jump(&mut self, vs: &mut VStack, ins: Instr, rest_from: u64, conditional: bool) {
         let spec = self.l.spec;
         // The state before the jump, for handing over with the jump not yet done.
-        let before = VStack {
-            len: vs.len,
-            sp0: vs.sp0,
-            floor: vs.floor,
-            items: vs.items.clone(),
-        };
+        let before = vs.clone();
         // The target's limbs are only needed when it is not known (the dispatcher reloads it).
         let known = match self.pop(vs) {
             Slot::Val(_, k) => k,
@@ -1022,35 +1013,4 @@ impl Ctx<'_, '_> {
             }
         })
     }
-}
-
-/// Whether `op` is lowered inline rather than through a builtin (for the documentation of
-/// the dump and the tests).
-pub fn is_inline(op: u8) -> bool {
-    use opcode::*;
-    matches!(
-        op,
-        PUSH0..=PUSH32
-            | 0x80..=0x9f
-            | POP
-            | JUMPDEST
-            | PC
-            | GAS
-            | MSIZE
-            | ADD
-            | SUB
-            | MUL
-            | LT
-            | GT
-            | SLT
-            | SGT
-            | EQ
-            | AND
-            | OR
-            | XOR
-            | ISZERO
-            | NOT
-            | JUMP
-            | JUMPI
-    ) && OPCODES[op as usize].is_some()
 }
