@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{hyvm_config, run_asm, run_code};
+use common::{hyvm_config, run_asm, run_code, run_request};
 use nestedvm::interp::asm::assemble;
 use nestedvm::interp::opcode::OPCODES;
 use nestedvm::{Account, Address, Config, Error, HaltReason, Profile, Request, Status, Vm, U256};
@@ -312,7 +312,7 @@ fn stop_ends_with_success_and_empty_data() {
 fn context_opcodes_storage_logs_and_balance_belong_to_the_wallet() {
     let mut req = Request::new(assemble("ADDRESS PUSH0 SSTORE CALLER PUSH1 1 SSTORE CALLVALUE PUSH1 2 SSTORE SELFBALANCE PUSH1 3 SSTORE ADDRESS BALANCE PUSH1 4 SSTORE PUSH1 1 PUSH0 PUSH0 LOG1").unwrap());
     req.value = U256::from(5);
-    let o = Vm::new().run(&hyvm_config(), &req).unwrap();
+    let o = run_request(&hyvm_config(), &req);
     let s = &o.storage;
     assert_eq!(s[&U256::zero()], U256::from(0xc0de));
     assert_eq!(s[&U256::one()], U256::from(0xca11));
@@ -437,23 +437,19 @@ const GUEST_CALL: &str = "PUSH1 32 PUSH0 PUSH1 3 PUSH0 PUSH0 PUSH2 0x1000 GAS CA
 
 #[test]
 fn verifier_build_reverts_calls_without_a_verifier() {
-    let o = Vm::new()
-        .run(&verifier_config(), &verifier_request(GUEST_CALL, None))
-        .unwrap();
+    let o = run_request(&verifier_config(), &verifier_request(GUEST_CALL, None));
     assert_eq!((o.status, o.output.len()), (Status::Revert, 0));
 }
 
 #[test]
 fn verifier_build_calls_when_the_verifier_allows() {
-    let o = Vm::new()
-        .run(
-            &verifier_config(),
-            &verifier_request(
-                GUEST_CALL,
-                Some("PUSH1 1 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN"),
-            ),
-        )
-        .unwrap();
+    let o = run_request(
+        &verifier_config(),
+        &verifier_request(
+            GUEST_CALL,
+            Some("PUSH1 1 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN"),
+        ),
+    );
     // The call went ahead: 0x2a + success flag 1.
     assert_eq!(word(&o), U256::from(0x2b));
     // The verifyCall arguments as laid out at 0x240.
@@ -476,12 +472,10 @@ fn verifier_build_refuses_when_the_lowest_bit_is_zero_or_the_verifier_reverts() 
         "PUSH0 PUSH0 REVERT",
         "INVALID",
     ] {
-        let o = Vm::new()
-            .run(
-                &verifier_config(),
-                &verifier_request(GUEST_CALL, Some(verifier)),
-            )
-            .unwrap();
+        let o = run_request(
+            &verifier_config(),
+            &verifier_request(GUEST_CALL, Some(verifier)),
+        );
         assert_eq!(
             (o.status, o.output.len()),
             (Status::Revert, 0),
@@ -494,33 +488,27 @@ fn verifier_build_refuses_when_the_lowest_bit_is_zero_or_the_verifier_reverts() 
 fn verifier_build_short_answers_keep_the_old_word() {
     // An empty answer leaves the word at 0x220 as it was: the hypervisor's address 0x…4879,
     // whose lowest bit is 1, so the call goes ahead (a quirk of the original).
-    let o = Vm::new()
-        .run(
-            &verifier_config(),
-            &verifier_request(GUEST_CALL, Some("STOP")),
-        )
-        .unwrap();
+    let o = run_request(
+        &verifier_config(),
+        &verifier_request(GUEST_CALL, Some("STOP")),
+    );
     assert_eq!(word(&o), U256::from(0x2b));
     // With a hypervisor at an even address, the same answer refuses.
     let config = Config {
         hypervisor: Address::from_low_u64_be(0x4878),
         ..verifier_config()
     };
-    let o = Vm::new()
-        .run(&config, &verifier_request(GUEST_CALL, Some("STOP")))
-        .unwrap();
+    let o = run_request(&config, &verifier_request(GUEST_CALL, Some("STOP")));
     assert_eq!(o.status, Status::Revert);
 }
 
 #[test]
 fn verifier_build_reports_staticcall_and_delegatecall_as_0xfa_and_truncates_long_input() {
     let text = "PUSH0 PUSH0 PUSH2 0x0150 PUSH0 PUSH2 0x1000 GAS DELEGATECALL STOP";
-    let o = Vm::new()
-        .run(
-            &verifier_config(),
-            &verifier_request(text, Some("PUSH1 1 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN")),
-        )
-        .unwrap();
+    let o = run_request(
+        &verifier_config(),
+        &verifier_request(text, Some("PUSH1 1 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN")),
+    );
     let w = |off: usize| U256::from_big_endian(&o.memory[off..off + 32]);
     assert_eq!(o.status, Status::Success);
     assert_eq!(w(0x244), U256::from(0xfa));
@@ -538,7 +526,7 @@ fn verifier_build_store_guard_follows_the_bytecode() {
     let run = |text: &str, storage: Vec<(U256, U256)>| {
         let mut req = Request::new(assemble(text).unwrap());
         req.storage = storage;
-        Vm::new().run(&verifier_config(), &req).unwrap()
+        run_request(&verifier_config(), &req)
     };
     // Verifier slot empty: every key is guarded; an owner other than CALLER refuses.
     let o = run(
@@ -584,32 +572,26 @@ fn verifier_build_store_guard_follows_the_bytecode() {
 #[test]
 fn verifier_build_guards_run_before_the_call_needs_its_last_stack_items() {
     // CALL with six items and no verifier: the guard reverts before the call would underflow.
-    let o = Vm::new()
-        .run(
-            &verifier_config(),
-            &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", None),
-        )
-        .unwrap();
+    let o = run_request(
+        &verifier_config(),
+        &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", None),
+    );
     assert_eq!(o.status, Status::Revert);
     // With a verifier that allows it, the native CALL then underflows.
     let allow = Some("PUSH1 1 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN");
-    let o = Vm::new()
-        .run(
-            &verifier_config(),
-            &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", allow),
-        )
-        .unwrap();
+    let o = run_request(
+        &verifier_config(),
+        &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", allow),
+    );
     assert_eq!(
         (o.status, o.reason),
         (Status::Halt, Some(HaltReason::StackUnderflow))
     );
     // Five items: the guard itself underflows.
-    let o = Vm::new()
-        .run(
-            &verifier_config(),
-            &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", None),
-        )
-        .unwrap();
+    let o = run_request(
+        &verifier_config(),
+        &verifier_request("PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 CALL", None),
+    );
     assert_eq!(
         (o.status, o.reason),
         (Status::Halt, Some(HaltReason::StackUnderflow))
@@ -624,7 +606,7 @@ fn evm_profile_accepts_calldata_and_refuses_the_verifier_flag() {
         profile: Profile::Evm,
         ..hyvm_config()
     };
-    assert_eq!(Vm::new().run(&config, &req).unwrap().output, vec![0xab; 32]);
+    assert_eq!(run_request(&config, &req).output, vec![0xab; 32]);
     let bad = Config {
         verifier: true,
         ..config

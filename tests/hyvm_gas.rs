@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{hyvm_config, run_asm, run_code};
+use common::{hyvm_config, run_asm, run_code, run_request};
 use nestedvm::interp::asm::assemble;
 use nestedvm::interp::opcode::{ADD, DUP1, PUSH0, PUSH1};
 use nestedvm::{HaltReason, Outcome, Status, U256};
@@ -242,7 +242,7 @@ fn a_call_forwards_63_64ths_of_what_the_model_leaves() {
         nestedvm::Address::from_low_u64_be(0xbeef),
         nestedvm::Account::new(U256::zero(), 1, callee),
     ));
-    let o = nestedvm::Vm::new().run(&hyvm_config(), &req).expect("runs");
+    let o = run_request(&hyvm_config(), &req);
     // Before CALL: start-up, PUSH1, 4 PUSH0, PUSH2, GAS; then CALL's handler, its cold access
     // and its return range growing host memory by one word (3).
     let before_call = STARTUP + PUSH + 4 * PUSH_ZERO + PUSH + (D + 2);

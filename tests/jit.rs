@@ -72,13 +72,21 @@ fn differences(a: &Outcome, b: &Outcome) -> Vec<String> {
 }
 
 /// Runs `req` on the interpreter and every JIT configuration; `Err` names what differs.
+/// In `hyvm`, the real hypervisor must agree with the interpreter too, when it can run the
+/// request (the wallet then holds the harness's code, as on chain).
 fn compare(profile: Profile, fork: Fork, req: &Request) -> Result<Outcome, String> {
-    let truth = Vm::new()
-        .run(
-            &config(profile, fork, Engine::Interpreter, JitConfig::default()),
-            req,
-        )
-        .map_err(|e| e.to_string())?;
+    let interp = config(profile, fork, Engine::Interpreter, JitConfig::default());
+    let onchain = common::hypervisor_can_judge(&interp, req);
+    let mut req = req.clone();
+    if onchain {
+        common::give_wallet_its_code(&mut req);
+    }
+    let req = &req;
+    let truth = Vm::new().run(&interp, req).map_err(|e| e.to_string())?;
+    if onchain {
+        common::against_hypervisor(&interp, req, &truth)
+            .map_err(|e| format!("vs the real hypervisor: {e}"))?;
+    }
     for (name, jit) in jit_configs() {
         let o = Vm::new()
             .run(&config(profile, fork, Engine::Jit, jit), req)

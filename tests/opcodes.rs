@@ -65,7 +65,7 @@ fn every_opcode_in_hyvm_matches_evm_or_is_refused() {
     let mut ran = 0;
     for op in 0..=255u8 {
         let req = request(op);
-        let h = Vm::new().run(&hyvm_config(), &req).expect("runs");
+        let h = common::run_request(&hyvm_config(), &req);
         if spec.kind[op as usize] == OpKind::Unsupported {
             assert_eq!((h.status, h.output.len()), (Status::Revert, 0), "{op:#04x}");
             // The refusal costs its dispatch and handler (65 + 6); the rest is kept.
@@ -161,9 +161,7 @@ fn the_evm_stack_holds_1024_items_and_the_hyvm_guest_1021() {
     for (n, tail, ok) in cases(1021) {
         let mut code = vec![opcode::PUSH0; n];
         code.extend(tail);
-        let h = Vm::new()
-            .run(&hyvm_config(), &Request::new(code))
-            .expect("runs");
+        let h = common::run_request(&hyvm_config(), &Request::new(code));
         assert_eq!((h.status, h.reason), expected(ok), "hyvm {n} {tail:?}");
     }
 }

@@ -72,12 +72,24 @@ pub fn hyvm_config() -> Config {
     }
 }
 
-/// Runs `code` with `gas` in `config` in the default environment. When `config` asks for
-/// the interpreter, the JIT runs it too and must agree on everything it reports, so every
-/// test written against the interpreter checks the JIT as well.
+/// Runs `code` with `gas` in `config` in the default environment, checked as
+/// [`run_request`] checks it.
 pub fn run_code(config: &Config, code: &[u8], gas: u64) -> Outcome {
     let mut req = Request::new(code.to_vec());
     req.gas = gas;
+    run_request(config, &req)
+}
+
+/// Runs `req` in `config` and checks it against every other judge that can run it, so every
+/// test written against one engine checks them all: when `config` asks for the interpreter,
+/// the JIT must agree on everything it reports; in `hyvm`, the real hypervisor must agree
+/// (see [`against_hypervisor`]), the wallet then holding the on-chain harness's code.
+pub fn run_request(config: &Config, req: &Request) -> Outcome {
+    let mut req = req.clone();
+    let onchain = hypervisor_can_judge(config, &req);
+    if onchain {
+        give_wallet_its_code(&mut req);
+    }
     let truth = Vm::new().run(config, &req).expect("valid request");
     if config.engine == Engine::Interpreter {
         let jit = Config {
@@ -105,7 +117,60 @@ pub fn run_code(config: &Config, code: &[u8], gas: u64) -> Outcome {
         };
         assert_eq!(fields(&native), fields(&truth), "JIT vs interpreter");
     }
+    if onchain {
+        if let Err(e) = against_hypervisor(config, &req, &truth) {
+            panic!("hyvm profile vs the real hypervisor: {e}");
+        }
+    }
     truth
+}
+
+/// Whether the on-chain harness can run `req` as `config` runs it: the `hyvm` profile with
+/// the deployed hypervisor's address, no memory limit of ours, the wallet at the harness's
+/// address and a caller that is none of the harness's contracts.
+pub fn hypervisor_can_judge(config: &Config, req: &Request) -> bool {
+    use hyvm_oracle::{HYPERVISOR, STATIC_RUNNER, WALLET};
+    let default = Config::default();
+    config.profile == Profile::Hyvm
+        && config.hypervisor == default.hypervisor
+        && config.memory_limit == default.memory_limit
+        && req.address == WALLET
+        && ![WALLET, HYPERVISOR, STATIC_RUNNER].contains(&req.caller)
+        && (!config.is_static || req.value.is_zero())
+}
+
+/// Gives the wallet the on-chain harness's code (which the guest can see through EXTCODE*
+/// and calls to itself), unless the request gives the wallet an account of its own.
+pub fn give_wallet_its_code(req: &mut Request) {
+    if !req.accounts.iter().any(|(a, _)| *a == req.address) {
+        req.accounts.push((
+            req.address,
+            nestedvm::Account::new(U256::zero(), 1, hyvm_oracle::wallet_code(req.gas)),
+        ));
+    }
+}
+
+/// Compares `ours`, the outcome of `req` in `config`, with the real hypervisor's (its
+/// deployed bytecode run in revm): status, output, gas used, refund, logs and storage. The
+/// verifier build's call guard is not modelled in gas (`hyvm-gas.md`), so a guest that
+/// reaches it is compared without gas.
+pub fn against_hypervisor(config: &Config, req: &Request, ours: &Outcome) -> Result<(), String> {
+    let t = hyvm_oracle::run_hyvm(&hyvm_oracle::HyvmRequest {
+        is_static: config.is_static,
+        ..hyvm_oracle::HyvmRequest::from_request(config.fork, config.verifier, req)
+    });
+    let unmodelled = config.verifier && nestedvm::difftest::case::reaches_call_guard(&req.code);
+    differences(
+        ours,
+        Expected {
+            who: "the real hypervisor",
+            status: t.status,
+            output: &t.output,
+            gas: (!unmodelled).then_some((t.gas_used, t.gas_refund)),
+            logs: &t.logs,
+            storage: &t.storage,
+        },
+    )
 }
 
 /// Assembles and runs.
