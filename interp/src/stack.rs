@@ -71,7 +71,7 @@ impl Stack {
     /// Duplicates the `n`th word (1 = top).
     #[inline(always)]
     pub fn dup(&mut self, n: usize) {
-        let v = self.data[self.data.len() - n];
+        let v = limbwise(&self.data[self.data.len() - n]);
         self.data.push(v);
     }
 
@@ -79,7 +79,12 @@ impl Stack {
     #[inline(always)]
     pub fn swap(&mut self, n: usize) {
         let len = self.data.len();
-        self.data.swap(len - 1, len - 1 - n);
+        let (below, top) = (
+            limbwise(&self.data[len - 1 - n]),
+            limbwise(&self.data[len - 1]),
+        );
+        self.data[len - 1] = below;
+        self.data[len - 1 - n] = top;
     }
 
     /// The buffer (room for 1024 items, never reallocated) and the item count, for native
@@ -97,4 +102,19 @@ impl Stack {
         // SAFETY: the caller guarantees the items are initialised and within capacity.
         unsafe { self.data.set_len(len) }
     }
+}
+
+/// A copy of `word` read one 64-bit limb at a time. Words on the stack are mostly written a
+/// limb at a time (arithmetic results, PUSH immediates); a wider read of a word just written
+/// that way cannot be forwarded from the store buffer and stalls, which made DUP and SWAP
+/// the interpreter's costliest instructions. Volatile keeps the compiler from merging the
+/// reads back into wide ones.
+#[inline(always)]
+fn limbwise(word: &U256) -> U256 {
+    // SAFETY: each pointer comes from a reference to a live, aligned u64.
+    U256(
+        word.0
+            .each_ref()
+            .map(|limb| unsafe { std::ptr::read_volatile(limb) }),
+    )
 }

@@ -153,9 +153,9 @@ fn instruction<H: Host>(op: u8) -> Instr<H> {
         TSTORE => st::tstore,
         MCOPY => m::mcopy,
         PUSH0 => s::push0,
-        PUSH1..=PUSH32 => s::push,
-        0x80..=0x8f => s::dup,
-        0x90..=0x9f => s::swap,
+        PUSH1..=PUSH32 => stack_instruction::<H>(op),
+        0x80..=0x8f => stack_instruction::<H>(op),
+        0x90..=0x9f => stack_instruction::<H>(op),
         LOG0..=LOG4 => sy::log,
         CREATE => sy::create,
         CALL => sy::call,
@@ -168,6 +168,26 @@ fn instruction<H: Host>(op: u8) -> Instr<H> {
         INVALID => c::invalid,
         SELFDESTRUCT => sy::selfdestruct,
         _ => c::unsupported,
+    }
+}
+
+/// PUSH1-32, DUP1-16 and SWAP1-16, one monomorphic function per opcode.
+fn stack_instruction<H: Host>(op: u8) -> Instr<H> {
+    macro_rules! sized {
+        ($f:ident, $first:expr, $op:expr, [$($n:literal)*]) => {
+            match $op - $first + 1 {
+                $($n => stack::$f::<$n, H>,)*
+                _ => control::unsupported::<H>,
+            }
+        };
+    }
+    match op {
+        PUSH1..=PUSH32 => {
+            sized!(push, PUSH1, op, [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32])
+        }
+        0x80..=0x8f => sized!(dup, 0x80, op, [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16]),
+        0x90..=0x9f => sized!(swap, 0x90, op, [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16]),
+        _ => control::unsupported::<H>,
     }
 }
 
