@@ -1,9 +1,10 @@
 //! Bytecode analysis: decode once, share everywhere. The JUMPDEST map (for `evm`), and basic
 //! blocks with their static gas and stack bounds (for per-block checks and for the JIT).
 
+use crate::blocks::Blocks;
 use crate::opcode::{self, OPCODES};
 use crate::spec::{OpKind, Spec};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Zero bytes appended to code so that PUSH immediates and running off the end need no bounds
 /// check: past the end every byte reads as STOP.
@@ -16,6 +17,9 @@ pub struct Bytecode {
     len: usize,
     jumpdests: Vec<u64>,
     hash: OnceLock<[u8; 32]>,
+    /// The interpreter's block table, for the spec (by address: specs are singletons) it was
+    /// first asked for.
+    blocks: OnceLock<(usize, Arc<Blocks>)>,
 }
 
 impl Bytecode {
@@ -38,6 +42,7 @@ impl Bytecode {
             len: code.len(),
             jumpdests,
             hash: OnceLock::new(),
+            blocks: OnceLock::new(),
         }
     }
 
@@ -51,6 +56,20 @@ impl Bytecode {
     /// Keccak256 of the code (computed once, on first use).
     pub fn hash(&self) -> [u8; 32] {
         *self.hash.get_or_init(|| crate::keccak256(self.code()))
+    }
+
+    /// The interpreter's block table under `spec`: kept for the first spec asked (a code
+    /// almost always runs under one), built afresh for any other.
+    pub fn blocks(&self, spec: &'static Spec) -> Arc<Blocks> {
+        let key = spec as *const Spec as usize;
+        let (cached_for, blocks) = self
+            .blocks
+            .get_or_init(|| (key, Arc::new(Blocks::analyse(spec, self))));
+        if *cached_for == key {
+            blocks.clone()
+        } else {
+            Arc::new(Blocks::analyse(spec, self))
+        }
     }
 
     /// The original code.

@@ -16,8 +16,66 @@ pub fn run_frame<H: Host>(
         // Resumed into an ending (the verifier refused a call).
         return action;
     }
-    run_until(frame, host, table, |_| false);
+    run_blocks(frame, host, table);
     end_of_run(frame)
+}
+
+/// Runs instructions until the frame stops, a block at a time wherever a block's entry check
+/// passes (`blocks`), one checked instruction at a time elsewhere.
+fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable<H>) {
+    let code = frame.code.clone();
+    let blocks = code.blocks(frame.spec);
+    let bytes = code.padded();
+    loop {
+        if let Some(block) = blocks.at(frame.pc) {
+            let height = frame.stack.len();
+            if frame.gas.remaining >= block.gas
+                && height >= block.min_height as usize
+                && height <= block.max_height as usize
+            {
+                frame.gas.remaining -= block.gas;
+                for _ in 0..block.count {
+                    let op = bytes[frame.pc] as usize;
+                    frame.pc += 1;
+                    if (table.table[op])(frame, host) == Step::Exit {
+                        return;
+                    }
+                }
+                continue;
+            }
+        }
+        if step_checked(frame, host, table, bytes) {
+            return;
+        }
+    }
+}
+
+/// Runs one instruction with its own gas and stack checks; true when the frame stopped.
+#[inline(always)]
+fn step_checked<H: Host>(
+    frame: &mut Frame,
+    host: &mut H,
+    table: &InstructionTable<H>,
+    bytes: &[u8],
+) -> bool {
+    let spec = frame.spec;
+    // `pc` never passes the padding: PUSH immediates end inside it and every byte there is STOP.
+    let op = bytes[frame.pc] as usize;
+    if !frame.gas.charge(spec.static_gas[op]) {
+        frame.halt(HaltReason::OutOfGas);
+        return true;
+    }
+    let height = frame.stack.len() as u16;
+    if height < spec.stack_min[op] {
+        frame.halt(HaltReason::StackUnderflow);
+        return true;
+    }
+    if height > spec.stack_max[op] {
+        frame.halt(HaltReason::StackOverflow);
+        return true;
+    }
+    frame.pc += 1;
+    (table.table[op])(frame, host) == Step::Exit
 }
 
 /// Runs instructions until the frame stops (true) or, after at least one instruction, `pc`
@@ -30,27 +88,10 @@ pub fn run_until<H: Host>(
     table: &InstructionTable<H>,
     stop_at: impl Fn(usize) -> bool,
 ) -> bool {
-    let spec = frame.spec;
     let code = frame.code.clone();
     let bytes = code.padded();
     loop {
-        // `pc` never passes the padding: PUSH immediates end inside it and every byte there is STOP.
-        let op = bytes[frame.pc] as usize;
-        if !frame.gas.charge(spec.static_gas[op]) {
-            frame.halt(HaltReason::OutOfGas);
-            return true;
-        }
-        let height = frame.stack.len() as u16;
-        if height < spec.stack_min[op] {
-            frame.halt(HaltReason::StackUnderflow);
-            return true;
-        }
-        if height > spec.stack_max[op] {
-            frame.halt(HaltReason::StackOverflow);
-            return true;
-        }
-        frame.pc += 1;
-        if (table.table[op])(frame, host) == Step::Exit {
+        if step_checked(frame, host, table, bytes) {
             return true;
         }
         if stop_at(frame.pc) {

@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod asm;
+pub mod blocks;
 pub mod frame;
 pub mod gas;
 pub mod host;
