@@ -1,7 +1,8 @@
 //! MLOAD, MSTORE, MSTORE8, MSIZE, MCOPY: offsets go through the profile's rewrite.
 
-use super::{as_u64, charge, memory_range, try_halt, Step};
+use super::{as_u64, charge, host_offset, memory_range, try_halt, Step};
 use crate::frame::Frame;
+use crate::frame::HaltReason;
 use crate::gas;
 use crate::host::Host;
 use crate::U256;
@@ -11,8 +12,8 @@ const WORD: U256 = U256([32, 0, 0, 0]);
 /// MLOAD.
 pub fn mload<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let offset = frame.stack.pop();
-    let (off, _) = try_halt!(frame, memory_range(frame, &offset, &WORD));
-    let value = U256::from_big_endian(frame.memory.slice(off, 32));
+    let off = try_halt!(frame, word_range(frame, &offset));
+    let value = word_from_be(frame.memory.slice(off, 32));
     frame.stack.push(value);
     Step::Continue
 }
@@ -21,12 +22,49 @@ pub fn mload<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 pub fn mstore<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let offset = frame.stack.pop();
     let value = frame.stack.pop();
-    let (off, _) = try_halt!(frame, memory_range(frame, &offset, &WORD));
+    let off = try_halt!(frame, word_range(frame, &offset));
     frame
         .memory
         .slice_mut(off, 32)
-        .copy_from_slice(&value.to_big_endian());
+        .copy_from_slice(&word_to_be(&value));
     Step::Continue
+}
+
+/// The host offset of the word at guest `offset`: without a call into the general range
+/// code when the word is already inside memory, the common case of MLOAD and MSTORE.
+#[inline(always)]
+fn word_range(frame: &mut Frame, offset: &U256) -> Result<usize, HaltReason> {
+    if let Some(off) = host_offset(frame.spec, offset) {
+        if off
+            .checked_add(32)
+            .is_some_and(|end| end <= frame.memory.len() as u64)
+        {
+            return Ok(off as usize);
+        }
+    }
+    memory_range(frame, offset, &WORD).map(|(off, _)| off)
+}
+
+/// A 32-byte big-endian word, read as four 64-bit loads.
+#[inline(always)]
+pub(crate) fn word_from_be(bytes: &[u8]) -> U256 {
+    let limb = |i: usize| {
+        bytes
+            .get(i..i + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map_or(0, u64::from_be_bytes)
+    };
+    U256([limb(24), limb(16), limb(8), limb(0)])
+}
+
+/// A word as 32 big-endian bytes, written as four 64-bit stores.
+#[inline(always)]
+pub(crate) fn word_to_be(word: &U256) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (chunk, limb) in out.chunks_exact_mut(8).zip(word.0.iter().rev()) {
+        chunk.copy_from_slice(&limb.to_be_bytes());
+    }
+    out
 }
 
 /// MSTORE8.
