@@ -7,7 +7,11 @@ use nestedvm_interp::{
     keccak256, Address, Env, Fork, Host, Log, SStoreResult, SelfDestructResult, B256, KECCAK_EMPTY,
     U256,
 };
-use std::collections::{BTreeMap, HashMap, HashSet};
+// foldhash rather than std's SipHash: storage and warm-set lookups run on every SLOAD and
+// SSTORE, and SipHash was a tenth of snailtracer's run. Its maps are seeded per process, so
+// keys a guest picks cannot be aimed at one bucket.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// One storage slot: its value at the start of the transaction and now.
