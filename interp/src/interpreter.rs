@@ -34,12 +34,8 @@ fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable
                 && height <= block.max_height as usize
             {
                 frame.gas.remaining -= block.gas;
-                for _ in 0..block.count {
-                    let op = bytes[frame.pc] as usize;
-                    frame.pc += 1;
-                    if (table.table[op])(frame, host) == Step::Exit {
-                        return;
-                    }
+                if run_block(frame, host, table, bytes, block.count) {
+                    return;
                 }
                 continue;
             }
@@ -48,6 +44,141 @@ fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable
             return;
         }
     }
+}
+
+/// Runs the `count` instructions of a block whose entry check passed; true when the frame
+/// stopped. The stack's length and `pc` live in registers here, and the instructions that only
+/// move words on the stack run inline on them; the others are called through the table with
+/// the frame brought up to date first.
+#[inline(always)]
+fn run_block<H: Host>(
+    frame: &mut Frame,
+    host: &mut H,
+    table: &InstructionTable<H>,
+    bytes: &[u8],
+    count: u32,
+) -> bool {
+    use crate::instructions::stack::immediate;
+    use crate::opcode::*;
+    use crate::word;
+    let (base, mut len) = frame.stack.raw_parts();
+    let mut pc = frame.pc;
+    // SAFETY (every access below): the block's entry check put the stack's height within the
+    // bounds its analysis computed from every instruction's stack needs and room
+    // (`Blocks::analyse`), and only the block's last instruction may change the height other
+    // than as the opcode table says; so each read is of an item below `len`, each write is
+    // below the stack's fixed capacity of 1024, and `len` never leaves [0, 1024].
+    macro_rules! item {
+        ($n:expr) => {
+            unsafe { base.add(len - $n) }
+        };
+    }
+    macro_rules! read {
+        ($n:expr) => {
+            crate::stack::limbwise(unsafe { &*item!($n) })
+        };
+    }
+    macro_rules! write {
+        ($n:expr, $v:expr) => {{
+            let v = $v;
+            unsafe { item!($n).write(v) }
+        }};
+    }
+    macro_rules! push {
+        ($v:expr) => {{
+            let v = $v;
+            unsafe { base.add(len).write(v) };
+            len += 1;
+        }};
+    }
+    macro_rules! binary {
+        (|$a:ident, $b:ident| $body:expr) => {{
+            let $a = read!(1);
+            let $b = read!(2);
+            len -= 1;
+            write!(1, $body);
+        }};
+    }
+    macro_rules! push_n {
+        ($op:expr, [$($n:literal)*]) => {
+            match $op - PUSH1 + 1 {
+                $($n => {
+                    push!(immediate::<$n>(bytes, pc));
+                    pc += $n;
+                })*
+                _ => {}
+            }
+        };
+    }
+    let flag = |b: bool| U256([b as u64, 0, 0, 0]);
+    for _ in 0..count {
+        let op = bytes[pc];
+        pc += 1;
+        match op {
+            PUSH0 => push!(U256::zero()),
+            PUSH1..=PUSH32 => {
+                push_n!(op, [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32])
+            }
+            0x80..=0x8f => {
+                let v = read!((op - 0x80 + 1) as usize);
+                push!(v);
+            }
+            0x90..=0x9f => {
+                let n = (op - 0x90 + 1) as usize;
+                let (top, other) = (read!(1), read!(n + 1));
+                write!(1, other);
+                write!(n + 1, top);
+            }
+            POP => len -= 1,
+            ADD => binary!(|a, b| word::add(&a, &b)),
+            SUB => binary!(|a, b| word::sub(&a, &b)),
+            MUL => binary!(|a, b| word::mul(&a, &b)),
+            LT => binary!(|a, b| flag(word::lt(&a, &b))),
+            GT => binary!(|a, b| flag(word::lt(&b, &a))),
+            EQ => binary!(|a, b| flag(word::eq(&a, &b))),
+            AND => binary!(|a, b| U256([
+                a.0[0] & b.0[0],
+                a.0[1] & b.0[1],
+                a.0[2] & b.0[2],
+                a.0[3] & b.0[3]
+            ])),
+            OR => binary!(|a, b| U256([
+                a.0[0] | b.0[0],
+                a.0[1] | b.0[1],
+                a.0[2] | b.0[2],
+                a.0[3] | b.0[3]
+            ])),
+            XOR => binary!(|a, b| U256([
+                a.0[0] ^ b.0[0],
+                a.0[1] ^ b.0[1],
+                a.0[2] ^ b.0[2],
+                a.0[3] ^ b.0[3]
+            ])),
+            ISZERO => {
+                let a = read!(1);
+                write!(1, flag(word::is_zero(&a)));
+            }
+            NOT => {
+                let a = read!(1);
+                write!(1, U256([!a.0[0], !a.0[1], !a.0[2], !a.0[3]]));
+            }
+            JUMPDEST => {}
+            _ => {
+                // SAFETY: as above; the items below `len` are initialised.
+                unsafe { frame.stack.set_len(len) };
+                frame.pc = pc;
+                if (table.table[op as usize])(frame, host) == Step::Exit {
+                    return true;
+                }
+                pc = frame.pc;
+                len = frame.stack.len();
+            }
+        }
+    }
+    // SAFETY: as above.
+    unsafe { frame.stack.set_len(len) };
+    frame.pc = pc;
+    false
 }
 
 /// Runs one instruction with its own gas and stack checks; true when the frame stopped.

@@ -26,6 +26,7 @@ pub mod memory;
 pub mod opcode;
 pub mod spec;
 pub mod stack;
+pub mod word;
 
 pub use analysis::Bytecode;
 pub use frame::{

@@ -51,7 +51,9 @@ impl Stack {
     #[inline(always)]
     pub fn pop(&mut self) -> U256 {
         debug_assert!(!self.data.is_empty());
-        self.data.pop().unwrap_or_default()
+        let top = self.data.last().map(limbwise).unwrap_or_default();
+        self.data.pop();
+        top
     }
 
     /// The top word, mutable; the loop has checked it exists.
@@ -110,7 +112,7 @@ impl Stack {
 /// the interpreter's costliest instructions. Volatile keeps the compiler from merging the
 /// reads back into wide ones.
 #[inline(always)]
-fn limbwise(word: &U256) -> U256 {
+pub(crate) fn limbwise(word: &U256) -> U256 {
     // SAFETY: each pointer comes from a reference to a live, aligned u64.
     U256(
         word.0

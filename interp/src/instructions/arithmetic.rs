@@ -4,7 +4,7 @@ use super::{charge, Step};
 use crate::frame::Frame;
 use crate::gas;
 use crate::host::Host;
-use crate::U256;
+use crate::{word, U256};
 use primitive_types::U512;
 
 /// Whether the word is negative in two's complement.
@@ -43,9 +43,9 @@ macro_rules! binary {
 }
 pub(crate) use binary;
 
-binary!(add, "ADD.", |a, b| a.overflowing_add(b).0);
-binary!(mul, "MUL.", |a, b| a.overflowing_mul(b).0);
-binary!(sub, "SUB.", |a, b| a.overflowing_sub(b).0);
+binary!(add, "ADD.", |a, b| word::add(&a, &b));
+binary!(mul, "MUL.", |a, b| word::mul(&a, &b));
+binary!(sub, "SUB.", |a, b| word::sub(&a, &b));
 binary!(div, "DIV.", |a, b| div_words(a, b));
 binary!(rem, "MOD.", |a, b| rem_words(a, b));
 

@@ -4,7 +4,7 @@ use super::arithmetic::{binary, is_negative};
 use super::Step;
 use crate::frame::Frame;
 use crate::host::Host;
-use crate::U256;
+use crate::{word, U256};
 
 #[inline(always)]
 fn flag(b: bool) -> U256 {
@@ -21,11 +21,11 @@ fn slt_words(a: &U256, b: &U256) -> bool {
     }
 }
 
-binary!(lt, "LT.", |a, b| flag(a < b));
-binary!(gt, "GT.", |a, b| flag(a > b));
+binary!(lt, "LT.", |a, b| flag(word::lt(&a, &b)));
+binary!(gt, "GT.", |a, b| flag(word::lt(&b, &a)));
 binary!(slt, "SLT.", |a, b| flag(slt_words(&a, &b)));
 binary!(sgt, "SGT.", |a, b| flag(slt_words(&b, &a)));
-binary!(eq, "EQ.", |a, b| flag(a == b));
+binary!(eq, "EQ.", |a, b| flag(word::eq(&a, &b)));
 binary!(and, "AND.", |a, b| a & b);
 binary!(or, "OR.", |a, b| a | b);
 binary!(xor, "XOR.", |a, b| a ^ b);
@@ -77,7 +77,7 @@ pub fn sar_word(shift: U256, x: U256) -> U256 {
 /// ISZERO.
 pub fn iszero<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let top = frame.stack.top();
-    *top = flag(top.is_zero());
+    *top = flag(word::is_zero(top));
     Step::Continue
 }
 

@@ -47,7 +47,7 @@ pub fn jump<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 pub fn jumpi<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let target = frame.stack.pop();
     let cond = frame.stack.pop();
-    if cond.is_zero() {
+    if crate::word::is_zero(&cond) {
         Step::Continue
     } else if frame.gas.charge(frame.spec.jumpi_taken_gas) {
         jump_to(frame, target)

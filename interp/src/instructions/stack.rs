@@ -35,7 +35,7 @@ pub fn push<const N: usize, H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 
 /// The `N`-byte big-endian immediate at `start`; the code's padding holds its tail.
 #[inline(always)]
-fn immediate<const N: usize>(code: &[u8], start: usize) -> U256 {
+pub(crate) fn immediate<const N: usize>(code: &[u8], start: usize) -> U256 {
     let end = start + N;
     let mut limbs = [0u64; 4];
     for (k, limb) in limbs.iter_mut().enumerate().take(N.div_ceil(8)) {
