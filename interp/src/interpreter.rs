@@ -68,20 +68,15 @@ fn run_block<H: Host>(
     // (`Blocks::analyse`), and only the block's last instruction may change the height other
     // than as the opcode table says; so each read is of an item below `len`, each write is
     // below the stack's fixed capacity of 1024, and `len` never leaves [0, 1024].
-    macro_rules! item {
-        ($n:expr) => {
-            unsafe { base.add(len - $n) }
-        };
-    }
     macro_rules! read {
         ($n:expr) => {
-            crate::stack::limbwise(unsafe { &*item!($n) })
+            crate::stack::limbwise(unsafe { &*base.add(len - $n) })
         };
     }
     macro_rules! write {
         ($n:expr, $v:expr) => {{
             let v = $v;
-            unsafe { item!($n).write(v) }
+            unsafe { base.add(len - $n).write(v) }
         }};
     }
     macro_rules! push {
