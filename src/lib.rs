@@ -9,6 +9,7 @@
 //! ```
 
 pub mod authorization;
+pub mod batch;
 pub mod difftest;
 pub mod engine;
 pub mod executor;
