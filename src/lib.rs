@@ -10,6 +10,7 @@
 
 pub mod authorization;
 pub mod batch;
+pub mod bench;
 pub mod difftest;
 pub mod engine;
 pub mod executor;
