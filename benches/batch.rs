@@ -11,7 +11,7 @@ fn batch(c: &mut Criterion) {
     let mut group = c.benchmark_group("batch");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
-    group.measurement_time(Duration::from_secs(5));
+    group.measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(BATCH_LEN as u64));
     for workload in Workload::ALL {
         let lines = lines(workload, BATCH_LEN);
