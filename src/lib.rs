@@ -9,6 +9,8 @@
 //! ```
 
 pub mod authorization;
+pub mod batch;
+pub mod bench;
 pub mod difftest;
 pub mod engine;
 pub mod executor;

@@ -185,6 +185,13 @@ impl Vm {
         }
     }
 
+    /// The cache holding this VM's compiled code (shared with other VMs when made by
+    /// [`Vm::with_jit_cache`]); its [`compiles`](nestedvm_jit::JitCache::compiles) counts
+    /// compilations.
+    pub fn jit_cache(&self) -> &Arc<nestedvm_jit::JitCache> {
+        &self.jit.cache
+    }
+
     /// The account of the hypervisor `config` names, holding its deployed code.
     fn hypervisor_account(&mut self, config: &Config) -> Account {
         let key = (config.verifier, config.hypervisor);

@@ -204,6 +204,20 @@ fn bad_input_is_one_line_and_exit_code_2() {
         &["asm", "PUSH1 0x100"],
         &["frobnicate"],
         &[],
+        &["bench", "no-such-program"],
+        &["bench", "fib", "--samples", "0"],
+        &["bench", "fib", "--samples", "many"],
+        &["bench", "fib", "--time", "-1"],
+        &["bench", "fib", "--time", "soon"],
+        &["bench", "fib", "--engines", "interp,fast"],
+        &["bench", "fib", "--engines", ""],
+        &["bench", "fib", "--profile", "wasm"],
+        &["bench", "snailtracer", "--profile", "hyvm"],
+        &["bench", "fib", "--calldata", "0x01"],
+        &["bench", "--code-file", "/nonexistent/code.hex"],
+        &["bench", "--list", "--batch"],
+        &["bench", "--compile", "fib"],
+        &["bench", "--batch", "--batch-len", "0"],
     ];
     for args in cases {
         let o = nestedvm(args);
@@ -216,6 +230,8 @@ fn bad_input_is_one_line_and_exit_code_2() {
     assert!(stderr(&nestedvm(&["run", "0x600"])).contains("odd number of hex digits"));
     assert!(stderr(&nestedvm(&["run", "0x00", "--calldata", "0x01"])).contains("calldata"));
     assert!(stderr(&nestedvm(&["run", "0x00", "--fork", "london"])).contains("london"));
+    assert!(stderr(&nestedvm(&["bench", "no-such-program"])).contains("no-such-program"));
+    assert!(stderr(&nestedvm(&["bench", "fib", "--engines", "interp,fast"])).contains("fast"));
 }
 
 #[test]
@@ -288,4 +304,108 @@ fn dump_ir_prints_the_cranelift_function_instead_of_running() {
     assert!(out.starts_with("function "), "{out}");
     assert!(out.contains("return"), "{out}");
     assert!(!out.contains("status:"), "it does not run the code: {out}");
+}
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// The fastest settings: one sample, no time budget.
+const QUICK: [&str; 4] = ["--samples", "1", "--time", "0"];
+
+#[test]
+fn bench_json_has_one_line_per_program_profile_and_engine() {
+    let mut args = vec!["bench", "analysis", "JUMPDEST_n0", "--json"];
+    args.extend(QUICK);
+    args.extend(["--engines", "revm,interp,jit"]);
+    let lines = json_lines(&nestedvm(&args));
+    let seen: Vec<(String, String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["program"].as_str().unwrap_or_default().to_string(),
+                l["profile"].as_str().unwrap_or_default().to_string(),
+                l["engine"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for (program, profile) in [
+        ("analysis", "evm"),
+        ("JUMPDEST_n0", "evm"),
+        ("JUMPDEST_n0", "hyvm"),
+    ] {
+        for engine in ["interp", "jit", "revm"] {
+            expected.push((program.into(), profile.into(), engine.into()));
+        }
+    }
+    assert_eq!(seen, expected);
+    for l in &lines {
+        let keys: Vec<&str> = l
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys.len(), 5, "{l}");
+        assert!(l["median_ns"].as_u64().is_some_and(|n| n > 0), "{l}");
+        if l["engine"] == "jit" {
+            assert!(l["compile_ns"].as_u64().is_some_and(|n| n > 0), "{l}");
+        } else {
+            assert!(l["compile_ns"].is_null(), "{l}");
+        }
+    }
+}
+
+#[test]
+fn bench_times_a_users_code_with_its_calldata_and_prints_a_table() {
+    let dir = std::env::temp_dir().join(format!("nestedvm-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("echo.hex");
+    // Returns its first call data word.
+    std::fs::write(&path, "0x5f355f5260205ff3\n").expect("writes");
+    let path = path.to_str().expect("utf-8 path");
+    let mut args = vec!["bench", "--code-file", path, "--calldata", "0x2a", "--json"];
+    args.extend(QUICK);
+    let lines = json_lines(&nestedvm(&args));
+    // Call data makes it evm-only.
+    assert!(lines
+        .iter()
+        .all(|l| l["program"] == "echo" && l["profile"] == "evm"));
+    assert!(lines.iter().any(|l| l["engine"] == "jit"));
+    // Without call data it runs in both profiles; the table has a header and a row each.
+    let mut args = vec!["bench", path, "--engines", "interp"];
+    args.extend(QUICK);
+    let o = nestedvm(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = stdout(&o);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[0].starts_with("program") && rows[0].contains("jit/revm"),
+        "{table}"
+    );
+    assert!(
+        rows[1].starts_with("echo") && rows[1].contains("evm"),
+        "{table}"
+    );
+    assert!(rows[2].contains("hyvm"), "{table}");
+}
+
+#[test]
+fn bench_batch_reports_both_workloads_and_their_compiles() {
+    let mut args = vec!["bench", "--batch", "--batch-len", "100", "--json"];
+    args.extend(QUICK);
+    let lines = json_lines(&nestedvm(&args));
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["workload"], "distinct");
+    assert_eq!(lines[0]["executions"], 100);
+    assert_eq!(lines[0]["compiles"], 0);
+    assert_eq!(lines[1]["workload"], "repeated");
+    assert_eq!(lines[1]["compiles"], 2);
+    assert!(lines[1]["per_second"].as_u64().is_some_and(|n| n > 0));
 }

@@ -5,6 +5,7 @@ use crate::compile::{compile, CompileError, CompileOptions, CompiledCode};
 use nestedvm_interp::{Bytecode, Fork, Host, Profile, Spec, B256};
 use std::any::TypeId;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What compiled code depends on.
@@ -28,6 +29,7 @@ pub struct CacheKey {
 pub struct JitCache {
     map: Mutex<HashMap<CacheKey, Arc<CompiledCode>>>,
     capacity: usize,
+    compiles: AtomicU64,
 }
 
 impl std::fmt::Debug for JitCache {
@@ -44,6 +46,7 @@ impl JitCache {
         JitCache {
             map: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
+            compiles: AtomicU64::new(0),
         }
     }
 
@@ -67,6 +70,7 @@ impl JitCache {
             return Ok(hit.clone());
         }
         // Compile outside the lock: other threads keep running.
+        self.compiles.fetch_add(1, Ordering::Relaxed);
         let compiled = Arc::new(compile::<H>(spec, code, options)?);
         let mut map = self.lock();
         if map.len() >= self.capacity {
@@ -74,6 +78,12 @@ impl JitCache {
             map.clear();
         }
         Ok(map.entry(key).or_insert(compiled).clone())
+    }
+
+    /// Compilations started since the cache was made (hits do not count), so callers can
+    /// check that code run again is not compiled again.
+    pub fn compiles(&self) -> u64 {
+        self.compiles.load(Ordering::Relaxed)
     }
 
     /// Compiled contracts held.

@@ -39,6 +39,7 @@
 use super::{
     block_env, bytecode_of, call_tx, default_origin_balance, frame_figures, logs_of,
     message_call_cfg, spec_of, storage_of, to_addr, to_ru, OracleAccount, OracleEnv, OracleLog,
+    PreparedCall,
 };
 pub use crate::difftest::wallet::wallet_code;
 use crate::{Address as H160, Fork, U256};
@@ -278,8 +279,9 @@ impl<CTX> Inspector<CTX> for HyvmProbe {
 
 // ---------------------------------------------------------------- run
 
-/// Runs `req.guest` through the real hypervisor and reports the hypervisor frame's result.
-pub fn run_hyvm(req: &HyvmRequest) -> Result<HyvmOutcome, String> {
+/// The transaction that runs `req.guest` through the real hypervisor, ready for revm; `Err`
+/// for a request the harness cannot express.
+pub fn prepare(req: &HyvmRequest) -> Result<PreparedCall, String> {
     if req.is_static && !req.value.is_zero() {
         return Err(
             "hyvm oracle: is_static runs under STATICCALL, which carries no value; use value 0"
@@ -350,9 +352,6 @@ pub fn run_hyvm(req: &HyvmRequest) -> Result<HyvmOutcome, String> {
             .map_err(|e| format!("hyvm oracle: {e:?}"))?;
     }
 
-    let cfg = message_call_cfg(spec, env);
-    let block = block_env(env);
-
     // ---- tx. Headroom: each forwarding level keeps 1/64 (gas/16 covers two levels), the
     // wallet/runner pay calldata memory and copy the return data (whose memory the guest
     // paid for out of `gas`, hence 2 * gas), plus a fixed margin (cold accounts etc.).
@@ -364,6 +363,17 @@ pub fn run_hyvm(req: &HyvmRequest) -> Result<HyvmOutcome, String> {
         .saturating_add(1_000_000);
     let to = if req.is_static { STATIC_RUNNER } else { WALLET };
     let tx = call_tx(req.fork, env, to, req.value, &req.guest, frame_gas);
+    Ok(PreparedCall {
+        db,
+        cfg: message_call_cfg(spec, env),
+        block: block_env(env),
+        tx,
+    })
+}
+
+/// Runs `req.guest` through the real hypervisor and reports the hypervisor frame's result.
+pub fn run_hyvm(req: &HyvmRequest) -> Result<HyvmOutcome, String> {
+    let PreparedCall { db, cfg, block, tx } = prepare(req)?;
 
     let ctx = Context::mainnet()
         .with_db(db)

@@ -78,6 +78,20 @@ pub struct OracleEnv {
     pub origin: Address,
 }
 
+/// A message call ready for revm: its pre-state, configuration, block and transaction. The
+/// oracles run it once under an inspector; the benchmarks build revm's EVM from it once and
+/// time the transaction alone.
+pub struct PreparedCall {
+    /// The pre-state.
+    pub db: CacheDB<EmptyDB>,
+    /// The chain configuration (fee, gas-limit and nonce checks off, see [`message_call_cfg`]).
+    pub cfg: CfgEnv,
+    /// The block.
+    pub block: BlockEnv,
+    /// The transaction.
+    pub tx: TxEnv,
+}
+
 /// The default executing account (`0x…c0de`).
 pub const DEFAULT_ADDRESS: u64 = 0xc0de;
 /// The default origin (`0x…ca11`).

@@ -11,7 +11,7 @@
 use super::{
     addr_low, block_env, bytecode_of, call_tx, default_origin_balance, frame_figures, from_addr,
     from_ru, logs_of, message_call_cfg, spec_of, storage_of, to_addr, to_ru, OracleAccount,
-    OracleEnv, OracleLog, DEFAULT_ADDRESS,
+    OracleEnv, OracleLog, PreparedCall, DEFAULT_ADDRESS,
 };
 use crate::{Address, Fork, U256};
 use revm::{
@@ -129,9 +129,8 @@ impl<CTX> Inspector<CTX> for TopFrameProbe {
     }
 }
 
-/// Runs one message call in revm and reports the top frame's result; `Err` when revm rejects
-/// the transaction or the top frame is not seen.
-pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
+/// The call `req` describes, ready for revm; `Err` when its pre-state cannot be built.
+pub fn prepare(req: &OracleRequest) -> Result<PreparedCall, String> {
     let spec = spec_of(req.fork);
     let env = &req.env;
     let origin = env.origin;
@@ -178,9 +177,6 @@ pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
             .map_err(|e| format!("oracle: {e:?}"))?;
     }
 
-    let cfg = message_call_cfg(spec, env);
-    let block = block_env(env);
-
     // ---- tx: gas limit = frame gas + intrinsic
     let tx = call_tx(
         req.fork,
@@ -190,7 +186,18 @@ pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
         &req.calldata,
         req.gas,
     );
+    Ok(PreparedCall {
+        db,
+        cfg: message_call_cfg(spec, env),
+        block: block_env(env),
+        tx,
+    })
+}
 
+/// Runs one message call in revm and reports the top frame's result; `Err` when revm rejects
+/// the transaction or the top frame is not seen.
+pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
+    let PreparedCall { db, cfg, block, tx } = prepare(req)?;
     let ctx = Context::mainnet()
         .with_db(db)
         .with_cfg(cfg)

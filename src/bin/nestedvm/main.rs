@@ -1,7 +1,8 @@
 //! The `nestedvm` command: run guest code, assemble and disassemble, run state tests, compare
-//! engines on generated programs.
+//! engines on generated programs, time the engines.
 
 mod batch;
+mod bench;
 mod difftest;
 mod progress;
 mod statetest;
@@ -43,6 +44,8 @@ enum Command {
     Statetest(statetest::StatetestArgs),
     /// Run generated programs through several engines and report the first divergence, shrunk.
     Difftest(Box<difftest::DifftestArgs>),
+    /// Time the interpreter, the JIT and revm on benchmark programs (or --compile, --batch).
+    Bench(Box<bench::BenchArgs>),
 }
 
 /// Options of `run`, also the defaults of every `--batch` request.
@@ -129,7 +132,7 @@ fn main() -> ExitCode {
             }
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 eprintln!(
-                    "error: a command is required: run, disasm, asm, statetest or difftest (see --help)"
+                    "error: a command is required: run, disasm, asm, statetest, difftest or bench (see --help)"
                 );
                 return ExitCode::from(2);
             }
@@ -153,6 +156,7 @@ fn main() -> ExitCode {
         Command::Asm { source } => assemble(source).map(|()| ExitCode::SUCCESS),
         Command::Statetest(args) => statetest::statetest(args),
         Command::Difftest(args) => difftest::difftest(*args),
+        Command::Bench(args) => bench::bench(*args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,13 @@
+//! Benchmarks shared by `nestedvm bench` and the criterion benches (`benches/`), so both see
+//! the same programs under the same names and time them the same way: [`programs`] the
+//! catalogue, [`synthetic`] the hand-written loops, [`measure`] the engines timed
+//! round-robin, [`compile`] compile time per KiB, [`throughput`] `run --batch` executions
+//! per second.
+
+pub mod compile;
+pub mod measure;
+pub mod programs;
+#[cfg(feature = "revm")]
+pub mod revm;
+pub mod synthetic;
+pub mod throughput;
