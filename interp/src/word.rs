@@ -71,6 +71,268 @@ pub fn is_zero(a: &U256) -> bool {
     a.0[0] | a.0[1] | a.0[2] | a.0[3] == 0
 }
 
+/// Limb `i` of `x` for an `i` known only at run time, without indexing memory: a word kept
+/// in registers stays there (indexing would spill it, and the reload stalls).
+#[inline(always)]
+fn limb(x: &[u64; 4], i: usize) -> u64 {
+    match i {
+        0 => x[0],
+        1 => x[1],
+        2 => x[2],
+        _ => x[3],
+    }
+}
+
+/// SIGNEXTEND: extends the sign of byte `b` (0 = lowest) of `x`.
+#[inline(always)]
+pub fn signextend(b: &U256, x: &U256) -> U256 {
+    if b.0[1] | b.0[2] | b.0[3] != 0 || b.0[0] >= 31 {
+        return *x;
+    }
+    let bit = b.0[0] as usize * 8 + 7;
+    let (sign_limb, offset) = (bit / 64, bit % 64);
+    let fill = 0u64.wrapping_sub(limb(&x.0, sign_limb) >> offset & 1);
+    // Bits at and below the sign bit in its limb are kept; above it, the sign.
+    let low = u64::MAX >> (63 - offset);
+    let mut out = [0u64; 4];
+    for (i, o) in out.iter_mut().enumerate() {
+        let keep = match i.cmp(&sign_limb) {
+            std::cmp::Ordering::Less => u64::MAX,
+            std::cmp::Ordering::Equal => low,
+            std::cmp::Ordering::Greater => 0,
+        };
+        *o = (x.0[i] & keep) | (fill & !keep);
+    }
+    U256(out)
+}
+
+/// The shift amount of SHL/SHR/SAR as (whole limbs, bits), or `None` from 256 on.
+#[inline(always)]
+fn shift_amount(shift: &U256) -> Option<(usize, u32)> {
+    if shift.0[1] | shift.0[2] | shift.0[3] != 0 || shift.0[0] >= 256 {
+        None
+    } else {
+        Some(((shift.0[0] / 64) as usize, (shift.0[0] % 64) as u32))
+    }
+}
+
+/// SHL: `x << shift`, 0 from 256 on.
+#[inline(always)]
+pub fn shl(shift: &U256, x: &U256) -> U256 {
+    let Some((limbs, bits)) = shift_amount(shift) else {
+        return U256::zero();
+    };
+    let w = x.0;
+    let m = match limbs {
+        0 => w,
+        1 => [0, w[0], w[1], w[2]],
+        2 => [0, 0, w[0], w[1]],
+        _ => [0, 0, 0, w[0]],
+    };
+    if bits == 0 {
+        return U256(m);
+    }
+    let back = 64 - bits;
+    U256([
+        m[0] << bits,
+        m[1] << bits | m[0] >> back,
+        m[2] << bits | m[1] >> back,
+        m[3] << bits | m[2] >> back,
+    ])
+}
+
+/// SHR: `x >> shift` (logical), 0 from 256 on.
+#[inline(always)]
+pub fn shr(shift: &U256, x: &U256) -> U256 {
+    let Some((limbs, bits)) = shift_amount(shift) else {
+        return U256::zero();
+    };
+    let w = x.0;
+    let m = match limbs {
+        0 => w,
+        1 => [w[1], w[2], w[3], 0],
+        2 => [w[2], w[3], 0, 0],
+        _ => [w[3], 0, 0, 0],
+    };
+    if bits == 0 {
+        return U256(m);
+    }
+    let back = 64 - bits;
+    U256([
+        m[0] >> bits | m[1] << back,
+        m[1] >> bits | m[2] << back,
+        m[2] >> bits | m[3] << back,
+        m[3] >> bits,
+    ])
+}
+
+/// SAR: `x >> shift` filling with the sign bit.
+#[inline(always)]
+pub fn sar(shift: &U256, x: &U256) -> U256 {
+    if x.0[3] >> 63 == 0 {
+        return shr(shift, x);
+    }
+    let not = |w: U256| U256([!w.0[0], !w.0[1], !w.0[2], !w.0[3]]);
+    not(shr(shift, &not(*x)))
+}
+
+/// BYTE: byte `i` (0 = most significant) of `x`, 0 from 32 on.
+#[inline(always)]
+pub fn byte(i: &U256, x: &U256) -> U256 {
+    if i.0[1] | i.0[2] | i.0[3] != 0 || i.0[0] >= 32 {
+        return U256::zero();
+    }
+    let from_low = 31 - i.0[0] as usize;
+    U256([
+        (limb(&x.0, from_low / 8) >> (8 * (from_low % 8))) & 0xff,
+        0,
+        0,
+        0,
+    ])
+}
+
+/// `u / v` and `u % v` for a dividend of up to eight limbs (little-endian): Knuth's algorithm
+/// D on 64-bit digits, with a single-digit shortcut; both are 0 when `v` is 0.
+fn divmod_limbs(u: &[u64], v: &[u64; 4]) -> ([u64; 8], [u64; 4]) {
+    let mut quotient = [0u64; 8];
+    let n = v.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
+    let m = u.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
+    if n == 0 {
+        // The EVM's x / 0 and x % 0.
+        return (quotient, [0; 4]);
+    }
+    if m < n {
+        let mut rem = [0u64; 4];
+        rem[..m].copy_from_slice(&u[..m]);
+        return (quotient, rem);
+    }
+    if n == 1 {
+        let d = v[0] as u128;
+        let mut r: u128 = 0;
+        for i in (0..m).rev() {
+            let cur = (r << 64) | u[i] as u128;
+            quotient[i] = (cur / d) as u64;
+            r = cur % d;
+        }
+        return (quotient, [r as u64, 0, 0, 0]);
+    }
+    // Normalise so the divisor's top digit has its high bit set.
+    let s = v[n - 1].leading_zeros();
+    let mut vn = [0u64; 4];
+    for i in (0..n).rev() {
+        vn[i] = v[i] << s;
+        if s > 0 && i > 0 {
+            vn[i] |= v[i - 1] >> (64 - s);
+        }
+    }
+    let mut un = [0u64; 9];
+    un[m] = if s > 0 { u[m - 1] >> (64 - s) } else { 0 };
+    for i in (0..m).rev() {
+        un[i] = u[i] << s;
+        if s > 0 && i > 0 {
+            un[i] |= u[i - 1] >> (64 - s);
+        }
+    }
+    const B: u128 = 1 << 64;
+    for j in (0..=m - n).rev() {
+        let num = (un[j + n] as u128) << 64 | un[j + n - 1] as u128;
+        let top = vn[n - 1] as u128;
+        let mut qhat = num / top;
+        let mut rhat = num % top;
+        while qhat >= B || qhat * vn[n - 2] as u128 > (rhat << 64 | un[j + n - 2] as u128) {
+            qhat -= 1;
+            rhat += top;
+            if rhat >= B {
+                break;
+            }
+        }
+        // un[j..=j+n] -= qhat * vn
+        let mut borrow: u64 = 0;
+        let mut carry: u64 = 0;
+        for i in 0..n {
+            let p = qhat * vn[i] as u128 + carry as u128;
+            carry = (p >> 64) as u64;
+            let (d1, b1) = un[i + j].overflowing_sub(p as u64);
+            let (d2, b2) = d1.overflowing_sub(borrow);
+            un[i + j] = d2;
+            borrow = (b1 | b2) as u64;
+        }
+        let (d1, b1) = un[j + n].overflowing_sub(carry);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        un[j + n] = d2;
+        if b1 | b2 {
+            // qhat was one too large: add the divisor back.
+            qhat -= 1;
+            let mut c: u64 = 0;
+            for i in 0..n {
+                let t = un[i + j] as u128 + vn[i] as u128 + c as u128;
+                un[i + j] = t as u64;
+                c = (t >> 64) as u64;
+            }
+            un[j + n] = un[j + n].wrapping_add(c);
+        }
+        quotient[j] = qhat as u64;
+    }
+    let mut rem = [0u64; 4];
+    for i in 0..n {
+        rem[i] = un[i] >> s;
+        if s > 0 {
+            rem[i] |= un[i + 1] << (64 - s);
+        }
+    }
+    (quotient, rem)
+}
+
+/// DIV: `a / b`, 0 when `b` is 0.
+#[inline]
+pub fn div(a: &U256, b: &U256) -> U256 {
+    if a.0[1] | a.0[2] | a.0[3] | b.0[1] | b.0[2] | b.0[3] == 0 {
+        return U256([a.0[0].checked_div(b.0[0]).unwrap_or(0), 0, 0, 0]);
+    }
+    let (q, _) = divmod_limbs(&a.0, &b.0);
+    U256([q[0], q[1], q[2], q[3]])
+}
+
+/// MOD: `a % b`, 0 when `b` is 0.
+#[inline]
+pub fn rem(a: &U256, b: &U256) -> U256 {
+    if a.0[1] | a.0[2] | a.0[3] | b.0[1] | b.0[2] | b.0[3] == 0 {
+        return U256([a.0[0].checked_rem(b.0[0]).unwrap_or(0), 0, 0, 0]);
+    }
+    U256(divmod_limbs(&a.0, &b.0).1)
+}
+
+/// ADDMOD: `(a + b) % n` over the full 257-bit sum, 0 when `n` is 0.
+#[inline]
+pub fn addmod(a: &U256, b: &U256, n: &U256) -> U256 {
+    let mut sum = [0u64; 5];
+    let mut carry = false;
+    for (i, s) in sum.iter_mut().enumerate().take(4) {
+        let (s1, c1) = a.0[i].overflowing_add(b.0[i]);
+        let (s2, c2) = s1.overflowing_add(carry as u64);
+        *s = s2;
+        carry = c1 | c2;
+    }
+    sum[4] = carry as u64;
+    U256(divmod_limbs(&sum, &n.0).1)
+}
+
+/// MULMOD: `(a * b) % n` over the full 512-bit product, 0 when `n` is 0.
+#[inline]
+pub fn mulmod(a: &U256, b: &U256, n: &U256) -> U256 {
+    let mut product = [0u64; 8];
+    for i in 0..4 {
+        let mut carry: u64 = 0;
+        for j in 0..4 {
+            let t = a.0[i] as u128 * b.0[j] as u128 + product[i + j] as u128 + carry as u128;
+            product[i + j] = t as u64;
+            carry = (t >> 64) as u64;
+        }
+        product[i + 4] = carry;
+    }
+    U256(divmod_limbs(&product, &n.0).1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +376,148 @@ mod tests {
                 assert_eq!(eq(&a, &b), a == b);
             }
             assert_eq!(is_zero(&a), a.is_zero());
+        }
+    }
+
+    fn shifts() -> Vec<U256> {
+        let mut v: Vec<U256> = [
+            0u64, 1, 7, 8, 30, 31, 32, 63, 64, 65, 127, 128, 191, 200, 255, 256, 257, 1000,
+        ]
+        .iter()
+        .map(|&s| U256::from(s))
+        .collect();
+        v.push(U256::MAX);
+        v.push(U256::one() << 64);
+        v
+    }
+
+    #[test]
+    fn shifts_bytes_and_signextend_agree_with_primitive_types() {
+        for x in edge_words() {
+            for s in shifts() {
+                let small = s < U256::from(256);
+                let k = s.low_u64() as usize;
+                assert_eq!(
+                    shl(&s, &x),
+                    if small { x << k } else { U256::zero() },
+                    "{x:x} << {s}"
+                );
+                assert_eq!(
+                    shr(&s, &x),
+                    if small { x >> k } else { U256::zero() },
+                    "{x:x} >> {s}"
+                );
+                let negative = x.bit(255);
+                let sar_ref = match (small, negative) {
+                    (false, true) => U256::MAX,
+                    (false, false) => U256::zero(),
+                    (true, true) => !((!x) >> k),
+                    (true, false) => x >> k,
+                };
+                assert_eq!(sar(&s, &x), sar_ref, "{x:x} sar {s}");
+                let byte_ref = if s < U256::from(32) {
+                    U256::from(x.byte(31 - k))
+                } else {
+                    U256::zero()
+                };
+                assert_eq!(byte(&s, &x), byte_ref, "byte {s} of {x:x}");
+                let ext_ref = if s >= U256::from(31) {
+                    x
+                } else {
+                    let bit = k * 8 + 7;
+                    let mask = (U256::one() << bit) - 1;
+                    if x.bit(bit) {
+                        x | !mask
+                    } else {
+                        x & mask
+                    }
+                };
+                assert_eq!(signextend(&s, &x), ext_ref, "signextend {s} of {x:x}");
+            }
+        }
+    }
+
+    #[test]
+    fn division_agrees_on_words_built_from_boundary_limbs() {
+        // Limbs at the edges of Knuth's estimate (qhat one or two too large, the add-back
+        // step) come from digits like these, far more often than from random words.
+        use primitive_types::U512;
+        const DIGITS: [u64; 7] = [0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let word = |next: &mut dyn FnMut() -> u64| {
+            let mut limbs = [0u64; 4];
+            let top = (next() % 4) as usize;
+            for l in limbs.iter_mut().take(top + 1) {
+                let r = next();
+                *l = if r % 8 == 7 {
+                    next()
+                } else {
+                    DIGITS[(r % 7) as usize]
+                };
+            }
+            U256(limbs)
+        };
+        for _ in 0..100_000 {
+            let (a, b, n) = (word(&mut next), word(&mut next), word(&mut next));
+            if !b.is_zero() {
+                assert_eq!(div(&a, &b), a / b, "{a:x} / {b:x}");
+                assert_eq!(rem(&a, &b), a % b, "{a:x} % {b:x}");
+            }
+            if !n.is_zero() {
+                let expected = U256::try_from(a.full_mul(b) % U512::from(n)).unwrap_or_default();
+                assert_eq!(mulmod(&a, &b, &n), expected, "({a:x} * {b:x}) % {n:x}");
+            }
+        }
+    }
+
+    #[test]
+    fn division_and_modular_arithmetic_agree_with_primitive_types() {
+        use primitive_types::U512;
+        let mut words = edge_words();
+        // Divisors of every digit count, with and without their top bit set.
+        words.extend([
+            U256::from(3),
+            U256::from(u64::MAX) + 2,
+            (U256::one() << 130) + 12345,
+            (U256::one() << 191) - 1,
+            (U256::one() << 200) + (U256::one() << 70),
+            U256::from_dec_str(
+                "21888242871839275222246405745257275088696311157297823662689037894645226208583",
+            )
+            .unwrap_or_default(),
+        ]);
+        for a in &words {
+            for b in &words {
+                let (a, b) = (*a, *b);
+                let (q, r) = if b.is_zero() {
+                    (U256::zero(), U256::zero())
+                } else {
+                    (a / b, a % b)
+                };
+                assert_eq!(div(&a, &b), q, "{a:x} / {b:x}");
+                assert_eq!(rem(&a, &b), r, "{a:x} % {b:x}");
+                for n in &words {
+                    let n = *n;
+                    let (am, mm) = if n.is_zero() {
+                        (U256::zero(), U256::zero())
+                    } else {
+                        let n5 = U512::from(n);
+                        (
+                            U256::try_from((U512::from(a) + U512::from(b)) % n5)
+                                .unwrap_or_default(),
+                            U256::try_from(a.full_mul(b) % n5).unwrap_or_default(),
+                        )
+                    };
+                    assert_eq!(addmod(&a, &b, &n), am, "({a:x} + {b:x}) % {n:x}");
+                    assert_eq!(mulmod(&a, &b, &n), mm, "({a:x} * {b:x}) % {n:x}");
+                }
+            }
         }
     }
 }

@@ -5,7 +5,6 @@ use crate::frame::Frame;
 use crate::gas;
 use crate::host::Host;
 use crate::{word, U256};
-use primitive_types::U512;
 
 /// Whether the word is negative in two's complement.
 #[inline(always)]
@@ -51,39 +50,22 @@ binary!(rem, "MOD.", |a, b| rem_words(a, b));
 
 /// Unsigned division (x / 0 = 0).
 pub fn div_words(a: U256, b: U256) -> U256 {
-    if b.is_zero() {
-        U256::zero()
-    } else {
-        a / b
-    }
+    word::div(&a, &b)
 }
 
 /// Unsigned remainder (x % 0 = 0).
 pub fn rem_words(a: U256, b: U256) -> U256 {
-    if b.is_zero() {
-        U256::zero()
-    } else {
-        a % b
-    }
+    word::rem(&a, &b)
 }
 
 /// `(a + b) % n` without overflow (0 when n is 0).
 pub fn addmod_words(a: U256, b: U256, n: U256) -> U256 {
-    if n.is_zero() {
-        U256::zero()
-    } else {
-        let sum = U512::from(a) + U512::from(b);
-        U256::try_from(sum % U512::from(n)).unwrap_or_default()
-    }
+    word::addmod(&a, &b, &n)
 }
 
 /// `(a * b) % n` without overflow (0 when n is 0).
 pub fn mulmod_words(a: U256, b: U256, n: U256) -> U256 {
-    if n.is_zero() {
-        U256::zero()
-    } else {
-        U256::try_from(a.full_mul(b) % U512::from(n)).unwrap_or_default()
-    }
+    word::mulmod(&a, &b, &n)
 }
 binary!(sdiv, "SDIV.", |a, b| sdiv_words(a, b));
 binary!(smod, "SMOD.", |a, b| smod_words(a, b));
@@ -94,7 +76,7 @@ pub fn sdiv_words(a: U256, b: U256) -> U256 {
     if b.is_zero() {
         return U256::zero();
     }
-    let q = abs(a) / abs(b);
+    let q = word::div(&abs(a), &abs(b));
     if is_negative(&a) != is_negative(&b) {
         negate(q)
     } else {
@@ -107,7 +89,7 @@ pub fn smod_words(a: U256, b: U256) -> U256 {
     if b.is_zero() {
         return U256::zero();
     }
-    let r = abs(a) % abs(b);
+    let r = word::rem(&abs(a), &abs(b));
     if is_negative(&a) {
         negate(r)
     } else {
@@ -117,16 +99,7 @@ pub fn smod_words(a: U256, b: U256) -> U256 {
 
 /// Extends the sign of byte `b` (0 = lowest) of `x`.
 pub fn signextend_word(b: U256, x: U256) -> U256 {
-    if b >= U256::from(31) {
-        return x;
-    }
-    let bit = b.low_u64() as usize * 8 + 7;
-    let mask = (U256::one() << bit) - 1;
-    if x.bit(bit) {
-        x | !mask
-    } else {
-        x & mask
-    }
+    word::signextend(&b, &x)
 }
 
 /// ADDMOD.

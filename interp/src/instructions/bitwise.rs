@@ -35,43 +35,23 @@ binary!(shr, "SHR.", |shift, x| shr_word(shift, x));
 
 /// Left shift (0 from 256 on).
 pub fn shl_word(shift: U256, x: U256) -> U256 {
-    if shift < U256::from(256) {
-        x << shift.low_u64() as usize
-    } else {
-        U256::zero()
-    }
+    word::shl(&shift, &x)
 }
 
 /// Logical right shift (0 from 256 on).
 pub fn shr_word(shift: U256, x: U256) -> U256 {
-    if shift < U256::from(256) {
-        x >> shift.low_u64() as usize
-    } else {
-        U256::zero()
-    }
+    word::shr(&shift, &x)
 }
 binary!(sar, "SAR.", |shift, x| sar_word(shift, x));
 
 /// Byte `i` (0 = most significant) of `x`.
 pub fn byte_word(i: U256, x: U256) -> U256 {
-    if i >= U256::from(32) {
-        return U256::zero();
-    }
-    U256::from(x.byte(31 - i.low_u64() as usize))
+    word::byte(&i, &x)
 }
 
 /// Arithmetic right shift.
 pub fn sar_word(shift: U256, x: U256) -> U256 {
-    let negative = is_negative(&x);
-    if shift >= U256::from(256) {
-        return if negative { U256::MAX } else { U256::zero() };
-    }
-    let s = shift.low_u64() as usize;
-    if negative {
-        !((!x) >> s)
-    } else {
-        x >> s
-    }
+    word::sar(&shift, &x)
 }
 
 /// ISZERO.
