@@ -1,5 +1,6 @@
 //! The instruction loop: charge static gas, check the stack bounds, run the instruction.
 
+use crate::analysis::Bytecode;
 use crate::frame::{Frame, FrameAction, HaltReason};
 use crate::host::Host;
 use crate::instructions::{InstructionTable, Step};
@@ -34,7 +35,7 @@ fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable
                 && height <= block.max_height as usize
             {
                 frame.gas.remaining -= block.gas;
-                if run_block(frame, host, table, bytes, block.count) {
+                if run_block(frame, host, table, &code, block.count) {
                     return;
                 }
                 continue;
@@ -55,13 +56,18 @@ fn run_block<H: Host>(
     frame: &mut Frame,
     host: &mut H,
     table: &InstructionTable<H>,
-    bytes: &[u8],
+    code: &Bytecode,
     count: u32,
 ) -> bool {
+    let bytes = code.padded();
+    use crate::instructions::arithmetic::{sdiv_words, smod_words};
     use crate::instructions::stack::immediate;
     use crate::opcode::*;
     use crate::word;
     let (base, mut len) = frame.stack.raw_parts();
+    // `hyvm` jumps skip the JUMPDEST, land after any 0x5B and charge a taken JUMPI: its jumps
+    // stay with the instruction.
+    let jumps_inline = !frame.spec.is_hyvm() && frame.spec.jumpi_taken_gas == 0;
     let mut pc = frame.pc;
     // SAFETY (every access below): the block's entry check put the stack's height within the
     // bounds its analysis computed from every instruction's stack needs and room
@@ -105,7 +111,28 @@ fn run_block<H: Host>(
             }
         };
     }
+    // Any other instruction: through the table, with the frame brought up to date first.
+    macro_rules! through_table {
+        ($op:expr) => {{
+            // SAFETY: as above; the items below `len` are initialised.
+            unsafe { frame.stack.set_len(len) };
+            frame.pc = pc;
+            if (table.table[$op as usize])(frame, host) == Step::Exit {
+                return true;
+            }
+            pc = frame.pc;
+            len = frame.stack.len();
+        }};
+    }
     let flag = |b: bool| U256([b as u64, 0, 0, 0]);
+    let slt = |a: &U256, b: &U256| {
+        let (sa, sb) = (a.0[3] >> 63, b.0[3] >> 63);
+        if sa != sb {
+            sa > sb
+        } else {
+            word::lt(a, b)
+        }
+    };
     for _ in 0..count {
         let op = bytes[pc];
         pc += 1;
@@ -149,6 +176,27 @@ fn run_block<H: Host>(
                 a.0[2] ^ b.0[2],
                 a.0[3] ^ b.0[3]
             ])),
+            DIV => binary!(|a, b| word::div(&a, &b)),
+            MOD => binary!(|a, b| word::rem(&a, &b)),
+            SDIV => binary!(|a, b| sdiv_words(a, b)),
+            SMOD => binary!(|a, b| smod_words(a, b)),
+            SIGNEXTEND => binary!(|a, b| word::signextend(&a, &b)),
+            SLT => binary!(|a, b| flag(slt(&a, &b))),
+            SGT => binary!(|a, b| flag(slt(&b, &a))),
+            BYTE => binary!(|a, b| word::byte(&a, &b)),
+            SHL => binary!(|a, b| word::shl(&a, &b)),
+            SHR => binary!(|a, b| word::shr(&a, &b)),
+            SAR => binary!(|a, b| word::sar(&a, &b)),
+            ADDMOD | MULMOD => {
+                let (a, b, n) = (read!(1), read!(2), read!(3));
+                len -= 2;
+                let v = if op == ADDMOD {
+                    word::addmod(&a, &b, &n)
+                } else {
+                    word::mulmod(&a, &b, &n)
+                };
+                write!(1, v);
+            }
             ISZERO => {
                 let a = read!(1);
                 write!(1, flag(word::is_zero(&a)));
@@ -158,16 +206,23 @@ fn run_block<H: Host>(
                 write!(1, U256([!a.0[0], !a.0[1], !a.0[2], !a.0[3]]));
             }
             JUMPDEST => {}
-            _ => {
-                // SAFETY: as above; the items below `len` are initialised.
-                unsafe { frame.stack.set_len(len) };
-                frame.pc = pc;
-                if (table.table[op as usize])(frame, host) == Step::Exit {
-                    return true;
+            // A jump to a valid destination, inline; anything else (a bad destination, the
+            // extra gas of `hyvm`'s taken JUMPI) goes through the instruction.
+            JUMP | JUMPI if jumps_inline => {
+                let (target, cond) = (read!(1), if op == JUMPI { read!(2) } else { U256::one() });
+                let dest = (target.0[1] | target.0[2] | target.0[3] == 0)
+                    .then_some(target.0[0] as usize)
+                    .filter(|&d| code.is_jumpdest(d));
+                match (word::is_zero(&cond), dest) {
+                    (true, _) => len -= 2,
+                    (false, Some(d)) => {
+                        len -= if op == JUMPI { 2 } else { 1 };
+                        pc = d;
+                    }
+                    (false, None) => through_table!(op),
                 }
-                pc = frame.pc;
-                len = frame.stack.len();
             }
+            _ => through_table!(op),
         }
     }
     // SAFETY: as above.
