@@ -125,11 +125,38 @@ impl Blocks {
             }
         }
         let mut index = vec![u32::MAX; len + 1];
-        let mut blocks = Vec::new();
+        let mut spans = Vec::new();
         for start in (0..=len).filter(|&pc| is_start[pc]) {
-            index[start] = blocks.len() as u32;
-            blocks.push(block_from(spec, bytes, start, &is_start));
+            index[start] = spans.len() as u32;
+            spans.push(span_from(spec, bytes, start, &is_start));
         }
+        // A block that runs into the next one (a JUMPDEST, a jump landing) takes it in too, so
+        // straight-line code through JUMPDESTs is checked once; the later block still starts
+        // its own entry for jumps. Successors start further on, so one backward pass does it.
+        let mut fused = spans.clone();
+        for i in (0..spans.len()).rev() {
+            let own = &spans[i];
+            if !own.falls_through {
+                continue;
+            }
+            let Some(&next) = index.get(own.next).filter(|&&n| n != u32::MAX) else {
+                continue;
+            };
+            let after = &fused[next as usize];
+            if own.count.saturating_add(after.count) > MAX_FUSED {
+                continue;
+            }
+            fused[i] = Span {
+                count: own.count + after.count,
+                gas: own.gas.saturating_add(after.gas),
+                growth: own.growth + after.growth,
+                min_height: own.min_height.max(after.min_height - own.growth),
+                max_height: own.max_height.min(after.max_height - own.growth),
+                next: after.next,
+                falls_through: after.falls_through,
+            };
+        }
+        let blocks = fused.iter().map(Span::block).collect();
         Blocks { index, blocks }
     }
 
@@ -153,8 +180,49 @@ impl Blocks {
     }
 }
 
+/// Most instructions in a block made by running into the next ones: a block whose gas check
+/// fails runs step by step up to the next block start, so that stretch stays short.
+const MAX_FUSED: u32 = 256;
+
+/// A block as decoded, before its bounds are narrowed to what the entry check reads.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    count: u32,
+    gas: u64,
+    /// Net stack growth over the block.
+    growth: i32,
+    /// Entry heights every instruction allows.
+    min_height: i32,
+    max_height: i32,
+    /// Offset after the last instruction.
+    next: usize,
+    /// Whether the last instruction simply goes on to `next` (a block start).
+    falls_through: bool,
+}
+
+impl Span {
+    fn block(&self) -> Block {
+        // No entry height suits a block that must over- or underflow somewhere: an empty
+        // range makes its check fail always, so it runs instruction by instruction.
+        let (min_height, max_height) = if self.max_height < self.min_height {
+            (1, 0)
+        } else {
+            (
+                self.min_height as u16,
+                self.max_height.min(u16::MAX as i32) as u16,
+            )
+        };
+        Block {
+            count: self.count,
+            gas: self.gas,
+            min_height,
+            max_height,
+        }
+    }
+}
+
 /// Decodes the block that begins at `start` (within the code; past it every byte is STOP).
-fn block_from(spec: &Spec, bytes: &[u8], start: usize, is_start: &[bool]) -> Block {
+fn span_from(spec: &Spec, bytes: &[u8], start: usize, is_start: &[bool]) -> Span {
     let mut pc = start;
     let mut count = 0u32;
     let mut gas = 0u64;
@@ -172,19 +240,16 @@ fn block_from(spec: &Spec, bytes: &[u8], start: usize, is_start: &[bool]) -> Blo
             growth += info.outputs as i32 - info.inputs as i32;
         }
         let next = pc + 1 + immediate_len(op);
-        if !stays_in_block(spec, op) || is_start.get(next).is_none_or(|s| *s) {
-            // No entry height suits a block that must over- or underflow somewhere: an empty
-            // range makes its check fail always, so it runs instruction by instruction.
-            let (min_height, max_height) = if max_height < min_height {
-                (1, 0)
-            } else {
-                (min_height as u16, max_height.min(u16::MAX as i32) as u16)
-            };
-            return Block {
+        let stays = stays_in_block(spec, op);
+        if !stays || is_start.get(next).is_none_or(|s| *s) {
+            return Span {
                 count,
                 gas,
+                growth,
                 min_height,
                 max_height,
+                next,
+                falls_through: stays && next < is_start.len(),
             };
         }
         pc = next;
@@ -211,11 +276,13 @@ mod tests {
                 max_height: 1022
             })
         );
+        // PUSH1 2 POP runs on into the JUMPDEST's block and takes it in; the JUMPDEST still
+        // starts its own for jumps.
         assert_eq!(
             blocks.at(4),
             Some(&Block {
-                count: 2,
-                gas: 5,
+                count: 4,
+                gas: 3 + 2 + 1 + 2,
                 min_height: 0,
                 max_height: 1023
             })
@@ -226,6 +293,22 @@ mod tests {
         // And one at the end of the code, where running off it stops.
         assert_eq!(blocks.at(10).map(|b| b.count), Some(1));
         assert_eq!(blocks.len(), 5);
+    }
+
+    #[test]
+    fn runs_of_jumpdests_fuse_up_to_a_bound() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        let code = Bytecode::new(&[0x5b; 1000]);
+        let blocks = Blocks::analyse(spec, &code);
+        // Each JUMPDEST starts a block; near the end, the run to the STOP past it is one.
+        assert_eq!(blocks.len(), 1000);
+        assert_eq!(blocks.at(990).map(|b| (b.count, b.gas)), Some((11, 10)));
+        let counts: Vec<u32> = (0..1000)
+            .filter_map(|pc| blocks.at(pc))
+            .map(|b| b.count)
+            .collect();
+        assert!(counts.iter().all(|&c| c <= MAX_FUSED));
+        assert!(counts[0] > 100, "the run from 0 is checked in few blocks");
     }
 
     #[test]
