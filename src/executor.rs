@@ -6,6 +6,7 @@
 use crate::engine::{Engine, JitConfig};
 use crate::precompiles::PrecompileSet;
 use crate::world::{delegation_target, Checkpoint, World};
+use foldhash::{HashMap, HashMapExt};
 use nestedvm_interp::frame::Gas;
 use nestedvm_interp::hyvm_gas;
 use nestedvm_interp::instructions::InstructionTable;
@@ -16,7 +17,6 @@ use nestedvm_interp::{
     CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
 };
 use nestedvm_jit::{run_frame_jit, CompiledCode, JitCache};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The JIT's state kept between runs: compiled code (shareable across threads and VMs) and,
@@ -54,6 +54,11 @@ impl Default for JitState {
 pub struct CodeCache {
     by_hash: HashMap<B256, Arc<Bytecode>>,
     by_content: HashMap<u64, Vec<Arc<Bytecode>>>,
+    /// Seeds the content hash per cache, so codes a guest picks cannot be aimed at one key.
+    content_hasher: foldhash::fast::RandomState,
+    /// The code asked for last: a run asks for its code twice (the account, the frame), and a
+    /// simulator runs the same code over and over; a byte comparison settles those.
+    last: Option<Arc<Bytecode>>,
 }
 
 impl CodeCache {
@@ -64,22 +69,25 @@ impl CodeCache {
     /// The analysis of `code`, from the cache when it was seen before (its keccak is computed
     /// only when first asked for, and then once).
     pub fn get(&mut self, code: &[u8]) -> Arc<Bytecode> {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        code.hash(&mut hasher);
-        let key = hasher.finish();
-        if let Some(found) = self
+        use std::hash::BuildHasher;
+        if let Some(last) = self.last.as_ref().filter(|b| b.code() == code) {
+            return last.clone();
+        }
+        let key = self.content_hasher.hash_one(code);
+        let found = self
             .by_content
             .get(&key)
             .and_then(|same| same.iter().find(|b| b.code() == code))
-        {
-            return found.clone();
-        }
-        if self.by_content.len() >= Self::CAPACITY {
-            self.by_content.clear();
-        }
-        let b = Arc::new(Bytecode::new(code));
-        self.by_content.entry(key).or_default().push(b.clone());
+            .cloned();
+        let b = found.unwrap_or_else(|| {
+            if self.by_content.len() >= Self::CAPACITY {
+                self.by_content.clear();
+            }
+            let b = Arc::new(Bytecode::new(code));
+            self.by_content.entry(key).or_default().push(b.clone());
+            b
+        });
+        self.last = Some(b.clone());
         b
     }
 
