@@ -1,6 +1,5 @@
 //! The instruction loop: charge static gas, check the stack bounds, run the instruction.
 
-use crate::analysis::Bytecode;
 use crate::frame::{Frame, FrameAction, HaltReason};
 use crate::host::Host;
 use crate::instructions::{InstructionTable, Step};
@@ -22,43 +21,13 @@ pub fn run_frame<H: Host>(
 }
 
 /// Runs instructions until the frame stops, a block at a time wherever a block's entry check
-/// passes (`blocks`), one checked instruction at a time elsewhere.
+/// passes (`Blocks`), one checked instruction at a time elsewhere. Inside a block the stack's
+/// length and `pc` live in registers, and the instructions that only move words on the stack
+/// run inline on them; the others are called through the table with the frame brought up to
+/// date first. One loop for the whole run, so what the compiler hoists out of it is paid once.
 fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable<H>) {
     let code = frame.code.clone();
     let blocks = code.blocks(frame.spec);
-    let bytes = code.padded();
-    loop {
-        if let Some(block) = blocks.at(frame.pc) {
-            let height = frame.stack.len();
-            if frame.gas.remaining >= block.gas
-                && height >= block.min_height as usize
-                && height <= block.max_height as usize
-            {
-                frame.gas.remaining -= block.gas;
-                if run_block(frame, host, table, &code, block.count) {
-                    return;
-                }
-                continue;
-            }
-        }
-        if step_checked(frame, host, table, bytes) {
-            return;
-        }
-    }
-}
-
-/// Runs the `count` instructions of a block whose entry check passed; true when the frame
-/// stopped. The stack's length and `pc` live in registers here, and the instructions that only
-/// move words on the stack run inline on them; the others are called through the table with
-/// the frame brought up to date first.
-#[inline(always)]
-fn run_block<H: Host>(
-    frame: &mut Frame,
-    host: &mut H,
-    table: &InstructionTable<H>,
-    code: &Bytecode,
-    count: u32,
-) -> bool {
     let bytes = code.padded();
     use crate::instructions::arithmetic::{sdiv_words, smod_words};
     use crate::instructions::stack::immediate;
@@ -100,6 +69,14 @@ fn run_block<H: Host>(
             write!(1, $body);
         }};
     }
+    // Longer word operations run out of line, so the loop's own values stay in registers.
+    macro_rules! out_of_line {
+        (|$a:ident, $b:ident| $body:expr) => {{
+            // SAFETY: as above.
+            unsafe { binary_at(base.add(len - 1), |$a: U256, $b: U256| $body) };
+            len -= 1;
+        }};
+    }
     macro_rules! push_n {
         ($op:expr, [$($n:literal)*]) => {
             match $op - PUSH1 + 1 {
@@ -118,7 +95,7 @@ fn run_block<H: Host>(
             unsafe { frame.stack.set_len(len) };
             frame.pc = pc;
             if (table.table[$op as usize])(frame, host) == Step::Exit {
-                return true;
+                return;
             }
             pc = frame.pc;
             len = frame.stack.len();
@@ -133,7 +110,35 @@ fn run_block<H: Host>(
             word::lt(a, b)
         }
     };
-    for _ in 0..count {
+    let mut left: u32 = 0;
+    loop {
+        if left == 0 {
+            // A block boundary: enter the block starting here if its check passes, else run
+            // one instruction with its own checks.
+            let block = blocks.at(pc).filter(|b| {
+                frame.gas.remaining >= b.gas
+                    && len >= b.min_height as usize
+                    && len <= b.max_height as usize
+            });
+            match block {
+                Some(b) => {
+                    frame.gas.remaining -= b.gas;
+                    left = b.count;
+                }
+                None => {
+                    // SAFETY: as above.
+                    unsafe { frame.stack.set_len(len) };
+                    frame.pc = pc;
+                    if step_checked(frame, host, table, bytes) {
+                        return;
+                    }
+                    pc = frame.pc;
+                    len = frame.stack.len();
+                    continue;
+                }
+            }
+        }
+        left -= 1;
         let op = bytes[pc];
         pc += 1;
         match op {
@@ -176,26 +181,26 @@ fn run_block<H: Host>(
                 a.0[2] ^ b.0[2],
                 a.0[3] ^ b.0[3]
             ])),
-            DIV => binary!(|a, b| word::div(&a, &b)),
-            MOD => binary!(|a, b| word::rem(&a, &b)),
-            SDIV => binary!(|a, b| sdiv_words(a, b)),
-            SMOD => binary!(|a, b| smod_words(a, b)),
-            SIGNEXTEND => binary!(|a, b| word::signextend(&a, &b)),
-            SLT => binary!(|a, b| flag(slt(&a, &b))),
-            SGT => binary!(|a, b| flag(slt(&b, &a))),
-            BYTE => binary!(|a, b| word::byte(&a, &b)),
-            SHL => binary!(|a, b| word::shl(&a, &b)),
-            SHR => binary!(|a, b| word::shr(&a, &b)),
-            SAR => binary!(|a, b| word::sar(&a, &b)),
-            ADDMOD | MULMOD => {
-                let (a, b, n) = (read!(1), read!(2), read!(3));
+            DIV => out_of_line!(|a, b| word::div(&a, &b)),
+            MOD => out_of_line!(|a, b| word::rem(&a, &b)),
+            SDIV => out_of_line!(|a, b| sdiv_words(a, b)),
+            SMOD => out_of_line!(|a, b| smod_words(a, b)),
+            SIGNEXTEND => out_of_line!(|a, b| word::signextend(&a, &b)),
+            SLT => out_of_line!(|a, b| flag(slt(&a, &b))),
+            SGT => out_of_line!(|a, b| flag(slt(&b, &a))),
+            BYTE => out_of_line!(|a, b| word::byte(&a, &b)),
+            SHL => out_of_line!(|a, b| word::shl(&a, &b)),
+            SHR => out_of_line!(|a, b| word::shr(&a, &b)),
+            SAR => out_of_line!(|a, b| word::sar(&a, &b)),
+            ADDMOD => {
+                // SAFETY: as above.
+                unsafe { ternary_at(base.add(len - 1), word::addmod) };
                 len -= 2;
-                let v = if op == ADDMOD {
-                    word::addmod(&a, &b, &n)
-                } else {
-                    word::mulmod(&a, &b, &n)
-                };
-                write!(1, v);
+            }
+            MULMOD => {
+                // SAFETY: as above.
+                unsafe { ternary_at(base.add(len - 1), word::mulmod) };
+                len -= 2;
             }
             ISZERO => {
                 let a = read!(1);
@@ -225,10 +230,35 @@ fn run_block<H: Host>(
             _ => through_table!(op),
         }
     }
-    // SAFETY: as above.
-    unsafe { frame.stack.set_len(len) };
-    frame.pc = pc;
-    false
+}
+
+/// `top[-1] = f(top[0], top[-1])`, out of the block runner's loop.
+///
+/// # Safety
+/// `top` and the item below it are initialised stack items.
+#[inline(never)]
+unsafe fn binary_at(top: *mut U256, f: impl Fn(U256, U256) -> U256) {
+    // SAFETY: the caller guarantees both items.
+    unsafe {
+        let a = crate::stack::limbwise(&*top);
+        let b = crate::stack::limbwise(&*top.sub(1));
+        top.sub(1).write(f(a, b));
+    }
+}
+
+/// `top[-2] = f(top[0], top[-1], top[-2])`, out of the block runner's loop.
+///
+/// # Safety
+/// `top` and the two items below it are initialised stack items.
+#[inline(never)]
+unsafe fn ternary_at(top: *mut U256, f: fn(&U256, &U256, &U256) -> U256) {
+    // SAFETY: the caller guarantees the three items.
+    unsafe {
+        let a = crate::stack::limbwise(&*top);
+        let b = crate::stack::limbwise(&*top.sub(1));
+        let n = crate::stack::limbwise(&*top.sub(2));
+        top.sub(2).write(f(&a, &b, &n));
+    }
 }
 
 /// Runs one instruction with its own gas and stack checks; true when the frame stopped.
