@@ -191,6 +191,33 @@ pub fn byte(i: &U256, x: &U256) -> U256 {
     ])
 }
 
+/// `(hi, lo) / d` and its remainder, for `hi < d` so the quotient fits in 64 bits: one
+/// hardware divide on x86-64 where a 128-bit `/` would call a software routine.
+#[inline(always)]
+fn div_2by1(hi: u64, lo: u64, d: u64) -> (u64, u64) {
+    debug_assert!(hi < d);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if hi < d {
+            let (q, r);
+            // SAFETY: `hi < d`, so `d` is not zero and the quotient fits in 64 bits: DIV cannot
+            // fault.
+            unsafe {
+                core::arch::asm!(
+                    "div {d}",
+                    d = in(reg) d,
+                    inout("rax") lo => q,
+                    inout("rdx") hi => r,
+                    options(pure, nomem, nostack)
+                );
+            }
+            return (q, r);
+        }
+    }
+    let n = (hi as u128) << 64 | lo as u128;
+    ((n / d as u128) as u64, (n % d as u128) as u64)
+}
+
 /// `u / v` and `u % v` for a dividend of up to eight limbs (little-endian): Knuth's algorithm
 /// D on 64-bit digits, with a single-digit shortcut; both are 0 when `v` is 0.
 fn divmod_limbs(u: &[u64], v: &[u64; 4]) -> ([u64; 8], [u64; 4]) {
@@ -207,15 +234,24 @@ fn divmod_limbs(u: &[u64], v: &[u64; 4]) -> ([u64; 8], [u64; 4]) {
         return (quotient, rem);
     }
     if n == 1 {
-        let d = v[0] as u128;
-        let mut r: u128 = 0;
+        let mut r: u64 = 0;
         for i in (0..m).rev() {
-            let cur = (r << 64) | u[i] as u128;
-            quotient[i] = (cur / d) as u64;
-            r = cur % d;
+            (quotient[i], r) = div_2by1(r, u[i], v[0]);
         }
-        return (quotient, [r as u64, 0, 0, 0]);
+        return (quotient, [r, 0, 0, 0]);
     }
+    match n {
+        2 => knuth::<2>(u, m, v),
+        3 => knuth::<3>(u, m, v),
+        _ => knuth::<4>(u, m, v),
+    }
+}
+
+/// Algorithm D for a divisor of exactly `N` digits (2 to 4) and a dividend of `m >= N`
+/// digits: one copy per digit count, so its inner loops have fixed lengths.
+fn knuth<const N: usize>(u: &[u64], m: usize, v: &[u64; 4]) -> ([u64; 8], [u64; 4]) {
+    let n = N;
+    let mut quotient = [0u64; 8];
     // Normalise so the divisor's top digit has its high bit set.
     let s = v[n - 1].leading_zeros();
     let mut vn = [0u64; 4];
@@ -237,8 +273,12 @@ fn divmod_limbs(u: &[u64], v: &[u64; 4]) -> ([u64; 8], [u64; 4]) {
     for j in (0..=m - n).rev() {
         let num = (un[j + n] as u128) << 64 | un[j + n - 1] as u128;
         let top = vn[n - 1] as u128;
-        let mut qhat = num / top;
-        let mut rhat = num % top;
+        let (mut qhat, mut rhat) = if un[j + n] < vn[n - 1] {
+            let (q, r) = div_2by1(un[j + n], un[j + n - 1], vn[n - 1]);
+            (q as u128, r as u128)
+        } else {
+            (num / top, num % top)
+        };
         while qhat >= B || qhat * vn[n - 2] as u128 > (rhat << 64 | un[j + n - 2] as u128) {
             qhat -= 1;
             rhat += top;
