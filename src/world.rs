@@ -196,16 +196,18 @@ pub fn block_hash_of(number: u64) -> B256 {
 impl World {
     /// An empty world.
     pub fn new(env: Env, fork: Fork) -> Self {
+        // Sized for a typical run (the precompiles and the run's own accounts are warmed at
+        // its start), so short runs do not spend their time growing tables.
         World {
-            accounts: HashMap::new(),
+            accounts: HashMap::with_capacity(8),
             transient: HashMap::new(),
-            warm_accounts: HashSet::new(),
-            warm_slots: HashSet::new(),
+            warm_accounts: HashSet::with_capacity(32),
+            warm_slots: HashSet::with_capacity(16),
             created: HashSet::new(),
             destroyed: Vec::new(),
-            touched: HashSet::new(),
+            touched: HashSet::with_capacity(8),
             logs: Vec::new(),
-            journal: Vec::new(),
+            journal: Vec::with_capacity(64),
             env,
             fork,
         }
