@@ -306,6 +306,27 @@ fn dump_ir_prints_the_cranelift_function_instead_of_running() {
     assert!(!out.contains("status:"), "it does not run the code: {out}");
 }
 
+#[test]
+fn a_closed_output_pipe_ends_the_command_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+        .args(["run", "--dump-ir", "--profile", "evm"])
+        .arg(format!("0x{}", "600160020160005260205ff3".repeat(200)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("reads a line");
+    // The reader is gone: the rest of the IR goes to a closed pipe.
+    let out = child.wait_with_output().expect("ends");
+    assert!(first.starts_with("function "), "{first}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 fn json_lines(o: &Output) -> Vec<serde_json::Value> {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
     stdout(o)

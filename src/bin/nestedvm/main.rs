@@ -122,6 +122,7 @@ impl From<String> for UsageError {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -256,4 +257,16 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
         println!("{}", output::to_text(&outcome));
     }
     Ok(())
+}
+
+/// Ends the process quietly when its output pipe closes (`nestedvm run --dump-ir ... | head`),
+/// as command-line tools do, instead of Rust's default of ignoring SIGPIPE and then
+/// panicking in `println!`.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in `main`, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
