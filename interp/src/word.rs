@@ -345,6 +345,19 @@ pub fn rem(a: &U256, b: &U256) -> U256 {
 /// ADDMOD: `(a + b) % n` over the full 257-bit sum, 0 when `n` is 0.
 #[inline]
 pub fn addmod(a: &U256, b: &U256, n: &U256) -> U256 {
+    if lt(a, n) && lt(b, n) {
+        // Both already reduced (the common case in field arithmetic): the sum is below 2n, so
+        // at most one subtraction of n reduces it.
+        let (sum, carry) = {
+            let s = add(a, b);
+            (s, lt(&s, a))
+        };
+        return if carry || !lt(&sum, n) {
+            sub(&sum, n)
+        } else {
+            sum
+        };
+    }
     let mut sum = [0u64; 5];
     let mut carry = false;
     for (i, s) in sum.iter_mut().enumerate().take(4) {
