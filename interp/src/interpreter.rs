@@ -34,9 +34,9 @@ fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable
     use crate::opcode::*;
     use crate::word;
     let (base, mut len) = frame.stack.raw_parts();
-    // `hyvm` jumps skip the JUMPDEST, land after any 0x5B and charge a taken JUMPI: its jumps
-    // stay with the instruction.
-    let jumps_inline = !frame.spec.is_hyvm() && frame.spec.jumpi_taken_gas == 0;
+    // `hyvm` jumps skip the JUMPDEST they land on, and a taken JUMPI pays extra.
+    let hyvm_skip = usize::from(frame.spec.is_hyvm());
+    let taken_gas = frame.spec.jumpi_taken_gas;
     let mut pc = frame.pc;
     // SAFETY (every access below): the block's entry check put the stack's height within the
     // bounds its analysis computed from every instruction's stack needs and room
@@ -211,20 +211,25 @@ fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable
                 write!(1, U256([!a.0[0], !a.0[1], !a.0[2], !a.0[3]]));
             }
             JUMPDEST => {}
-            // A jump to a valid destination, inline; anything else (a bad destination, the
-            // extra gas of `hyvm`'s taken JUMPI) goes through the instruction.
-            JUMP | JUMPI if jumps_inline => {
+            // A jump to a valid destination, inline (in `hyvm`: any 0x5B byte, landing after
+            // it, a taken JUMPI paying the hypervisor's extra gas); anything else (a bad
+            // destination, too little gas for that extra) goes through the instruction, which
+            // decides it exactly.
+            JUMP | JUMPI => {
                 let (target, cond) = (read!(1), if op == JUMPI { read!(2) } else { U256::one() });
-                let dest = (target.0[1] | target.0[2] | target.0[3] == 0)
+                let landing = (target.0[1] | target.0[2] | target.0[3] == 0)
                     .then_some(target.0[0] as usize)
-                    .filter(|&d| code.is_jumpdest(d));
-                match (word::is_zero(&cond), dest) {
+                    .filter(|&d| code.is_valid_jump(frame.spec, d))
+                    .map(|d| d + hyvm_skip);
+                let extra = if op == JUMPI { taken_gas } else { 0 };
+                match (word::is_zero(&cond), landing) {
                     (true, _) => len -= 2,
-                    (false, Some(d)) => {
+                    (false, Some(to)) if frame.gas.remaining >= extra => {
+                        frame.gas.remaining -= extra;
                         len -= if op == JUMPI { 2 } else { 1 };
-                        pc = d;
+                        pc = to;
                     }
-                    (false, None) => through_table!(op),
+                    _ => through_table!(op),
                 }
             }
             _ => through_table!(op),
