@@ -59,12 +59,31 @@ pub struct CodeCache {
     /// The code asked for last: a run asks for its code twice (the account, the frame), and a
     /// simulator runs the same code over and over; a byte comparison settles those.
     last: Option<Arc<Bytecode>>,
+    /// Bytes of code held, against [`CodeCache::CAPACITY_BYTES`].
+    bytes: usize,
 }
 
 impl CodeCache {
     /// The most entries kept; past it the cache starts over (simulations of many distinct
     /// payloads must not grow memory without bound).
     pub const CAPACITY: usize = 4096;
+
+    /// The most bytes of code kept: with its analysis (the interpreter's block table is about
+    /// five bytes per code byte) the cache stays within a few hundred MB even when every entry
+    /// is a 1 MiB `hyvm` guest.
+    pub const CAPACITY_BYTES: usize = 64 << 20;
+
+    /// Starts over when one more code of `len` bytes would pass a bound.
+    fn make_room(&mut self, len: usize) {
+        if self.by_content.len() + self.by_hash.len() >= Self::CAPACITY
+            || self.bytes + len > Self::CAPACITY_BYTES
+        {
+            self.by_content.clear();
+            self.by_hash.clear();
+            self.bytes = 0;
+        }
+        self.bytes += len;
+    }
 
     /// The analysis of `code`, from the cache when it was seen before (its keccak is computed
     /// only when first asked for, and then once).
@@ -80,9 +99,7 @@ impl CodeCache {
             .and_then(|same| same.iter().find(|b| b.code() == code))
             .cloned();
         let b = found.unwrap_or_else(|| {
-            if self.by_content.len() >= Self::CAPACITY {
-                self.by_content.clear();
-            }
+            self.make_room(code.len());
             let b = Arc::new(Bytecode::new(code));
             self.by_content.entry(key).or_default().push(b.clone());
             b
@@ -97,9 +114,7 @@ impl CodeCache {
         if let Some(b) = self.by_hash.get(&hash) {
             return b.clone();
         }
-        if self.by_hash.len() >= Self::CAPACITY {
-            self.by_hash.clear();
-        }
+        self.make_room(code.len());
         let b = Arc::new(Bytecode::with_hash(code, hash.0));
         self.by_hash.insert(hash, b.clone());
         b
@@ -673,5 +688,24 @@ mod code_cache_tests {
         let c = cache.get_hashed(known, &[0x00]);
         assert!(Arc::ptr_eq(&c, &cache.get_hashed(known, &[0x00])));
         assert_eq!(c.hash(), known.0);
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_byte_budget_of_code() {
+        let mut cache = CodeCache::default();
+        let size = 1 << 20;
+        let first = cache.get(&vec![0x5b; size]);
+        for i in 1..(CodeCache::CAPACITY_BYTES / size + 8) {
+            let mut code = vec![0x5b; size];
+            code[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            cache.get(&code);
+            assert!(
+                cache.bytes <= CodeCache::CAPACITY_BYTES,
+                "{} bytes",
+                cache.bytes
+            );
+        }
+        // The first code was dropped when the budget ran out: asking again analyses afresh.
+        assert!(!Arc::ptr_eq(&first, &cache.get(&vec![0x5b; size])));
     }
 }
