@@ -457,3 +457,68 @@ fn code_over_the_compile_limit_is_interpreted() {
         (Engine::Jit, U256::from(7))
     );
 }
+
+/// SHL, SHR, SAR, BYTE and SIGNEXTEND (inline or through the builtin) on every shift amount or index
+/// around the limb boundaries, known at compile time and computed at run time.
+#[test]
+fn inline_shifts_signextend_and_byte_agree() {
+    use nestedvm::interp::opcode;
+    let mut amounts: Vec<U256> = (0..=40u64)
+        .chain(60..=68)
+        .chain(124..=132)
+        .chain(188..=196)
+        .chain(244..=260)
+        .map(U256::from)
+        .collect();
+    amounts.extend([U256::from(u64::MAX), U256::one() << 64, U256::MAX]);
+    let pattern = U256::from_big_endian(
+        &(0..32u8)
+            .map(|i| i.wrapping_mul(37) ^ 0x5a)
+            .collect::<Vec<_>>(),
+    );
+    let values = [
+        U256::MAX,
+        U256::one() << 255,
+        (U256::one() << 255) - 1,
+        pattern,
+        !pattern,
+        U256::from(0x80u64) << 64,
+        U256::from(0x7fu64) << 128,
+    ];
+    let mut failures = Vec::new();
+    for op in [
+        opcode::SHL,
+        opcode::SHR,
+        opcode::SAR,
+        opcode::BYTE,
+        opcode::SIGNEXTEND,
+    ] {
+        for x in &values {
+            for hide in [false, true] {
+                let mut code = Vec::new();
+                for (k, n) in amounts.iter().enumerate() {
+                    code.push(opcode::PUSH32);
+                    code.extend_from_slice(&x.to_big_endian());
+                    code.push(opcode::PUSH32);
+                    code.extend_from_slice(&n.to_big_endian());
+                    if hide {
+                        code.extend([opcode::PUSH0, opcode::ADD]);
+                    }
+                    code.push(op);
+                    let at = k * 32;
+                    code.extend([0x61, (at >> 8) as u8, at as u8, opcode::MSTORE]);
+                }
+                let size = amounts.len() * 32;
+                code.extend([0x61, (size >> 8) as u8, size as u8, 0x5f, 0xf3]);
+                let req = Request::new(code);
+                for profile in [Profile::Evm, Profile::Hyvm] {
+                    if let Err(e) = compare(profile, Fork::Osaka, &req) {
+                        failures.push(format!("{op:#04x} {x:#x} hide {hide} {profile:?}: {e}"));
+                    }
+                }
+            }
+        }
+    }
+    let shown = failures.len().min(8);
+    assert!(failures.is_empty(), "{}", failures[..shown].join("\n"));
+}

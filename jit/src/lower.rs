@@ -19,7 +19,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
 use nestedvm_interp::opcode;
-use nestedvm_interp::{Bytecode, Spec, U256};
+use nestedvm_interp::{Bytecode, Spec, STACK_LIMIT, U256};
 use std::collections::{BTreeMap, HashMap};
 
 /// How a jump whose target is only known at run time is taken.
@@ -98,8 +98,9 @@ struct Ctx<'a, 'b> {
     exec_sig: SigRef,
     mem_sig: SigRef,
     stack_sig: SigRef,
-    /// The shared dispatcher of dynamic jumps (jump-table policy): params target limb 0, the
-    /// jump's pc and the gas to give back when it is not a segment start.
+    /// The shared dispatcher of dynamic jumps (jump-table policy): params the stack height
+    /// before the jump, the jump's pc, the gas to give back when the target is not a segment
+    /// start, whether it is a JUMPI, and the gas.
     dispatch: Option<Block>,
 }
 
@@ -187,18 +188,11 @@ impl Ctx<'_, '_> {
     /// the bail blocks).
     fn stop_unless_zero(&mut self, code: Value, cont: Block) {
         let stop = self.b.create_block();
+        self.b.set_cold_block(stop);
         self.b.ins().brif(code, stop, &[], cont, &[]);
         self.b.switch_to_block(stop);
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(cont);
-    }
-
-    /// Stores the gas and the stack height in the context, where the next segment reads them.
-    fn store_state(&mut self, len: Value) {
-        let flags = MemFlags::trusted();
-        let gas = self.b.use_var(self.gas);
-        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
-        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
     }
 
     /// Stores the state and returns `code` with `pc`; the gas stored is the variable's plus
@@ -316,7 +310,13 @@ impl Ctx<'_, '_> {
         let len = self.spill(vs);
         match self.blocks.get(&start).copied() {
             Some(block) => {
-                self.store_state(len);
+                // Through the context, not block arguments: register allocation merges the
+                // values carried in block arguments into bundles, and along thousands of
+                // segments (a run of JUMPDESTs) that made compilation take tens of seconds.
+                let gas = self.b.use_var(self.gas);
+                let flags = MemFlags::trusted();
+                self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
+                self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
                 self.b.ins().jump(block, &[]);
             }
             None => {
@@ -329,32 +329,36 @@ impl Ctx<'_, '_> {
     fn segment(&mut self, seg: &Segment) {
         let l = self.l;
         let block = self.blocks[&seg.start];
-        self.b.switch_to_block(block);
         let flags = MemFlags::trusted();
+        self.b.switch_to_block(block);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
-        self.b.def_var(self.gas, gas);
         let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
-        // Entry checks: gas for the whole segment and its stack bounds.
-        let gas_ok = self.b.ins().icmp_imm(
+        // Entry checks: gas for the whole segment and its stack bounds (skipped when every
+        // height passes).
+        let mut ok = self.b.ins().icmp_imm(
             IntCC::UnsignedGreaterThanOrEqual,
             gas,
             seg.static_gas as i64,
         );
-        let min_ok =
-            self.b
-                .ins()
-                .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, len, seg.min_entry as i64);
-        let max_ok =
-            self.b
-                .ins()
-                .icmp_imm(IntCC::UnsignedLessThanOrEqual, len, seg.max_entry as i64);
-        let ok = self.b.ins().band(gas_ok, min_ok);
-        let ok = self.b.ins().band(ok, max_ok);
+        if seg.min_entry > seg.max_entry {
+            ok = self.b.ins().iconst(I8, 0);
+        } else if seg.min_entry > 0 || (seg.max_entry as usize) < STACK_LIMIT {
+            // min <= len <= max as one unsigned comparison.
+            let above_min = self.b.ins().iadd_imm(len, -(seg.min_entry as i64));
+            let in_bounds = self.b.ins().icmp_imm(
+                IntCC::UnsignedLessThanOrEqual,
+                above_min,
+                (seg.max_entry - seg.min_entry) as i64,
+            );
+            ok = self.b.ins().band(ok, in_bounds);
+        }
         let body = self.b.create_block();
         // The context still holds this segment's gas and height: the bail block only records
         // where the interpreter takes over. (One block per segment: a single block shared by
-        // thousands of branches makes register allocation superlinear.)
+        // thousands of branches makes register allocation superlinear.) Cold, so the hot
+        // path of a run of segments stays contiguous.
         let bail = self.b.create_block();
+        self.b.set_cold_block(bail);
         self.b.ins().brif(ok, body, &[], bail, &[]);
         self.b.switch_to_block(bail);
         let pc = self.iconst(seg.start as u64);
@@ -362,7 +366,6 @@ impl Ctx<'_, '_> {
         let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(body);
-        let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
         self.b.def_var(self.gas, gas);
         let mut vs = self.fresh(len);
@@ -485,7 +488,24 @@ impl Ctx<'_, '_> {
                 };
                 vs.items.push(Slot::Val(r, None));
             }
-            DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR | SAR => {
+            // Computed shift amounts and SIGNEXTEND indexes go through the builtin: inline,
+            // their selects made register allocation of long runs of them take seconds.
+            SIGNEXTEND | SAR if self.known_top(vs).is_some() => {
+                let (n, known) = self.pop_val(vs);
+                let (x, _) = self.pop_val(vs);
+                let r = match op {
+                    SIGNEXTEND => self.signextend(known.unwrap_or_default(), x),
+                    _ => self.shift_var(op, n, x),
+                };
+                vs.items.push(Slot::Val(r, None));
+            }
+            BYTE => {
+                let (n, _) = self.pop_val(vs);
+                let (x, _) = self.pop_val(vs);
+                let r = self.byte_var(n, x);
+                vs.items.push(Slot::Val(r, None));
+            }
+            DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | SHL | SHR | SAR => {
                 self.stack_op(vs, op);
             }
             MLOAD | MSTORE | MSTORE8 => {
@@ -541,6 +561,7 @@ impl Ctx<'_, '_> {
                     .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, rest_after as i64);
             let ok = self.b.create_block();
             let short = self.b.create_block();
+            self.b.set_cold_block(short);
             self.b.ins().brif(enough, ok, &[], short, &[]);
             self.b.switch_to_block(short);
             let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
@@ -696,6 +717,7 @@ impl Ctx<'_, '_> {
                     .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, rest_after as i64);
             let ok = self.b.create_block();
             let short = self.b.create_block();
+            self.b.set_cold_block(short);
             self.b.ins().brif(enough, ok, &[], short, &[]);
             self.b.switch_to_block(short);
             // Hand over after this instruction with the gas as the interpreter counts it.
@@ -755,6 +777,7 @@ impl Ctx<'_, '_> {
                 );
                 let ok = self.b.create_block();
                 let short = self.b.create_block();
+                self.b.set_cold_block(short);
                 self.b.ins().brif(enough, ok, &[], short, &[]);
                 self.b.switch_to_block(short);
                 self.interpret_before(&before, ins.pc, rest_from);
@@ -780,10 +803,10 @@ impl Ctx<'_, '_> {
                 }
                 DynamicJumps::JumpTable => {
                     let len = self.spill(&before);
-                    self.store_state(len);
+                    let gas = self.b.use_var(self.gas);
                     let dispatch = *self.dispatch.get_or_insert_with(|| {
                         let d = self.b.create_block();
-                        for _ in 0..4 {
+                        for _ in 0..5 {
                             self.b.append_block_param(d, I64);
                         }
                         d
@@ -791,7 +814,7 @@ impl Ctx<'_, '_> {
                     let pc = self.iconst(ins.pc as u64);
                     let back = self.iconst(rest_from + taken_gas);
                     let cond_flag = self.iconst(conditional as u64);
-                    let args: Vec<BlockArg> = [len, pc, back, cond_flag]
+                    let args: Vec<BlockArg> = [len, pc, back, cond_flag, gas]
                         .into_iter()
                         .map(Into::into)
                         .collect();
@@ -808,7 +831,7 @@ impl Ctx<'_, '_> {
         let spec = self.l.spec;
         self.b.switch_to_block(dispatch);
         let p = self.b.block_params(dispatch).to_vec();
-        let (len, pc, back, cond) = (p[0], p[1], p[2], p[3]);
+        let (len, pc, back, cond, gas) = (p[0], p[1], p[2], p[3], p[4]);
         let give_up = self.b.create_block();
         // The target is on top; the jump pops it (and JUMPI its condition, known non-zero).
         let top = self.b.ins().ishl_imm(len, 5);
@@ -842,14 +865,15 @@ impl Ctx<'_, '_> {
         switch.emit(&mut self.b, t[0], give_up);
         for (tramp, block) in trampolines {
             self.b.switch_to_block(tramp);
+            let flags = MemFlags::trusted();
+            self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
             self.b
                 .ins()
-                .store(MemFlags::trusted(), after, self.ctx, offsets::STACK_LEN);
+                .store(flags, after, self.ctx, offsets::STACK_LEN);
             self.b.ins().jump(block, &[]);
         }
         self.b.switch_to_block(give_up);
         let flags = MemFlags::trusted();
-        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let gas = self.b.ins().iadd(gas, back);
         self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
         self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
@@ -1011,6 +1035,121 @@ impl Ctx<'_, '_> {
                 let carry = self.b.ins().ishl_imm(x[src + 1], 64 - bits);
                 self.b.ins().bor(main, carry)
             }
+        })
+    }
+
+    /// Whether a word is below `limit` (a small constant), as an i8 flag.
+    fn below(&mut self, n: [Value; 4], limit: u64) -> Value {
+        let high = self.b.ins().bor(n[1], n[2]);
+        let high = self.b.ins().bor(high, n[3]);
+        let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+        let small = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, n[0], limit as i64);
+        self.b.ins().band(high_zero, small)
+    }
+
+    /// `limbs[k]` for a run-time `k` in 0..4 (`k` is masked to that range).
+    fn select_limb(&mut self, k: Value, limbs: [Value; 4]) -> Value {
+        let mut r = limbs[3];
+        for i in (0..3).rev() {
+            let is = self.b.ins().icmp_imm(IntCC::Equal, k, i as i64);
+            r = self.b.ins().select(is, limbs[i], r);
+        }
+        r
+    }
+
+    /// SIGNEXTEND(b, x) for a known byte index `b`.
+    fn signextend(&mut self, b: U256, x: [Value; 4]) -> [Value; 4] {
+        if b >= U256::from(31) {
+            return x;
+        }
+        let bit = b.low_u64() * 8 + 7;
+        let (k, p) = ((bit / 64) as usize, (bit % 64) as i64);
+        let up = self.b.ins().ishl_imm(x[k], 63 - p);
+        let e = self.b.ins().sshr_imm(up, 63 - p);
+        let sign = self.b.ins().sshr_imm(e, 63);
+        std::array::from_fn(|j| match j.cmp(&k) {
+            std::cmp::Ordering::Less => x[j],
+            std::cmp::Ordering::Equal => e,
+            std::cmp::Ordering::Greater => sign,
+        })
+    }
+
+    /// BYTE(n, x) for a run-time `n`.
+    fn byte_var(&mut self, n: [Value; 4], x: [Value; 4]) -> [Value; 4] {
+        let z = self.iconst(0);
+        let ok = self.below(n, 32);
+        // Bit offset of the byte from the low end: 248 - 8n.
+        let eight_n = self.b.ins().ishl_imm(n[0], 3);
+        let c = self.iconst(248);
+        let bit = self.b.ins().isub(c, eight_n);
+        let k = self.b.ins().ushr_imm(bit, 6);
+        let k = self.b.ins().band_imm(k, 3);
+        let limb = self.select_limb(k, x);
+        let v = self.b.ins().ushr(limb, bit);
+        let v = self.b.ins().band_imm(v, 0xff);
+        let v = self.b.ins().select(ok, v, z);
+        [v, z, z, z]
+    }
+
+    /// SHL, SHR and SAR by an amount in SSA (constant-folded when known): a shift by `n % 64`
+    /// inside the limbs, then a move by `n / 64` whole limbs.
+    fn shift_var(&mut self, op: u8, n: [Value; 4], x: [Value; 4]) -> [Value; 4] {
+        let z = self.iconst(0);
+        let fill = if op == opcode::SAR {
+            self.b.ins().sshr_imm(x[3], 63)
+        } else {
+            z
+        };
+        let in_range = self.below(n, 256);
+        let words = self.b.ins().ushr_imm(n[0], 6);
+        let words = self.b.ins().band_imm(words, 3);
+        let bits = self.b.ins().band_imm(n[0], 63);
+        let back = self.b.ins().bxor_imm(bits, 63);
+        // y: x shifted by `bits`; the bits crossing a limb boundary move by 64 - bits, done
+        // as 1 then 63 - bits so that a shift by 0 moves nothing across.
+        let y: [Value; 4] = std::array::from_fn(|i| {
+            if op == opcode::SHL {
+                let main = self.b.ins().ishl(x[i], bits);
+                if i == 0 {
+                    return main;
+                }
+                let c = self.b.ins().ushr_imm(x[i - 1], 1);
+                let c = self.b.ins().ushr(c, back);
+                self.b.ins().bor(main, c)
+            } else {
+                if i == 3 {
+                    return if op == opcode::SAR {
+                        self.b.ins().sshr(x[3], bits)
+                    } else {
+                        self.b.ins().ushr(x[3], bits)
+                    };
+                }
+                let main = self.b.ins().ushr(x[i], bits);
+                let c = self.b.ins().ishl_imm(x[i + 1], 1);
+                let c = self.b.ins().ishl(c, back);
+                self.b.ins().bor(main, c)
+            }
+        });
+        std::array::from_fn(|j| {
+            // The candidates for limb j, by the number of whole limbs moved.
+            let cand: [Value; 4] = std::array::from_fn(|w| {
+                if op == opcode::SHL {
+                    if j >= w {
+                        y[j - w]
+                    } else {
+                        z
+                    }
+                } else if j + w <= 3 {
+                    y[j + w]
+                } else {
+                    fill
+                }
+            });
+            let r = self.select_limb(words, cand);
+            self.b.ins().select(in_range, r, fill)
         })
     }
 }
