@@ -102,6 +102,27 @@ struct Ctx<'a, 'b> {
     /// before the jump, the jump's pc, the gas to give back when the target is not a segment
     /// start, whether it is a JUMPI, and the gas.
     dispatch: Option<Block>,
+    /// The loop head of the segment being lowered, when it jumps back to its own start.
+    loop_head: Option<LoopHead>,
+}
+
+/// Most stack items a segment that loops onto itself keeps in registers across iterations.
+const MAX_CARRIED: usize = 4;
+
+/// A segment whose last instruction jumps back to its start (`loop: JUMPDEST … PUSH @loop
+/// JUMPI`): the back edge goes to `block` with the gas, the height and the top `carried`
+/// items as block arguments instead of through the context and the stack buffer. The
+/// arguments stay inside the segment, so compile time stays linear.
+#[derive(Clone, Copy)]
+struct LoopHead {
+    start: usize,
+    block: Block,
+    carried: usize,
+    /// The height at the head (a block parameter).
+    len: Value,
+    static_gas: u64,
+    min_entry: u16,
+    max_entry: u16,
 }
 
 impl Lowering<'_> {
@@ -153,6 +174,7 @@ impl Lowering<'_> {
             mem_sig,
             stack_sig,
             dispatch: None,
+            loop_head: None,
         };
 
         // Entry: switch on the resume pc. Segments pass the gas and the height through the
@@ -307,6 +329,10 @@ impl Ctx<'_, '_> {
 
     /// Continues at segment `start`, or hands over there when it has no segment.
     fn goto(&mut self, vs: &VStack, start: usize) {
+        if let Some(head) = self.loop_head.filter(|h| h.start == start) {
+            self.back_edge(vs, head);
+            return;
+        }
         let len = self.spill(vs);
         match self.blocks.get(&start).copied() {
             Some(block) => {
@@ -335,23 +361,7 @@ impl Ctx<'_, '_> {
         let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
         // Entry checks: gas for the whole segment and its stack bounds (skipped when every
         // height passes).
-        let mut ok = self.b.ins().icmp_imm(
-            IntCC::UnsignedGreaterThanOrEqual,
-            gas,
-            seg.static_gas as i64,
-        );
-        if seg.min_entry > seg.max_entry {
-            ok = self.b.ins().iconst(I8, 0);
-        } else if seg.min_entry > 0 || (seg.max_entry as usize) < STACK_LIMIT {
-            // min <= len <= max as one unsigned comparison.
-            let above_min = self.b.ins().iadd_imm(len, -(seg.min_entry as i64));
-            let in_bounds = self.b.ins().icmp_imm(
-                IntCC::UnsignedLessThanOrEqual,
-                above_min,
-                (seg.max_entry - seg.min_entry) as i64,
-            );
-            ok = self.b.ins().band(ok, in_bounds);
-        }
+        let ok = self.entry_ok(gas, len, seg.static_gas, (seg.min_entry, seg.max_entry));
         let body = self.b.create_block();
         // The context still holds this segment's gas and height: the bail block only records
         // where the interpreter takes over. (One block per segment: a single block shared by
@@ -369,6 +379,10 @@ impl Ctx<'_, '_> {
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
         self.b.def_var(self.gas, gas);
         let mut vs = self.fresh(len);
+        self.loop_head = None;
+        if seg.min_entry <= seg.max_entry && self.loops_back(seg) {
+            vs = self.enter_loop(seg, &vs);
+        }
         // Static gas from each instruction to the end of the segment.
         let mut rest_from = vec![0u64; seg.instrs.len() + 1];
         for (i, ins) in seg.instrs.iter().enumerate().rev() {
@@ -389,6 +403,134 @@ impl Ctx<'_, '_> {
                 self.leave(exit::INTERPRET, pc, len, None);
             }
         }
+    }
+
+    /// The entry checks of a segment as an i8 flag: `gas` covers its static gas and `len` is
+    /// within `(min, max)` (one unsigned compare, left out when every height passes).
+    fn entry_ok(
+        &mut self,
+        gas: Value,
+        len: Value,
+        static_gas: u64,
+        (min, max): (u16, u16),
+    ) -> Value {
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, static_gas as i64);
+        if min > max {
+            return self.b.ins().iconst(I8, 0);
+        }
+        if min == 0 && max as usize >= STACK_LIMIT {
+            return ok;
+        }
+        let above_min = self.b.ins().iadd_imm(len, -(min as i64));
+        let in_bounds = self.b.ins().icmp_imm(
+            IntCC::UnsignedLessThanOrEqual,
+            above_min,
+            (max - min) as i64,
+        );
+        self.b.ins().band(ok, in_bounds)
+    }
+
+    /// Whether the segment ends with `PUSH target JUMP(I)` back to its own start.
+    fn loops_back(&self, seg: &Segment) -> bool {
+        let n = seg.instrs.len();
+        if n < 2 || !matches!(seg.instrs[n - 1].op, opcode::JUMP | opcode::JUMPI) {
+            return false;
+        }
+        let push = seg.instrs[n - 2];
+        if !(opcode::PUSH1..=opcode::PUSH32).contains(&push.op) {
+            return false;
+        }
+        let len = (push.op - opcode::PUSH0) as usize;
+        let bytes = &self.l.code.padded()[push.pc + 1..push.pc + 1 + len];
+        let target = U256::from_big_endian(bytes);
+        target.bits() <= 32
+            && jump_landing(self.l.spec, self.l.code, target.low_u64() as usize) == Some(seg.start)
+    }
+
+    /// Starts the loop head of `seg` (the entry checks have passed): the top items are loaded
+    /// once and the body is lowered from the head, where the back edge comes in.
+    fn enter_loop(&mut self, seg: &Segment, vs: &VStack) -> VStack {
+        let carried = (seg.min_entry as usize).min(MAX_CARRIED);
+        let block = self.b.create_block();
+        self.b.append_block_param(block, I64);
+        self.b.append_block_param(block, I64);
+        let mut args: Vec<BlockArg> = vec![self.b.use_var(self.gas).into(), vs.len.into()];
+        for i in 0..carried {
+            let w = self.load_word(vs.sp0, -32 * (carried - i) as i32);
+            args.extend(w.into_iter().map(BlockArg::from));
+            for _ in 0..4 {
+                self.b.append_block_param(block, I64);
+            }
+        }
+        self.b.ins().jump(block, &args);
+        self.b.switch_to_block(block);
+        let p = self.b.block_params(block).to_vec();
+        self.b.def_var(self.gas, p[0]);
+        let mut head = self.fresh(p[1]);
+        head.floor = -(carried as i32);
+        head.items = (0..carried)
+            .map(|i| Slot::Val(std::array::from_fn(|k| p[2 + 4 * i + k]), None))
+            .collect();
+        self.loop_head = Some(LoopHead {
+            start: seg.start,
+            block,
+            carried,
+            len: p[1],
+            static_gas: seg.static_gas,
+            min_entry: seg.min_entry,
+            max_entry: seg.max_entry,
+        });
+        head
+    }
+
+    /// The back edge of a loop: the segment's entry checks on the new height and gas, then
+    /// the head with the top items in registers; when a check fails, the interpreter takes
+    /// the segment as from its entry block.
+    fn back_edge(&mut self, vs: &VStack, head: LoopHead) {
+        let mut vs = vs.clone();
+        let carried = head.carried;
+        self.reach(&mut vs, carried);
+        let n = vs.items.len();
+        // Read the carried words before the spill below writes anything.
+        let top: Vec<[Value; 4]> = (n - carried..n)
+            .map(|i| self.limbs(&vs, vs.items[i]))
+            .collect();
+        let mut rest = vs.clone();
+        rest.items.truncate(n - carried);
+        let below = self.spill(&rest);
+        let len = self.b.ins().iadd_imm(below, carried as i64);
+        let gas = self.b.use_var(self.gas);
+        // The height at the head passed; an unchanged height passes again (only known when
+        // no builtin in the body re-read the height).
+        let unchanged = vs.len == head.len && vs.floor + n as i32 == 0;
+        let bounds = if unchanged {
+            (0, STACK_LIMIT as u16)
+        } else {
+            (head.min_entry, head.max_entry)
+        };
+        let ok = self.entry_ok(gas, len, head.static_gas, bounds);
+        let again = self.b.create_block();
+        let bail = self.b.create_block();
+        self.b.set_cold_block(bail);
+        self.b.ins().brif(ok, again, &[], bail, &[]);
+        self.b.switch_to_block(bail);
+        let bytes = self.b.ins().ishl_imm(below, 5);
+        let sp = self.b.ins().iadd(self.stack_base, bytes);
+        for (i, w) in top.iter().enumerate() {
+            self.store_word(*w, sp, 32 * i as i32);
+        }
+        let pc = self.iconst(head.start as u64);
+        self.leave(exit::INTERPRET, pc, len, None);
+        self.b.switch_to_block(again);
+        let gas = self.b.ins().iadd_imm(gas, -(head.static_gas as i64));
+        let mut args: Vec<BlockArg> = vec![gas.into(), len.into()];
+        for w in &top {
+            args.extend(w.iter().map(|v| BlockArg::from(*v)));
+        }
+        self.b.ins().jump(head.block, &args);
     }
 
     /// Lowers one instruction; false when it ended the block (jumped or left).
@@ -447,12 +589,17 @@ impl Ctx<'_, '_> {
                 vs.items.push(Slot::Val([m, z, z, z], None));
             }
             ADD | SUB | MUL | LT | GT | SLT | SGT | EQ | AND | OR | XOR => {
-                let (a, _) = self.pop_val(vs);
-                let (b, _) = self.pop_val(vs);
+                let (a, ka) = self.pop_val(vs);
+                let (b, kb) = self.pop_val(vs);
+                let small = |k: Option<U256>| k.filter(|v| v.bits() <= 64).map(|v| v.low_u64());
                 let r = match op {
                     ADD => self.add(a, b),
                     SUB => self.sub(a, b),
-                    MUL => self.mul(a, b),
+                    MUL => match (small(ka), small(kb)) {
+                        (_, Some(c)) => self.mul_small(a, c),
+                        (Some(c), _) => self.mul_small(b, c),
+                        _ => self.mul(a, b),
+                    },
                     LT => self.lt(a, b, false),
                     GT => self.lt(b, a, false),
                     SLT => self.lt(a, b, true),
@@ -944,6 +1091,19 @@ impl Ctx<'_, '_> {
             }
         }
         r
+    }
+
+    /// `a * c` for a constant `c` below 2^64: one row of the schoolbook product.
+    fn mul_small(&mut self, a: [Value; 4], c: u64) -> [Value; 4] {
+        let c = self.iconst(c);
+        let lo: [Value; 4] = std::array::from_fn(|i| self.b.ins().imul(a[i], c));
+        let hi: [Value; 3] = std::array::from_fn(|i| self.b.ins().umulhi(a[i], c));
+        let (r1, carry) = self.b.ins().uadd_overflow(lo[1], hi[0]);
+        let (r2, carry) = self.add_carry(lo[2], hi[1], carry);
+        let r3 = self.b.ins().iadd(lo[3], hi[2]);
+        let carry = self.b.ins().uextend(I64, carry);
+        let r3 = self.b.ins().iadd(r3, carry);
+        [lo[0], r1, r2, r3]
     }
 
     /// `a < b` as a word (signed when asked).
