@@ -396,6 +396,9 @@ fn arithmetic_on_edge_words_agrees() {
         (U256::one() << 255) - 1,
         U256::from(u64::MAX),
         U256::from(u64::MAX) + 1,
+        // -2^63 and 2^63 - 1: the edges of the 64-bit division fast path.
+        U256::MAX << 63,
+        U256::from(i64::MAX as u64),
     ];
     let mut failures = Vec::new();
     for op in (0x01..=0x0bu8).chain(0x10..=0x1e) {

@@ -652,7 +652,8 @@ impl Ctx<'_, '_> {
                 let r = self.byte_var(n, x);
                 vs.items.push(Slot::Val(r, None));
             }
-            DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | SHL | SHR | SAR => {
+            DIV | SDIV | MOD | SMOD => self.divide(vs, op),
+            ADDMOD | MULMOD | SIGNEXTEND | SHL | SHR | SAR => {
                 self.stack_op(vs, op);
             }
             MLOAD | MSTORE | MSTORE8 => {
@@ -728,9 +729,15 @@ impl Ctx<'_, '_> {
         } else {
             2
         };
-        for k in 0..inputs {
-            let (w, _) = self.pop_val(vs);
-            self.store_word(w, self.ctx, offsets::SCRATCH + 32 * k);
+        let words: Vec<[Value; 4]> = (0..inputs).map(|_| self.pop_val(vs).0).collect();
+        let r = self.call_stack_op(op, &words);
+        vs.items.push(Slot::Val(r, None));
+    }
+
+    /// Calls the `stack_op` builtin on `words` (top first) and returns its result.
+    fn call_stack_op(&mut self, op: u8, words: &[[Value; 4]]) -> [Value; 4] {
+        for (k, w) in words.iter().enumerate() {
+            self.store_word(*w, self.ctx, offsets::SCRATCH + 32 * k as i32);
         }
         let callee = self.iconst(self.l.builtins.stack_op as u64);
         let op = self.b.ins().iconst(I32, op as i64);
@@ -741,7 +748,69 @@ impl Ctx<'_, '_> {
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
         self.stop_unless_zero(code, cont);
-        let r = self.load_word(self.ctx, offsets::SCRATCH);
+        self.load_word(self.ctx, offsets::SCRATCH)
+    }
+
+    /// DIV, SDIV, MOD, SMOD: one machine division when both operands fit in 64 bits (signed:
+    /// sign-extended from 64 bits, divisor not -1), the builtin otherwise (and for a zero
+    /// divisor).
+    fn divide(&mut self, vs: &mut VStack, op: u8) {
+        use opcode::*;
+        let (a, _) = self.pop_val(vs);
+        let (b, _) = self.pop_val(vs);
+        let signed = matches!(op, SDIV | SMOD);
+        // The high limbs as the extension of limb 0 (zero, or its sign when signed).
+        let ext = |c: &mut Self, w: [Value; 4]| {
+            let fill = if signed {
+                c.b.ins().sshr_imm(w[0], 63)
+            } else {
+                c.iconst(0)
+            };
+            let x1 = c.b.ins().bxor(w[1], fill);
+            let x2 = c.b.ins().bxor(w[2], fill);
+            let x3 = c.b.ins().bxor(w[3], fill);
+            let x = c.b.ins().bor(x1, x2);
+            c.b.ins().bor(x, x3)
+        };
+        let ha = ext(self, a);
+        let hb = ext(self, b);
+        let high = self.b.ins().bor(ha, hb);
+        let narrow = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+        let nonzero = self.b.ins().icmp_imm(IntCC::NotEqual, b[0], 0);
+        let mut ok = self.b.ins().band(narrow, nonzero);
+        if signed {
+            // i64::MIN / -1 overflows the machine division.
+            let not_minus_one = self.b.ins().icmp_imm(IntCC::NotEqual, b[0], -1);
+            ok = self.b.ins().band(ok, not_minus_one);
+        }
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        for _ in 0..4 {
+            self.b.append_block_param(merge, I64);
+        }
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let q = match op {
+            DIV => self.b.ins().udiv(a[0], b[0]),
+            MOD => self.b.ins().urem(a[0], b[0]),
+            SDIV => self.b.ins().sdiv(a[0], b[0]),
+            _ => self.b.ins().srem(a[0], b[0]),
+        };
+        let fill = if signed {
+            self.b.ins().sshr_imm(q, 63)
+        } else {
+            self.iconst(0)
+        };
+        let args: Vec<BlockArg> = [q, fill, fill, fill].into_iter().map(Into::into).collect();
+        self.b.ins().jump(merge, &args);
+        self.b.switch_to_block(slow);
+        let r = self.call_stack_op(op, &[a, b]);
+        let args: Vec<BlockArg> = r.into_iter().map(Into::into).collect();
+        self.b.ins().jump(merge, &args);
+        self.b.switch_to_block(merge);
+        let p = self.b.block_params(merge);
+        let r = [p[0], p[1], p[2], p[3]];
         vs.items.push(Slot::Val(r, None));
     }
 
