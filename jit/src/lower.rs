@@ -12,7 +12,7 @@ use crate::builtins::Builtins;
 use crate::context::{exit, offsets};
 use crate::segments::{jump_landing, Instr, Segment, SegmentEnd};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::types::{I128, I32, I64, I8};
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, Function, InstBuilder, MemFlags, SigRef, Signature, Value,
 };
@@ -593,8 +593,8 @@ impl Ctx<'_, '_> {
                 let (b, kb) = self.pop_val(vs);
                 let small = |k: Option<U256>| k.filter(|v| v.bits() <= 64).map(|v| v.low_u64());
                 let r = match op {
-                    ADD => self.add(a, b),
-                    SUB => self.sub(a, b),
+                    ADD => self.add_sub(a, b, false),
+                    SUB => self.add_sub(a, b, true),
                     MUL => match (small(ka), small(kb)) {
                         (_, Some(c)) => self.mul_small(a, c),
                         (Some(c), _) => self.mul_small(b, c),
@@ -1109,32 +1109,42 @@ impl Ctx<'_, '_> {
         (r, self.b.ins().bor(c1, c2))
     }
 
-    /// `a - b - borrow`, with the borrow out.
-    fn sub_borrow(&mut self, a: Value, b: Value, borrow: Value) -> (Value, Value) {
-        let (t, c1) = self.b.ins().usub_overflow(a, b);
-        let bin = self.b.ins().uextend(I64, borrow);
-        let (r, c2) = self.b.ins().usub_overflow(t, bin);
-        (r, self.b.ins().bor(c1, c2))
+    /// A word as two 128-bit halves (low, high).
+    fn halves(&mut self, w: [Value; 4]) -> (Value, Value) {
+        let lo = self.b.ins().iconcat(w[0], w[1]);
+        let hi = self.b.ins().iconcat(w[2], w[3]);
+        (lo, hi)
     }
 
-    fn add(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let (r0, c) = self.b.ins().uadd_overflow(a[0], b[0]);
-        let (r1, c) = self.add_carry(a[1], b[1], c);
-        let (r2, c) = self.add_carry(a[2], b[2], c);
-        let r3 = self.b.ins().iadd(a[3], b[3]);
-        let c = self.b.ins().uextend(I64, c);
-        let r3 = self.b.ins().iadd(r3, c);
+    /// The limbs of two 128-bit halves.
+    fn join_halves(&mut self, lo: Value, hi: Value) -> [Value; 4] {
+        let (r0, r1) = self.b.ins().isplit(lo);
+        let (r2, r3) = self.b.ins().isplit(hi);
         [r0, r1, r2, r3]
     }
 
-    fn sub(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let (r0, c) = self.b.ins().usub_overflow(a[0], b[0]);
-        let (r1, c) = self.sub_borrow(a[1], b[1], c);
-        let (r2, c) = self.sub_borrow(a[2], b[2], c);
-        let r3 = self.b.ins().isub(a[3], b[3]);
-        let c = self.b.ins().uextend(I64, c);
-        let r3 = self.b.ins().isub(r3, c);
-        [r0, r1, r2, r3]
+    /// `a + b` or `a - b` on 128-bit halves: x64 lowers those to add/adc and sub/sbb pairs,
+    /// a shorter carry chain than carries materialized limb by limb.
+    fn add_sub(&mut self, a: [Value; 4], b: [Value; 4], subtract: bool) -> [Value; 4] {
+        let (alo, ahi) = self.halves(a);
+        let (blo, bhi) = self.halves(b);
+        let ins = self.b.ins();
+        let (lo, carry) = if subtract {
+            let lo = ins.isub(alo, blo);
+            (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo))
+        } else {
+            let lo = ins.iadd(alo, blo);
+            (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, lo, alo))
+        };
+        let carry = self.b.ins().uextend(I128, carry);
+        let hi = if subtract {
+            let d = self.b.ins().isub(ahi, bhi);
+            self.b.ins().isub(d, carry)
+        } else {
+            let t = self.b.ins().iadd(ahi, bhi);
+            self.b.ins().iadd(t, carry)
+        };
+        self.join_halves(lo, hi)
     }
 
     fn mul(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
@@ -1175,20 +1185,20 @@ impl Ctx<'_, '_> {
         [lo[0], r1, r2, r3]
     }
 
-    /// `a < b` as a word (signed when asked).
+    /// `a < b` as a word (signed when asked), on 128-bit halves.
     fn lt(&mut self, a: [Value; 4], b: [Value; 4], signed: bool) -> [Value; 4] {
-        let (_, c) = self.b.ins().usub_overflow(a[0], b[0]);
-        let (_, c) = self.sub_borrow(a[1], b[1], c);
-        let (_, low_borrow) = self.sub_borrow(a[2], b[2], c);
+        let (alo, ahi) = self.halves(a);
+        let (blo, bhi) = self.halves(b);
         let cc = if signed {
             IntCC::SignedLessThan
         } else {
             IntCC::UnsignedLessThan
         };
-        let top_lt = self.b.ins().icmp(cc, a[3], b[3]);
-        let top_eq = self.b.ins().icmp(IntCC::Equal, a[3], b[3]);
-        let eq_and = self.b.ins().band(top_eq, low_borrow);
-        let r = self.b.ins().bor(top_lt, eq_and);
+        let hi_lt = self.b.ins().icmp(cc, ahi, bhi);
+        let hi_eq = self.b.ins().icmp(IntCC::Equal, ahi, bhi);
+        let lo_lt = self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo);
+        let eq_and = self.b.ins().band(hi_eq, lo_lt);
+        let r = self.b.ins().bor(hi_lt, eq_and);
         self.flag(r)
     }
 
