@@ -193,6 +193,23 @@ fn generated_programs_agree_in_hyvm() {
     campaign(Profile::Hyvm, 0x717_0002, common::campaign_size(1500));
 }
 
+/// Runs `req` (with its gas) and then with every gas limit up to the gas it used (at most
+/// `cap`) in about `steps` steps; the first difference, naming the gas.
+fn sweep_gas(profile: Profile, req: &mut Request, cap: u64, steps: u64) -> Result<(), String> {
+    let full = compare(profile, Fork::Osaka, req)
+        .map_err(|e| format!("full gas: {e}"))?
+        .gas_used
+        .min(cap);
+    let step = (full / steps).max(1);
+    let mut gas = 0;
+    while gas <= full + 1 {
+        req.gas = gas;
+        compare(profile, Fork::Osaka, req).map_err(|e| format!("gas {gas}: {e}"))?;
+        gas += step;
+    }
+    Ok(())
+}
+
 /// Out of gas at every position: the same program with every gas limit up to what it needs.
 #[test]
 fn out_of_gas_at_every_position_agrees() {
@@ -204,25 +221,8 @@ fn out_of_gas_at_every_position_agrees() {
             let mut req = Request::new(code);
             req.accounts = world_accounts();
             req.gas = 200_000;
-            let full = match compare(profile, Fork::Osaka, &req) {
-                Ok(o) => o.gas_used.min(60_000),
-                Err(e) => {
-                    failures.push(format!("{profile} full gas: {e}"));
-                    continue;
-                }
-            };
-            let step = (full / 400).max(1);
-            let mut gas = 0;
-            while gas <= full + 1 {
-                req.gas = gas;
-                if let Err(e) = compare(profile, Fork::Osaka, &req) {
-                    failures.push(format!(
-                        "{profile} gas {gas} code 0x{}: {e}",
-                        hex(&req.code)
-                    ));
-                    break;
-                }
-                gas += step;
+            if let Err(e) = sweep_gas(profile, &mut req, 60_000, 400) {
+                failures.push(format!("{profile} code 0x{}: {e}", hex(&req.code)));
             }
         }
     }
@@ -396,6 +396,9 @@ fn arithmetic_on_edge_words_agrees() {
         (U256::one() << 255) - 1,
         U256::from(u64::MAX),
         U256::from(u64::MAX) + 1,
+        // -2^63 and 2^63 - 1: the edges of the 64-bit division fast path.
+        U256::MAX << 63,
+        U256::from(i64::MAX as u64),
     ];
     let mut failures = Vec::new();
     for op in (0x01..=0x0bu8).chain(0x10..=0x1e) {
@@ -456,4 +459,103 @@ fn code_over_the_compile_limit_is_interpreted() {
         (o.engine, U256::from_big_endian(&o.output)),
         (Engine::Jit, U256::from(7))
     );
+}
+
+/// SHL, SHR, SAR, BYTE and SIGNEXTEND (inline or through the builtin) on every shift amount or index
+/// around the limb boundaries, known at compile time and computed at run time.
+#[test]
+fn inline_shifts_signextend_and_byte_agree() {
+    use nestedvm::interp::opcode;
+    let mut amounts: Vec<U256> = (0..=40u64)
+        .chain(60..=68)
+        .chain(124..=132)
+        .chain(188..=196)
+        .chain(244..=260)
+        .map(U256::from)
+        .collect();
+    amounts.extend([U256::from(u64::MAX), U256::one() << 64, U256::MAX]);
+    let pattern = U256::from_big_endian(
+        &(0..32u8)
+            .map(|i| i.wrapping_mul(37) ^ 0x5a)
+            .collect::<Vec<_>>(),
+    );
+    let values = [
+        U256::MAX,
+        U256::one() << 255,
+        (U256::one() << 255) - 1,
+        pattern,
+        !pattern,
+        U256::from(0x80u64) << 64,
+        U256::from(0x7fu64) << 128,
+    ];
+    let mut failures = Vec::new();
+    for op in [
+        opcode::SHL,
+        opcode::SHR,
+        opcode::SAR,
+        opcode::BYTE,
+        opcode::SIGNEXTEND,
+    ] {
+        for x in &values {
+            for hide in [false, true] {
+                let mut code = Vec::new();
+                for (k, n) in amounts.iter().enumerate() {
+                    code.push(opcode::PUSH32);
+                    code.extend_from_slice(&x.to_big_endian());
+                    code.push(opcode::PUSH32);
+                    code.extend_from_slice(&n.to_big_endian());
+                    if hide {
+                        code.extend([opcode::PUSH0, opcode::ADD]);
+                    }
+                    code.push(op);
+                    let at = k * 32;
+                    code.extend([0x61, (at >> 8) as u8, at as u8, opcode::MSTORE]);
+                }
+                let size = amounts.len() * 32;
+                code.extend([0x61, (size >> 8) as u8, size as u8, 0x5f, 0xf3]);
+                let req = Request::new(code);
+                for profile in [Profile::Evm, Profile::Hyvm] {
+                    if let Err(e) = compare(profile, Fork::Osaka, &req) {
+                        failures.push(format!("{op:#04x} {x:#x} hide {hide} {profile:?}: {e}"));
+                    }
+                }
+            }
+        }
+    }
+    let shown = failures.len().min(8);
+    assert!(failures.is_empty(), "{}", failures[..shown].join("\n"));
+}
+
+/// Loops whose body jumps back to its own start (native code keeps the gas, the height and
+/// the top items in registers across iterations), with every gas limit up to what they need:
+/// out of gas inside the loop, stack overflow and underflow after some iterations, builtins
+/// and GAS inside the body, items deeper than those carried.
+#[test]
+fn self_loops_agree_at_every_gas_limit() {
+    let programs = [
+        "PUSH0 PUSH1 1 PUSH1 30 l: JUMPDEST SWAP2 DUP2 ADD SWAP1 SWAP2 PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI POP POP PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH0 PUSH0 l: JUMPDEST PUSH1 1 ADD SWAP1 PUSH1 3 MUL DUP2 ADD SWAP1 DUP1 PUSH1 40 GT PUSH @l JUMPI POP PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "l: JUMPDEST PUSH0 PUSH @l JUMP",
+        // The height grows through a builtin (the body re-reads it after the call).
+        "l: JUMPDEST CALLDATASIZE PUSH @l JUMP",
+        "PUSH1 9 l: JUMPDEST CALLDATASIZE POP PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI",
+        "PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 l: JUMPDEST POP PUSH @l JUMP",
+        "PUSH3 0xffffff l: JUMPDEST PUSH1 3 SWAP1 DIV DUP1 PUSH @l JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH1 1 PUSH1 2 PUSH1 3 PUSH1 4 PUSH1 5 PUSH1 6 PUSH1 40 l: JUMPDEST SWAP6 PUSH1 1 ADD SWAP6 PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI POP ADD ADD ADD ADD ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH1 50 l: JUMPDEST PUSH1 7 SWAP1 PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI POP ADD ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH1 20 l: JUMPDEST GAS PUSH0 MSTORE PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI PUSH1 32 PUSH0 RETURN",
+        "PUSH0 l: JUMPDEST DUP1 DUP1 MSTORE PUSH1 32 ADD DUP1 PUSH2 0x800 GT PUSH @l JUMPI MSIZE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+    ];
+    let mut failures = Vec::new();
+    let cases = programs.iter().flat_map(|text| {
+        let code = nestedvm::interp::asm::assemble(text).expect("assembles");
+        [Profile::Evm, Profile::Hyvm].map(|profile| (text, profile, Request::new(code.clone())))
+    });
+    for (text, profile, mut req) in cases {
+        req.gas = 2_000_000;
+        if let Err(e) = sweep_gas(profile, &mut req, u64::MAX, 300) {
+            failures.push(format!("{profile} `{text}`: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

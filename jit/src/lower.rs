@@ -12,14 +12,14 @@ use crate::builtins::Builtins;
 use crate::context::{exit, offsets};
 use crate::segments::{jump_landing, Instr, Segment, SegmentEnd};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::types::{I128, I32, I64, I8};
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, Function, InstBuilder, MemFlags, SigRef, Signature, Value,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
 use nestedvm_interp::opcode;
-use nestedvm_interp::{Bytecode, Spec, U256};
+use nestedvm_interp::{Bytecode, Spec, STACK_LIMIT, U256};
 use std::collections::{BTreeMap, HashMap};
 
 /// How a jump whose target is only known at run time is taken.
@@ -98,9 +98,31 @@ struct Ctx<'a, 'b> {
     exec_sig: SigRef,
     mem_sig: SigRef,
     stack_sig: SigRef,
-    /// The shared dispatcher of dynamic jumps (jump-table policy): params target limb 0, the
-    /// jump's pc and the gas to give back when it is not a segment start.
+    /// The shared dispatcher of dynamic jumps (jump-table policy): params the stack height
+    /// before the jump, the jump's pc, the gas to give back when the target is not a segment
+    /// start, whether it is a JUMPI, and the gas.
     dispatch: Option<Block>,
+    /// The loop head of the segment being lowered, when it jumps back to its own start.
+    loop_head: Option<LoopHead>,
+}
+
+/// Most stack items a segment that loops onto itself keeps in registers across iterations.
+const MAX_CARRIED: usize = 4;
+
+/// A segment whose last instruction jumps back to its start (`loop: JUMPDEST … PUSH @loop
+/// JUMPI`): the back edge goes to `block` with the gas, the height and the top `carried`
+/// items as block arguments instead of through the context and the stack buffer. The
+/// arguments stay inside the segment, so compile time stays linear.
+#[derive(Clone, Copy)]
+struct LoopHead {
+    start: usize,
+    block: Block,
+    carried: usize,
+    /// The height at the head (a block parameter).
+    len: Value,
+    static_gas: u64,
+    min_entry: u16,
+    max_entry: u16,
 }
 
 impl Lowering<'_> {
@@ -152,6 +174,7 @@ impl Lowering<'_> {
             mem_sig,
             stack_sig,
             dispatch: None,
+            loop_head: None,
         };
 
         // Entry: switch on the resume pc. Segments pass the gas and the height through the
@@ -187,18 +210,11 @@ impl Ctx<'_, '_> {
     /// the bail blocks).
     fn stop_unless_zero(&mut self, code: Value, cont: Block) {
         let stop = self.b.create_block();
+        self.b.set_cold_block(stop);
         self.b.ins().brif(code, stop, &[], cont, &[]);
         self.b.switch_to_block(stop);
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(cont);
-    }
-
-    /// Stores the gas and the stack height in the context, where the next segment reads them.
-    fn store_state(&mut self, len: Value) {
-        let flags = MemFlags::trusted();
-        let gas = self.b.use_var(self.gas);
-        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
-        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
     }
 
     /// Stores the state and returns `code` with `pc`; the gas stored is the variable's plus
@@ -313,10 +329,20 @@ impl Ctx<'_, '_> {
 
     /// Continues at segment `start`, or hands over there when it has no segment.
     fn goto(&mut self, vs: &VStack, start: usize) {
+        if let Some(head) = self.loop_head.filter(|h| h.start == start) {
+            self.back_edge(vs, head);
+            return;
+        }
         let len = self.spill(vs);
         match self.blocks.get(&start).copied() {
             Some(block) => {
-                self.store_state(len);
+                // Through the context, not block arguments: register allocation merges the
+                // values carried in block arguments into bundles, and along thousands of
+                // segments (a run of JUMPDESTs) that made compilation take tens of seconds.
+                let gas = self.b.use_var(self.gas);
+                let flags = MemFlags::trusted();
+                self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
+                self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
                 self.b.ins().jump(block, &[]);
             }
             None => {
@@ -329,32 +355,20 @@ impl Ctx<'_, '_> {
     fn segment(&mut self, seg: &Segment) {
         let l = self.l;
         let block = self.blocks[&seg.start];
-        self.b.switch_to_block(block);
         let flags = MemFlags::trusted();
+        self.b.switch_to_block(block);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
-        self.b.def_var(self.gas, gas);
         let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
-        // Entry checks: gas for the whole segment and its stack bounds.
-        let gas_ok = self.b.ins().icmp_imm(
-            IntCC::UnsignedGreaterThanOrEqual,
-            gas,
-            seg.static_gas as i64,
-        );
-        let min_ok =
-            self.b
-                .ins()
-                .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, len, seg.min_entry as i64);
-        let max_ok =
-            self.b
-                .ins()
-                .icmp_imm(IntCC::UnsignedLessThanOrEqual, len, seg.max_entry as i64);
-        let ok = self.b.ins().band(gas_ok, min_ok);
-        let ok = self.b.ins().band(ok, max_ok);
+        // Entry checks: gas for the whole segment and its stack bounds (skipped when every
+        // height passes).
+        let ok = self.entry_ok(gas, len, seg.static_gas, (seg.min_entry, seg.max_entry));
         let body = self.b.create_block();
         // The context still holds this segment's gas and height: the bail block only records
         // where the interpreter takes over. (One block per segment: a single block shared by
-        // thousands of branches makes register allocation superlinear.)
+        // thousands of branches makes register allocation superlinear.) Cold, so the hot
+        // path of a run of segments stays contiguous.
         let bail = self.b.create_block();
+        self.b.set_cold_block(bail);
         self.b.ins().brif(ok, body, &[], bail, &[]);
         self.b.switch_to_block(bail);
         let pc = self.iconst(seg.start as u64);
@@ -362,10 +376,13 @@ impl Ctx<'_, '_> {
         let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
         self.b.ins().return_(&[code]);
         self.b.switch_to_block(body);
-        let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
         self.b.def_var(self.gas, gas);
         let mut vs = self.fresh(len);
+        self.loop_head = None;
+        if seg.min_entry <= seg.max_entry && self.loops_back(seg) {
+            vs = self.enter_loop(seg, &vs);
+        }
         // Static gas from each instruction to the end of the segment.
         let mut rest_from = vec![0u64; seg.instrs.len() + 1];
         for (i, ins) in seg.instrs.iter().enumerate().rev() {
@@ -386,6 +403,134 @@ impl Ctx<'_, '_> {
                 self.leave(exit::INTERPRET, pc, len, None);
             }
         }
+    }
+
+    /// The entry checks of a segment as an i8 flag: `gas` covers its static gas and `len` is
+    /// within `(min, max)` (one unsigned compare, left out when every height passes).
+    fn entry_ok(
+        &mut self,
+        gas: Value,
+        len: Value,
+        static_gas: u64,
+        (min, max): (u16, u16),
+    ) -> Value {
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, static_gas as i64);
+        if min > max {
+            return self.b.ins().iconst(I8, 0);
+        }
+        if min == 0 && max as usize >= STACK_LIMIT {
+            return ok;
+        }
+        let above_min = self.b.ins().iadd_imm(len, -(min as i64));
+        let in_bounds = self.b.ins().icmp_imm(
+            IntCC::UnsignedLessThanOrEqual,
+            above_min,
+            (max - min) as i64,
+        );
+        self.b.ins().band(ok, in_bounds)
+    }
+
+    /// Whether the segment ends with `PUSH target JUMP(I)` back to its own start.
+    fn loops_back(&self, seg: &Segment) -> bool {
+        let n = seg.instrs.len();
+        if n < 2 || !matches!(seg.instrs[n - 1].op, opcode::JUMP | opcode::JUMPI) {
+            return false;
+        }
+        let push = seg.instrs[n - 2];
+        if !(opcode::PUSH1..=opcode::PUSH32).contains(&push.op) {
+            return false;
+        }
+        let len = (push.op - opcode::PUSH0) as usize;
+        let bytes = &self.l.code.padded()[push.pc + 1..push.pc + 1 + len];
+        let target = U256::from_big_endian(bytes);
+        target.bits() <= 32
+            && jump_landing(self.l.spec, self.l.code, target.low_u64() as usize) == Some(seg.start)
+    }
+
+    /// Starts the loop head of `seg` (the entry checks have passed): the top items are loaded
+    /// once and the body is lowered from the head, where the back edge comes in.
+    fn enter_loop(&mut self, seg: &Segment, vs: &VStack) -> VStack {
+        let carried = (seg.min_entry as usize).min(MAX_CARRIED);
+        let block = self.b.create_block();
+        self.b.append_block_param(block, I64);
+        self.b.append_block_param(block, I64);
+        let mut args: Vec<BlockArg> = vec![self.b.use_var(self.gas).into(), vs.len.into()];
+        for i in 0..carried {
+            let w = self.load_word(vs.sp0, -32 * (carried - i) as i32);
+            args.extend(w.into_iter().map(BlockArg::from));
+            for _ in 0..4 {
+                self.b.append_block_param(block, I64);
+            }
+        }
+        self.b.ins().jump(block, &args);
+        self.b.switch_to_block(block);
+        let p = self.b.block_params(block).to_vec();
+        self.b.def_var(self.gas, p[0]);
+        let mut head = self.fresh(p[1]);
+        head.floor = -(carried as i32);
+        head.items = (0..carried)
+            .map(|i| Slot::Val(std::array::from_fn(|k| p[2 + 4 * i + k]), None))
+            .collect();
+        self.loop_head = Some(LoopHead {
+            start: seg.start,
+            block,
+            carried,
+            len: p[1],
+            static_gas: seg.static_gas,
+            min_entry: seg.min_entry,
+            max_entry: seg.max_entry,
+        });
+        head
+    }
+
+    /// The back edge of a loop: the segment's entry checks on the new height and gas, then
+    /// the head with the top items in registers; when a check fails, the interpreter takes
+    /// the segment as from its entry block.
+    fn back_edge(&mut self, vs: &VStack, head: LoopHead) {
+        let mut vs = vs.clone();
+        let carried = head.carried;
+        self.reach(&mut vs, carried);
+        let n = vs.items.len();
+        // Read the carried words before the spill below writes anything.
+        let top: Vec<[Value; 4]> = (n - carried..n)
+            .map(|i| self.limbs(&vs, vs.items[i]))
+            .collect();
+        let mut rest = vs.clone();
+        rest.items.truncate(n - carried);
+        let below = self.spill(&rest);
+        let len = self.b.ins().iadd_imm(below, carried as i64);
+        let gas = self.b.use_var(self.gas);
+        // The height at the head passed; an unchanged height passes again (only known when
+        // no builtin in the body re-read the height).
+        let unchanged = vs.len == head.len && vs.floor + n as i32 == 0;
+        let bounds = if unchanged {
+            (0, STACK_LIMIT as u16)
+        } else {
+            (head.min_entry, head.max_entry)
+        };
+        let ok = self.entry_ok(gas, len, head.static_gas, bounds);
+        let again = self.b.create_block();
+        let bail = self.b.create_block();
+        self.b.set_cold_block(bail);
+        self.b.ins().brif(ok, again, &[], bail, &[]);
+        self.b.switch_to_block(bail);
+        let bytes = self.b.ins().ishl_imm(below, 5);
+        let sp = self.b.ins().iadd(self.stack_base, bytes);
+        for (i, w) in top.iter().enumerate() {
+            self.store_word(*w, sp, 32 * i as i32);
+        }
+        let pc = self.iconst(head.start as u64);
+        self.leave(exit::INTERPRET, pc, len, None);
+        self.b.switch_to_block(again);
+        let gas = self.b.ins().iadd_imm(gas, -(head.static_gas as i64));
+        let mut args: Vec<BlockArg> = vec![gas.into(), len.into()];
+        for w in &top {
+            args.extend(w.iter().map(|v| BlockArg::from(*v)));
+        }
+        self.b.ins().jump(head.block, &args);
     }
 
     /// Lowers one instruction; false when it ended the block (jumped or left).
@@ -444,12 +589,17 @@ impl Ctx<'_, '_> {
                 vs.items.push(Slot::Val([m, z, z, z], None));
             }
             ADD | SUB | MUL | LT | GT | SLT | SGT | EQ | AND | OR | XOR => {
-                let (a, _) = self.pop_val(vs);
-                let (b, _) = self.pop_val(vs);
+                let (a, ka) = self.pop_val(vs);
+                let (b, kb) = self.pop_val(vs);
+                let small = |k: Option<U256>| k.filter(|v| v.bits() <= 64).map(|v| v.low_u64());
                 let r = match op {
-                    ADD => self.add(a, b),
-                    SUB => self.sub(a, b),
-                    MUL => self.mul(a, b),
+                    ADD => self.add_sub(a, b, false),
+                    SUB => self.add_sub(a, b, true),
+                    MUL => match (small(ka), small(kb)) {
+                        (_, Some(c)) => self.mul_small(a, c),
+                        (Some(c), _) => self.mul_small(b, c),
+                        _ => self.mul(a, b),
+                    },
                     LT => self.lt(a, b, false),
                     GT => self.lt(b, a, false),
                     SLT => self.lt(a, b, true),
@@ -485,7 +635,25 @@ impl Ctx<'_, '_> {
                 };
                 vs.items.push(Slot::Val(r, None));
             }
-            DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR | SAR => {
+            // Computed shift amounts and SIGNEXTEND indexes go through the builtin: inline,
+            // their selects made register allocation of long runs of them take seconds.
+            SIGNEXTEND | SAR if self.known_top(vs).is_some() => {
+                let (n, known) = self.pop_val(vs);
+                let (x, _) = self.pop_val(vs);
+                let r = match op {
+                    SIGNEXTEND => self.signextend(known.unwrap_or_default(), x),
+                    _ => self.shift_var(op, n, x),
+                };
+                vs.items.push(Slot::Val(r, None));
+            }
+            BYTE => {
+                let (n, _) = self.pop_val(vs);
+                let (x, _) = self.pop_val(vs);
+                let r = self.byte_var(n, x);
+                vs.items.push(Slot::Val(r, None));
+            }
+            DIV | SDIV | MOD | SMOD => self.divide(vs, op),
+            ADDMOD | MULMOD | SIGNEXTEND | SHL | SHR | SAR => {
                 self.stack_op(vs, op);
             }
             MLOAD | MSTORE | MSTORE8 => {
@@ -541,6 +709,7 @@ impl Ctx<'_, '_> {
                     .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, rest_after as i64);
             let ok = self.b.create_block();
             let short = self.b.create_block();
+            self.b.set_cold_block(short);
             self.b.ins().brif(enough, ok, &[], short, &[]);
             self.b.switch_to_block(short);
             let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
@@ -560,9 +729,15 @@ impl Ctx<'_, '_> {
         } else {
             2
         };
-        for k in 0..inputs {
-            let (w, _) = self.pop_val(vs);
-            self.store_word(w, self.ctx, offsets::SCRATCH + 32 * k);
+        let words: Vec<[Value; 4]> = (0..inputs).map(|_| self.pop_val(vs).0).collect();
+        let r = self.call_stack_op(op, &words);
+        vs.items.push(Slot::Val(r, None));
+    }
+
+    /// Calls the `stack_op` builtin on `words` (top first) and returns its result.
+    fn call_stack_op(&mut self, op: u8, words: &[[Value; 4]]) -> [Value; 4] {
+        for (k, w) in words.iter().enumerate() {
+            self.store_word(*w, self.ctx, offsets::SCRATCH + 32 * k as i32);
         }
         let callee = self.iconst(self.l.builtins.stack_op as u64);
         let op = self.b.ins().iconst(I32, op as i64);
@@ -573,7 +748,69 @@ impl Ctx<'_, '_> {
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
         self.stop_unless_zero(code, cont);
-        let r = self.load_word(self.ctx, offsets::SCRATCH);
+        self.load_word(self.ctx, offsets::SCRATCH)
+    }
+
+    /// DIV, SDIV, MOD, SMOD: one machine division when both operands fit in 64 bits (signed:
+    /// sign-extended from 64 bits, divisor not -1), the builtin otherwise (and for a zero
+    /// divisor).
+    fn divide(&mut self, vs: &mut VStack, op: u8) {
+        use opcode::*;
+        let (a, _) = self.pop_val(vs);
+        let (b, _) = self.pop_val(vs);
+        let signed = matches!(op, SDIV | SMOD);
+        // The high limbs as the extension of limb 0 (zero, or its sign when signed).
+        let ext = |c: &mut Self, w: [Value; 4]| {
+            let fill = if signed {
+                c.b.ins().sshr_imm(w[0], 63)
+            } else {
+                c.iconst(0)
+            };
+            let x1 = c.b.ins().bxor(w[1], fill);
+            let x2 = c.b.ins().bxor(w[2], fill);
+            let x3 = c.b.ins().bxor(w[3], fill);
+            let x = c.b.ins().bor(x1, x2);
+            c.b.ins().bor(x, x3)
+        };
+        let ha = ext(self, a);
+        let hb = ext(self, b);
+        let high = self.b.ins().bor(ha, hb);
+        let narrow = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+        let nonzero = self.b.ins().icmp_imm(IntCC::NotEqual, b[0], 0);
+        let mut ok = self.b.ins().band(narrow, nonzero);
+        if signed {
+            // i64::MIN / -1 overflows the machine division.
+            let not_minus_one = self.b.ins().icmp_imm(IntCC::NotEqual, b[0], -1);
+            ok = self.b.ins().band(ok, not_minus_one);
+        }
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        for _ in 0..4 {
+            self.b.append_block_param(merge, I64);
+        }
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let q = match op {
+            DIV => self.b.ins().udiv(a[0], b[0]),
+            MOD => self.b.ins().urem(a[0], b[0]),
+            SDIV => self.b.ins().sdiv(a[0], b[0]),
+            _ => self.b.ins().srem(a[0], b[0]),
+        };
+        let fill = if signed {
+            self.b.ins().sshr_imm(q, 63)
+        } else {
+            self.iconst(0)
+        };
+        let args: Vec<BlockArg> = [q, fill, fill, fill].into_iter().map(Into::into).collect();
+        self.b.ins().jump(merge, &args);
+        self.b.switch_to_block(slow);
+        let r = self.call_stack_op(op, &[a, b]);
+        let args: Vec<BlockArg> = r.into_iter().map(Into::into).collect();
+        self.b.ins().jump(merge, &args);
+        self.b.switch_to_block(merge);
+        let p = self.b.block_params(merge);
+        let r = [p[0], p[1], p[2], p[3]];
         vs.items.push(Slot::Val(r, None));
     }
 
@@ -696,6 +933,7 @@ impl Ctx<'_, '_> {
                     .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, rest_after as i64);
             let ok = self.b.create_block();
             let short = self.b.create_block();
+            self.b.set_cold_block(short);
             self.b.ins().brif(enough, ok, &[], short, &[]);
             self.b.switch_to_block(short);
             // Hand over after this instruction with the gas as the interpreter counts it.
@@ -755,6 +993,7 @@ impl Ctx<'_, '_> {
                 );
                 let ok = self.b.create_block();
                 let short = self.b.create_block();
+                self.b.set_cold_block(short);
                 self.b.ins().brif(enough, ok, &[], short, &[]);
                 self.b.switch_to_block(short);
                 self.interpret_before(&before, ins.pc, rest_from);
@@ -780,10 +1019,10 @@ impl Ctx<'_, '_> {
                 }
                 DynamicJumps::JumpTable => {
                     let len = self.spill(&before);
-                    self.store_state(len);
+                    let gas = self.b.use_var(self.gas);
                     let dispatch = *self.dispatch.get_or_insert_with(|| {
                         let d = self.b.create_block();
-                        for _ in 0..4 {
+                        for _ in 0..5 {
                             self.b.append_block_param(d, I64);
                         }
                         d
@@ -791,7 +1030,7 @@ impl Ctx<'_, '_> {
                     let pc = self.iconst(ins.pc as u64);
                     let back = self.iconst(rest_from + taken_gas);
                     let cond_flag = self.iconst(conditional as u64);
-                    let args: Vec<BlockArg> = [len, pc, back, cond_flag]
+                    let args: Vec<BlockArg> = [len, pc, back, cond_flag, gas]
                         .into_iter()
                         .map(Into::into)
                         .collect();
@@ -808,7 +1047,7 @@ impl Ctx<'_, '_> {
         let spec = self.l.spec;
         self.b.switch_to_block(dispatch);
         let p = self.b.block_params(dispatch).to_vec();
-        let (len, pc, back, cond) = (p[0], p[1], p[2], p[3]);
+        let (len, pc, back, cond, gas) = (p[0], p[1], p[2], p[3], p[4]);
         let give_up = self.b.create_block();
         // The target is on top; the jump pops it (and JUMPI its condition, known non-zero).
         let top = self.b.ins().ishl_imm(len, 5);
@@ -842,14 +1081,15 @@ impl Ctx<'_, '_> {
         switch.emit(&mut self.b, t[0], give_up);
         for (tramp, block) in trampolines {
             self.b.switch_to_block(tramp);
+            let flags = MemFlags::trusted();
+            self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
             self.b
                 .ins()
-                .store(MemFlags::trusted(), after, self.ctx, offsets::STACK_LEN);
+                .store(flags, after, self.ctx, offsets::STACK_LEN);
             self.b.ins().jump(block, &[]);
         }
         self.b.switch_to_block(give_up);
         let flags = MemFlags::trusted();
-        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let gas = self.b.ins().iadd(gas, back);
         self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
         self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
@@ -869,32 +1109,42 @@ impl Ctx<'_, '_> {
         (r, self.b.ins().bor(c1, c2))
     }
 
-    /// `a - b - borrow`, with the borrow out.
-    fn sub_borrow(&mut self, a: Value, b: Value, borrow: Value) -> (Value, Value) {
-        let (t, c1) = self.b.ins().usub_overflow(a, b);
-        let bin = self.b.ins().uextend(I64, borrow);
-        let (r, c2) = self.b.ins().usub_overflow(t, bin);
-        (r, self.b.ins().bor(c1, c2))
+    /// A word as two 128-bit halves (low, high).
+    fn halves(&mut self, w: [Value; 4]) -> (Value, Value) {
+        let lo = self.b.ins().iconcat(w[0], w[1]);
+        let hi = self.b.ins().iconcat(w[2], w[3]);
+        (lo, hi)
     }
 
-    fn add(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let (r0, c) = self.b.ins().uadd_overflow(a[0], b[0]);
-        let (r1, c) = self.add_carry(a[1], b[1], c);
-        let (r2, c) = self.add_carry(a[2], b[2], c);
-        let r3 = self.b.ins().iadd(a[3], b[3]);
-        let c = self.b.ins().uextend(I64, c);
-        let r3 = self.b.ins().iadd(r3, c);
+    /// The limbs of two 128-bit halves.
+    fn join_halves(&mut self, lo: Value, hi: Value) -> [Value; 4] {
+        let (r0, r1) = self.b.ins().isplit(lo);
+        let (r2, r3) = self.b.ins().isplit(hi);
         [r0, r1, r2, r3]
     }
 
-    fn sub(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let (r0, c) = self.b.ins().usub_overflow(a[0], b[0]);
-        let (r1, c) = self.sub_borrow(a[1], b[1], c);
-        let (r2, c) = self.sub_borrow(a[2], b[2], c);
-        let r3 = self.b.ins().isub(a[3], b[3]);
-        let c = self.b.ins().uextend(I64, c);
-        let r3 = self.b.ins().isub(r3, c);
-        [r0, r1, r2, r3]
+    /// `a + b` or `a - b` on 128-bit halves: x64 lowers those to add/adc and sub/sbb pairs,
+    /// a shorter carry chain than carries materialized limb by limb.
+    fn add_sub(&mut self, a: [Value; 4], b: [Value; 4], subtract: bool) -> [Value; 4] {
+        let (alo, ahi) = self.halves(a);
+        let (blo, bhi) = self.halves(b);
+        let ins = self.b.ins();
+        let (lo, carry) = if subtract {
+            let lo = ins.isub(alo, blo);
+            (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo))
+        } else {
+            let lo = ins.iadd(alo, blo);
+            (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, lo, alo))
+        };
+        let carry = self.b.ins().uextend(I128, carry);
+        let hi = if subtract {
+            let d = self.b.ins().isub(ahi, bhi);
+            self.b.ins().isub(d, carry)
+        } else {
+            let t = self.b.ins().iadd(ahi, bhi);
+            self.b.ins().iadd(t, carry)
+        };
+        self.join_halves(lo, hi)
     }
 
     fn mul(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
@@ -922,20 +1172,33 @@ impl Ctx<'_, '_> {
         r
     }
 
-    /// `a < b` as a word (signed when asked).
+    /// `a * c` for a constant `c` below 2^64: one row of the schoolbook product.
+    fn mul_small(&mut self, a: [Value; 4], c: u64) -> [Value; 4] {
+        let c = self.iconst(c);
+        let lo: [Value; 4] = std::array::from_fn(|i| self.b.ins().imul(a[i], c));
+        let hi: [Value; 3] = std::array::from_fn(|i| self.b.ins().umulhi(a[i], c));
+        let (r1, carry) = self.b.ins().uadd_overflow(lo[1], hi[0]);
+        let (r2, carry) = self.add_carry(lo[2], hi[1], carry);
+        let r3 = self.b.ins().iadd(lo[3], hi[2]);
+        let carry = self.b.ins().uextend(I64, carry);
+        let r3 = self.b.ins().iadd(r3, carry);
+        [lo[0], r1, r2, r3]
+    }
+
+    /// `a < b` as a word (signed when asked), on 128-bit halves.
     fn lt(&mut self, a: [Value; 4], b: [Value; 4], signed: bool) -> [Value; 4] {
-        let (_, c) = self.b.ins().usub_overflow(a[0], b[0]);
-        let (_, c) = self.sub_borrow(a[1], b[1], c);
-        let (_, low_borrow) = self.sub_borrow(a[2], b[2], c);
+        let (alo, ahi) = self.halves(a);
+        let (blo, bhi) = self.halves(b);
         let cc = if signed {
             IntCC::SignedLessThan
         } else {
             IntCC::UnsignedLessThan
         };
-        let top_lt = self.b.ins().icmp(cc, a[3], b[3]);
-        let top_eq = self.b.ins().icmp(IntCC::Equal, a[3], b[3]);
-        let eq_and = self.b.ins().band(top_eq, low_borrow);
-        let r = self.b.ins().bor(top_lt, eq_and);
+        let hi_lt = self.b.ins().icmp(cc, ahi, bhi);
+        let hi_eq = self.b.ins().icmp(IntCC::Equal, ahi, bhi);
+        let lo_lt = self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo);
+        let eq_and = self.b.ins().band(hi_eq, lo_lt);
+        let r = self.b.ins().bor(hi_lt, eq_and);
         self.flag(r)
     }
 
@@ -1011,6 +1274,121 @@ impl Ctx<'_, '_> {
                 let carry = self.b.ins().ishl_imm(x[src + 1], 64 - bits);
                 self.b.ins().bor(main, carry)
             }
+        })
+    }
+
+    /// Whether a word is below `limit` (a small constant), as an i8 flag.
+    fn below(&mut self, n: [Value; 4], limit: u64) -> Value {
+        let high = self.b.ins().bor(n[1], n[2]);
+        let high = self.b.ins().bor(high, n[3]);
+        let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+        let small = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedLessThan, n[0], limit as i64);
+        self.b.ins().band(high_zero, small)
+    }
+
+    /// `limbs[k]` for a run-time `k` in 0..4 (`k` is masked to that range).
+    fn select_limb(&mut self, k: Value, limbs: [Value; 4]) -> Value {
+        let mut r = limbs[3];
+        for i in (0..3).rev() {
+            let is = self.b.ins().icmp_imm(IntCC::Equal, k, i as i64);
+            r = self.b.ins().select(is, limbs[i], r);
+        }
+        r
+    }
+
+    /// SIGNEXTEND(b, x) for a known byte index `b`.
+    fn signextend(&mut self, b: U256, x: [Value; 4]) -> [Value; 4] {
+        if b >= U256::from(31) {
+            return x;
+        }
+        let bit = b.low_u64() * 8 + 7;
+        let (k, p) = ((bit / 64) as usize, (bit % 64) as i64);
+        let up = self.b.ins().ishl_imm(x[k], 63 - p);
+        let e = self.b.ins().sshr_imm(up, 63 - p);
+        let sign = self.b.ins().sshr_imm(e, 63);
+        std::array::from_fn(|j| match j.cmp(&k) {
+            std::cmp::Ordering::Less => x[j],
+            std::cmp::Ordering::Equal => e,
+            std::cmp::Ordering::Greater => sign,
+        })
+    }
+
+    /// BYTE(n, x) for a run-time `n`.
+    fn byte_var(&mut self, n: [Value; 4], x: [Value; 4]) -> [Value; 4] {
+        let z = self.iconst(0);
+        let ok = self.below(n, 32);
+        // Bit offset of the byte from the low end: 248 - 8n.
+        let eight_n = self.b.ins().ishl_imm(n[0], 3);
+        let c = self.iconst(248);
+        let bit = self.b.ins().isub(c, eight_n);
+        let k = self.b.ins().ushr_imm(bit, 6);
+        let k = self.b.ins().band_imm(k, 3);
+        let limb = self.select_limb(k, x);
+        let v = self.b.ins().ushr(limb, bit);
+        let v = self.b.ins().band_imm(v, 0xff);
+        let v = self.b.ins().select(ok, v, z);
+        [v, z, z, z]
+    }
+
+    /// SHL, SHR and SAR by an amount in SSA (constant-folded when known): a shift by `n % 64`
+    /// inside the limbs, then a move by `n / 64` whole limbs.
+    fn shift_var(&mut self, op: u8, n: [Value; 4], x: [Value; 4]) -> [Value; 4] {
+        let z = self.iconst(0);
+        let fill = if op == opcode::SAR {
+            self.b.ins().sshr_imm(x[3], 63)
+        } else {
+            z
+        };
+        let in_range = self.below(n, 256);
+        let words = self.b.ins().ushr_imm(n[0], 6);
+        let words = self.b.ins().band_imm(words, 3);
+        let bits = self.b.ins().band_imm(n[0], 63);
+        let back = self.b.ins().bxor_imm(bits, 63);
+        // y: x shifted by `bits`; the bits crossing a limb boundary move by 64 - bits, done
+        // as 1 then 63 - bits so that a shift by 0 moves nothing across.
+        let y: [Value; 4] = std::array::from_fn(|i| {
+            if op == opcode::SHL {
+                let main = self.b.ins().ishl(x[i], bits);
+                if i == 0 {
+                    return main;
+                }
+                let c = self.b.ins().ushr_imm(x[i - 1], 1);
+                let c = self.b.ins().ushr(c, back);
+                self.b.ins().bor(main, c)
+            } else {
+                if i == 3 {
+                    return if op == opcode::SAR {
+                        self.b.ins().sshr(x[3], bits)
+                    } else {
+                        self.b.ins().ushr(x[3], bits)
+                    };
+                }
+                let main = self.b.ins().ushr(x[i], bits);
+                let c = self.b.ins().ishl_imm(x[i + 1], 1);
+                let c = self.b.ins().ishl(c, back);
+                self.b.ins().bor(main, c)
+            }
+        });
+        std::array::from_fn(|j| {
+            // The candidates for limb j, by the number of whole limbs moved.
+            let cand: [Value; 4] = std::array::from_fn(|w| {
+                if op == opcode::SHL {
+                    if j >= w {
+                        y[j - w]
+                    } else {
+                        z
+                    }
+                } else if j + w <= 3 {
+                    y[j + w]
+                } else {
+                    fill
+                }
+            });
+            let r = self.select_limb(words, cand);
+            self.b.ins().select(in_range, r, fill)
         })
     }
 }

@@ -16,7 +16,24 @@ use std::collections::BTreeMap;
 
 /// Most instructions in one segment: longer runs are cut, so a segment decoded from inside
 /// push data cannot make compile time grow faster than the code.
-const MAX_SEGMENT_LEN: usize = 512;
+const MAX_SEGMENT_LEN: usize = 128;
+
+/// Most IR (in [`ir_weight`] units) in one segment. Register allocation of one long run of
+/// straight-line code grows faster than its length (a value live across the run conflicts
+/// with every other), so runs are cut by the IR they lower to, not only by their length.
+const MAX_SEGMENT_WEIGHT: usize = 1024;
+
+/// About how many IR instructions `op` lowers to.
+fn ir_weight(op: u8) -> usize {
+    use opcode::*;
+    match op {
+        PUSH0..=PUSH32 | 0x80..=0x9f | POP | JUMPDEST | PC => 4,
+        AND | OR | XOR | NOT | ISZERO => 6,
+        MUL => 40,
+        SIGNEXTEND | BYTE | SHL | SHR | SAR | MLOAD | MSTORE | MSTORE8 => 48,
+        _ => 20,
+    }
+}
 
 /// Instructions decoded per byte of code, over all segments, before decoding stops growing.
 const DECODE_BUDGET_PER_BYTE: usize = 8;
@@ -121,9 +138,11 @@ fn decode(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize], limit: u
     let mut gas = 0u64;
     let (mut height, mut min_entry, mut max_entry) = (0i32, 0i32, STACK_LIMIT as i32);
     let mut pc = start;
+    let mut weight = 0;
     let end = loop {
         let op = bytes[pc];
         instrs.push(Instr { pc, op });
+        weight += ir_weight(op);
         gas = gas.saturating_add(spec.static_gas[op as usize]);
         min_entry = min_entry.max(spec.stack_min[op as usize] as i32 - height);
         max_entry = max_entry.min(spec.stack_max[op as usize] as i32 - height);
@@ -142,6 +161,7 @@ fn decode(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize], limit: u
             || next >= code.len()
             || starts.binary_search(&next).is_ok()
             || instrs.len() >= limit
+            || weight >= MAX_SEGMENT_WEIGHT
         {
             break SegmentEnd::FallThrough(next);
         }
