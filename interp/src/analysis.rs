@@ -17,9 +17,10 @@ pub struct Bytecode {
     len: usize,
     jumpdests: Vec<u64>,
     hash: OnceLock<[u8; 32]>,
-    /// The interpreter's block table, for the spec (by address: specs are singletons) it was
-    /// first asked for.
-    blocks: OnceLock<(usize, Arc<Blocks>)>,
+    /// The interpreter's block tables, for the first two specs (by address: specs are
+    /// singletons) asked for: a `hyvm` guest is also run as a plain `evm` contract for its
+    /// `evm_gas_used`, so two are common.
+    blocks: [OnceLock<(usize, Arc<Blocks>)>; 2],
 }
 
 impl Bytecode {
@@ -42,7 +43,7 @@ impl Bytecode {
             len: code.len(),
             jumpdests,
             hash: OnceLock::new(),
-            blocks: OnceLock::new(),
+            blocks: [OnceLock::new(), OnceLock::new()],
         }
     }
 
@@ -58,18 +59,18 @@ impl Bytecode {
         *self.hash.get_or_init(|| crate::keccak256(self.code()))
     }
 
-    /// The interpreter's block table under `spec`: kept for the first spec asked (a code
-    /// almost always runs under one), built afresh for any other.
+    /// The interpreter's block table under `spec`: kept for the first two specs asked, built
+    /// afresh for any other.
     pub fn blocks(&self, spec: &'static Spec) -> Arc<Blocks> {
         let key = spec as *const Spec as usize;
-        let (cached_for, blocks) = self
-            .blocks
-            .get_or_init(|| (key, Arc::new(Blocks::analyse(spec, self))));
-        if *cached_for == key {
-            blocks.clone()
-        } else {
-            Arc::new(Blocks::analyse(spec, self))
+        for slot in &self.blocks {
+            let (cached_for, blocks) =
+                slot.get_or_init(|| (key, Arc::new(Blocks::analyse(spec, self))));
+            if *cached_for == key {
+                return blocks.clone();
+            }
         }
+        Arc::new(Blocks::analyse(spec, self))
     }
 
     /// The original code.
@@ -259,6 +260,16 @@ mod tests {
                 stack_max_growth: 2
             }
         );
+    }
+
+    #[test]
+    fn block_tables_are_kept_for_two_specs() {
+        let code = Bytecode::new(&[0x60, 1, 0x00]);
+        let hyvm = Spec::get(Profile::Hyvm, Fork::Osaka, false);
+        let evm = Spec::get(Profile::Evm, Fork::Osaka, false);
+        assert!(Arc::ptr_eq(&code.blocks(hyvm), &code.blocks(hyvm)));
+        assert!(Arc::ptr_eq(&code.blocks(evm), &code.blocks(evm)));
+        assert!(!Arc::ptr_eq(&code.blocks(hyvm), &code.blocks(evm)));
     }
 
     #[test]
