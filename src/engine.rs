@@ -9,7 +9,9 @@ use std::str::FromStr;
 pub struct JitConfig {
     /// Cranelift options and the dynamic-jump policy.
     pub options: CompileOptions,
-    /// Under [`Engine::Auto`], frames that run a code before it is compiled.
+    /// Under [`Engine::Auto`], how many times a block of code runs (counted across runs and
+    /// threads sharing the cache) before the code around it is compiled; 0 compiles every
+    /// code whole before it first runs.
     pub hot_after: u32,
 }
 
@@ -17,7 +19,7 @@ impl Default for JitConfig {
     fn default() -> Self {
         JitConfig {
             options: CompileOptions::default(),
-            hot_after: 16,
+            hot_after: 10_000,
         }
     }
 }
@@ -29,8 +31,8 @@ pub enum Engine {
     Interpreter,
     /// The Cranelift JIT: every frame's code is compiled before it runs.
     Jit,
-    /// Interpret cold code; compile code once frames have run it [`JitConfig::hot_after`]
-    /// times.
+    /// Interpret cold code; compile the code around a block once it has run
+    /// [`JitConfig::hot_after`] times (tiered compilation: only hot code is compiled).
     #[default]
     Auto,
 }

@@ -6,7 +6,7 @@
 use crate::engine::{Engine, JitConfig};
 use crate::precompiles::PrecompileSet;
 use crate::world::{delegation_target, Checkpoint, World};
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 use nestedvm_interp::frame::Gas;
 use nestedvm_interp::hyvm_gas;
 use nestedvm_interp::instructions::InstructionTable;
@@ -16,28 +16,21 @@ use nestedvm_interp::{
     CreateInputs, CreateKind, Fork, Frame, FrameAction, FrameResult, Profile, Spec, Status, B256,
     CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
 };
-use nestedvm_jit::{run_frame_jit, CompiledCode, JitCache};
+use nestedvm_jit::{run_frame_tiered, JitCache, Tiered};
 use std::sync::Arc;
 
-/// The JIT's state kept between runs: compiled code (shareable across threads and VMs) and,
-/// for `auto`, how often each code has been run.
+/// The JIT's state kept between runs: compiled code and the heat of the code not compiled
+/// yet (shareable across threads and VMs).
 #[derive(Debug)]
 pub struct JitState {
     /// Compiled code.
     pub cache: Arc<JitCache>,
-    runs: HashMap<(B256, Profile, bool), u32>,
 }
 
 impl JitState {
-    /// Most codes whose runs are counted before the counts start over.
-    const COUNTED: usize = 4096;
-
     /// State over a shared cache.
     pub fn new(cache: Arc<JitCache>) -> Self {
-        JitState {
-            cache,
-            runs: HashMap::new(),
-        }
+        JitState { cache }
     }
 }
 
@@ -157,8 +150,9 @@ enum Native {
     Unchecked,
     /// The interpreter runs it.
     No,
-    /// Native code runs it.
-    Code(Arc<CompiledCode>),
+    /// Native code runs what is compiled of it (all of it under `jit`, its hot parts under
+    /// `auto`).
+    Code(Arc<Tiered>),
 }
 
 struct Entry {
@@ -285,10 +279,14 @@ impl<'a> Executor<'a> {
                 current.native = self.native_code(&current.frame);
             }
             let action = match &current.native {
-                Native::Code(code) => {
-                    self.ran_native = true;
-                    run_frame_jit(&mut current.frame, self.world, table, code)
-                }
+                Native::Code(tiered) => run_frame_tiered(
+                    &mut current.frame,
+                    self.world,
+                    table,
+                    tiered,
+                    self.config.jit.hot_after,
+                    &mut self.ran_native,
+                ),
                 _ => run_frame(&mut current.frame, self.world, table),
             };
             match action {
@@ -331,40 +329,25 @@ impl<'a> Executor<'a> {
         self.ran_native
     }
 
-    /// The native code a frame runs on, as the engine decides: compiled now (`jit`), once the
-    /// code has been run often enough (`auto`), or never. Code the JIT cannot compile is
-    /// interpreted.
+    /// The native code a frame runs on, as the engine decides: all of it compiled now (`jit`,
+    /// or `auto` with `hot_after` 0), its hot parts as they heat up (`auto`), or none. Code the
+    /// JIT cannot compile is interpreted.
     fn native_code(&mut self, frame: &Frame) -> Native {
         if self.config.engine == Engine::Interpreter {
             return Native::No;
         }
         // Only now: the interpreter alone never needs the code's keccak.
-        let spec = frame.spec;
         let hash = B256::from(frame.code.hash());
-        match self.config.engine {
-            Engine::Interpreter | Engine::Jit => {}
-            Engine::Auto => {
-                if self.jit.runs.len() >= JitState::COUNTED {
-                    self.jit.runs.clear();
-                }
-                let runs = self
-                    .jit
-                    .runs
-                    .entry((hash, spec.profile, spec.verifier))
-                    .or_insert(0);
-                *runs = runs.saturating_add(1);
-                if *runs <= self.config.jit.hot_after {
-                    return Native::No;
-                }
-            }
-        }
-        match self.jit.cache.get_or_compile::<World>(
-            spec,
-            hash,
-            &frame.code,
-            self.config.jit.options,
-        ) {
-            Ok(code) => Native::Code(code),
+        let cache = &self.jit.cache;
+        let (spec, code, options) = (frame.spec, &frame.code, self.config.jit.options);
+        let eager = self.config.engine == Engine::Jit || self.config.jit.hot_after == 0;
+        let tiered = if eager {
+            cache.get_or_compile::<World>(spec, hash, code, options)
+        } else {
+            cache.tiered::<World>(spec, hash, code, options)
+        };
+        match tiered {
+            Ok(tiered) => Native::Code(tiered),
             Err(_) => Native::No,
         }
     }

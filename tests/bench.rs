@@ -219,7 +219,9 @@ fn dynjump_loop_calls_its_function_through_computed_jumps() {
 
 #[test]
 fn repeated_batch_payloads_are_compiled_once() {
-    let (config, request) = batch_defaults();
+    let (mut config, request) = batch_defaults();
+    // Hot after 16 runs (the default waits 10,000): the payload's blocks run once a run.
+    config.jit.hot_after = 16;
     let mut batch = Batch::new(Vm::new(), config, request);
     let repeated = lines(Workload::Repeated, 400);
     let compiles = |b: &Batch| b.vm().jit_cache().compiles();

@@ -99,6 +99,19 @@ fn compare(profile: Profile, fork: Fork, req: &Request) -> Result<Outcome, Strin
             return Err(format!("{name}: ran on {}, not native code", o.engine));
         }
     }
+    // Tiered: a block is hot after two runs, so the run moves between the interpreter and
+    // units compiled from parts of the code (it may also never get hot).
+    let tiered = JitConfig {
+        hot_after: 2,
+        ..JitConfig::default()
+    };
+    let o = Vm::new()
+        .run(&config(profile, fork, Engine::Auto, tiered), req)
+        .map_err(|e| e.to_string())?;
+    let d = differences(&truth, &o);
+    if !d.is_empty() {
+        return Err(format!("tiered: {}", d.join("; ")));
+    }
     Ok(truth)
 }
 
@@ -275,24 +288,46 @@ fn hand_written_programs_agree() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
-fn auto_compiles_code_once_it_is_hot() {
-    let code = nestedvm::interp::asm::assemble(
-        "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 50 GT PUSH @l JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
-    )
-    .expect("assembles");
-    let req = Request::new(code);
-    let config = Config {
+fn auto(hot_after: u32) -> Config {
+    Config {
         engine: Engine::Auto,
         jit: JitConfig {
-            hot_after: 3,
+            hot_after,
             ..JitConfig::default()
         },
         ..Config::default()
-    };
+    }
+}
+
+/// A loop of 50 iterations, then the counter returned.
+const LOOP_50: &str =
+    "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 50 GT PUSH @l JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN";
+
+#[test]
+fn auto_compiles_a_hot_loop_during_its_first_run() {
+    let req = Request::new(nestedvm::interp::asm::assemble(LOOP_50).expect("assembles"));
+    let truth = Vm::new()
+        .run(&auto(u32::MAX), &req)
+        .expect("runs interpreted");
+    assert_eq!(truth.engine, Engine::Interpreter);
+    let mut vm = Vm::new();
+    let first = vm.run(&auto(10), &req).expect("runs");
+    assert_eq!(
+        first.engine,
+        Engine::Jit,
+        "the loop got hot in the first run"
+    );
+    assert!(differences(&truth, &first).is_empty());
+    assert_eq!(vm.jit_cache().compiles(), 1);
+}
+
+#[test]
+fn auto_heat_adds_up_across_runs_and_nothing_compiles_twice() {
+    // The loop's head runs 50 times a run: hot after 120 means during the third run.
+    let req = Request::new(nestedvm::interp::asm::assemble(LOOP_50).expect("assembles"));
     let mut vm = Vm::new();
     let runs: Vec<Outcome> = (0..6)
-        .map(|_| vm.run(&config, &req).expect("runs"))
+        .map(|_| vm.run(&auto(120), &req).expect("runs"))
         .collect();
     let engines: Vec<Engine> = runs.iter().map(|o| o.engine).collect();
     assert_eq!(
@@ -300,7 +335,7 @@ fn auto_compiles_code_once_it_is_hot() {
         [
             Engine::Interpreter,
             Engine::Interpreter,
-            Engine::Interpreter,
+            Engine::Jit,
             Engine::Jit,
             Engine::Jit,
             Engine::Jit
@@ -308,6 +343,68 @@ fn auto_compiles_code_once_it_is_hot() {
     );
     for o in &runs[1..] {
         assert!(differences(&runs[0], o).is_empty());
+    }
+    // One tier-up: the code around the loop runs once a run and never gets hot.
+    assert_eq!(vm.jit_cache().compiles(), 1);
+}
+
+#[test]
+fn cold_codes_passing_through_do_not_evict_a_hot_contract() {
+    let cache = std::sync::Arc::new(nestedvm::jit::JitCache::new(4));
+    let mut vm = Vm::with_jit_cache(cache.clone());
+    let hot = Request::new(nestedvm::interp::asm::assemble(LOOP_50).expect("assembles"));
+    assert_eq!(vm.run(&auto(10), &hot).expect("runs").engine, Engine::Jit);
+    assert_eq!(cache.compiles(), 1);
+    // Twenty distinct straight-line codes: each gets an entry, none gets hot.
+    for i in 0..20u8 {
+        let cold = Request::new(vec![0x60, i, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3]);
+        let o = vm.run(&auto(10), &cold).expect("runs");
+        assert_eq!(o.engine, Engine::Interpreter);
+        assert!(cache.len() <= 4);
+    }
+    assert_eq!(vm.run(&auto(10), &hot).expect("runs").engine, Engine::Jit);
+    assert_eq!(cache.compiles(), 1, "the hot contract kept its native code");
+}
+
+#[test]
+fn tiered_units_hand_over_to_each_other_and_to_the_interpreter() {
+    // Two loops, each calling one subroutine (a jump there, a computed jump back): the first
+    // loop gets hot and is compiled with the subroutine; the second gets hot later and is
+    // compiled into a second unit, so its calls cross from one unit to the other and back.
+    let text = "PUSH0 \
+        a: JUMPDEST PUSH @ra PUSH @sub JUMP ra: JUMPDEST DUP1 PUSH1 40 GT PUSH @a JUMPI \
+        b: JUMPDEST PUSH @rb PUSH @sub JUMP rb: JUMPDEST DUP1 PUSH1 90 GT PUSH @b JUMPI \
+        PUSH0 MSTORE PUSH1 32 PUSH0 RETURN \
+        sub: JUMPDEST SWAP1 PUSH1 1 ADD SWAP1 JUMP";
+    let code = nestedvm::interp::asm::assemble(text).expect("assembles");
+    let req = Request::new(code);
+    for profile in [Profile::Evm, Profile::Hyvm] {
+        let interp = Config {
+            evm_gas: false,
+            ..config(
+                profile,
+                Fork::Osaka,
+                Engine::Interpreter,
+                JitConfig::default(),
+            )
+        };
+        let truth = Vm::new().run(&interp, &req).expect("runs");
+        assert_eq!(U256::from_big_endian(&truth.output), U256::from(90));
+        let tiered = JitConfig {
+            hot_after: 20,
+            ..JitConfig::default()
+        };
+        // Without the plain-contract rerun of `hyvm`, which would tier up on its own.
+        let auto = Config {
+            evm_gas: false,
+            ..config(profile, Fork::Osaka, Engine::Auto, tiered)
+        };
+        let mut vm = Vm::new();
+        let o = vm.run(&auto, &req).expect("runs");
+        assert_eq!(o.engine, Engine::Jit, "{profile}");
+        let d = differences(&truth, &o);
+        assert!(d.is_empty(), "{profile}: {}", d.join("; "));
+        assert_eq!(vm.jit_cache().compiles(), 2, "{profile}: two units");
     }
 }
 

@@ -16,8 +16,38 @@ pub fn run_frame<H: Host>(
         // Resumed into an ending (the verifier refused a call).
         return action;
     }
-    run_blocks(frame, host, table);
+    run_blocks(frame, host, table, &mut NoProbe);
     end_of_run(frame)
+}
+
+/// Watches the block runner at block boundaries, where the frame's state is exact: the
+/// JIT's runner uses it to hand over to native code and to find hot code.
+pub trait Probe {
+    /// Called at each block boundary after the first, `pc` the next instruction; true stops
+    /// the run there with the frame brought up to date.
+    fn at_boundary(&mut self, pc: usize) -> bool;
+}
+
+/// The probe of the plain interpreter: never stops (and compiles to nothing).
+pub struct NoProbe;
+
+impl Probe for NoProbe {
+    #[inline(always)]
+    fn at_boundary(&mut self, _pc: usize) -> bool {
+        false
+    }
+}
+
+/// Runs `frame` like [`run_frame`]'s loop, asking `probe` at every block boundary after the
+/// first (so at least one instruction runs) whether to stop there. True when the frame
+/// stopped (its action is set; finish with [`end_of_run`]), false when the probe stopped it.
+pub fn run_probed<H: Host, P: Probe>(
+    frame: &mut Frame,
+    host: &mut H,
+    table: &InstructionTable<H>,
+    probe: &mut P,
+) -> bool {
+    run_blocks(frame, host, table, probe)
 }
 
 /// Runs instructions until the frame stops, a block at a time wherever a block's entry check
@@ -25,7 +55,12 @@ pub fn run_frame<H: Host>(
 /// length and `pc` live in registers, and the instructions that only move words on the stack
 /// run inline on them; the others are called through the table with the frame brought up to
 /// date first. One loop for the whole run, so what the compiler hoists out of it is paid once.
-fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable<H>) {
+fn run_blocks<H: Host, P: Probe>(
+    frame: &mut Frame,
+    host: &mut H,
+    table: &InstructionTable<H>,
+    probe: &mut P,
+) -> bool {
     let code = frame.code.clone();
     let blocks = code.blocks(frame.spec);
     let bytes = code.padded();
@@ -95,7 +130,7 @@ fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable
             unsafe { frame.stack.set_len(len) };
             frame.pc = pc;
             if (table.table[$op as usize])(frame, host) == Step::Exit {
-                return;
+                return true;
             }
             pc = frame.pc;
             len = frame.stack.len();
@@ -111,8 +146,16 @@ fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable
         }
     };
     let mut left: u32 = 0;
+    let mut first = true;
     loop {
         if left == 0 {
+            if !first && probe.at_boundary(pc) {
+                // SAFETY: as above.
+                unsafe { frame.stack.set_len(len) };
+                frame.pc = pc;
+                return false;
+            }
+            first = false;
             // A block boundary: enter the block starting here if its check passes, else run
             // one instruction with its own checks.
             let block = blocks.at(pc).filter(|b| {
@@ -130,7 +173,7 @@ fn run_blocks<H: Host>(frame: &mut Frame, host: &mut H, table: &InstructionTable
                     unsafe { frame.stack.set_len(len) };
                     frame.pc = pc;
                     if step_checked(frame, host, table, bytes) {
-                        return;
+                        return true;
                     }
                     pc = frame.pc;
                     len = frame.stack.len();
@@ -292,28 +335,6 @@ fn step_checked<H: Host>(
     }
     frame.pc += 1;
     (table.table[op])(frame, host) == Step::Exit
-}
-
-/// Runs instructions until the frame stops (true) or, after at least one instruction, `pc`
-/// reaches an offset where `stop_at` holds (false): the JIT hands its frames here and takes
-/// them back at its block starts.
-#[inline]
-pub fn run_until<H: Host>(
-    frame: &mut Frame,
-    host: &mut H,
-    table: &InstructionTable<H>,
-    stop_at: impl Fn(usize) -> bool,
-) -> bool {
-    let code = frame.code.clone();
-    let bytes = code.padded();
-    loop {
-        if step_checked(frame, host, table, bytes) {
-            return true;
-        }
-        if stop_at(frame.pc) {
-            return false;
-        }
-    }
 }
 
 /// Ends a run that stopped: leaves the hypervisor's execution pointer in `hyvm` and hands

@@ -1,7 +1,9 @@
 //! Compiled code shared across threads, keyed by what the code was compiled for, with its
-//! memory freed on eviction (when the last runner using it lets go).
+//! memory freed on eviction (when the last runner using it lets go). Each entry is a
+//! [`Tiered`]: the code's heat and whatever has been compiled of it.
 
-use crate::compile::{compile, CompileError, CompileOptions, CompiledCode};
+use crate::compile::{CompileError, CompileOptions, MAX_COMPILE_LEN};
+use crate::tiered::Tiered;
 use nestedvm_interp::{Bytecode, Fork, Host, Profile, Spec, B256};
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -27,9 +29,9 @@ pub struct CacheKey {
 
 /// A bounded cache of compiled code.
 pub struct JitCache {
-    map: Mutex<HashMap<CacheKey, Arc<CompiledCode>>>,
+    map: Mutex<HashMap<CacheKey, Arc<Tiered>>>,
     capacity: usize,
-    compiles: AtomicU64,
+    compiles: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for JitCache {
@@ -46,18 +48,40 @@ impl JitCache {
         JitCache {
             map: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
-            compiles: AtomicU64::new(0),
+            compiles: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// The compiled code of `code` (hashed `code_hash`), compiling it on a miss.
+    /// The entry of `code` (hashed `code_hash`) with every segment compiled, compiling it on
+    /// a miss.
     pub fn get_or_compile<H: Host + 'static>(
         &self,
         spec: &'static Spec,
         code_hash: B256,
         code: &Bytecode,
         options: CompileOptions,
-    ) -> Result<Arc<CompiledCode>, CompileError> {
+    ) -> Result<Arc<Tiered>, CompileError> {
+        let tiered = self.tiered::<H>(spec, code_hash, code, options)?;
+        // Compiles outside the cache's lock: other threads keep running.
+        tiered.compile_all::<H>(code)?;
+        Ok(tiered)
+    }
+
+    /// The entry of `code` (hashed `code_hash`), made on a miss with nothing compiled yet,
+    /// for tiered compilation. `Err` when the code is over the JIT's size limit.
+    pub fn tiered<H: Host + 'static>(
+        &self,
+        spec: &'static Spec,
+        code_hash: B256,
+        code: &Bytecode,
+        options: CompileOptions,
+    ) -> Result<Arc<Tiered>, CompileError> {
+        if code.len() > MAX_COMPILE_LEN {
+            return Err(CompileError(format!(
+                "{} bytes of code is over the JIT's limit of {MAX_COMPILE_LEN}",
+                code.len()
+            )));
+        }
         let key = CacheKey {
             code_hash,
             profile: spec.profile,
@@ -66,18 +90,27 @@ impl JitCache {
             options,
             host: TypeId::of::<H>(),
         };
-        if let Some(hit) = self.lock().get(&key) {
+        let mut map = self.lock();
+        if let Some(hit) = map.get(&key) {
             return Ok(hit.clone());
         }
-        // Compile outside the lock: other threads keep running.
-        self.compiles.fetch_add(1, Ordering::Relaxed);
-        let compiled = Arc::new(compile::<H>(spec, code, options)?);
-        let mut map = self.lock();
         if map.len() >= self.capacity {
-            // Dropping the map's handles frees each code once no runner holds it.
-            map.clear();
+            // Codes with nothing compiled go first: a stream of distinct cold codes must not
+            // push out a hot contract's native code. Dropping the map's handles frees each
+            // code once no runner holds it.
+            map.retain(|_, t| !t.compiled().is_empty());
+            if map.len() >= self.capacity {
+                map.clear();
+            }
         }
-        Ok(map.entry(key).or_insert(compiled).clone())
+        let tiered = Arc::new(Tiered::new(
+            spec,
+            code.len(),
+            options,
+            self.compiles.clone(),
+        ));
+        map.insert(key, tiered.clone());
+        Ok(tiered)
     }
 
     /// Compilations started since the cache was made (hits do not count), so callers can
@@ -96,7 +129,7 @@ impl JitCache {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, Arc<CompiledCode>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, Arc<Tiered>>> {
         self.map
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -137,14 +137,28 @@ fn isa(options: &CompileOptions) -> Result<cranelift_codegen::isa::OwnedTargetIs
     Ok(isa)
 }
 
-/// Lowers `code` into a fresh function (the IR, before Cranelift's passes).
+/// Which segments to compile, by start offset.
+#[derive(Clone, Copy)]
+pub enum Selection<'a> {
+    /// All of them.
+    All,
+    /// Those this says yes to; jumps to the others hand over to the interpreter.
+    Only(&'a dyn Fn(usize) -> bool),
+}
+
+/// Lowers the selected segments of `code` into a fresh function (the IR, before Cranelift's
+/// passes).
 fn build_function<H: Host>(
     spec: &'static Spec,
     code: &Bytecode,
     options: &CompileOptions,
+    selection: Selection<'_>,
     call_conv: cranelift_codegen::isa::CallConv,
 ) -> (Function, Vec<u64>) {
-    let segments = segments(spec, code);
+    let mut segments = segments(spec, code);
+    if let Selection::Only(select) = selection {
+        segments.retain(|&start, _| select(start));
+    }
     let mut entries = vec![0u64; (code.len() + 34).div_ceil(64)];
     for &start in segments.keys() {
         if start / 64 < entries.len() {
@@ -177,6 +191,16 @@ pub fn compile<H: Host>(
     code: &Bytecode,
     options: CompileOptions,
 ) -> Result<CompiledCode, CompileError> {
+    compile_selected::<H>(spec, code, options, Selection::All)
+}
+
+/// Compiles the selected segments of `code` under `spec` for host type `H`.
+pub fn compile_selected<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    options: CompileOptions,
+    selection: Selection<'_>,
+) -> Result<CompiledCode, CompileError> {
     if code.len() > MAX_COMPILE_LEN {
         return Err(CompileError(format!(
             "{} bytes of code is over the JIT's limit of {MAX_COMPILE_LEN}",
@@ -187,7 +211,7 @@ pub fn compile<H: Host>(
     let call_conv = isa.default_call_conv();
     let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
     let mut module = JITModule::new(builder);
-    let (func, entries) = build_function::<H>(spec, code, &options, call_conv);
+    let (func, entries) = build_function::<H>(spec, code, &options, selection, call_conv);
     let id = module
         .declare_anonymous_function(&func.signature)
         .map_err(|e| CompileError(e.to_string()))?;
@@ -220,6 +244,12 @@ pub fn dump_ir<H: Host>(
     options: CompileOptions,
 ) -> Result<String, CompileError> {
     let isa = isa(&options)?;
-    let (func, _) = build_function::<H>(spec, code, &options, isa.default_call_conv());
+    let (func, _) = build_function::<H>(
+        spec,
+        code,
+        &options,
+        Selection::All,
+        isa.default_call_conv(),
+    );
     Ok(func.display().to_string())
 }

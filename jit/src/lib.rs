@@ -10,6 +10,7 @@
 //! - [`builtins`]: the `extern "C"` functions native code calls, running the interpreter's
 //!   own instruction code; [`context`]: the struct native code sees.
 //! - [`runner`]: a frame on native code, handing over to the interpreter and back.
+//! - [`tiered`]: compiling only the code that runs hot, found by the interpreter's counts.
 //! - [`cache`]: compiled code shared across threads.
 
 pub mod builtins;
@@ -19,10 +20,13 @@ pub mod context;
 pub mod lower;
 pub mod runner;
 pub mod segments;
+pub mod tiered;
 
 pub use cache::JitCache;
 pub use compile::{
-    compile, dump_ir, CompileError, CompileOptions, CompiledCode, OptLevel, MAX_COMPILE_LEN,
+    compile, compile_selected, dump_ir, CompileError, CompileOptions, CompiledCode, OptLevel,
+    Selection, MAX_COMPILE_LEN,
 };
 pub use lower::DynamicJumps;
-pub use runner::run_frame_jit;
+pub use runner::{run_frame_jit, run_frame_tiered};
+pub use tiered::Tiered;

@@ -1,12 +1,16 @@
-//! Running a frame on compiled code: native code from every segment start, the interpreter
-//! wherever native code hands over (dynamic jumps, failed entry checks), and back to native
-//! code at the next segment start the interpreter reaches.
+//! Running a frame on compiled code: native code from every segment start it holds, the
+//! interpreter wherever native code hands over (dynamic jumps, failed entry checks, segments
+//! not compiled), and back to native code at the next block boundary where it can enter.
+//! Under tiered compilation the interpreter counts the heat of the blocks it runs and
+//! compiles the code around a block once it is hot.
 
 use crate::compile::CompiledCode;
 use crate::context::{exit, JitContext};
+use crate::tiered::{Tiered, Units};
 use nestedvm_interp::instructions::InstructionTable;
-use nestedvm_interp::interpreter::{end_of_run, run_until};
+use nestedvm_interp::interpreter::{end_of_run, run_probed, Probe};
 use nestedvm_interp::{Frame, FrameAction, Host};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Runs `frame` until it finishes or needs the driver, like
 /// [`nestedvm_interp::run_frame`], with `code` compiled from the frame's code and spec.
@@ -23,11 +27,101 @@ pub fn run_frame_jit<H: Host>(
         if code.is_entry(frame.pc) && enter(frame, host, table, code) == exit::STOPPED {
             break;
         }
-        if run_until(frame, host, table, |pc| code.is_entry(pc)) {
+        let mut watch = Watch {
+            code: Some(code),
+            units: None,
+            heat: None,
+            hot: 0,
+            fired: false,
+        };
+        if run_probed(frame, host, table, &mut watch) {
             break;
         }
     }
     end_of_run(frame)
+}
+
+/// Runs `frame` like [`run_frame_jit`] on whatever `tiered` has compiled, counting heat while
+/// interpreting and tiering up when a block has run `hot` times. Sets `native` when the frame
+/// ran with native code compiled for it (even if it stopped before entering it).
+pub fn run_frame_tiered<H: Host>(
+    frame: &mut Frame,
+    host: &mut H,
+    table: &InstructionTable<H>,
+    tiered: &Tiered,
+    hot: u32,
+    native: &mut bool,
+) -> FrameAction {
+    let mut units = tiered.compiled();
+    *native |= !units.is_empty();
+    if let Some(action) = frame.action.take() {
+        return action;
+    }
+    // The unit native code last left, when it left at a segment start of its own: its entry
+    // check failed there, so the interpreter takes that segment.
+    let mut left = None;
+    loop {
+        if let Some((i, unit)) = units.at(frame.pc) {
+            if left != Some(i) {
+                *native = true;
+                if enter(frame, host, table, unit) == exit::STOPPED {
+                    break;
+                }
+                // A jump to a segment of another unit comes back here and enters it.
+                left = Some(i);
+                continue;
+            }
+        }
+        left = None;
+        let mut watch = Watch {
+            code: None,
+            units: (!units.is_empty()).then_some(&*units),
+            heat: tiered.heat(),
+            hot: hot.max(1),
+            fired: false,
+        };
+        if run_probed(frame, host, table, &mut watch) {
+            break;
+        }
+        if watch.fired {
+            let code_of_frame = frame.code.clone();
+            units = tiered
+                .tier_up::<H>(&code_of_frame, hot)
+                .unwrap_or_else(|| tiered.compiled());
+            *native |= !units.is_empty();
+        }
+    }
+    end_of_run(frame)
+}
+
+/// The interpreter's probe: stops where native code can take over, and where a block has
+/// just become hot.
+struct Watch<'a> {
+    code: Option<&'a CompiledCode>,
+    units: Option<&'a Units>,
+    heat: Option<&'a [AtomicU32]>,
+    hot: u32,
+    fired: bool,
+}
+
+impl Probe for Watch<'_> {
+    #[inline(always)]
+    fn at_boundary(&mut self, pc: usize) -> bool {
+        if self.code.is_some_and(|c| c.is_entry(pc))
+            || self.units.is_some_and(|u| u.at(pc).is_some())
+        {
+            return true;
+        }
+        if let Some(count) = self.heat.and_then(|h| h.get(pc)) {
+            let n = count.load(Ordering::Relaxed).saturating_add(1);
+            count.store(n, Ordering::Relaxed);
+            if n == self.hot {
+                self.fired = true;
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// Runs native code from `frame.pc` and writes its state back to the frame.

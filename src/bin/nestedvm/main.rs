@@ -101,8 +101,9 @@ pub struct RunArgs {
     /// JIT: Cranelift's optimization level (speed or none).
     #[arg(long, default_value = "speed")]
     opt_level: String,
-    /// auto: runs of a code before it is compiled.
-    #[arg(long, default_value = "16")]
+    /// auto: runs of a block before the code around it is compiled (0: compile every code
+    /// whole before it runs).
+    #[arg(long, default_value = "10000")]
     hot_after: String,
     /// Print the Cranelift IR the JIT builds for the code instead of running it.
     #[arg(long)]

@@ -1,0 +1,230 @@
+//! Tiered compilation: a code starts in the interpreter, which counts how often each of its
+//! blocks runs (its heat). When a block has run `hot` times, the segments whose blocks are
+//! warm are compiled into a new *unit* (one native function) and native code takes them over.
+//! Each segment is compiled once, in one unit, so tiering never compiles more than compiling
+//! the whole code would; a jump from one unit to a segment of another returns to the runner,
+//! which enters the other unit, and a jump to a segment not compiled hands over to the
+//! interpreter, which keeps counting. A long contract run once pays for its hot code, not for
+//! all of it. The heat lives with the code in the cache, so code that runs briefly but often
+//! (a simulator's contract) heats up across runs and threads.
+
+use crate::compile::{compile_selected, CompileError, CompileOptions, CompiledCode, Selection};
+use nestedvm_interp::{Bytecode, Host, Spec};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Most units of one code made by tier-ups; the last one takes every segment that has run at
+/// all, so a code that keeps finding new hot spots stops compiling.
+pub const MAX_TIER_UPS: u32 = 8;
+
+/// The native code of one code: its units, and which unit holds the segment at each offset.
+#[derive(Default)]
+pub struct Units {
+    units: Vec<Arc<CompiledCode>>,
+    /// Per offset: 0 when no unit starts a segment there, else the unit's index plus one.
+    owner: Box<[u8]>,
+}
+
+impl Units {
+    /// The unit (and its index) whose segment starts at `pc`.
+    #[inline]
+    pub fn at(&self, pc: usize) -> Option<(usize, &CompiledCode)> {
+        match self.owner.get(pc) {
+            Some(&u) if u != 0 => {
+                let i = u as usize - 1;
+                self.units.get(i).map(|c| (i, &**c))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether native code holds no segment.
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+
+    /// Bytes of machine code over all units.
+    pub fn code_size(&self) -> usize {
+        self.units.iter().map(|u| u.code_size()).sum()
+    }
+
+    /// These units and `unit`, which holds segments none of them does.
+    fn with(&self, unit: CompiledCode, len: usize) -> Units {
+        let index = self.units.len() + 1;
+        let mut owner = if self.owner.is_empty() {
+            vec![0u8; len].into_boxed_slice()
+        } else {
+            self.owner.clone()
+        };
+        for (pc, o) in owner.iter_mut().enumerate() {
+            if *o == 0 && unit.is_entry(pc) {
+                // At most MAX_TIER_UPS + 1 units, so the index fits.
+                *o = index as u8;
+            }
+        }
+        let mut units = self.units.clone();
+        units.push(Arc::new(unit));
+        Units { units, owner }
+    }
+}
+
+/// Below `hot`, how many runs make a block warm enough to join a tier-up: a fraction of the
+/// hot count, so the code around a hot loop (its callees, the rest of its body) comes along.
+const WARM_DIVISOR: u32 = 16;
+
+/// One code's heat and the native code compiled from it so far.
+pub struct Tiered {
+    spec: &'static Spec,
+    options: CompileOptions,
+    /// Runs of the block starting at each offset, counted by the interpreter (racy increments
+    /// that may lose a count: it is a heuristic, and plain loads and stores keep it cheap).
+    heat: Box<[AtomicU32]>,
+    /// Whether the interpreter still counts heat for this code.
+    profiling: AtomicBool,
+    current: Mutex<Arc<Units>>,
+    plan: Mutex<Plan>,
+    compiles: Arc<AtomicU64>,
+}
+
+/// What has been compiled, and how often.
+struct Plan {
+    /// Offsets whose segments the compiled code holds (or will at the next tier-up).
+    selected: Vec<bool>,
+    tier_ups: u32,
+    /// Every segment is compiled.
+    complete: bool,
+}
+
+impl std::fmt::Debug for Tiered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tiered")
+            .field("code_len", &self.heat.len())
+            .field("profiling", &self.profiling.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Tiered {
+    /// A code of `len` bytes with no heat and nothing compiled; every compilation counts in
+    /// `compiles`.
+    pub(crate) fn new(
+        spec: &'static Spec,
+        len: usize,
+        options: CompileOptions,
+        compiles: Arc<AtomicU64>,
+    ) -> Self {
+        Tiered {
+            spec,
+            options,
+            heat: (0..len).map(|_| AtomicU32::new(0)).collect(),
+            profiling: AtomicBool::new(true),
+            current: Mutex::new(Arc::new(Units::default())),
+            plan: Mutex::new(Plan {
+                selected: vec![false; len],
+                tier_ups: 0,
+                complete: false,
+            }),
+            compiles,
+        }
+    }
+
+    /// The native code compiled so far.
+    pub fn compiled(&self) -> Arc<Units> {
+        lock(&self.current).clone()
+    }
+
+    /// The heat counters, while the interpreter should still count them.
+    pub fn heat(&self) -> Option<&[AtomicU32]> {
+        self.profiling
+            .load(Ordering::Relaxed)
+            .then_some(&self.heat[..])
+    }
+
+    /// Tier-ups so far.
+    pub fn tier_ups(&self) -> u32 {
+        lock(&self.plan).tier_ups
+    }
+
+    /// Compiles every segment of `code` (the code this was made for) that no unit holds yet.
+    pub fn compile_all<H: Host>(&self, code: &Bytecode) -> Result<(), CompileError> {
+        let mut plan = lock(&self.plan);
+        if plan.complete {
+            return Ok(());
+        }
+        let fresh = plan.selected.iter().all(|s| !s);
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+        let unit = if fresh {
+            compile_selected::<H>(self.spec, code, self.options, Selection::All)?
+        } else {
+            let done = &plan.selected;
+            let select = |start: usize| !done.get(start).copied().unwrap_or(false);
+            compile_selected::<H>(self.spec, code, self.options, Selection::Only(&select))?
+        };
+        plan.complete = true;
+        plan.selected.fill(true);
+        self.profiling.store(false, Ordering::Relaxed);
+        self.install(unit, code.len());
+        Ok(())
+    }
+
+    fn install(&self, unit: CompiledCode, len: usize) -> Arc<Units> {
+        let mut current = lock(&self.current);
+        let units = Arc::new(current.with(unit, len));
+        *current = units.clone();
+        units
+    }
+
+    /// A block of `code` has run `hot` times: compiles the warm segments no unit holds into a
+    /// new unit, and returns the native code to go on with. `None` when another thread is
+    /// compiling this code (the caller goes on interpreting) or nothing new is warm.
+    pub fn tier_up<H: Host>(&self, code: &Bytecode, hot: u32) -> Option<Arc<Units>> {
+        let mut plan = match self.plan.try_lock() {
+            Ok(plan) => plan,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        if plan.complete || plan.tier_ups >= MAX_TIER_UPS {
+            return None;
+        }
+        plan.tier_ups += 1;
+        let last = plan.tier_ups == MAX_TIER_UPS;
+        if last {
+            self.profiling.store(false, Ordering::Relaxed);
+        }
+        let threshold = if last { 1 } else { (hot / WARM_DIVISOR).max(1) };
+        // An offset's heat is that of the block it lies in: blocks run whole unless they stop
+        // the frame, so every segment inside a warm block ran as often.
+        let blocks = code.blocks(self.spec);
+        let mut covering = 0;
+        let mut added = vec![false; plan.selected.len()];
+        let mut any = false;
+        for (pc, selected) in plan.selected.iter_mut().enumerate() {
+            if blocks.at(pc).is_some() {
+                covering = self.heat[pc].load(Ordering::Relaxed);
+            }
+            if !*selected && covering >= threshold {
+                *selected = true;
+                added[pc] = true;
+                any = true;
+            }
+        }
+        if !any {
+            return None;
+        }
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+        let select = |start: usize| added.get(start).copied().unwrap_or(false);
+        match compile_selected::<H>(self.spec, code, self.options, Selection::Only(&select)) {
+            Ok(unit) => Some(self.install(unit, code.len())),
+            Err(_) => {
+                // Only over-long code fails, and that is never tiered; interpret from now on.
+                plan.tier_ups = MAX_TIER_UPS;
+                self.profiling.store(false, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
