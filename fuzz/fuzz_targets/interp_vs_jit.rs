@@ -1,5 +1,5 @@
-//! The interpreter against the JIT under both dynamic-jump policies, in both profiles (and
-//! the verifier build).
+//! The interpreter against the JIT under both dynamic-jump policies and tiered, in both
+//! profiles (and the verifier build).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,10 +8,11 @@ use nestedvm::{Profile, Vm};
 use nestedvm_fuzz::{check, Input};
 use std::cell::RefCell;
 
-const ENGINES: [DiffEngine; 3] = [
+const ENGINES: [DiffEngine; 4] = [
     DiffEngine::Interp,
     DiffEngine::JitInterp,
     DiffEngine::JitTable,
+    DiffEngine::JitTiered,
 ];
 
 thread_local! {

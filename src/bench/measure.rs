@@ -17,6 +17,9 @@
 //!   deployed HyVM bytecode DELEGATECALLed by a wallet with the guest as call data (the
 //!   `hyvm-onchain` oracle of `difftest`): what simulating the payload costs without
 //!   nestedvm.
+//! - `auto` (only when asked for): one [`Vm::run`] under [`Engine::Auto`] on a fresh VM,
+//!   so nothing is compiled and nothing has heat: what a first run costs with tiered
+//!   compilation, which compiles the code's hot parts while it runs.
 //! - `compile`: one Cranelift compilation of the top frame's code for the profile, as
 //!   [`JitCache`](crate::jit::JitCache) does on a miss.
 
@@ -42,19 +45,27 @@ pub enum BenchEngine {
     Interp,
     /// nestedvm's JIT, its code already compiled.
     Jit,
+    /// nestedvm's `auto` engine from cold: tiered compilation during the run.
+    Auto,
     /// revm's interpreter (the reference; needs the cargo feature `revm`).
     Revm,
 }
 
 impl BenchEngine {
     /// Every engine, in table order.
-    pub const ALL: [BenchEngine; 3] = [BenchEngine::Interp, BenchEngine::Jit, BenchEngine::Revm];
+    pub const ALL: [BenchEngine; 4] = [
+        BenchEngine::Interp,
+        BenchEngine::Jit,
+        BenchEngine::Auto,
+        BenchEngine::Revm,
+    ];
 
     /// The name on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
             BenchEngine::Interp => "interp",
             BenchEngine::Jit => "jit",
+            BenchEngine::Auto => "auto",
             BenchEngine::Revm => "revm",
         }
     }
@@ -72,9 +83,10 @@ impl FromStr for BenchEngine {
         match s {
             "interp" | "interpreter" => Ok(BenchEngine::Interp),
             "jit" => Ok(BenchEngine::Jit),
+            "auto" => Ok(BenchEngine::Auto),
             "revm" => Ok(BenchEngine::Revm),
             _ => Err(format!(
-                "unknown engine `{s}` (expected interp, jit or revm)"
+                "unknown engine `{s}` (expected interp, jit, auto or revm)"
             )),
         }
     }
@@ -110,7 +122,7 @@ pub fn parse_engines(list: &str) -> Result<Vec<BenchEngine>, String> {
 pub fn default_engines() -> Vec<BenchEngine> {
     BenchEngine::ALL
         .into_iter()
-        .filter(|e| *e != BenchEngine::Revm || REVM_BUILT)
+        .filter(|e| *e != BenchEngine::Auto && (*e != BenchEngine::Revm || REVM_BUILT))
         .collect()
 }
 
@@ -138,14 +150,18 @@ impl fmt::Display for Observed {
 }
 
 /// The configuration our engines run benchmarks with: `jit` compiles before the first run,
-/// and `hyvm` does not add a second run as a plain contract.
+/// `auto` tiers up as by default, and `hyvm` does not add a second run as a plain contract.
 pub fn config(profile: Profile, engine: Engine) -> Config {
     Config {
         profile,
         fork: FORK,
         engine,
         jit: JitConfig {
-            hot_after: 0,
+            hot_after: if engine == Engine::Auto {
+                JitConfig::default().hot_after
+            } else {
+                0
+            },
             ..JitConfig::default()
         },
         evm_gas: false,
@@ -158,6 +174,8 @@ pub struct OurRunner {
     vm: Vm,
     config: Config,
     request: Request,
+    /// Every run on a fresh VM (`auto` from cold).
+    cold: bool,
 }
 
 impl OurRunner {
@@ -168,11 +186,25 @@ impl OurRunner {
             vm: Vm::with_jit_cache(cache.clone()),
             config: config(profile, engine),
             request,
+            cold: false,
+        }
+    }
+
+    /// A runner of `request` under `auto` with a fresh VM (and JIT cache) for every run.
+    pub fn cold_auto(profile: Profile, request: Request) -> Self {
+        OurRunner {
+            vm: Vm::new(),
+            config: config(profile, Engine::Auto),
+            request,
+            cold: true,
         }
     }
 
     /// Runs it once, reporting what the agreement check compares and whether native code ran.
     pub fn check(&mut self) -> Result<(Observed, bool), String> {
+        if self.cold {
+            self.vm = Vm::new();
+        }
         let outcome = self
             .vm
             .run(&self.config, &self.request)
@@ -190,6 +222,9 @@ impl OurRunner {
     pub fn run(&mut self) {
         // The request was validated by `check`, so this cannot fail; the outcome is dropped
         // inside the timing, as a caller's would be.
+        if self.cold {
+            self.vm = Vm::new();
+        }
         let _ = black_box(self.vm.run(&self.config, &self.request));
     }
 }
@@ -386,6 +421,16 @@ pub fn prepare(
                 }
                 // Its check compiled: no hint of one run's time.
                 (Runner::Ours(Box::new(runner)), None)
+            }
+            BenchEngine::Auto => {
+                let mut runner = OurRunner::cold_auto(profile, request.clone());
+                let start = Instant::now();
+                let (observed, _) = runner.check()?;
+                let first_run = start.elapsed();
+                if observed != truth {
+                    return Err(disagreement(name, profile, "auto", &observed, &truth));
+                }
+                (Runner::Ours(Box::new(runner)), Some(first_run))
             }
             BenchEngine::Revm => revm_runner(program, profile, &request, &truth)?,
         };

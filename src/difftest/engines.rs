@@ -18,6 +18,9 @@ pub enum DiffEngine {
     JitInterp,
     /// The JIT, jumps to computed targets through its table of segment starts.
     JitTable,
+    /// `auto` with a tiny hot threshold: tiered compilation, so runs move between the
+    /// interpreter and several units of native code compiled from parts of the code.
+    JitTiered,
     /// revm 43 running one message call (`evm` only).
     Revm,
     /// The deployed hypervisor's bytecode run in revm behind a DELEGATECALLing wallet
@@ -29,7 +32,7 @@ pub enum DiffEngine {
 }
 
 /// The names `--engines` accepts, for messages.
-const NAMES: &str = "interp, jit, jit-interp, jit-table, revm or hyvm-onchain";
+const NAMES: &str = "interp, jit, jit-interp, jit-table, jit-tiered, revm or hyvm-onchain";
 
 impl DiffEngine {
     /// The name in reports.
@@ -38,6 +41,7 @@ impl DiffEngine {
             DiffEngine::Interp => "interp",
             DiffEngine::JitInterp => "jit-interp",
             DiffEngine::JitTable => "jit-table",
+            DiffEngine::JitTiered => "jit-tiered",
             DiffEngine::Revm => "revm",
             DiffEngine::HyvmOnchain => "hyvm-onchain",
             #[cfg(feature = "fault-injection")]
@@ -45,13 +49,19 @@ impl DiffEngine {
         }
     }
 
-    /// The engines one `--engines` item names: `jit` is both dynamic-jump policies.
+    /// The engines one `--engines` item names: `jit` is both dynamic-jump policies and
+    /// tiered compilation.
     fn from_item(item: &str) -> Result<&'static [DiffEngine], String> {
         Ok(match item {
             "interp" => &[DiffEngine::Interp],
-            "jit" => &[DiffEngine::JitInterp, DiffEngine::JitTable],
+            "jit" => &[
+                DiffEngine::JitInterp,
+                DiffEngine::JitTable,
+                DiffEngine::JitTiered,
+            ],
             "jit-interp" => &[DiffEngine::JitInterp],
             "jit-table" => &[DiffEngine::JitTable],
+            "jit-tiered" => &[DiffEngine::JitTiered],
             "revm" => &[DiffEngine::Revm],
             "hyvm-onchain" => &[DiffEngine::HyvmOnchain],
             #[cfg(feature = "fault-injection")]
@@ -63,6 +73,9 @@ impl DiffEngine {
             }
         })
     }
+
+    /// The hot threshold of [`DiffEngine::JitTiered`].
+    pub const TIERED_HOT: u32 = 2;
 
     /// Whether this engine is one of the oracles (revm underneath).
     pub fn is_oracle(self) -> bool {
@@ -108,6 +121,14 @@ impl DiffEngine {
                     native: compilable.then_some(o.engine == Engine::Jit),
                     ..Observed::from_outcome(&o)
                 })
+            }
+            DiffEngine::JitTiered => {
+                // A block is hot after two runs, and every block that has run joins a tier-up.
+                let tiered = JitConfig {
+                    hot_after: Self::TIERED_HOT,
+                    ..jit(DynamicJumps::JumpTable)
+                };
+                Ok(Observed::from_outcome(&ours(vm, Engine::Auto, tiered)?))
             }
             #[cfg(feature = "fault-injection")]
             DiffEngine::InterpBroken => {
@@ -219,7 +240,8 @@ mod tests {
             Ok(vec![
                 DiffEngine::Interp,
                 DiffEngine::JitInterp,
-                DiffEngine::JitTable
+                DiffEngine::JitTable,
+                DiffEngine::JitTiered
             ])
         );
         assert_eq!(

@@ -23,8 +23,8 @@ pub struct BenchArgs {
     /// inputs), or files: a state test (.json, evm-benchmarks form) or hex code. Default: the
     /// whole catalogue.
     programs: Vec<String>,
-    /// Comma-separated: interp, jit, revm. Default: interp and jit, and revm when built with
-    /// the `revm` feature.
+    /// Comma-separated: interp, jit, auto (a first run under `auto`, tiered compilation
+    /// included), revm. Default: interp and jit, and revm when built with the `revm` feature.
     #[arg(long)]
     engines: Option<String>,
     /// hyvm or evm. Default: every profile each program runs in (hyvm only without call data).
@@ -211,7 +211,7 @@ fn print_measurement(m: &Measurement, json: bool) {
     }
     let time = |e| optional(m.median(e), duration);
     let ratio = |e| optional(m.speedup_vs_revm(e), |r| format!("{r:.2}x"));
-    println!(
+    print!(
         "{:<32} {:<7} {:>10} {:>10} {:>10} {:>11} {:>9} {:>10}",
         m.program,
         m.profile.name(),
@@ -222,6 +222,18 @@ fn print_measurement(m: &Measurement, json: bool) {
         ratio(BenchEngine::Jit),
         optional(m.compile_ns, duration),
     );
+    if m.median(BenchEngine::Auto).is_some() {
+        let vs_interp = m
+            .median(BenchEngine::Interp)
+            .zip(m.median(BenchEngine::Auto))
+            .map(|(i, a)| i / a);
+        print!(
+            " {:>10} {:>12}",
+            time(BenchEngine::Auto),
+            optional(vs_interp, |r| format!("{r:.2}x"))
+        );
+    }
+    println!();
 }
 
 fn list() {
@@ -376,10 +388,14 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode, UsageError> {
     };
     let targets = targets(&args)?;
     if !args.json {
-        println!(
+        print!(
             "{:<32} {:<7} {:>10} {:>10} {:>10} {:>11} {:>9} {:>10}",
             "program", "profile", "interp", "jit", "revm", "interp/revm", "jit/revm", "compile"
         );
+        if engines.contains(&BenchEngine::Auto) {
+            print!(" {:>10} {:>12}", "auto(cold)", "auto/interp");
+        }
+        println!();
     }
     let mut session = Session::new(engines, settings);
     for (program, profile) in &targets {
