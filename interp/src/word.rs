@@ -626,17 +626,11 @@ mod tests {
 
     #[test]
     fn division_agrees_on_words_built_from_boundary_limbs() {
-        // Limbs at the edges of Knuth's estimate (qhat one or two too large, the add-back
-        // step) come from digits like these, far more often than from random words.
-        use primitive_types::U512;
+        // Limbs at the edges of the quotient-digit estimate (a digit one too large and the
+        // add-back step, a remainder whose top limbs equal the divisor's) come from digits like
+        // these, far more often than from random words.
         const DIGITS: [u64; 7] = [0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let word = |next: &mut dyn FnMut() -> u64| {
             let mut limbs = [0u64; 4];
             let top = (next() % 4) as usize;
@@ -652,20 +646,179 @@ mod tests {
         };
         for _ in 0..100_000 {
             let (a, b, n) = (word(&mut next), word(&mut next), word(&mut next));
-            if !b.is_zero() {
-                assert_eq!(div(&a, &b), a / b, "{a:x} / {b:x}");
-                assert_eq!(rem(&a, &b), a % b, "{a:x} % {b:x}");
-            }
-            if !n.is_zero() {
-                let expected = U256::try_from(a.full_mul(b) % U512::from(n)).unwrap_or_default();
-                assert_eq!(mulmod(&a, &b, &n), expected, "({a:x} * {b:x}) % {n:x}");
+            check_division_ops(a, b, n);
+        }
+    }
+
+    /// DIV and MOD of `a` by `b`, ADDMOD and MULMOD of `a` and `b` by `n`, against
+    /// primitive-types' 512-bit arithmetic (with the EVM's 0 for a zero divisor).
+    fn check_division_ops(a: U256, b: U256, n: U256) {
+        use primitive_types::U512;
+        let (q, r) = if b.is_zero() {
+            (U256::zero(), U256::zero())
+        } else {
+            (a / b, a % b)
+        };
+        assert_eq!(div(&a, &b), q, "{a:x} / {b:x}");
+        assert_eq!(rem(&a, &b), r, "{a:x} % {b:x}");
+        let (am, mm) = if n.is_zero() {
+            (U256::zero(), U256::zero())
+        } else {
+            let n5 = U512::from(n);
+            (
+                U256::try_from((U512::from(a) + U512::from(b)) % n5).unwrap_or_default(),
+                U256::try_from(a.full_mul(b) % n5).unwrap_or_default(),
+            )
+        };
+        assert_eq!(addmod(&a, &b, &n), am, "({a:x} + {b:x}) % {n:x}");
+        assert_eq!(mulmod(&a, &b, &n), mm, "({a:x} * {b:x}) % {n:x}");
+    }
+
+    /// A xorshift64 generator: reproducible pseudo-random limbs.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    /// Limbs at the edges of the reciprocal arithmetic's range, then random ones.
+    fn edge_and_random_limbs(count: usize, seed: u64) -> Vec<u64> {
+        let mut v = vec![
+            0,
+            1,
+            2,
+            3,
+            (1 << 32) - 1,
+            1 << 32,
+            (1 << 63) - 1,
+            1 << 63,
+            (1 << 63) + 1,
+            3 << 62,
+            u64::MAX - 2,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let mut next = xorshift(seed);
+        v.extend((0..count).map(|_| next()));
+        v
+    }
+
+    #[test]
+    fn reciprocals_match_their_definitions() {
+        let limbs = edge_and_random_limbs(2_000, 0x6a09_e667_f3bc_c908);
+        let b = U256::one() << 64;
+        let b3_minus_1 = (U256::one() << 192) - 1;
+        for &top in &limbs {
+            let d1 = top | 1 << 63;
+            // floor((B^2 - 1) / d) - B, exactly in 128 bits.
+            let expected = u128::MAX / d1 as u128 - (1u128 << 64);
+            assert_eq!(reciprocal_2by1(d1) as u128, expected, "1 / {d1:x}");
+            for &d0 in limbs.iter().step_by(7) {
+                let d = U256([d0, d1, 0, 0]);
+                let expected = b3_minus_1 / d - b;
+                assert_eq!(
+                    U256::from(reciprocal_3by2(d1, d0)),
+                    expected,
+                    "1 / ({d1:x}, {d0:x})"
+                );
             }
         }
     }
 
     #[test]
+    fn reciprocal_division_steps_match_plain_division() {
+        let limbs = edge_and_random_limbs(300, 0xbb67_ae85_84ca_a73b);
+        for &top in &limbs {
+            let d = top | 1 << 63;
+            let v = reciprocal_2by1(d);
+            for &hi in &limbs {
+                // Every high word below d: the edges of that range and the rest reduced into it.
+                let u1 = if hi < d { hi } else { hi % d };
+                for &u0 in limbs.iter().step_by(5) {
+                    let n = (u1 as u128) << 64 | u0 as u128;
+                    let (q, r) = div_2by1_pre(u1, u0, d, v);
+                    assert_eq!(
+                        (q as u128, r as u128),
+                        (n / d as u128, n % d as u128),
+                        "({u1:x}, {u0:x}) / {d:x}"
+                    );
+                }
+            }
+            for &d0 in limbs.iter().step_by(11) {
+                let v = reciprocal_3by2(d, d0);
+                let divisor = U256([d0, d, 0, 0]);
+                for &x in limbs.iter().step_by(5) {
+                    // (u2, u1) below (d1, d0): d1 - 1 or less with any u1, or d1 with u1 < d0.
+                    let (u2, u1) = match x % 3 {
+                        0 if d0 > 0 => (d, x % d0),
+                        1 => (d - 1, x),
+                        _ => (x % d, x.rotate_left(17)),
+                    };
+                    for &u0 in limbs.iter().step_by(31) {
+                        let n = U256([u0, u1, u2, 0]);
+                        let (q, r) = div_3by2(u2, u1, u0, d, d0, v);
+                        assert_eq!(
+                            (U256::from(q), U256::from(r)),
+                            (n / divisor, n % divisor),
+                            "({u2:x}, {u1:x}, {u0:x}) / ({d:x}, {d0:x})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn division_agrees_on_random_words_of_every_length() {
+        let mut next = xorshift(0x3c6e_f372_fe94_f82b);
+        let word = |next: &mut dyn FnMut() -> u64| {
+            // 0 to 4 limbs, the top one often small or all ones, the rest random.
+            let len = (next() % 5) as usize;
+            let mut limbs = [0u64; 4];
+            for l in limbs.iter_mut().take(len) {
+                *l = next();
+            }
+            if len > 0 {
+                limbs[len - 1] >>= next() % 64;
+                if next() % 8 == 7 {
+                    limbs[len - 1] = u64::MAX;
+                }
+            }
+            U256(limbs)
+        };
+        let p = U256::from_dec_str(
+            "21888242871839275222246405745257275088696311157297823662689037894645226208583",
+        )
+        .unwrap_or_default();
+        let moduli = [
+            U256::zero(),
+            U256::one(),
+            U256::from(2),
+            U256::from(u64::MAX),
+            U256::one() << 64,
+            (U256::one() << 192) - 1,
+            U256::one() << 255,
+            U256::MAX,
+            p,
+        ];
+        for i in 0..50_000 {
+            let (a, b) = (word(&mut next), word(&mut next));
+            let n = if i % 2 == 0 {
+                moduli[i / 2 % moduli.len()]
+            } else {
+                word(&mut next)
+            };
+            check_division_ops(a, b, n);
+            // Operands at or above the modulus, the slow path of ADDMOD.
+            check_division_ops(a.overflowing_add(n).0, b, n);
+        }
+    }
+
+    #[test]
     fn division_and_modular_arithmetic_agree_with_primitive_types() {
-        use primitive_types::U512;
         let mut words = edge_words();
         // Divisors of every digit count, with and without their top bit set.
         words.extend([
@@ -679,30 +832,10 @@ mod tests {
             )
             .unwrap_or_default(),
         ]);
-        for a in &words {
-            for b in &words {
-                let (a, b) = (*a, *b);
-                let (q, r) = if b.is_zero() {
-                    (U256::zero(), U256::zero())
-                } else {
-                    (a / b, a % b)
-                };
-                assert_eq!(div(&a, &b), q, "{a:x} / {b:x}");
-                assert_eq!(rem(&a, &b), r, "{a:x} % {b:x}");
-                for n in &words {
-                    let n = *n;
-                    let (am, mm) = if n.is_zero() {
-                        (U256::zero(), U256::zero())
-                    } else {
-                        let n5 = U512::from(n);
-                        (
-                            U256::try_from((U512::from(a) + U512::from(b)) % n5)
-                                .unwrap_or_default(),
-                            U256::try_from(a.full_mul(b) % n5).unwrap_or_default(),
-                        )
-                    };
-                    assert_eq!(addmod(&a, &b, &n), am, "({a:x} + {b:x}) % {n:x}");
-                    assert_eq!(mulmod(&a, &b, &n), mm, "({a:x} * {b:x}) % {n:x}");
+        for &a in &words {
+            for &b in &words {
+                for &n in &words {
+                    check_division_ops(a, b, n);
                 }
             }
         }
