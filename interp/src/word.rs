@@ -492,6 +492,11 @@ pub fn addmod(a: &U256, b: &U256, n: &U256) -> U256 {
         carry = c1 | c2;
     }
     sum[4] = carry as u64;
+    if n.0[3] != 0 {
+        // Operands not yet reduced by a full-width modulus (curve code adds multiples of p):
+        // the fixed-length copy, as in MULMOD.
+        return U256(divmod_n::<4>(&sum, 5, &n.0).1);
+    }
     U256(divmod_limbs(&sum, &n.0).1)
 }
 
