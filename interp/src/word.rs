@@ -258,6 +258,29 @@ fn reciprocal_3by2(d1: u64, d0: u64) -> u64 {
     v
 }
 
+std::thread_local! {
+    /// The last normalised top two divisor limbs and their 3-by-2 reciprocal: programs
+    /// reduce by one modulus over and over (a curve's field prime), and this saves the
+    /// reciprocal's hardware divide. (0, 0) is never a normalised divisor, so it starts empty.
+    static LAST_RECIPROCAL: std::cell::Cell<(u64, u64, u64)> = const {
+        std::cell::Cell::new((0, 0, 0))
+    };
+}
+
+/// [`reciprocal_3by2`], from [`LAST_RECIPROCAL`] when the divisor is the last one's.
+#[inline(always)]
+fn cached_reciprocal_3by2(d1: u64, d0: u64) -> u64 {
+    LAST_RECIPROCAL.with(|last| {
+        let (c1, c0, v) = last.get();
+        if (c1, c0) == (d1, d0) {
+            return v;
+        }
+        let v = reciprocal_3by2(d1, d0);
+        last.set((d1, d0, v));
+        v
+    })
+}
+
 /// `(u1, u0) / d` and its remainder for a normalised `d` with reciprocal `v`
 /// ([`reciprocal_2by1`]) and `u1 < d`: the paper's algorithm 4.
 #[inline(always)]
@@ -380,7 +403,7 @@ fn divmod_n<const N: usize>(u: &[u64], m: usize, v: &[u64; 4]) -> ([u64; 8], [u6
     }
     let un = shift_dividend(u, m, s);
     let (d1, d0) = (vn[N - 1], vn[N - 2]);
-    let inv = reciprocal_3by2(d1, d0);
+    let inv = cached_reciprocal_3by2(d1, d0);
     // The remainder so far, kept in locals (registers) rather than in the dividend's buffer:
     // at first the spill limb and the N - 1 limbs below it. It is always below vn, so each
     // digit fits in one word and the window's top two limbs are at most (d1, d0).
@@ -629,28 +652,34 @@ mod tests {
         }
     }
 
+    /// A word of 1 to 4 limbs, each mostly one of a few boundary digits: limbs at the edges
+    /// of the quotient-digit estimate (a digit one too large and the add-back step, a
+    /// remainder whose top limbs equal the divisor's) come from digits like these, far more
+    /// often than from random words.
+    fn boundary_word(next: &mut dyn FnMut() -> u64) -> U256 {
+        const DIGITS: [u64; 7] = [0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
+        let mut limbs = [0u64; 4];
+        let top = (next() % 4) as usize;
+        for l in limbs.iter_mut().take(top + 1) {
+            let r = next();
+            *l = if r % 8 == 7 {
+                next()
+            } else {
+                DIGITS[(r % 7) as usize]
+            };
+        }
+        U256(limbs)
+    }
+
     #[test]
     fn division_agrees_on_words_built_from_boundary_limbs() {
-        // Limbs at the edges of the quotient-digit estimate (a digit one too large and the
-        // add-back step, a remainder whose top limbs equal the divisor's) come from digits like
-        // these, far more often than from random words.
-        const DIGITS: [u64; 7] = [0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
         let mut next = xorshift(0x2545_f491_4f6c_dd1d);
-        let word = |next: &mut dyn FnMut() -> u64| {
-            let mut limbs = [0u64; 4];
-            let top = (next() % 4) as usize;
-            for l in limbs.iter_mut().take(top + 1) {
-                let r = next();
-                *l = if r % 8 == 7 {
-                    next()
-                } else {
-                    DIGITS[(r % 7) as usize]
-                };
-            }
-            U256(limbs)
-        };
         for _ in 0..100_000 {
-            let (a, b, n) = (word(&mut next), word(&mut next), word(&mut next));
+            let (a, b, n) = (
+                boundary_word(&mut next),
+                boundary_word(&mut next),
+                boundary_word(&mut next),
+            );
             check_division_ops(a, b, n);
         }
     }
@@ -773,6 +802,34 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn reciprocal_cache_tells_moduli_apart() {
+        // Moduli used in turn that share their normalised top limb but not the next one (the
+        // reciprocals of 2^63 * B + 0 and 2^63 * B + B - 1 are furthest apart), that differ
+        // only below those two (and share a reciprocal), or that have them at another shift.
+        let top = U256::one() << 255;
+        let p = U256::from_dec_str(
+            "21888242871839275222246405745257275088696311157297823662689037894645226208583",
+        )
+        .unwrap_or_default();
+        let moduli = [
+            top,
+            top | U256([0, 0, u64::MAX, 0]),
+            top | U256([0, 1, 0, 0]),
+            top | U256([0, 0, 1 << 63, 0]),
+            top >> 64,
+            p,
+            p ^ (U256::one() << 189),
+            p ^ U256::one(),
+            p >> 1,
+        ];
+        let mut next = xorshift(0x510e_527f_ade6_82d1);
+        for i in 0..20_000 {
+            let (a, b) = (boundary_word(&mut next), boundary_word(&mut next));
+            check_division_ops(a, b, moduli[i % moduli.len()]);
         }
     }
 
