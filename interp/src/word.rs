@@ -388,7 +388,7 @@ fn divmod_1(u: &[u64], m: usize, d: u64) -> ([u64; 8], [u64; 4]) {
 }
 
 /// [`divmod_limbs`] for a divisor of exactly `N` limbs (2 to 4) and a dividend of `m >= N`
-/// limbs: Knuth's algorithm D with each quotient digit from a 3-by-2 division, which is never
+/// limbs (its top ones may be zero, at the cost of a zero digit each): Knuth's algorithm D with each quotient digit from a 3-by-2 division, which is never
 /// more than one too large, so at most one add-back follows it. One copy per `N` keeps the
 /// inner loops fixed-length.
 #[inline(always)]
