@@ -218,108 +218,256 @@ fn div_2by1(hi: u64, lo: u64, d: u64) -> (u64, u64) {
     ((n / d as u128) as u64, (n % d as u128) as u64)
 }
 
-/// `u / v` and `u % v` for a dividend of up to eight limbs (little-endian): Knuth's algorithm
-/// D on 64-bit digits, with a single-digit shortcut; both are 0 when `v` is 0.
+// Division by invariant integers (Möller and Granlund, "Improved division by invariant
+// integers", IEEE Trans. Computers, 2011): with the divisor's top bit set, a precomputed
+// reciprocal turns each quotient digit into two multiplications and a few adds, instead of a
+// hardware divide per digit (tens of cycles each) plus Knuth's correction loop. One divide per
+// division remains, for the reciprocal. B below is 2^64.
+
+/// The reciprocal `floor((B^2 - 1) / d) - B` of a normalised word `d` (top bit set).
+#[inline(always)]
+fn reciprocal_2by1(d: u64) -> u64 {
+    debug_assert!(d >> 63 == 1);
+    // B^2 - 1 - B*d is (!d, B - 1) in two words, and !d < d, so one hardware divide gives it.
+    div_2by1(!d, u64::MAX, d).0
+}
+
+/// The reciprocal `floor((B^3 - 1) / (d1*B + d0)) - B` of a normalised two-word divisor
+/// (`d1`'s top bit set): the paper's algorithm 6, adjusting the reciprocal of `d1` alone.
+#[inline(always)]
+fn reciprocal_3by2(d1: u64, d0: u64) -> u64 {
+    let mut v = reciprocal_2by1(d1);
+    let mut p = d1.wrapping_mul(v).wrapping_add(d0);
+    if p < d0 {
+        v = v.wrapping_sub(1);
+        if p >= d1 {
+            v = v.wrapping_sub(1);
+            p = p.wrapping_sub(d1);
+        }
+        p = p.wrapping_sub(d1);
+    }
+    let t = v as u128 * d0 as u128;
+    let (t1, t0) = ((t >> 64) as u64, t as u64);
+    p = p.wrapping_add(t1);
+    if p < t1 {
+        v = v.wrapping_sub(1);
+        if (p, t0) >= (d1, d0) {
+            v = v.wrapping_sub(1);
+        }
+    }
+    v
+}
+
+std::thread_local! {
+    /// The last normalised top two divisor limbs and their 3-by-2 reciprocal: programs
+    /// reduce by one modulus over and over (a curve's field prime), and this saves the
+    /// reciprocal's hardware divide. (0, 0) is never a normalised divisor, so it starts empty.
+    static LAST_RECIPROCAL: std::cell::Cell<(u64, u64, u64)> = const {
+        std::cell::Cell::new((0, 0, 0))
+    };
+}
+
+/// [`reciprocal_3by2`], from [`LAST_RECIPROCAL`] when the divisor is the last one's.
+#[inline(always)]
+fn cached_reciprocal_3by2(d1: u64, d0: u64) -> u64 {
+    LAST_RECIPROCAL.with(|last| {
+        let (c1, c0, v) = last.get();
+        if (c1, c0) == (d1, d0) {
+            return v;
+        }
+        let v = reciprocal_3by2(d1, d0);
+        last.set((d1, d0, v));
+        v
+    })
+}
+
+/// `(u1, u0) / d` and its remainder for a normalised `d` with reciprocal `v`
+/// ([`reciprocal_2by1`]) and `u1 < d`: the paper's algorithm 4.
+#[inline(always)]
+fn div_2by1_pre(u1: u64, u0: u64, d: u64, v: u64) -> (u64, u64) {
+    debug_assert!(u1 < d);
+    let q = (v as u128 * u1 as u128).wrapping_add((u1 as u128) << 64 | u0 as u128);
+    let (mut q1, q0) = (((q >> 64) as u64).wrapping_add(1), q as u64);
+    let mut r = u0.wrapping_sub(q1.wrapping_mul(d));
+    // The estimate is one too large or (rarely) one too small; these branches fix either.
+    if r > q0 {
+        q1 = q1.wrapping_sub(1);
+        r = r.wrapping_add(d);
+    }
+    if r >= d {
+        q1 = q1.wrapping_add(1);
+        r = r.wrapping_sub(d);
+    }
+    (q1, r)
+}
+
+/// `(u2, u1, u0) / (d1, d0)` and its two-word remainder for a normalised divisor with
+/// reciprocal `v` ([`reciprocal_3by2`]) and `(u2, u1) < (d1, d0)`: the paper's algorithm 5.
+#[inline(always)]
+fn div_3by2(u2: u64, u1: u64, u0: u64, d1: u64, d0: u64, v: u64) -> (u64, u128) {
+    debug_assert!((u2, u1) < (d1, d0));
+    let d = (d1 as u128) << 64 | d0 as u128;
+    let q = (v as u128 * u2 as u128).wrapping_add((u2 as u128) << 64 | u1 as u128);
+    let (mut q1, q0) = ((q >> 64) as u64, q as u64);
+    let r1 = u1.wrapping_sub(q1.wrapping_mul(d1));
+    let mut r = ((r1 as u128) << 64 | u0 as u128)
+        .wrapping_sub(d0 as u128 * q1 as u128)
+        .wrapping_sub(d);
+    q1 = q1.wrapping_add(1);
+    if (r >> 64) as u64 >= q0 {
+        q1 = q1.wrapping_sub(1);
+        r = r.wrapping_add(d);
+    }
+    if r >= d {
+        q1 = q1.wrapping_add(1);
+        r = r.wrapping_sub(d);
+    }
+    (q1, r)
+}
+
+/// `x >> (64 - s)` for `s` in 0..64, which is 0 when `s` is 0 (a plain shift by 64 is not).
+#[inline(always)]
+fn spill(x: u64, s: u32) -> u64 {
+    (x >> 1) >> (63 - s)
+}
+
+/// `x << (64 - s)` for `s` in 0..64, which is 0 when `s` is 0.
+#[inline(always)]
+fn unspill(x: u64, s: u32) -> u64 {
+    (x << 1) << (63 - s)
+}
+
+/// `u << s` into `m + 1` limbs of `un` (the top one takes the bits shifted out).
+#[inline(always)]
+fn shift_dividend(u: &[u64], m: usize, s: u32) -> [u64; 9] {
+    let mut un = [0u64; 9];
+    un[m] = spill(u[m - 1], s);
+    for i in (1..m).rev() {
+        un[i] = u[i] << s | spill(u[i - 1], s);
+    }
+    un[0] = u[0] << s;
+    un
+}
+
+/// `u / v` and `u % v` for a dividend of up to eight limbs (little-endian), both 0 when `v`
+/// is 0: schoolbook division on 64-bit digits with precomputed reciprocals.
 fn divmod_limbs(u: &[u64], v: &[u64; 4]) -> ([u64; 8], [u64; 4]) {
-    let mut quotient = [0u64; 8];
     let n = v.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
     let m = u.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
     if n == 0 {
         // The EVM's x / 0 and x % 0.
-        return (quotient, [0; 4]);
+        return ([0; 8], [0; 4]);
     }
     if m < n {
         let mut rem = [0u64; 4];
         rem[..m].copy_from_slice(&u[..m]);
-        return (quotient, rem);
-    }
-    if n == 1 {
-        let mut r: u64 = 0;
-        for i in (0..m).rev() {
-            (quotient[i], r) = div_2by1(r, u[i], v[0]);
-        }
-        return (quotient, [r, 0, 0, 0]);
+        return ([0; 8], rem);
     }
     match n {
-        2 => knuth::<2>(u, m, v),
-        3 => knuth::<3>(u, m, v),
-        _ => knuth::<4>(u, m, v),
+        1 => divmod_1(u, m, v[0]),
+        2 => divmod_n::<2>(u, m, v),
+        3 => divmod_n::<3>(u, m, v),
+        _ => divmod_n::<4>(u, m, v),
     }
 }
 
-/// Algorithm D for a divisor of exactly `N` digits (2 to 4) and a dividend of `m >= N`
-/// digits: one copy per digit count, so its inner loops have fixed lengths.
-fn knuth<const N: usize>(u: &[u64], m: usize, v: &[u64; 4]) -> ([u64; 8], [u64; 4]) {
-    let n = N;
+/// [`divmod_limbs`] for a one-limb divisor `d` and a dividend of `m >= 1` limbs.
+#[inline(always)]
+fn divmod_1(u: &[u64], m: usize, d: u64) -> ([u64; 8], [u64; 4]) {
+    let mut quotient = [0u64; 8];
+    let s = d.leading_zeros();
+    let d = d << s;
+    let v = reciprocal_2by1(d);
+    let un = shift_dividend(u, m, s);
+    // un[m] holds at most s bits, so it is below the normalised d.
+    let mut r = un[m];
+    for i in (0..m).rev() {
+        (quotient[i], r) = div_2by1_pre(r, un[i], d, v);
+    }
+    (quotient, [r >> s, 0, 0, 0])
+}
+
+/// [`divmod_limbs`] for a divisor of exactly `N` limbs (2 to 4) and a dividend of `m >= N`
+/// limbs (its top ones may be zero, at the cost of a zero digit each): Knuth's algorithm D with each quotient digit from a 3-by-2 division, which is never
+/// more than one too large, so at most one add-back follows it. One copy per `N` keeps the
+/// inner loops fixed-length.
+#[inline(always)]
+fn divmod_n<const N: usize>(u: &[u64], m: usize, v: &[u64; 4]) -> ([u64; 8], [u64; 4]) {
     let mut quotient = [0u64; 8];
     // Normalise so the divisor's top digit has its high bit set.
-    let s = v[n - 1].leading_zeros();
-    let mut vn = [0u64; 4];
-    for i in (0..n).rev() {
-        vn[i] = v[i] << s;
-        if s > 0 && i > 0 {
-            vn[i] |= v[i - 1] >> (64 - s);
-        }
+    let s = v[N - 1].leading_zeros();
+    let mut vn = [0u64; N];
+    vn[0] = v[0] << s;
+    for i in 1..N {
+        vn[i] = v[i] << s | spill(v[i - 1], s);
     }
-    let mut un = [0u64; 9];
-    un[m] = if s > 0 { u[m - 1] >> (64 - s) } else { 0 };
-    for i in (0..m).rev() {
-        un[i] = u[i] << s;
-        if s > 0 && i > 0 {
-            un[i] |= u[i - 1] >> (64 - s);
-        }
-    }
-    const B: u128 = 1 << 64;
-    for j in (0..=m - n).rev() {
-        let num = (un[j + n] as u128) << 64 | un[j + n - 1] as u128;
-        let top = vn[n - 1] as u128;
-        let (mut qhat, mut rhat) = if un[j + n] < vn[n - 1] {
-            let (q, r) = div_2by1(un[j + n], un[j + n - 1], vn[n - 1]);
-            (q as u128, r as u128)
+    let un = shift_dividend(u, m, s);
+    let (d1, d0) = (vn[N - 1], vn[N - 2]);
+    let inv = cached_reciprocal_3by2(d1, d0);
+    // The remainder so far, kept in locals (registers) rather than in the dividend's buffer:
+    // at first the spill limb and the N - 1 limbs below it. It is always below vn, so each
+    // digit fits in one word and the window's top two limbs are at most (d1, d0).
+    let mut r = [0u64; N];
+    r.copy_from_slice(&un[m + 1 - N..=m]);
+    let digits = m + 1 - N;
+    for (digit, &next) in quotient[..digits].iter_mut().zip(&un[..digits]).rev() {
+        // The window: the next dividend limb below the remainder (only N + 1 limbs used).
+        let mut w = [0u64; 5];
+        w[0] = next;
+        w[1..=N].copy_from_slice(&r);
+        let (u2, u1, u0) = (w[N], w[N - 1], w[N - 2]);
+        *digit = if u2 == d1 && u1 == d0 {
+            // Outside div_3by2's domain, but then the window is above (B - 1) * vn and below
+            // B * vn, so the digit is exactly B - 1 and the subtraction cannot go negative.
+            let q = u64::MAX;
+            let mut carry: u64 = 0;
+            for i in 0..N {
+                let p = q as u128 * vn[i] as u128 + carry as u128;
+                let (d, b) = w[i].overflowing_sub(p as u64);
+                w[i] = d;
+                carry = (p >> 64) as u64 + b as u64;
+            }
+            debug_assert_eq!(w[N], carry);
+            q
         } else {
-            (num / top, num % top)
+            // The top three limbs over the divisor's top two give the digit and what remains
+            // of those limbs; the divisor's other limbs are subtracted below them.
+            let (mut q, mut rest) = div_3by2(u2, u1, u0, d1, d0, inv);
+            let mut carry: u64 = 0;
+            for i in 0..N - 2 {
+                let p = q as u128 * vn[i] as u128 + carry as u128;
+                let (d, b) = w[i].overflowing_sub(p as u64);
+                w[i] = d;
+                // At most (B - 1)^2 + B - 1 >> 64 = B - 2, plus the borrow: no overflow.
+                carry = (p >> 64) as u64 + b as u64;
+            }
+            let (r2, negative) = rest.overflowing_sub(carry as u128);
+            rest = r2;
+            if negative {
+                // The digit was one too large: add the divisor back once.
+                q = q.wrapping_sub(1);
+                let mut c = false;
+                for i in 0..N - 2 {
+                    let (s1, c1) = w[i].overflowing_add(vn[i]);
+                    let (s2, c2) = s1.overflowing_add(c as u64);
+                    w[i] = s2;
+                    c = c1 | c2;
+                }
+                rest = rest
+                    .wrapping_add((d1 as u128) << 64 | d0 as u128)
+                    .wrapping_add(c as u128);
+            }
+            w[N - 2] = rest as u64;
+            w[N - 1] = (rest >> 64) as u64;
+            q
         };
-        while qhat >= B || qhat * vn[n - 2] as u128 > (rhat << 64 | un[j + n - 2] as u128) {
-            qhat -= 1;
-            rhat += top;
-            if rhat >= B {
-                break;
-            }
-        }
-        // un[j..=j+n] -= qhat * vn
-        let mut borrow: u64 = 0;
-        let mut carry: u64 = 0;
-        for i in 0..n {
-            let p = qhat * vn[i] as u128 + carry as u128;
-            carry = (p >> 64) as u64;
-            let (d1, b1) = un[i + j].overflowing_sub(p as u64);
-            let (d2, b2) = d1.overflowing_sub(borrow);
-            un[i + j] = d2;
-            borrow = (b1 | b2) as u64;
-        }
-        let (d1, b1) = un[j + n].overflowing_sub(carry);
-        let (d2, b2) = d1.overflowing_sub(borrow);
-        un[j + n] = d2;
-        if b1 | b2 {
-            // qhat was one too large: add the divisor back.
-            qhat -= 1;
-            let mut c: u64 = 0;
-            for i in 0..n {
-                let t = un[i + j] as u128 + vn[i] as u128 + c as u128;
-                un[i + j] = t as u64;
-                c = (t >> 64) as u64;
-            }
-            un[j + n] = un[j + n].wrapping_add(c);
-        }
-        quotient[j] = qhat as u64;
+        r.copy_from_slice(&w[..N]);
     }
     let mut rem = [0u64; 4];
-    for i in 0..n {
-        rem[i] = un[i] >> s;
-        if s > 0 {
-            rem[i] |= un[i + 1] << (64 - s);
-        }
+    for i in 0..N - 1 {
+        rem[i] = r[i] >> s | unspill(r[i + 1], s);
     }
+    rem[N - 1] = r[N - 1] >> s;
     (quotient, rem)
 }
 
@@ -367,12 +515,21 @@ pub fn addmod(a: &U256, b: &U256, n: &U256) -> U256 {
         carry = c1 | c2;
     }
     sum[4] = carry as u64;
+    if n.0[3] != 0 {
+        // Operands not yet reduced by a full-width modulus (curve code adds multiples of p):
+        // the fixed-length copy, as in MULMOD.
+        return U256(divmod_n::<4>(&sum, 5, &n.0).1);
+    }
     U256(divmod_limbs(&sum, &n.0).1)
 }
 
 /// MULMOD: `(a * b) % n` over the full 512-bit product, 0 when `n` is 0.
 #[inline]
 pub fn mulmod(a: &U256, b: &U256, n: &U256) -> U256 {
+    if is_zero(a) || is_zero(b) {
+        // Common in curve code (zero coordinates), and it skips the 16 partial products.
+        return U256::zero();
+    }
     let mut product = [0u64; 8];
     for i in 0..4 {
         let mut carry: u64 = 0;
@@ -382,6 +539,11 @@ pub fn mulmod(a: &U256, b: &U256, n: &U256) -> U256 {
             carry = (t >> 64) as u64;
         }
         product[i + 4] = carry;
+    }
+    if n.0[3] != 0 {
+        // A full-width modulus, the usual one: a copy with every length fixed (leading zero
+        // limbs of the product only give zero digits), so its loops unroll into registers.
+        return U256(divmod_n::<4>(&product, 8, &n.0).1);
     }
     U256(divmod_limbs(&product, &n.0).1)
 }
@@ -490,48 +652,235 @@ mod tests {
         }
     }
 
+    /// A word of 1 to 4 limbs, each mostly one of a few boundary digits: limbs at the edges
+    /// of the quotient-digit estimate (a digit one too large and the add-back step, a
+    /// remainder whose top limbs equal the divisor's) come from digits like these, far more
+    /// often than from random words.
+    fn boundary_word(next: &mut dyn FnMut() -> u64) -> U256 {
+        const DIGITS: [u64; 7] = [0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
+        let mut limbs = [0u64; 4];
+        let top = (next() % 4) as usize;
+        for l in limbs.iter_mut().take(top + 1) {
+            let r = next();
+            *l = if r % 8 == 7 {
+                next()
+            } else {
+                DIGITS[(r % 7) as usize]
+            };
+        }
+        U256(limbs)
+    }
+
     #[test]
     fn division_agrees_on_words_built_from_boundary_limbs() {
-        // Limbs at the edges of Knuth's estimate (qhat one or two too large, the add-back
-        // step) come from digits like these, far more often than from random words.
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        for _ in 0..100_000 {
+            let (a, b, n) = (
+                boundary_word(&mut next),
+                boundary_word(&mut next),
+                boundary_word(&mut next),
+            );
+            check_division_ops(a, b, n);
+        }
+    }
+
+    /// DIV and MOD of `a` by `b`, ADDMOD and MULMOD of `a` and `b` by `n`, against
+    /// primitive-types' 512-bit arithmetic (with the EVM's 0 for a zero divisor).
+    fn check_division_ops(a: U256, b: U256, n: U256) {
         use primitive_types::U512;
-        const DIGITS: [u64; 7] = [0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
+        let (q, r) = if b.is_zero() {
+            (U256::zero(), U256::zero())
+        } else {
+            (a / b, a % b)
+        };
+        assert_eq!(div(&a, &b), q, "{a:x} / {b:x}");
+        assert_eq!(rem(&a, &b), r, "{a:x} % {b:x}");
+        let (am, mm) = if n.is_zero() {
+            (U256::zero(), U256::zero())
+        } else {
+            let n5 = U512::from(n);
+            (
+                U256::try_from((U512::from(a) + U512::from(b)) % n5).unwrap_or_default(),
+                U256::try_from(a.full_mul(b) % n5).unwrap_or_default(),
+            )
+        };
+        assert_eq!(addmod(&a, &b, &n), am, "({a:x} + {b:x}) % {n:x}");
+        assert_eq!(mulmod(&a, &b, &n), mm, "({a:x} * {b:x}) % {n:x}");
+    }
+
+    /// A xorshift64 generator: reproducible pseudo-random limbs.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x
-        };
-        let word = |next: &mut dyn FnMut() -> u64| {
-            let mut limbs = [0u64; 4];
-            let top = (next() % 4) as usize;
-            for l in limbs.iter_mut().take(top + 1) {
-                let r = next();
-                *l = if r % 8 == 7 {
-                    next()
-                } else {
-                    DIGITS[(r % 7) as usize]
-                };
-            }
-            U256(limbs)
-        };
-        for _ in 0..100_000 {
-            let (a, b, n) = (word(&mut next), word(&mut next), word(&mut next));
-            if !b.is_zero() {
-                assert_eq!(div(&a, &b), a / b, "{a:x} / {b:x}");
-                assert_eq!(rem(&a, &b), a % b, "{a:x} % {b:x}");
-            }
-            if !n.is_zero() {
-                let expected = U256::try_from(a.full_mul(b) % U512::from(n)).unwrap_or_default();
-                assert_eq!(mulmod(&a, &b, &n), expected, "({a:x} * {b:x}) % {n:x}");
+        }
+    }
+
+    /// Limbs at the edges of the reciprocal arithmetic's range, then random ones.
+    fn edge_and_random_limbs(count: usize, seed: u64) -> Vec<u64> {
+        let mut v = vec![
+            0,
+            1,
+            2,
+            3,
+            (1 << 32) - 1,
+            1 << 32,
+            (1 << 63) - 1,
+            1 << 63,
+            (1 << 63) + 1,
+            3 << 62,
+            u64::MAX - 2,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let mut next = xorshift(seed);
+        v.extend((0..count).map(|_| next()));
+        v
+    }
+
+    #[test]
+    fn reciprocals_match_their_definitions() {
+        let limbs = edge_and_random_limbs(2_000, 0x6a09_e667_f3bc_c908);
+        let b = U256::one() << 64;
+        let b3_minus_1 = (U256::one() << 192) - 1;
+        for &top in &limbs {
+            let d1 = top | 1 << 63;
+            // floor((B^2 - 1) / d) - B, exactly in 128 bits.
+            let expected = u128::MAX / d1 as u128 - (1u128 << 64);
+            assert_eq!(reciprocal_2by1(d1) as u128, expected, "1 / {d1:x}");
+            for &d0 in limbs.iter().step_by(7) {
+                let d = U256([d0, d1, 0, 0]);
+                let expected = b3_minus_1 / d - b;
+                assert_eq!(
+                    U256::from(reciprocal_3by2(d1, d0)),
+                    expected,
+                    "1 / ({d1:x}, {d0:x})"
+                );
             }
         }
     }
 
     #[test]
+    fn reciprocal_division_steps_match_plain_division() {
+        let limbs = edge_and_random_limbs(300, 0xbb67_ae85_84ca_a73b);
+        for &top in &limbs {
+            let d = top | 1 << 63;
+            let v = reciprocal_2by1(d);
+            for &hi in &limbs {
+                // Every high word below d: the edges of that range and the rest reduced into it.
+                let u1 = if hi < d { hi } else { hi % d };
+                for &u0 in limbs.iter().step_by(5) {
+                    let n = (u1 as u128) << 64 | u0 as u128;
+                    let (q, r) = div_2by1_pre(u1, u0, d, v);
+                    assert_eq!(
+                        (q as u128, r as u128),
+                        (n / d as u128, n % d as u128),
+                        "({u1:x}, {u0:x}) / {d:x}"
+                    );
+                }
+            }
+            for &d0 in limbs.iter().step_by(11) {
+                let v = reciprocal_3by2(d, d0);
+                let divisor = U256([d0, d, 0, 0]);
+                for &x in limbs.iter().step_by(5) {
+                    // (u2, u1) below (d1, d0): d1 - 1 or less with any u1, or d1 with u1 < d0.
+                    let (u2, u1) = match x % 3 {
+                        0 if d0 > 0 => (d, x % d0),
+                        1 => (d - 1, x),
+                        _ => (x % d, x.rotate_left(17)),
+                    };
+                    for &u0 in limbs.iter().step_by(31) {
+                        let n = U256([u0, u1, u2, 0]);
+                        let (q, r) = div_3by2(u2, u1, u0, d, d0, v);
+                        assert_eq!(
+                            (U256::from(q), U256::from(r)),
+                            (n / divisor, n % divisor),
+                            "({u2:x}, {u1:x}, {u0:x}) / ({d:x}, {d0:x})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reciprocal_cache_tells_moduli_apart() {
+        // Moduli used in turn that share their normalised top limb but not the next one (the
+        // reciprocals of 2^63 * B + 0 and 2^63 * B + B - 1 are furthest apart), that differ
+        // only below those two (and share a reciprocal), or that have them at another shift.
+        let top = U256::one() << 255;
+        let p = U256::from_dec_str(
+            "21888242871839275222246405745257275088696311157297823662689037894645226208583",
+        )
+        .unwrap_or_default();
+        let moduli = [
+            top,
+            top | U256([0, 0, u64::MAX, 0]),
+            top | U256([0, 1, 0, 0]),
+            top | U256([0, 0, 1 << 63, 0]),
+            top >> 64,
+            p,
+            p ^ (U256::one() << 189),
+            p ^ U256::one(),
+            p >> 1,
+        ];
+        let mut next = xorshift(0x510e_527f_ade6_82d1);
+        for i in 0..20_000 {
+            let (a, b) = (boundary_word(&mut next), boundary_word(&mut next));
+            check_division_ops(a, b, moduli[i % moduli.len()]);
+        }
+    }
+
+    #[test]
+    fn division_agrees_on_random_words_of_every_length() {
+        let mut next = xorshift(0x3c6e_f372_fe94_f82b);
+        let word = |next: &mut dyn FnMut() -> u64| {
+            // 0 to 4 limbs, the top one often small or all ones, the rest random.
+            let len = (next() % 5) as usize;
+            let mut limbs = [0u64; 4];
+            for l in limbs.iter_mut().take(len) {
+                *l = next();
+            }
+            if len > 0 {
+                limbs[len - 1] >>= next() % 64;
+                if next() % 8 == 7 {
+                    limbs[len - 1] = u64::MAX;
+                }
+            }
+            U256(limbs)
+        };
+        let p = U256::from_dec_str(
+            "21888242871839275222246405745257275088696311157297823662689037894645226208583",
+        )
+        .unwrap_or_default();
+        let moduli = [
+            U256::zero(),
+            U256::one(),
+            U256::from(2),
+            U256::from(u64::MAX),
+            U256::one() << 64,
+            (U256::one() << 192) - 1,
+            U256::one() << 255,
+            U256::MAX,
+            p,
+        ];
+        for i in 0..50_000 {
+            let (a, b) = (word(&mut next), word(&mut next));
+            let n = if i % 2 == 0 {
+                moduli[i / 2 % moduli.len()]
+            } else {
+                word(&mut next)
+            };
+            check_division_ops(a, b, n);
+            // Operands at or above the modulus, the slow path of ADDMOD.
+            check_division_ops(a.overflowing_add(n).0, b, n);
+        }
+    }
+
+    #[test]
     fn division_and_modular_arithmetic_agree_with_primitive_types() {
-        use primitive_types::U512;
         let mut words = edge_words();
         // Divisors of every digit count, with and without their top bit set.
         words.extend([
@@ -545,30 +894,10 @@ mod tests {
             )
             .unwrap_or_default(),
         ]);
-        for a in &words {
-            for b in &words {
-                let (a, b) = (*a, *b);
-                let (q, r) = if b.is_zero() {
-                    (U256::zero(), U256::zero())
-                } else {
-                    (a / b, a % b)
-                };
-                assert_eq!(div(&a, &b), q, "{a:x} / {b:x}");
-                assert_eq!(rem(&a, &b), r, "{a:x} % {b:x}");
-                for n in &words {
-                    let n = *n;
-                    let (am, mm) = if n.is_zero() {
-                        (U256::zero(), U256::zero())
-                    } else {
-                        let n5 = U512::from(n);
-                        (
-                            U256::try_from((U512::from(a) + U512::from(b)) % n5)
-                                .unwrap_or_default(),
-                            U256::try_from(a.full_mul(b) % n5).unwrap_or_default(),
-                        )
-                    };
-                    assert_eq!(addmod(&a, &b, &n), am, "({a:x} + {b:x}) % {n:x}");
-                    assert_eq!(mulmod(&a, &b, &n), mm, "({a:x} * {b:x}) % {n:x}");
+        for &a in &words {
+            for &b in &words {
+                for &n in &words {
+                    check_division_ops(a, b, n);
                 }
             }
         }
