@@ -427,6 +427,8 @@ fn bench_batch_reports_both_workloads_and_their_compiles() {
     assert_eq!(lines[0]["executions"], 100);
     assert_eq!(lines[0]["compiles"], 0);
     assert_eq!(lines[1]["workload"], "repeated");
-    assert_eq!(lines[1]["compiles"], 2);
+    // Each of the payload's blocks runs once a run: under the default hot threshold (10,000)
+    // 100 runs compile nothing (tests/bench.rs checks cache hits with a low threshold).
+    assert_eq!(lines[1]["compiles"], 0);
     assert!(lines[1]["per_second"].as_u64().is_some_and(|n| n > 0));
 }
