@@ -242,6 +242,43 @@ fn out_of_gas_at_every_position_agrees() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Constants pushed once, then a long straight run that works on them after builtin calls
+/// and across segment cuts (where the JIT carries them as known values): word ops by those
+/// constants, with builtin calls (CALLER, ADDRESS) in between. Every gas limit, so native
+/// code also hands over in the middle and is re-entered after the cuts.
+#[test]
+fn constants_carried_across_builtins_and_segment_cuts_agree() {
+    let mut rng = Rng(0x717_0005);
+    let mut code = Vec::new();
+    // Stack: 13 constants, then x (CALLER, NOT: high bits set), then the accumulator.
+    for c in [0u8, 1, 3, 7, 8, 15, 19, 20, 30, 31, 32, 200, 255] {
+        code.extend([0x60, c]);
+    }
+    code.extend([0x33, 0x19, 0x33]); // CALLER NOT CALLER: a builtin call over the constants
+    for _ in 0..300 {
+        // DUP2 (x), DUPk (a constant), an op by that constant, XOR into the accumulator.
+        let k = 4 + rng.below(13) as u8;
+        code.extend([0x81, 0x7f + k]);
+        code.push([0x0b, 0x1a, 0x1b, 0x1c, 0x1d][rng.below(5) as usize]);
+        code.push(0x18);
+        match rng.below(5) {
+            0 => code.extend([0x33, 0x50]), // CALLER POP
+            1 => code.extend([0x30, 0x01]), // ADDRESS ADD
+            _ => {}
+        }
+    }
+    code.extend([0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]); // PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
+    let mut failures = Vec::new();
+    for profile in [Profile::Evm, Profile::Hyvm] {
+        let mut req = Request::new(code.clone());
+        req.gas = 1_000_000;
+        if let Err(e) = sweep_gas(profile, &mut req, 100_000, 150) {
+            failures.push(format!("{profile}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn hand_written_programs_agree() {
     let programs = [

@@ -10,7 +10,7 @@
 
 use crate::builtins::Builtins;
 use crate::context::{exit, offsets};
-use crate::segments::{jump_landing, Instr, Segment, SegmentEnd};
+use crate::segments::{ends_segment_after, jump_landing, Instr, Segment, SegmentEnd};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I128, I32, I64, I8};
 use cranelift_codegen::ir::{
@@ -18,7 +18,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
-use nestedvm_interp::opcode;
+use nestedvm_interp::opcode::{self, OPCODES};
 use nestedvm_interp::{Bytecode, Spec, STACK_LIMIT, U256};
 use std::collections::{BTreeMap, HashMap};
 
@@ -53,6 +53,20 @@ enum Slot {
     Mem(i32),
     /// In SSA values, with its value when known at compile time.
     Val([Value; 4], Option<U256>),
+    /// Known at compile time and already in the stack buffer at this position (a constant
+    /// that outlived a builtin call or a segment boundary).
+    Const(i32, U256),
+}
+
+impl Slot {
+    /// Its value, when known at compile time.
+    fn known(&self) -> Option<U256> {
+        match *self {
+            Slot::Val(_, k) => k,
+            Slot::Const(_, v) => Some(v),
+            Slot::Mem(_) => None,
+        }
+    }
 }
 
 /// The stack as the lowering sees it: entry height `len` (a run-time value) plus `floor`
@@ -104,6 +118,11 @@ struct Ctx<'a, 'b> {
     dispatch: Option<Block>,
     /// The loop head of the segment being lowered, when it jumps back to its own start.
     loop_head: Option<LoopHead>,
+    /// The segment being lowered.
+    current: usize,
+    /// Constants on the stack on entry to segments reached only by falling through from one
+    /// already lowered: (depth from the top, value).
+    entry_facts: HashMap<usize, Vec<(usize, U256)>>,
 }
 
 /// Most stack items a segment that loops onto itself keeps in registers across iterations.
@@ -175,6 +194,8 @@ impl Lowering<'_> {
             stack_sig,
             dispatch: None,
             loop_head: None,
+            current: 0,
+            entry_facts: HashMap::new(),
         };
 
         // Entry: switch on the resume pc. Segments pass the gas and the height through the
@@ -253,6 +274,7 @@ impl Ctx<'_, '_> {
     fn limbs(&mut self, vs: &VStack, slot: Slot) -> [Value; 4] {
         match slot {
             Slot::Val(v, _) => v,
+            Slot::Const(_, v) => std::array::from_fn(|k| self.b.ins().iconst(I64, v.0[k] as i64)),
             Slot::Mem(pos) => self.load_word(vs.sp0, pos * 32),
         }
     }
@@ -269,11 +291,7 @@ impl Ctx<'_, '_> {
 
     fn pop_val(&mut self, vs: &mut VStack) -> ([Value; 4], Option<U256>) {
         let s = self.pop(vs);
-        let known = match s {
-            Slot::Val(_, k) => k,
-            Slot::Mem(_) => None,
-        };
-        (self.limbs(vs, s), known)
+        (self.limbs(vs, s), s.known())
     }
 
     /// Makes the top `n` items virtual (so DUP and SWAP can reach them).
@@ -291,8 +309,12 @@ impl Ctx<'_, '_> {
         for (i, slot) in vs.items.iter().enumerate() {
             let pos = vs.floor + i as i32;
             match *slot {
-                Slot::Mem(p) if p == pos => {}
+                Slot::Mem(p) | Slot::Const(p, _) if p == pos => {}
                 Slot::Mem(p) => writes.push((pos, self.load_word(vs.sp0, p * 32))),
+                Slot::Const(_, v) => {
+                    let w = std::array::from_fn(|k| self.b.ins().iconst(I64, v.0[k] as i64));
+                    writes.push((pos, w));
+                }
                 Slot::Val(v, _) => writes.push((pos, v)),
             }
         }
@@ -305,6 +327,34 @@ impl Ctx<'_, '_> {
         } else {
             self.b.ins().iadd_imm(vs.len, delta as i64)
         }
+    }
+
+    /// A fresh virtual stack over height `len` whose items at these depths from the top are
+    /// known constants (already in the stack buffer).
+    fn fresh_with(&mut self, len: Value, facts: &[(usize, U256)]) -> VStack {
+        let mut vs = self.fresh(len);
+        let Some(deepest) = facts.iter().map(|&(d, _)| d).max() else {
+            return vs;
+        };
+        vs.floor = -(deepest as i32 + 1);
+        vs.items = (0..=deepest)
+            .map(|i| Slot::Mem(vs.floor + i as i32))
+            .collect();
+        for &(depth, v) in facts {
+            let i = deepest - depth;
+            vs.items[i] = Slot::Const(vs.floor + i as i32, v);
+        }
+        vs
+    }
+
+    /// The known constants of `vs` as (depth from the top, value).
+    fn facts(vs: &VStack) -> Vec<(usize, U256)> {
+        let n = vs.items.len();
+        vs.items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.known().map(|v| (n - 1 - i, v)))
+            .collect()
     }
 
     /// A fresh virtual stack over height `len`.
@@ -332,6 +382,17 @@ impl Ctx<'_, '_> {
         if let Some(head) = self.loop_head.filter(|h| h.start == start) {
             self.back_edge(vs, head);
             return;
+        }
+        if self
+            .l
+            .segments
+            .get(&start)
+            .is_some_and(|s| s.only_after == Some(self.current))
+        {
+            let facts = Self::facts(vs);
+            if !facts.is_empty() {
+                self.entry_facts.insert(start, facts);
+            }
         }
         let len = self.spill(vs);
         match self.blocks.get(&start).copied() {
@@ -378,7 +439,9 @@ impl Ctx<'_, '_> {
         self.b.switch_to_block(body);
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
         self.b.def_var(self.gas, gas);
-        let mut vs = self.fresh(len);
+        self.current = seg.start;
+        let facts = self.entry_facts.remove(&seg.start).unwrap_or_default();
+        let mut vs = self.fresh_with(len, &facts);
         self.loop_head = None;
         if seg.min_entry <= seg.max_entry && self.loops_back(seg) {
             vs = self.enter_loop(seg, &vs);
@@ -673,16 +736,26 @@ impl Ctx<'_, '_> {
     }
 
     fn known_top(&self, vs: &VStack) -> Option<U256> {
-        match vs.items.last() {
-            Some(Slot::Val(_, k)) => *k,
-            _ => None,
-        }
+        vs.items.last().and_then(Slot::known)
     }
 
     /// Runs the instruction through the interpreter's code: the stack is spilled first and
     /// read back from the buffer after.
     fn call_exec(&mut self, vs: &mut VStack, ins: Instr, rest_after: u64, last: bool) -> bool {
         let flags = MemFlags::trusted();
+        // An instruction that keeps to its stack effect leaves the items below its inputs as
+        // they were: their constants stay known after the call.
+        let kept: Vec<(usize, U256)> = match OPCODES[ins.op as usize] {
+            Some(info) if !ends_segment_after(self.l.spec, ins.op) => {
+                let (inputs, outputs) = (info.inputs as usize, info.outputs as usize);
+                Self::facts(vs)
+                    .into_iter()
+                    .filter(|&(depth, _)| depth >= inputs)
+                    .map(|(depth, v)| (depth - inputs + outputs, v))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         let len = self.spill(vs);
         let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, rest_after as i64);
@@ -699,7 +772,7 @@ impl Ctx<'_, '_> {
         self.stop_unless_zero(code, cont);
         let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
         let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
-        *vs = self.fresh(len);
+        *vs = self.fresh_with(len, &kept);
         if rest_after > 0 && !last {
             // The builtin may have left less than the rest of the segment needs: the
             // interpreter then runs out of gas at the right instruction.
@@ -967,10 +1040,7 @@ impl Ctx<'_, '_> {
         // The state before the jump, for handing over with the jump not yet done.
         let before = vs.clone();
         // The target's limbs are only needed when it is not known (the dispatcher reloads it).
-        let known = match self.pop(vs) {
-            Slot::Val(_, k) => k,
-            Slot::Mem(_) => None,
-        };
+        let known = self.pop(vs).known();
         if conditional {
             let (cond, known_cond) = self.pop_val(vs);
             if known_cond == Some(U256::zero()) {

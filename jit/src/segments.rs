@@ -12,7 +12,7 @@ use nestedvm_interp::analysis::{basic_blocks, immediate_len};
 use nestedvm_interp::opcode::{self, OPCODES};
 use nestedvm_interp::spec::OpKind;
 use nestedvm_interp::{Bytecode, Spec, STACK_LIMIT};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Most instructions in one segment: longer runs are cut, so a segment decoded from inside
 /// push data cannot make compile time grow faster than the code.
@@ -71,6 +71,10 @@ pub struct Segment {
     pub max_entry: u16,
     /// What follows.
     pub end: SegmentEnd,
+    /// The segment whose fall-through is the only way here: no jump lands here and no other
+    /// decoded run of instructions falls through to it, so the stack that segment leaves
+    /// (its constants) is the stack on entry, whoever ran it, native code or interpreter.
+    pub only_after: Option<usize>,
 }
 
 /// Whether a segment must end after `op`: calls and creates suspend the frame (it resumes
@@ -102,9 +106,11 @@ pub fn jump_landing(spec: &Spec, code: &Bytecode, dest: usize) -> Option<usize> 
 pub fn segments(spec: &Spec, code: &Bytecode) -> BTreeMap<usize, Segment> {
     let mut starts: Vec<usize> = basic_blocks(spec, code).iter().map(|b| b.start).collect();
     starts.push(0);
+    let mut landings = vec![false; code.len() + 2];
     for d in 0..code.len() {
         if let Some(landing) = jump_landing(spec, code, d) {
             starts.push(landing);
+            landings[landing] = true;
         }
     }
     starts.sort_unstable();
@@ -115,10 +121,12 @@ pub fn segments(spec: &Spec, code: &Bytecode) -> BTreeMap<usize, Segment> {
     // budget, segments are one instruction long and new fall-through targets are left to the
     // interpreter, so compile time stays linear in the code size.
     let mut budget = DECODE_BUDGET_PER_BYTE * code.len() + 1024;
+    let mut cut_short = false;
     while let Some(start) = work.pop() {
         if out.contains_key(&start) {
             continue;
         }
+        cut_short |= budget == 0;
         let limit = if budget == 0 { 1 } else { MAX_SEGMENT_LEN };
         let segment = decode(spec, code, start, &starts, limit);
         budget = budget.saturating_sub(segment.instrs.len());
@@ -128,6 +136,23 @@ pub fn segments(spec: &Spec, code: &Bytecode) -> BTreeMap<usize, Segment> {
             }
         }
         out.insert(start, segment);
+    }
+    // Fall-through predecessors, when every run the interpreter can take was decoded.
+    if !cut_short {
+        let mut preds: HashMap<usize, (u32, usize)> = HashMap::new();
+        for seg in out.values() {
+            if let SegmentEnd::FallThrough(next) = seg.end {
+                let e = preds.entry(next).or_insert((0, seg.start));
+                e.0 += 1;
+            }
+        }
+        for (&start, seg) in out.iter_mut() {
+            let landing = landings.get(start).copied().unwrap_or(true);
+            seg.only_after = match preds.get(&start) {
+                Some(&(1, pred)) if start != 0 && !landing => Some(pred),
+                _ => None,
+            };
+        }
     }
     out
 }
@@ -178,6 +203,7 @@ fn decode(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize], limit: u
         min_entry: min_entry.max(0) as u16,
         max_entry: max_entry.max(0) as u16,
         end,
+        only_after: None,
     }
 }
 
@@ -226,6 +252,34 @@ mod tests {
         let s = segments(evm(), &Bytecode::new(&bytes));
         assert_eq!(s[&0].end, SegmentEnd::FallThrough(8));
         assert!(s.contains_key(&8));
+    }
+
+    #[test]
+    fn a_segment_reached_only_by_falling_through_knows_its_predecessor() {
+        // 200 x PUSH1 1, STOP: cut at 128 instructions; nothing jumps to the cut.
+        let mut bytes = [0x60, 1].repeat(200);
+        bytes.push(0x00);
+        let s = segments(evm(), &Bytecode::new(&bytes));
+        assert_eq!(s[&0].end, SegmentEnd::FallThrough(256));
+        assert_eq!(s[&256].only_after, Some(0));
+        assert_eq!(s[&0].only_after, None);
+        // A JUMPDEST there: a jump may land on it, with any stack.
+        bytes[256] = 0x5b;
+        let s = segments(evm(), &Bytecode::new(&bytes));
+        let landing = s.values().find(|seg| seg.start == 256 || seg.start == 257);
+        assert!(landing.is_some_and(|seg| seg.only_after.is_none()));
+    }
+
+    #[test]
+    fn two_runs_falling_through_to_one_segment_give_it_no_predecessor() {
+        // PUSH2 0x5b60 JUMPI STOP: in hyvm a jump may land at 2 (after the 0x5B byte), where
+        // PUSH1 0x57 also falls through to offset 4, the JUMPI's fall-through.
+        let code = Bytecode::new(&[0x61, 0x5b, 0x60, 0x57, 0x00]);
+        let hy = segments(hyvm(), &code);
+        assert_eq!(hy[&2].end, SegmentEnd::FallThrough(4));
+        assert_eq!(hy[&4].only_after, None);
+        let ev = segments(evm(), &code);
+        assert_eq!(ev[&4].only_after, Some(0));
     }
 
     #[test]
