@@ -658,11 +658,19 @@ impl Ctx<'_, '_> {
                 let r = match op {
                     ADD => self.add_sub(a, b, false),
                     SUB => self.add_sub(a, b, true),
-                    MUL => match (small(ka), small(kb)) {
-                        (_, Some(c)) => self.mul_small(a, c),
-                        (Some(c), _) => self.mul_small(b, c),
-                        _ => self.mul(a, b),
-                    },
+                    MUL => {
+                        let pow2 = |k: Option<U256>| {
+                            k.filter(|v| !v.is_zero() && (*v & (*v - 1)).is_zero())
+                                .map(|v| U256::from(v.trailing_zeros()))
+                        };
+                        match (pow2(ka), pow2(kb), small(ka), small(kb)) {
+                            (_, Some(n), _, _) => self.shl(n, a),
+                            (Some(n), _, _, _) => self.shl(n, b),
+                            (_, _, _, Some(c)) => self.mul_small(a, c),
+                            (_, _, Some(c), _) => self.mul_small(b, c),
+                            _ => self.mul(a, b),
+                        }
+                    }
                     LT => self.lt(a, b, false),
                     GT => self.lt(b, a, false),
                     SLT => self.lt(a, b, true),
@@ -830,7 +838,28 @@ impl Ctx<'_, '_> {
     fn divide(&mut self, vs: &mut VStack, op: u8) {
         use opcode::*;
         let (a, _) = self.pop_val(vs);
-        let (b, _) = self.pop_val(vs);
+        let (b, known_b) = self.pop_val(vs);
+        // By a constant power of two (compilers' shifts): a shift or a mask, no division.
+        if let Some(d) = known_b.filter(|d| d.is_zero() || (*d & (*d - 1)).is_zero()) {
+            let r = match op {
+                _ if d.is_zero() => {
+                    let z = self.iconst(0);
+                    Some([z, z, z, z])
+                }
+                DIV => Some(self.shr(U256::from(d.trailing_zeros()), a)),
+                MOD => {
+                    let mask = d - 1;
+                    Some(std::array::from_fn(|k| {
+                        self.b.ins().band_imm(a[k], mask.0[k] as i64)
+                    }))
+                }
+                _ => None,
+            };
+            if let Some(r) = r {
+                vs.items.push(Slot::Val(r, None));
+                return;
+            }
+        }
         let signed = matches!(op, SDIV | SMOD);
         // The high limbs as the extension of limb 0 (zero, or its sign when signed).
         let ext = |c: &mut Self, w: [Value; 4]| {
