@@ -250,3 +250,32 @@ fn repeated_batch_payloads_are_compiled_once() {
     let (_, distinct_compiles) = run_batch(&lines(Workload::Distinct, 300)).expect("succeeds");
     assert_eq!(distinct_compiles, 0);
 }
+
+#[test]
+fn compiled_size_of_adversarial_code_grows_linearly() {
+    use nestedvm::bench::compile::{adversarial, measure_compile};
+    use nestedvm::bench::measure::Settings;
+    let settings = Settings {
+        samples: 1,
+        time: std::time::Duration::ZERO,
+        ..Settings::default()
+    };
+    let (small, large) = (adversarial(2048), adversarial(4096));
+    for (s, l) in small.iter().zip(&large) {
+        assert_eq!(s.name, l.name);
+        let (a, b) = (
+            measure_compile(s, &settings).expect("compiles"),
+            measure_compile(l, &settings).expect("compiles"),
+        );
+        assert!(a.machine_bytes > 0, "{}", s.name);
+        // Twice the code, about twice the machine code (machine code size is deterministic).
+        let ratio = b.machine_bytes as f64 / a.machine_bytes as f64;
+        assert!(
+            (1.7..=2.3).contains(&ratio),
+            "{}: {} then {} bytes of machine code",
+            s.name,
+            a.machine_bytes,
+            b.machine_bytes
+        );
+    }
+}

@@ -87,12 +87,19 @@ pub struct CompileTime {
     pub median_ns: f64,
     /// Compilations timed.
     pub samples: usize,
+    /// Bytes of machine code it compiles to.
+    pub machine_bytes: usize,
 }
 
 impl CompileTime {
     /// Median compile time per KiB of code, in nanoseconds.
     pub fn ns_per_kib(&self) -> f64 {
         self.median_ns * 1024.0 / self.bytes.max(1) as f64
+    }
+
+    /// Bytes of machine code per byte of code.
+    pub fn expansion(&self) -> f64 {
+        self.machine_bytes as f64 / self.bytes.max(1) as f64
     }
 }
 
@@ -103,11 +110,13 @@ pub fn measure_compile(case: &CompileCase, settings: &Settings) -> Result<Compil
     let code = Bytecode::new(&case.code);
     let options = CompileOptions::default();
     let mut samples = Vec::new();
+    let mut machine_bytes = 0;
     let budget = Instant::now();
     while samples.len() < settings.samples.max(1) {
         let start = Instant::now();
         let compiled =
             compile::<World>(spec, &code, options).map_err(|e| format!("{}: {e}", case.name))?;
+        machine_bytes = compiled.code_size();
         black_box(compiled);
         samples.push(start.elapsed().as_nanos() as f64);
         if budget.elapsed() >= settings.time {
@@ -120,5 +129,6 @@ pub fn measure_compile(case: &CompileCase, settings: &Settings) -> Result<Compil
         bytes: case.code.len(),
         median_ns: median(&samples),
         samples: samples.len(),
+        machine_bytes,
     })
 }

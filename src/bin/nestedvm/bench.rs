@@ -256,13 +256,14 @@ struct CompileLine<'a> {
     bytes: usize,
     compile_ns: u64,
     ns_per_kib: u64,
+    machine_bytes: usize,
 }
 
 fn compile_times(settings: &Settings, json: bool) -> Result<ExitCode, UsageError> {
     if !json {
         println!(
-            "{:<16} {:<7} {:>9} {:>10} {:>10} {:>15}",
-            "case", "profile", "size", "compile", "per KiB", "vs snailtracer"
+            "{:<16} {:<7} {:>9} {:>10} {:>10} {:>15} {:>13}",
+            "case", "profile", "size", "compile", "per KiB", "vs snailtracer", "machine code"
         );
     }
     let mut reference: Option<f64> = None;
@@ -283,17 +284,19 @@ fn compile_times(settings: &Settings, json: bool) -> Result<ExitCode, UsageError
                 bytes: t.bytes,
                 compile_ns: t.median_ns.round() as u64,
                 ns_per_kib: per_kib.round() as u64,
+                machine_bytes: t.machine_bytes,
             };
             println!("{}", serde_json::to_string(&line).unwrap_or_default());
         } else {
             println!(
-                "{:<16} {:<7} {:>5.1} KiB {:>10} {:>10} {:>14.2}x",
+                "{:<16} {:<7} {:>5.1} KiB {:>10} {:>10} {:>14.2}x {:>6.0} B/byte",
                 t.name,
                 t.profile.name(),
                 t.bytes as f64 / 1024.0,
                 duration(t.median_ns),
                 duration(per_kib),
-                per_kib / reference
+                per_kib / reference,
+                t.expansion()
             );
         }
     }
