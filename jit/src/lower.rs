@@ -18,6 +18,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
+use nestedvm_interp::instructions::stack_only;
 use nestedvm_interp::opcode::{self, OPCODES};
 use nestedvm_interp::{Bytecode, Spec, STACK_LIMIT, U256};
 use std::collections::{BTreeMap, HashMap};
@@ -608,6 +609,11 @@ impl Ctx<'_, '_> {
         use opcode::*;
         let op = ins.op;
         let l = self.l;
+        if let Some(r) = self.fold(vs, op) {
+            let s = self.const_word(r);
+            vs.items.push(s);
+            return true;
+        }
         match op {
             PUSH0..=PUSH32 => {
                 let n = (op - PUSH0) as usize;
@@ -741,6 +747,50 @@ impl Ctx<'_, '_> {
             _ => return self.call_exec(vs, ins, rest_after, last),
         }
         true
+    }
+
+    /// A word instruction with only static gas whose inputs are all known: pops them and
+    /// returns its result, computed now (so it stays a known constant downstream).
+    fn fold(&mut self, vs: &mut VStack, op: u8) -> Option<U256> {
+        use opcode::*;
+        let inputs = match op {
+            ISZERO | NOT => 1,
+            ADDMOD | MULMOD => 3,
+            ADD | MUL | SUB | DIV | SDIV | MOD | SMOD | SIGNEXTEND | LT | GT | SLT | SGT | EQ
+            | AND | OR | XOR | BYTE | SHL | SHR | SAR => 2,
+            _ => return None,
+        };
+        let n = vs.items.len();
+        if n < inputs {
+            return None;
+        }
+        // Top first.
+        let x: Vec<U256> = vs.items[n - inputs..]
+            .iter()
+            .rev()
+            .map(Slot::known)
+            .collect::<Option<_>>()?;
+        let flag = |b: bool| if b { U256::one() } else { U256::zero() };
+        let sign = U256::one() << 255;
+        let (a, b) = (x[0], x.get(1).copied().unwrap_or_default());
+        let r = match op {
+            ADD => a.overflowing_add(b).0,
+            SUB => a.overflowing_sub(b).0,
+            MUL => a.overflowing_mul(b).0,
+            LT => flag(a < b),
+            GT => flag(a > b),
+            SLT => flag((a ^ sign) < (b ^ sign)),
+            SGT => flag((a ^ sign) > (b ^ sign)),
+            EQ => flag(a == b),
+            ISZERO => flag(a.is_zero()),
+            AND => a & b,
+            OR => a | b,
+            XOR => a ^ b,
+            NOT => !a,
+            _ => stack_only(op, a, b, x.get(2).copied().unwrap_or_default())?,
+        };
+        vs.items.truncate(n - inputs);
+        Some(r)
     }
 
     fn known_top(&self, vs: &VStack) -> Option<U256> {
