@@ -682,6 +682,12 @@ fn self_loops_agree_at_every_gas_limit() {
         "PUSH1 50 l: JUMPDEST PUSH1 7 SWAP1 PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI POP ADD ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
         "PUSH1 20 l: JUMPDEST GAS PUSH0 MSTORE PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI PUSH1 32 PUSH0 RETURN",
         "PUSH0 l: JUMPDEST DUP1 DUP1 MSTORE PUSH1 32 ADD DUP1 PUSH2 0x800 GT PUSH @l JUMPI MSIZE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        // Bodies that shrink the stack below the items the head carries, through a builtin
+        // (EXP) and inline (ADD): the back edge must check the height before it reads them
+        // (a campaign found it storing them below the stack buffer).
+        "PUSH1 2 PUSH1 3 PUSH1 4 PUSH1 5 l: JUMPDEST EXP PUSH @l JUMP",
+        "PUSH1 2 PUSH1 3 PUSH1 4 PUSH1 5 PUSH1 6 l: JUMPDEST ADD PUSH @l JUMP",
+        "PUSH1 1 PUSH1 1 l: JUMPDEST SLOAD PUSH @l JUMPI",
     ];
     let mut failures = Vec::new();
     let cases = programs.iter().flat_map(|text| {

@@ -552,24 +552,21 @@ impl Ctx<'_, '_> {
 
     /// The back edge of a loop: the segment's entry checks on the new height and gas, then
     /// the head with the top items in registers; when a check fails, the interpreter takes
-    /// the segment as from its entry block.
+    /// the segment as from its entry block. The carried items are read only once the height
+    /// check has passed: the body may have shrunk the stack below them.
     fn back_edge(&mut self, vs: &VStack, head: LoopHead) {
-        let mut vs = vs.clone();
         let carried = head.carried;
-        self.reach(&mut vs, carried);
         let n = vs.items.len();
-        // Read the carried words before the spill below writes anything.
-        let top: Vec<[Value; 4]> = (n - carried..n)
-            .map(|i| self.limbs(&vs, vs.items[i]))
-            .collect();
-        let mut rest = vs.clone();
-        rest.items.truncate(n - carried);
-        let below = self.spill(&rest);
-        let len = self.b.ins().iadd_imm(below, carried as i64);
+        let delta = vs.floor + n as i32;
+        let len = if delta == 0 {
+            vs.len
+        } else {
+            self.b.ins().iadd_imm(vs.len, delta as i64)
+        };
         let gas = self.b.use_var(self.gas);
         // The height at the head passed; an unchanged height passes again (only known when
         // no builtin in the body re-read the height).
-        let unchanged = vs.len == head.len && vs.floor + n as i32 == 0;
+        let unchanged = vs.len == head.len && delta == 0;
         let bounds = if unchanged {
             (0, STACK_LIMIT as u16)
         } else {
@@ -581,14 +578,20 @@ impl Ctx<'_, '_> {
         self.b.set_cold_block(bail);
         self.b.ins().brif(ok, again, &[], bail, &[]);
         self.b.switch_to_block(bail);
-        let bytes = self.b.ins().ishl_imm(below, 5);
-        let sp = self.b.ins().iadd(self.stack_base, bytes);
-        for (i, w) in top.iter().enumerate() {
-            self.store_word(*w, sp, 32 * i as i32);
-        }
+        let spilled = self.spill(vs);
         let pc = self.iconst(head.start as u64);
-        self.leave(exit::INTERPRET, pc, len, None);
+        self.leave(exit::INTERPRET, pc, spilled, None);
         self.b.switch_to_block(again);
+        let mut vs = vs.clone();
+        self.reach(&mut vs, carried);
+        let n = vs.items.len();
+        // Read the carried words before the spill below writes anything.
+        let top: Vec<[Value; 4]> = (n - carried..n)
+            .map(|i| self.limbs(&vs, vs.items[i]))
+            .collect();
+        let mut rest = vs.clone();
+        rest.items.truncate(n - carried);
+        self.spill(&rest);
         let gas = self.b.ins().iadd_imm(gas, -(head.static_gas as i64));
         let mut args: Vec<BlockArg> = vec![gas.into(), len.into()];
         for w in &top {
