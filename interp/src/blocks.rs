@@ -14,24 +14,100 @@ use crate::analysis::{immediate_len, Bytecode};
 use crate::opcode::{self, OPCODES};
 use crate::spec::{OpKind, Spec};
 
-/// One block: what its entry check needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One block: what its entry check needs, in eight bytes so that code jumping all over keeps
+/// many of them in cache.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Block {
+    /// Sum of the instructions' static gas.
+    gas: u32,
+    /// Instructions (the last included), then the fewest and the most stack items on entry
+    /// for which no instruction under- or overflows: `COUNT_BITS` and two `HEIGHT_BITS`
+    /// fields, low to high.
+    shape: u32,
+}
+
+/// Bits of a block's instruction count: blocks are cut to at most `MAX_COUNT` instructions.
+const COUNT_BITS: u32 = 10;
+/// The most instructions in one block.
+const MAX_COUNT: u32 = (1 << COUNT_BITS) - 1;
+/// Bits of each entry height bound: enough for 0..=1025.
+const HEIGHT_BITS: u32 = 11;
+const HEIGHT_MASK: u32 = (1 << HEIGHT_BITS) - 1;
+/// A minimum height no stack reaches: a block that must underflow never passes its check.
+const NO_HEIGHT: u32 = crate::STACK_LIMIT as u32 + 1;
+
+impl Block {
+    fn new(count: u32, gas: u64, min_height: u32, max_height: u32) -> Block {
+        debug_assert!((1..=MAX_COUNT).contains(&count));
+        // At most MAX_COUNT instructions of static gas far below 2^22 each cannot pass u32;
+        // should one, its block gets a check that never passes and runs step by step.
+        let (gas, min_height, max_height) = match u32::try_from(gas) {
+            Ok(gas) => (
+                gas,
+                min_height.min(NO_HEIGHT),
+                max_height.min(NO_HEIGHT - 1),
+            ),
+            Err(_) => (0, 1, 0),
+        };
+        Block {
+            gas,
+            shape: count | min_height << COUNT_BITS | max_height << (COUNT_BITS + HEIGHT_BITS),
+        }
+    }
+
     /// Instructions in the block, the last included.
-    pub count: u32,
+    #[inline(always)]
+    pub fn count(&self) -> u32 {
+        self.shape & MAX_COUNT
+    }
+
     /// Sum of their static gas.
-    pub gas: u64,
+    #[inline(always)]
+    pub fn gas(&self) -> u64 {
+        self.gas as u64
+    }
+
     /// Fewest stack items on entry for which no instruction underflows.
-    pub min_height: u16,
-    /// Most stack items on entry for which no instruction overflows.
-    pub max_height: u16,
+    #[inline(always)]
+    pub fn min_height(&self) -> usize {
+        (self.shape >> COUNT_BITS & HEIGHT_MASK) as usize
+    }
+
+    /// Most stack items on entry for which no instruction overflows (at most the stack limit:
+    /// no stack is higher).
+    #[inline(always)]
+    pub fn max_height(&self) -> usize {
+        (self.shape >> (COUNT_BITS + HEIGHT_BITS)) as usize
+    }
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block")
+            .field("count", &self.count())
+            .field("gas", &self.gas())
+            .field("min_height", &self.min_height())
+            .field("max_height", &self.max_height())
+            .finish()
+    }
+}
+
+/// Which offsets of 64 consecutive ones start a block, and how many blocks start before them:
+/// a block's number is found with one load and a popcount, from a table of a quarter byte
+/// per code byte (a `u32` per offset was four bytes, and missed the cache on every jump of
+/// code that jumps all over).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Chunk {
+    starts: u64,
+    before: u32,
 }
 
 /// The blocks of one code under one spec, found by the offset they start at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blocks {
-    /// Offset -> index into `blocks`, `u32::MAX` where no block starts.
-    index: Vec<u32>,
+    /// Offsets 64k..64k+63 in chunk k.
+    chunks: Vec<Chunk>,
+    /// In the order of their starts.
     blocks: Vec<Block>,
 }
 
@@ -97,39 +173,59 @@ fn stays_in_block(spec: &Spec, op: u8) -> bool {
 impl Blocks {
     /// Finds the blocks of `code` under `spec`. A block starts at offset 0, wherever a jump
     /// lands (every JUMPDEST in `evm`; the byte after every 0x5B in `hyvm`, whose jumps skip
-    /// the JUMPDEST and may land in push data) and after every instruction that ends a block;
-    /// it runs to the next start or to an instruction that ends it. One pass per start, each
-    /// stopping at the next start: linear in the code.
+    /// the JUMPDEST and may land in push data), after every instruction that ends a block and
+    /// after every [`MAX_COUNT`]th instruction of a straight run; it runs to the next start or
+    /// to an instruction that ends it. One pass per start, each stopping at the next start:
+    /// linear in the code.
     pub fn analyse(spec: &Spec, code: &Bytecode) -> Blocks {
         let len = code.len();
         let bytes = code.padded();
-        let mut is_start = vec![false; len + 1];
-        is_start[0] = true;
+        let mut starts = Starts {
+            bits: vec![0u64; (len + 1).div_ceil(64)],
+            limit: len + 1,
+        };
+        starts.set(0);
+        let hyvm = spec.is_hyvm();
         let mut pc = 0;
+        // Instructions since the last start, so that a long straight run is cut into blocks
+        // whose count fits their field.
+        let mut run = 0;
         while pc < len {
             let op = bytes[pc];
             let next = pc + 1 + immediate_len(op);
-            if op == opcode::JUMPDEST && !spec.is_hyvm() {
-                is_start[pc] = true;
+            if op == opcode::JUMPDEST && !hyvm {
+                starts.set(pc);
+                run = 0;
             }
-            if !stays_in_block(spec, op) && next <= len {
-                is_start[next] = true;
+            run += 1;
+            if (!stays_in_block(spec, op) || run == MAX_COUNT) && next <= len {
+                starts.set(next);
+                run = 0;
             }
             pc = next;
         }
-        if spec.is_hyvm() {
+        if hyvm {
             for (i, &b) in code.code().iter().enumerate() {
                 if b == opcode::JUMPDEST {
-                    is_start[i + 1] = true;
+                    starts.set(i + 1);
                 }
             }
         }
-        let mut index = vec![u32::MAX; len + 1];
+        let mut chunks = Vec::with_capacity(starts.bits.len());
         let mut spans = Vec::new();
-        for start in (0..=len).filter(|&pc| is_start[pc]) {
-            index[start] = spans.len() as u32;
-            spans.push(span_from(spec, bytes, start, &is_start));
+        for (k, &bits) in starts.bits.iter().enumerate() {
+            chunks.push(Chunk {
+                starts: bits,
+                before: spans.len() as u32,
+            });
+            let mut rest = bits;
+            while rest != 0 {
+                let start = 64 * k + rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                spans.push(span_from(spec, bytes, start, &starts));
+            }
         }
+        let at = |pc: usize| number_at(&chunks, pc);
         // A block that runs into the next one (a JUMPDEST, a jump landing) takes it in too, so
         // straight-line code through JUMPDESTs is checked once; the later block still starts
         // its own entry for jumps. Successors start further on, so one backward pass does it.
@@ -139,10 +235,10 @@ impl Blocks {
             if !own.falls_through {
                 continue;
             }
-            let Some(&next) = index.get(own.next).filter(|&&n| n != u32::MAX) else {
+            let Some(next) = at(own.next) else {
                 continue;
             };
-            let after = &fused[next as usize];
+            let after = &fused[next];
             if own.count.saturating_add(after.count) > MAX_FUSED {
                 continue;
             }
@@ -157,16 +253,13 @@ impl Blocks {
             };
         }
         let blocks = fused.iter().map(Span::block).collect();
-        Blocks { index, blocks }
+        Blocks { chunks, blocks }
     }
 
     /// The block that starts at `pc`, if one does.
     #[inline(always)]
     pub fn at(&self, pc: usize) -> Option<&Block> {
-        match self.index.get(pc) {
-            Some(&i) if i != u32::MAX => self.blocks.get(i as usize),
-            _ => None,
-        }
+        number_at(&self.chunks, pc).and_then(|i| self.blocks.get(i))
     }
 
     /// How many blocks there are.
@@ -177,6 +270,39 @@ impl Blocks {
     /// Whether there are none (never: offset 0 always starts one).
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
+    }
+}
+
+/// The number of the block starting at `pc` (blocks counted in the order of their starts).
+#[inline(always)]
+fn number_at(chunks: &[Chunk], pc: usize) -> Option<usize> {
+    let chunk = chunks.get(pc / 64)?;
+    let bit = pc % 64;
+    if chunk.starts >> bit & 1 == 0 {
+        return None;
+    }
+    let below = chunk.starts & ((1u64 << bit) - 1);
+    Some(chunk.before as usize + below.count_ones() as usize)
+}
+
+/// One bit per offset of the code and the one just past it: whether a block starts there.
+struct Starts {
+    bits: Vec<u64>,
+    /// Offsets covered: the code's length and one.
+    limit: usize,
+}
+
+impl Starts {
+    fn set(&mut self, pc: usize) {
+        if pc < self.limit {
+            self.bits[pc / 64] |= 1 << (pc % 64);
+        }
+    }
+
+    /// Whether a block starts at `pc`; past the end, as if one did (running off the code
+    /// ends a block).
+    fn get(&self, pc: usize) -> bool {
+        pc >= self.limit || self.bits[pc / 64] >> (pc % 64) & 1 != 0
     }
 }
 
@@ -207,22 +333,16 @@ impl Span {
         let (min_height, max_height) = if self.max_height < self.min_height {
             (1, 0)
         } else {
-            (
-                self.min_height as u16,
-                self.max_height.min(u16::MAX as i32) as u16,
-            )
+            (self.min_height as u32, self.max_height as u32)
         };
-        Block {
-            count: self.count,
-            gas: self.gas,
-            min_height,
-            max_height,
-        }
+        Block::new(self.count, self.gas, min_height, max_height)
     }
 }
 
-/// Decodes the block that begins at `start` (within the code; past it every byte is STOP).
-fn span_from(spec: &Spec, bytes: &[u8], start: usize, is_start: &[bool]) -> Span {
+/// Decodes the block that begins at `start` (within the code; past it every byte is STOP),
+/// up to [`MAX_COUNT`] instructions (only a `hyvm` landing inside push data, decoding
+/// out of step with the starts, can get that far).
+fn span_from(spec: &Spec, bytes: &[u8], start: usize, starts: &Starts) -> Span {
     let mut pc = start;
     let mut count = 0u32;
     let mut gas = 0u64;
@@ -241,7 +361,7 @@ fn span_from(spec: &Spec, bytes: &[u8], start: usize, is_start: &[bool]) -> Span
         }
         let next = pc + 1 + immediate_len(op);
         let stays = stays_in_block(spec, op);
-        if !stays || is_start.get(next).is_none_or(|s| *s) {
+        if !stays || count == MAX_COUNT || starts.get(next) {
             return Span {
                 count,
                 gas,
@@ -249,7 +369,7 @@ fn span_from(spec: &Spec, bytes: &[u8], start: usize, is_start: &[bool]) -> Span
                 min_height,
                 max_height,
                 next,
-                falls_through: stays && next < is_start.len(),
+                falls_through: stays && next < starts.limit,
             };
         }
         pc = next;
@@ -267,31 +387,15 @@ mod tests {
         // PUSH1 1 PUSH0 MSTORE | PUSH1 2 POP | JUMPDEST GAS | STOP
         let code = Bytecode::new(&[0x60, 1, 0x5f, 0x52, 0x60, 2, 0x50, 0x5b, 0x5a, 0x00]);
         let blocks = Blocks::analyse(spec, &code);
-        assert_eq!(
-            blocks.at(0),
-            Some(&Block {
-                count: 3,
-                gas: 3 + 2 + 3,
-                min_height: 0,
-                max_height: 1022
-            })
-        );
+        assert_eq!(blocks.at(0), Some(&Block::new(3, 3 + 2 + 3, 0, 1022)));
         // PUSH1 2 POP runs on into the JUMPDEST's block and takes it in; the JUMPDEST still
         // starts its own for jumps.
-        assert_eq!(
-            blocks.at(4),
-            Some(&Block {
-                count: 4,
-                gas: 3 + 2 + 1 + 2,
-                min_height: 0,
-                max_height: 1023
-            })
-        );
-        assert_eq!(blocks.at(7).map(|b| (b.count, b.gas)), Some((2, 3)));
-        assert_eq!(blocks.at(9).map(|b| b.count), Some(1));
+        assert_eq!(blocks.at(4), Some(&Block::new(4, 3 + 2 + 1 + 2, 0, 1023)));
+        assert_eq!(blocks.at(7).map(|b| (b.count(), b.gas())), Some((2, 3)));
+        assert_eq!(blocks.at(9).map(|b| b.count()), Some(1));
         assert_eq!(blocks.at(1), None);
         // And one at the end of the code, where running off it stops.
-        assert_eq!(blocks.at(10).map(|b| b.count), Some(1));
+        assert_eq!(blocks.at(10).map(|b| b.count()), Some(1));
         assert_eq!(blocks.len(), 5);
     }
 
@@ -302,10 +406,10 @@ mod tests {
         let blocks = Blocks::analyse(spec, &code);
         // Each JUMPDEST starts a block; near the end, the run to the STOP past it is one.
         assert_eq!(blocks.len(), 1000);
-        assert_eq!(blocks.at(990).map(|b| (b.count, b.gas)), Some((11, 10)));
+        assert_eq!(blocks.at(990).map(|b| (b.count(), b.gas())), Some((11, 10)));
         let counts: Vec<u32> = (0..1000)
             .filter_map(|pc| blocks.at(pc))
-            .map(|b| b.count)
+            .map(|b| b.count())
             .collect();
         assert!(counts.iter().all(|&c| c <= MAX_FUSED));
         assert!(counts[0] > 100, "the run from 0 is checked in few blocks");
@@ -317,18 +421,40 @@ mod tests {
         // POP POP PUSH0 ADD STOP: two items needed, and the ADD needs a third below.
         let code = Bytecode::new(&[0x50, 0x50, 0x5f, 0x01, 0x00]);
         let b = *Blocks::analyse(spec, &code).at(0).expect("a block at 0");
-        assert_eq!((b.count, b.min_height), (5, 3));
+        assert_eq!((b.count(), b.min_height()), (5, 3));
     }
 
     #[test]
-    fn a_block_that_must_overflow_never_passes_its_check() {
+    fn long_straight_runs_are_cut_to_the_count_field() {
         let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
         let code = Bytecode::new(&[0x5f; 1025]);
-        let b = *Blocks::analyse(spec, &code).at(0).expect("a block at 0");
-        assert!(b.min_height > b.max_height);
+        let blocks = Blocks::analyse(spec, &code);
+        let first = *blocks.at(0).expect("a block at 0");
+        assert_eq!(
+            (first.count(), first.min_height(), first.max_height()),
+            (MAX_COUNT, 0, 1)
+        );
+        // The rest, and the STOP past the end, from the cut on; its entry must leave room.
+        let rest = *blocks.at(MAX_COUNT as usize).expect("a block at the cut");
+        assert_eq!((rest.count(), rest.max_height()), (3, 1022));
         let code = Bytecode::new(&[0x5f; 1024]);
         let b = *Blocks::analyse(spec, &code).at(0).expect("a block at 0");
-        assert_eq!((b.min_height, b.max_height), (0, 0));
+        assert_eq!((b.min_height(), b.max_height()), (0, 1));
+    }
+
+    #[test]
+    fn a_block_that_cannot_pass_keeps_a_check_that_never_passes() {
+        let b = Block::new(MAX_COUNT, u64::from(u32::MAX), 1025, 1024);
+        assert_eq!(
+            (b.count(), b.gas(), b.min_height(), b.max_height()),
+            (MAX_COUNT, u64::from(u32::MAX), 1025, 1024)
+        );
+        assert_eq!(std::mem::size_of::<Block>(), 8);
+        // Gas past the field, and heights past the stack, still never let a stack in.
+        let b = Block::new(2, 1 << 32, 0, 1024);
+        assert!(b.min_height() > b.max_height());
+        let b = Block::new(2, 3, 2000, 3000);
+        assert!(b.min_height() > crate::STACK_LIMIT && b.max_height() <= crate::STACK_LIMIT);
     }
 
     #[test]
@@ -341,6 +467,8 @@ mod tests {
         assert!(blocks.at(2).is_some());
         // The hypervisor's handlers share the stack: a lower overflow bound than in `evm`.
         let evm = Blocks::analyse(Spec::get(Profile::Evm, Fork::Osaka, false), &code);
-        assert!(blocks.at(0).expect("a block").max_height < evm.at(0).expect("a block").max_height);
+        assert!(
+            blocks.at(0).expect("a block").max_height() < evm.at(0).expect("a block").max_height()
+        );
     }
 }

@@ -159,14 +159,12 @@ fn run_blocks<H: Host, P: Probe>(
             // A block boundary: enter the block starting here if its check passes, else run
             // one instruction with its own checks.
             let block = blocks.at(pc).filter(|b| {
-                frame.gas.remaining >= b.gas
-                    && len >= b.min_height as usize
-                    && len <= b.max_height as usize
+                frame.gas.remaining >= b.gas() && len >= b.min_height() && len <= b.max_height()
             });
             match block {
                 Some(b) => {
-                    frame.gas.remaining -= b.gas;
-                    left = b.count;
+                    frame.gas.remaining -= b.gas();
+                    left = b.count();
                 }
                 None => {
                     // SAFETY: as above.
