@@ -10,6 +10,7 @@ use nestedvm_interp::{
 // foldhash rather than std's SipHash: storage and warm-set lookups run on every SLOAD and
 // SSTORE, and SipHash was a tenth of snailtracer's run. Its maps are seeded per process, so
 // keys a guest picks cannot be aimed at one bucket.
+use crate::precompiles::PrecompileSet;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -159,6 +160,9 @@ pub struct World {
     accounts: HashMap<Address, Account>,
     transient: HashMap<(Address, U256), U256>,
     warm_accounts: HashSet<Address>,
+    /// The precompiles warm since the transaction's start: looked up where an account is
+    /// touched rather than put in `warm_accounts` one by one at every start.
+    warm_precompiles: Option<PrecompileSet>,
     warm_slots: HashSet<(Address, U256)>,
     created: HashSet<Address>,
     destroyed: Vec<Address>,
@@ -172,6 +176,10 @@ pub struct World {
     /// The fork whose state rules apply (SELFDESTRUCT, delegations).
     pub fork: Fork,
 }
+
+/// The most entries a table keeps room for across [`World::reset`]: clearing costs time in
+/// proportion to the room, so a table a big run grew is dropped instead.
+const KEPT_CAPACITY: usize = 4096;
 
 impl Default for World {
     fn default() -> Self {
@@ -202,6 +210,7 @@ impl World {
             accounts: HashMap::with_capacity(8),
             transient: HashMap::new(),
             warm_accounts: HashSet::with_capacity(32),
+            warm_precompiles: None,
             warm_slots: HashSet::with_capacity(16),
             created: HashSet::new(),
             destroyed: Vec::new(),
@@ -211,6 +220,59 @@ impl World {
             env,
             fork,
         }
+    }
+
+    /// Empties the world for a new one with this environment, as [`World::new`] makes it
+    /// but keeping the tables' memory (what a run of a few microseconds would otherwise spend
+    /// allocating and freeing them), unless a big run left them big.
+    pub fn reset(&mut self, env: Env, fork: Fork) {
+        fn clear_map<K, V>(map: &mut HashMap<K, V>) {
+            if map.capacity() > KEPT_CAPACITY {
+                *map = HashMap::new();
+            } else {
+                map.clear();
+            }
+        }
+        fn clear_set<K>(set: &mut HashSet<K>) {
+            if set.capacity() > KEPT_CAPACITY {
+                *set = HashSet::new();
+            } else {
+                set.clear();
+            }
+        }
+        fn clear_vec<T>(vec: &mut Vec<T>) {
+            if vec.capacity() > KEPT_CAPACITY {
+                *vec = Vec::new();
+            } else {
+                vec.clear();
+            }
+        }
+        let World {
+            accounts,
+            transient,
+            warm_accounts,
+            warm_precompiles,
+            warm_slots,
+            created,
+            destroyed,
+            touched,
+            logs,
+            journal,
+            env: own_env,
+            fork: own_fork,
+        } = self;
+        clear_map(accounts);
+        clear_map(transient);
+        clear_set(warm_accounts);
+        *warm_precompiles = None;
+        clear_set(warm_slots);
+        clear_set(created);
+        clear_vec(destroyed);
+        clear_set(touched);
+        clear_vec(logs);
+        clear_vec(journal);
+        *own_env = env;
+        *own_fork = fork;
     }
 
     /// Puts an account in place (outside any transaction).
@@ -264,6 +326,7 @@ impl World {
     pub fn begin_transaction(&mut self) {
         self.transient.clear();
         self.warm_accounts.clear();
+        self.warm_precompiles = None;
         self.warm_slots.clear();
         self.created.clear();
         self.destroyed.clear();
@@ -288,6 +351,12 @@ impl World {
     /// Marks an account warm without charging (transaction start).
     pub fn warm(&mut self, address: Address) {
         self.warm_accounts.insert(address);
+    }
+
+    /// Marks every precompile of `precompiles` warm without charging (transaction start), as
+    /// [`World::warm`] of each would.
+    pub fn warm_precompiles(&mut self, precompiles: PrecompileSet) {
+        self.warm_precompiles = Some(precompiles);
     }
 
     /// Marks a storage slot warm without charging (a transaction's access list).
@@ -398,6 +467,9 @@ impl World {
 
     /// Warms `address`, returning whether it was cold.
     fn touch(&mut self, address: Address) -> bool {
+        if self.warm_precompiles.is_some_and(|p| p.contains(&address)) {
+            return false;
+        }
         let cold = self.warm_accounts.insert(address);
         if cold {
             self.journal.push(Entry::AccountWarmed(address));
@@ -649,6 +721,21 @@ mod tests {
             w.account(&a).is_none(),
             "a state root would see an empty account"
         );
+    }
+
+    #[test]
+    fn precompiles_are_warm_from_the_start_of_their_transaction_only() {
+        let mut w = World::default();
+        let (ecrecover, p256) = (Address::from_low_u64_be(1), Address::from_low_u64_be(0x100));
+        w.begin_transaction();
+        assert!(w.balance(ecrecover).1, "cold unless warmed");
+        w.begin_transaction();
+        w.warm_precompiles(PrecompileSet::for_fork(Fork::Osaka));
+        assert!(!w.balance(ecrecover).1);
+        assert!(!w.balance(p256).1);
+        assert!(w.balance(Address::from_low_u64_be(0xbeef)).1);
+        w.begin_transaction();
+        assert!(w.balance(ecrecover).1, "the next transaction starts cold");
     }
 
     #[test]

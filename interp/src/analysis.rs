@@ -17,6 +17,9 @@ pub struct Bytecode {
     len: usize,
     jumpdests: Vec<u64>,
     hash: OnceLock<[u8; 32]>,
+    /// The code as accounts hold it, made on first use: a run that puts this code in a fresh
+    /// world shares it rather than copying it.
+    shared: OnceLock<Arc<[u8]>>,
     /// The interpreter's block tables, for the first two specs (by address: specs are
     /// singletons) asked for: a `hyvm` guest is also run as a plain `evm` contract for its
     /// `evm_gas_used`, so two are common.
@@ -43,6 +46,7 @@ impl Bytecode {
             len: code.len(),
             jumpdests,
             hash: OnceLock::new(),
+            shared: OnceLock::new(),
             blocks: [OnceLock::new(), OnceLock::new()],
         }
     }
@@ -71,6 +75,11 @@ impl Bytecode {
             }
         }
         Arc::new(Blocks::analyse(spec, self))
+    }
+
+    /// The original code, shared (copied once, on first use).
+    pub fn shared_code(&self) -> Arc<[u8]> {
+        self.shared.get_or_init(|| Arc::from(self.code())).clone()
     }
 
     /// The original code.
@@ -260,6 +269,13 @@ mod tests {
                 stack_max_growth: 2
             }
         );
+    }
+
+    #[test]
+    fn the_shared_code_is_made_once() {
+        let code = Bytecode::new(&[0x60, 1, 0x00]);
+        assert_eq!(&code.shared_code()[..], code.code());
+        assert!(Arc::ptr_eq(&code.shared_code(), &code.shared_code()));
     }
 
     #[test]
