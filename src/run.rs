@@ -9,8 +9,7 @@ use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, JitState, Tab
 use crate::precompiles::PrecompileSet;
 use crate::world::{Account, World};
 use nestedvm_interp::{
-    Address, Bytecode, CallContext, Env, Fork, Frame, HaltReason, Log, Profile, Spec, Status, B256,
-    U256,
+    Address, Bytecode, CallContext, Env, Fork, Frame, HaltReason, Log, Profile, Spec, Status, U256,
 };
 use std::collections::BTreeMap;
 use std::fmt;
@@ -239,12 +238,12 @@ impl Vm {
         let code = self.codes.get(&request.code);
         let own = match config.profile {
             // The analysed code carries the code an account holds and its keccak, each made
-            // once however often it runs.
-            Profile::Evm => Account::with_code_hash(
+            // once however often it runs, and the keccak only if asked for.
+            Profile::Evm => Account::with_shared_code_hash(
                 U256::zero(),
                 1,
                 code.shared_code(),
-                B256::from(code.hash()),
+                code.hash_cell(),
             ),
             Profile::Hyvm => Account::new(U256::zero(), 1, Vec::new()),
         };

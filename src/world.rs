@@ -10,7 +10,7 @@ use nestedvm_interp::{
 };
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 // foldhash rather than std's SipHash: storage and warm-set lookups run on every SLOAD and
 // SSTORE, and SipHash was a tenth of snailtracer's run. Its maps are seeded per process, so
@@ -86,7 +86,7 @@ struct Slot {
 }
 
 /// An account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Account {
     /// Balance in wei.
     pub balance: U256,
@@ -94,8 +94,46 @@ pub struct Account {
     pub nonce: u64,
     /// Code.
     pub code: Arc<[u8]>,
-    code_hash: B256,
+    code_hash: CodeHash,
     storage: HashMap<U256, Slot>,
+}
+
+// The code hash is the code's keccak whether computed yet or not: it takes no part.
+impl PartialEq for Account {
+    fn eq(&self, other: &Self) -> bool {
+        self.balance == other.balance
+            && self.nonce == other.nonce
+            && self.code == other.code
+            && self.storage == other.storage
+    }
+}
+
+impl Eq for Account {}
+
+/// The keccak of an account's non-empty code, computed when first asked for and shared by
+/// the account's clones: most runs never ask (a 16 KB hypervisor's hash was a third of a
+/// first run), and a world built per run from the same accounts asks at most once.
+#[derive(Clone, Debug, Default)]
+struct CodeHash(Option<Arc<OnceLock<[u8; 32]>>>);
+
+impl CodeHash {
+    /// The hash of `code`, made on demand (of the empty code, none needed).
+    fn lazy(code: &[u8]) -> CodeHash {
+        CodeHash((!code.is_empty()).then(|| Arc::new(OnceLock::new())))
+    }
+
+    fn get(&self, code: &[u8]) -> B256 {
+        match &self.0 {
+            Some(cell) => B256::from(*cell.get_or_init(|| keccak256(code))),
+            None => B256::from(KECCAK_EMPTY),
+        }
+    }
+}
+
+/// The empty code, shared rather than allocated per account.
+fn empty_code() -> Arc<[u8]> {
+    static EMPTY: OnceLock<Arc<[u8]>> = OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
 }
 
 impl Default for Account {
@@ -103,8 +141,8 @@ impl Default for Account {
         Account {
             balance: U256::zero(),
             nonce: 0,
-            code: Arc::from(Vec::new()),
-            code_hash: B256::from(KECCAK_EMPTY),
+            code: empty_code(),
+            code_hash: CodeHash::default(),
             storage: HashMap::default(),
         }
     }
@@ -118,17 +156,38 @@ impl Account {
             nonce,
             ..Account::default()
         };
-        a.set_code(code.into());
+        if !code.is_empty() {
+            a.set_code(code.into());
+        }
         a
     }
 
     /// An account whose code's keccak the caller already knows (it is not checked).
     pub fn with_code_hash(balance: U256, nonce: u64, code: Arc<[u8]>, code_hash: B256) -> Self {
+        let known = OnceLock::new();
+        let _ = known.set(code_hash.0);
         Account {
             balance,
             nonce,
             code,
-            code_hash,
+            code_hash: CodeHash(Some(Arc::new(known))),
+            ..Account::default()
+        }
+    }
+
+    /// An account whose code's keccak lives in `code_hash`, computed there on first use by
+    /// whoever asks first (this account or the holder of the cell; it is not checked).
+    pub fn with_shared_code_hash(
+        balance: U256,
+        nonce: u64,
+        code: Arc<[u8]>,
+        code_hash: Arc<OnceLock<[u8; 32]>>,
+    ) -> Self {
+        Account {
+            balance,
+            nonce,
+            code,
+            code_hash: CodeHash(Some(code_hash)),
             ..Account::default()
         }
     }
@@ -148,17 +207,13 @@ impl Account {
     }
 
     fn set_code(&mut self, code: Arc<[u8]>) {
-        self.code_hash = if code.is_empty() {
-            B256::from(KECCAK_EMPTY)
-        } else {
-            B256::from(keccak256(&code))
-        };
+        self.code_hash = CodeHash::lazy(&code);
         self.code = code;
     }
 
     /// Keccak of the code.
     pub fn code_hash(&self) -> B256 {
-        self.code_hash
+        self.code_hash.get(&self.code)
     }
 
     /// Empty in the EIP-161 sense.
@@ -576,8 +631,8 @@ impl World {
     /// Code and its keccak256 (of the empty code for a missing account).
     pub fn code_and_hash(&self, address: &Address) -> (Arc<[u8]>, B256) {
         match self.accounts.get(address) {
-            Some(a) => (a.code.clone(), a.code_hash),
-            None => (Arc::from(Vec::new()), B256::from(KECCAK_EMPTY)),
+            Some(a) => (a.code.clone(), a.code_hash()),
+            None => (empty_code(), B256::from(KECCAK_EMPTY)),
         }
     }
 
@@ -586,7 +641,7 @@ impl World {
         self.accounts
             .get(address)
             .map(|a| a.code.clone())
-            .unwrap_or_else(|| Arc::from(Vec::new()))
+            .unwrap_or_else(empty_code)
     }
 
     /// Whether a CREATE to `address` collides with an existing account: one with code, a
@@ -672,7 +727,7 @@ impl Host for World {
     fn code_hash(&mut self, address: Address) -> (B256, bool) {
         let cold = self.touch(address);
         let hash = match self.accounts.get(&address) {
-            Some(a) if !a.is_empty() => a.code_hash,
+            Some(a) if !a.is_empty() => a.code_hash(),
             _ => B256::zero(),
         };
         (hash, cold)
@@ -810,6 +865,29 @@ mod tests {
         assert!(w.balance(Address::from_low_u64_be(0xbeef)).1);
         w.begin_transaction();
         assert!(w.balance(ecrecover).1, "the next transaction starts cold");
+    }
+
+    #[test]
+    fn a_code_hash_is_the_keccak_of_the_code_however_it_is_made() {
+        let code = vec![0x60, 1, 0x00];
+        let a = Account::new(U256::zero(), 1, code.clone());
+        let b = a.clone();
+        assert_eq!(a.code_hash(), B256::from(keccak256(&code)));
+        assert_eq!(a, b, "computing the hash changes no account");
+        assert_eq!(Account::default().code_hash(), B256::from(KECCAK_EMPTY));
+        assert_eq!(
+            Account::new(U256::one(), 0, Vec::new()).code_hash(),
+            B256::from(KECCAK_EMPTY)
+        );
+        let cell = Arc::new(OnceLock::new());
+        let shared =
+            Account::with_shared_code_hash(U256::zero(), 1, Arc::from(code.clone()), cell.clone());
+        assert_eq!(cell.get(), None, "not computed until asked for");
+        assert_eq!(shared.code_hash(), B256::from(keccak256(&code)));
+        assert_eq!(cell.get(), Some(&keccak256(&code)));
+        let known = B256::repeat_byte(7);
+        let given = Account::with_code_hash(U256::zero(), 1, Arc::from(code), known);
+        assert_eq!(given.code_hash(), known);
     }
 
     #[test]

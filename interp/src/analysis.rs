@@ -16,7 +16,8 @@ pub struct Bytecode {
     padded: Vec<u8>,
     len: usize,
     jumpdests: Vec<u64>,
-    hash: OnceLock<[u8; 32]>,
+    /// Shared with the accounts holding this code, so whoever asks first computes it for all.
+    hash: Arc<OnceLock<[u8; 32]>>,
     /// The code as accounts hold it, made on first use: a run that puts this code in a fresh
     /// world shares it rather than copying it.
     shared: OnceLock<Arc<[u8]>>,
@@ -45,7 +46,7 @@ impl Bytecode {
             padded,
             len: code.len(),
             jumpdests,
-            hash: OnceLock::new(),
+            hash: Arc::new(OnceLock::new()),
             shared: OnceLock::new(),
             blocks: [OnceLock::new(), OnceLock::new()],
         }
@@ -61,6 +62,12 @@ impl Bytecode {
     /// Keccak256 of the code (computed once, on first use).
     pub fn hash(&self) -> [u8; 32] {
         *self.hash.get_or_init(|| crate::keccak256(self.code()))
+    }
+
+    /// Where [`Bytecode::hash`] keeps the keccak once computed: an account holding this code
+    /// shares it, so a run that never asks for the hash never computes it.
+    pub fn hash_cell(&self) -> Arc<OnceLock<[u8; 32]>> {
+        self.hash.clone()
     }
 
     /// The interpreter's block table under `spec`: kept for the first two specs asked, built
