@@ -170,6 +170,38 @@ fn stays_in_block(spec: &Spec, op: u8) -> bool {
         )
 }
 
+/// What the analysis reads of one opcode under one spec, in one place: decoding a code
+/// looks up one entry per instruction instead of five tables and a match.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BlockOp {
+    gas: u64,
+    stack_min: i32,
+    stack_max: i32,
+    /// Net stack growth.
+    growth: i32,
+    /// Bytes of the instruction, its immediate included.
+    len: u8,
+    /// Whether it may sit inside a block ([`stays_in_block`]).
+    stays: bool,
+}
+
+/// The analysis's table of every opcode under `spec` (built with the spec).
+pub(crate) fn block_ops(spec: &Spec) -> [BlockOp; 256] {
+    let mut ops = [BlockOp::default(); 256];
+    for (op, entry) in ops.iter_mut().enumerate() {
+        let code = op as u8;
+        *entry = BlockOp {
+            gas: spec.static_gas[op],
+            stack_min: spec.stack_min[op] as i32,
+            stack_max: spec.stack_max[op] as i32,
+            growth: OPCODES[op].map_or(0, |info| info.outputs as i32 - info.inputs as i32),
+            len: 1 + immediate_len(code) as u8,
+            stays: stays_in_block(spec, code),
+        };
+    }
+    ops
+}
+
 impl Blocks {
     /// Finds the blocks of `code` under `spec`. A block starts at offset 0, wherever a jump
     /// lands (every JUMPDEST in `evm`; the byte after every 0x5B in `hyvm`, whose jumps skip
@@ -190,15 +222,17 @@ impl Blocks {
         // Instructions since the last start, so that a long straight run is cut into blocks
         // whose count fits their field.
         let mut run = 0;
+        let ops = &spec.block_ops;
         while pc < len {
             let op = bytes[pc];
-            let next = pc + 1 + immediate_len(op);
+            let info = &ops[op as usize];
+            let next = pc + info.len as usize;
             if op == opcode::JUMPDEST && !hyvm {
                 starts.set(pc);
                 run = 0;
             }
             run += 1;
-            if (!stays_in_block(spec, op) || run == MAX_COUNT) && next <= len {
+            if (!info.stays || run == MAX_COUNT) && next <= len {
                 starts.set(next);
                 run = 0;
             }
@@ -225,24 +259,22 @@ impl Blocks {
                 spans.push(span_from(spec, bytes, start, &starts));
             }
         }
-        let at = |pc: usize| number_at(&chunks, pc);
         // A block that runs into the next one (a JUMPDEST, a jump landing) takes it in too, so
         // straight-line code through JUMPDESTs is checked once; the later block still starts
-        // its own entry for jumps. Successors start further on, so one backward pass does it.
-        let mut fused = spans.clone();
+        // its own entry for jumps. Successors start further on, so one backward pass does it,
+        // in place: each block reads its own span as decoded and its successor's as fused.
         for i in (0..spans.len()).rev() {
-            let own = &spans[i];
+            let own = spans[i];
             if !own.falls_through {
                 continue;
             }
-            let Some(next) = at(own.next) else {
+            let Some(after) = number_at(&chunks, own.next).and_then(|n| spans.get(n)) else {
                 continue;
             };
-            let after = &fused[next];
             if own.count.saturating_add(after.count) > MAX_FUSED {
                 continue;
             }
-            fused[i] = Span {
+            spans[i] = Span {
                 count: own.count + after.count,
                 gas: own.gas.saturating_add(after.gas),
                 growth: own.growth + after.growth,
@@ -252,7 +284,7 @@ impl Blocks {
                 falls_through: after.falls_through,
             };
         }
-        let blocks = fused.iter().map(Span::block).collect();
+        let blocks = spans.iter().map(Span::block).collect();
         Blocks { chunks, blocks }
     }
 
@@ -352,15 +384,14 @@ fn span_from(spec: &Spec, bytes: &[u8], start: usize, starts: &Starts) -> Span {
     let mut max_height: i32 = i32::MAX;
     loop {
         let op = bytes.get(pc).copied().unwrap_or(opcode::STOP);
+        let info = &spec.block_ops[op as usize];
         count += 1;
-        gas = gas.saturating_add(spec.static_gas[op as usize]);
-        min_height = min_height.max(spec.stack_min[op as usize] as i32 - growth);
-        max_height = max_height.min(spec.stack_max[op as usize] as i32 - growth);
-        if let Some(info) = OPCODES[op as usize] {
-            growth += info.outputs as i32 - info.inputs as i32;
-        }
-        let next = pc + 1 + immediate_len(op);
-        let stays = stays_in_block(spec, op);
+        gas = gas.saturating_add(info.gas);
+        min_height = min_height.max(info.stack_min - growth);
+        max_height = max_height.min(info.stack_max - growth);
+        growth += info.growth;
+        let next = pc + info.len as usize;
+        let stays = info.stays;
         if !stays || count == MAX_COUNT || starts.get(next) {
             return Span {
                 count,
