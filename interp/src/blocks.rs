@@ -92,21 +92,23 @@ impl std::fmt::Debug for Block {
     }
 }
 
-/// Which offsets of 64 consecutive ones start a block, and how many blocks start before them:
-/// a block's number is found with one load and a popcount, from a table of a quarter byte
-/// per code byte (a `u32` per offset was four bytes, and missed the cache on every jump of
-/// code that jumps all over).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Chunk {
-    starts: u64,
-    before: u32,
+/// Where blocks start, and their numbers: per offset, the number of the block starting there
+/// counted from the first block of its 64 offsets (`NOT_A_START` elsewhere), and per 64
+/// offsets the number of blocks before them. One byte per code byte, where a `u32` per
+/// offset missed the cache on every jump of code that jumps all over; two loads and an add
+/// per lookup.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Index {
+    local: Vec<u8>,
+    before: Vec<u32>,
 }
+
+const NOT_A_START: u8 = u8::MAX;
 
 /// The blocks of one code under one spec, found by the offset they start at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blocks {
-    /// Offsets 64k..64k+63 in chunk k.
-    chunks: Vec<Chunk>,
+    index: Index,
     /// In the order of their starts.
     blocks: Vec<Block>,
 }
@@ -245,17 +247,22 @@ impl Blocks {
                 }
             }
         }
-        let mut chunks = Vec::with_capacity(starts.bits.len());
+        let mut index = Index {
+            local: vec![NOT_A_START; len + 1],
+            before: Vec::with_capacity(starts.bits.len()),
+        };
         let mut spans = Vec::new();
         for (k, &bits) in starts.bits.iter().enumerate() {
-            chunks.push(Chunk {
-                starts: bits,
-                before: spans.len() as u32,
-            });
+            index.before.push(spans.len() as u32);
             let mut rest = bits;
+            let mut local = 0;
             while rest != 0 {
                 let start = 64 * k + rest.trailing_zeros() as usize;
                 rest &= rest - 1;
+                if let Some(slot) = index.local.get_mut(start) {
+                    *slot = local;
+                }
+                local += 1;
                 spans.push(span_from(spec, bytes, start, &starts));
             }
         }
@@ -268,7 +275,7 @@ impl Blocks {
             if !own.falls_through {
                 continue;
             }
-            let Some(after) = number_at(&chunks, own.next).and_then(|n| spans.get(n)) else {
+            let Some(after) = number_at(&index, own.next).and_then(|n| spans.get(n)) else {
                 continue;
             };
             if own.count.saturating_add(after.count) > MAX_FUSED {
@@ -285,13 +292,13 @@ impl Blocks {
             };
         }
         let blocks = spans.iter().map(Span::block).collect();
-        Blocks { chunks, blocks }
+        Blocks { index, blocks }
     }
 
     /// The block that starts at `pc`, if one does.
     #[inline(always)]
     pub fn at(&self, pc: usize) -> Option<&Block> {
-        number_at(&self.chunks, pc).and_then(|i| self.blocks.get(i))
+        number_at(&self.index, pc).and_then(|i| self.blocks.get(i))
     }
 
     /// How many blocks there are.
@@ -307,14 +314,12 @@ impl Blocks {
 
 /// The number of the block starting at `pc` (blocks counted in the order of their starts).
 #[inline(always)]
-fn number_at(chunks: &[Chunk], pc: usize) -> Option<usize> {
-    let chunk = chunks.get(pc / 64)?;
-    let bit = pc % 64;
-    if chunk.starts >> bit & 1 == 0 {
+fn number_at(index: &Index, pc: usize) -> Option<usize> {
+    let local = *index.local.get(pc)?;
+    if local == NOT_A_START {
         return None;
     }
-    let below = chunk.starts & ((1u64 << bit) - 1);
-    Some(chunk.before as usize + below.count_ones() as usize)
+    Some(*index.before.get(pc / 64)? as usize + local as usize)
 }
 
 /// One bit per offset of the code and the one just past it: whether a block starts there.
