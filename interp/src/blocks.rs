@@ -213,47 +213,19 @@ impl Blocks {
     /// linear in the code.
     pub fn analyse(spec: &Spec, code: &Bytecode) -> Blocks {
         let len = code.len();
-        let bytes = code.padded();
-        let mut starts = Starts {
-            bits: vec![0u64; (len + 1).div_ceil(64)],
-            limit: len + 1,
+        let (starts, mut spans) = if spec.is_hyvm() {
+            decode_apart(spec, code)
+        } else {
+            decode_in_one_pass(spec, code)
         };
-        starts.set(0);
-        let hyvm = spec.is_hyvm();
-        let mut pc = 0;
-        // Instructions since the last start, so that a long straight run is cut into blocks
-        // whose count fits their field.
-        let mut run = 0;
-        let ops = &spec.block_ops;
-        while pc < len {
-            let op = bytes[pc];
-            let info = &ops[op as usize];
-            let next = pc + info.len as usize;
-            if op == opcode::JUMPDEST && !hyvm {
-                starts.set(pc);
-                run = 0;
-            }
-            run += 1;
-            if (!info.stays || run == MAX_COUNT) && next <= len {
-                starts.set(next);
-                run = 0;
-            }
-            pc = next;
-        }
-        if hyvm {
-            for (i, &b) in code.code().iter().enumerate() {
-                if b == opcode::JUMPDEST {
-                    starts.set(i + 1);
-                }
-            }
-        }
         let mut index = Index {
             local: vec![NOT_A_START; len + 1],
             before: Vec::with_capacity(starts.bits.len()),
         };
-        let mut spans = Vec::new();
+        // Blocks are numbered in the order of their starts, as both decoders list them.
+        let mut numbered = 0;
         for (k, &bits) in starts.bits.iter().enumerate() {
-            index.before.push(spans.len() as u32);
+            index.before.push(numbered);
             let mut rest = bits;
             let mut local = 0;
             while rest != 0 {
@@ -263,9 +235,10 @@ impl Blocks {
                     *slot = local;
                 }
                 local += 1;
-                spans.push(span_from(spec, bytes, start, &starts));
+                numbered += 1;
             }
         }
+        debug_assert_eq!(numbered as usize, spans.len());
         // A block that runs into the next one (a JUMPDEST, a jump landing) takes it in too, so
         // straight-line code through JUMPDESTs is checked once; the later block still starts
         // its own entry for jumps. Successors start further on, so one backward pass does it,
@@ -327,6 +300,101 @@ impl Blocks {
     }
 }
 
+/// The starts and spans of `evm` code in one pass over its instructions: there every start
+/// is an instruction of the one decoding from offset 0 (offset 0, a JUMPDEST, the instruction
+/// after one that ends a block or completes `MAX_COUNT`), so each span is closed where the
+/// next starts and nothing is decoded twice. Gives what [`decode_apart`] gives.
+fn decode_in_one_pass(spec: &Spec, code: &Bytecode) -> (Starts, Vec<Span>) {
+    let len = code.len();
+    let bytes = code.padded();
+    let ops = &spec.block_ops;
+    let mut starts = Starts::new(len);
+    let mut spans = Vec::new();
+    starts.set(0);
+    let mut open = Decoding::default();
+    let mut pc = 0;
+    while pc < len {
+        let op = bytes[pc];
+        if op == opcode::JUMPDEST {
+            starts.set(pc);
+            if open.count > 0 {
+                // The span before runs on into the JUMPDEST's.
+                spans.push(open.span(pc, true));
+                open = Decoding::default();
+            }
+        }
+        let info = &ops[op as usize];
+        open.add(info);
+        let next = pc + info.len as usize;
+        if !info.stays || open.count == MAX_COUNT {
+            spans.push(open.span(next, info.stays && next < starts.limit));
+            open = Decoding::default();
+            starts.set(next);
+        }
+        pc = next;
+    }
+    // Past the code, as `span_from` does: a span whose last instruction stays decodes on into
+    // the padding (unless a truncated PUSH took it past the end), and a block starting at the
+    // end (the span before it closed there) is the STOP there.
+    if open.count > 0 {
+        spans.push(if pc < starts.limit {
+            open.continue_from(spec, bytes, pc, &starts)
+        } else {
+            open.span(pc, false)
+        });
+    } else if pc == len {
+        spans.push(span_from(spec, bytes, pc, &starts));
+    }
+    (starts, spans)
+}
+
+/// The starts and spans of any code: the starts first, then one decoding per start (in
+/// `hyvm` a jump may land inside push data, out of step with the decoding from offset 0).
+fn decode_apart(spec: &Spec, code: &Bytecode) -> (Starts, Vec<Span>) {
+    let len = code.len();
+    let bytes = code.padded();
+    let mut starts = Starts::new(len);
+    starts.set(0);
+    let hyvm = spec.is_hyvm();
+    let mut pc = 0;
+    // Instructions since the last start, so that a long straight run is cut into blocks
+    // whose count fits their field.
+    let mut run = 0;
+    let ops = &spec.block_ops;
+    while pc < len {
+        let op = bytes[pc];
+        let info = &ops[op as usize];
+        let next = pc + info.len as usize;
+        if op == opcode::JUMPDEST && !hyvm {
+            starts.set(pc);
+            run = 0;
+        }
+        run += 1;
+        if (!info.stays || run == MAX_COUNT) && next <= len {
+            starts.set(next);
+            run = 0;
+        }
+        pc = next;
+    }
+    if hyvm {
+        for (i, &b) in code.code().iter().enumerate() {
+            if b == opcode::JUMPDEST {
+                starts.set(i + 1);
+            }
+        }
+    }
+    let mut spans = Vec::new();
+    for (k, &bits) in starts.bits.iter().enumerate() {
+        let mut rest = bits;
+        while rest != 0 {
+            let start = 64 * k + rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            spans.push(span_from(spec, bytes, start, &starts));
+        }
+    }
+    (starts, spans)
+}
+
 /// The number of the block starting at `pc` (blocks counted in the order of their starts).
 #[inline(always)]
 fn number_at(index: &Index, pc: usize) -> Option<usize> {
@@ -345,6 +413,14 @@ struct Starts {
 }
 
 impl Starts {
+    /// None yet, for a code of `len` bytes.
+    fn new(len: usize) -> Starts {
+        Starts {
+            bits: vec![0u64; (len + 1).div_ceil(64)],
+            limit: len + 1,
+        }
+    }
+
     fn set(&mut self, pc: usize) {
         if pc < self.limit {
             self.bits[pc / 64] |= 1 << (pc % 64);
@@ -363,7 +439,7 @@ impl Starts {
 const MAX_FUSED: u32 = 256;
 
 /// A block as decoded, before its bounds are narrowed to what the entry check reads.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Span {
     count: u32,
     gas: u64,
@@ -391,40 +467,72 @@ impl Span {
     }
 }
 
-/// Decodes the block that begins at `start` (within the code; past it every byte is STOP),
-/// up to [`MAX_COUNT`] instructions (only a `hyvm` landing inside push data, decoding
-/// out of step with the starts, can get that far).
-fn span_from(spec: &Spec, bytes: &[u8], start: usize, starts: &Starts) -> Span {
-    let mut pc = start;
-    let mut count = 0u32;
-    let mut gas = 0u64;
-    // Stack growth so far, and the entry bounds every instruction so far allows.
-    let mut growth: i32 = 0;
-    let mut min_height: i32 = 0;
-    let mut max_height: i32 = i32::MAX;
-    loop {
-        let op = bytes.get(pc).copied().unwrap_or(opcode::STOP);
-        let info = &spec.block_ops[op as usize];
-        count += 1;
-        gas = gas.saturating_add(info.gas);
-        min_height = min_height.max(info.stack_min - growth);
-        max_height = max_height.min(info.stack_max - growth);
-        growth += info.growth;
-        let next = pc + info.len as usize;
-        let stays = info.stays;
-        if !stays || count == MAX_COUNT || starts.get(next) {
-            return Span {
-                count,
-                gas,
-                growth,
-                min_height,
-                max_height,
-                next,
-                falls_through: stays && next < starts.limit,
-            };
+/// A span being decoded: what its instructions so far add up to.
+#[derive(Clone, Copy, Debug)]
+struct Decoding {
+    count: u32,
+    gas: u64,
+    /// Stack growth so far, and the entry bounds every instruction so far allows.
+    growth: i32,
+    min_height: i32,
+    max_height: i32,
+}
+
+impl Default for Decoding {
+    fn default() -> Self {
+        Decoding {
+            count: 0,
+            gas: 0,
+            growth: 0,
+            min_height: 0,
+            max_height: i32::MAX,
         }
-        pc = next;
     }
+}
+
+impl Decoding {
+    #[inline(always)]
+    fn add(&mut self, info: &BlockOp) {
+        self.count += 1;
+        self.gas = self.gas.saturating_add(info.gas);
+        self.min_height = self.min_height.max(info.stack_min - self.growth);
+        self.max_height = self.max_height.min(info.stack_max - self.growth);
+        self.growth += info.growth;
+    }
+
+    fn span(&self, next: usize, falls_through: bool) -> Span {
+        Span {
+            count: self.count,
+            gas: self.gas,
+            growth: self.growth,
+            min_height: self.min_height,
+            max_height: self.max_height,
+            next,
+            falls_through,
+        }
+    }
+
+    /// Decodes on from `pc` until the span ends: at an instruction that ends a block, at
+    /// [`MAX_COUNT`] instructions, or before a start (within the code; past it every byte is
+    /// STOP).
+    fn continue_from(mut self, spec: &Spec, bytes: &[u8], mut pc: usize, starts: &Starts) -> Span {
+        loop {
+            let op = bytes.get(pc).copied().unwrap_or(opcode::STOP);
+            let info = &spec.block_ops[op as usize];
+            self.add(info);
+            let next = pc + info.len as usize;
+            if !info.stays || self.count == MAX_COUNT || starts.get(next) {
+                return self.span(next, info.stays && next < starts.limit);
+            }
+            pc = next;
+        }
+    }
+}
+
+/// Decodes the block that begins at `start`, up to [`MAX_COUNT`] instructions (only a `hyvm`
+/// landing inside push data, decoding out of step with the starts, can get that far).
+fn span_from(spec: &Spec, bytes: &[u8], start: usize, starts: &Starts) -> Span {
+    Decoding::default().continue_from(spec, bytes, start, starts)
 }
 
 #[cfg(test)]
@@ -506,6 +614,40 @@ mod tests {
         assert!(b.min_height() > b.max_height());
         let b = Block::new(2, 3, 2000, 3000);
         assert!(b.min_height() > crate::STACK_LIMIT && b.max_height() <= crate::STACK_LIMIT);
+    }
+
+    #[test]
+    fn one_pass_decoding_gives_what_decoding_apart_gives() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        // A small generator (xorshift) over opcodes weighted towards what shapes blocks:
+        // JUMPDESTs, pushes (truncated at the end too), block enders, and long straight runs.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let palette = [
+            0x5b, 0x60, 0x61, 0x7f, 0x56, 0x57, 0x00, 0x5a, 0x52, 0x01, 0x50, 0x80, 0xfe, 0x0c,
+        ];
+        for case in 0..400 {
+            let len = (next() % 300) as usize + case % 3;
+            let mut code: Vec<u8> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => (next() % 256) as u8,
+                    _ => palette[(next() % palette.len() as u64) as usize],
+                })
+                .collect();
+            if case % 50 == 0 {
+                code.extend(std::iter::repeat_n(0x5f, 1500));
+            }
+            let code = Bytecode::new(&code);
+            let (one_starts, one_spans) = decode_in_one_pass(spec, &code);
+            let (apart_starts, apart_spans) = decode_apart(spec, &code);
+            assert_eq!(one_starts.bits, apart_starts.bits, "case {case}");
+            assert_eq!(one_spans, apart_spans, "case {case}");
+        }
     }
 
     #[test]
