@@ -61,9 +61,10 @@ impl CodeCache {
     /// payloads must not grow memory without bound).
     pub const CAPACITY: usize = 4096;
 
-    /// The most bytes of code kept: with its analysis (the interpreter's block table is about
-    /// five bytes per code byte) the cache stays within a few hundred MB even when every entry
-    /// is a 1 MiB `hyvm` guest.
+    /// The most bytes of code kept: with its analysis (the padded code, a shared copy for
+    /// accounts, and the interpreter's block table of one byte per code byte plus eight per
+    /// block) the cache stays within a few hundred MB even when every entry is a 1 MiB `hyvm`
+    /// guest.
     pub const CAPACITY_BYTES: usize = 64 << 20;
 
     /// Starts over when one more code of `len` bytes would pass a bound.

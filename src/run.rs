@@ -9,7 +9,7 @@ use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, JitState, Tab
 use crate::precompiles::PrecompileSet;
 use crate::world::{Account, World};
 use nestedvm_interp::{
-    Address, CallContext, Env, Fork, Frame, HaltReason, Log, Profile, Spec, Status, B256, U256,
+    Address, Bytecode, CallContext, Env, Fork, Frame, HaltReason, Log, Profile, Spec, Status, U256,
 };
 use std::collections::BTreeMap;
 use std::fmt;
@@ -168,7 +168,13 @@ pub struct Vm {
     tables: Vec<((Fork, bool), Tables)>,
     /// Compiled code and `auto`'s run counts.
     jit: JitState,
+    /// The world of the last run, emptied by the next: its tables' memory is reused.
+    spare: Option<World>,
 }
+
+/// What the caller of a run holds when the request does not give it an account: enough for
+/// any value a test sends (10^24 wei).
+const CALLER_BALANCE: U256 = U256([0x1bce_cced_a100_0000, 0xd3c2, 0, 0]);
 
 impl Vm {
     /// A fresh VM.
@@ -224,21 +230,21 @@ impl Vm {
     /// Runs `request` in a fresh world built from it.
     pub fn run(&mut self, config: &Config, request: &Request) -> Result<Outcome, Error> {
         Self::validate(config, request)?;
-        let mut world = World::new(request.env.clone(), config.fork);
+        let mut world = self.spare.take().unwrap_or_default();
+        world.reset(request.env.clone(), config.fork);
         if !request.accounts.iter().any(|(a, _)| *a == request.caller) {
-            world.insert_account(request.caller, Account::new(U256::exp10(24), 0, Vec::new()));
+            world.insert_account(request.caller, Account::new(CALLER_BALANCE, 0, Vec::new()));
         }
+        let code = self.codes.get(&request.code);
         let own = match config.profile {
-            Profile::Evm => {
-                // The analysed code carries its keccak, computed once however often it runs.
-                let code = self.codes.get(&request.code);
-                Account::with_code_hash(
-                    U256::zero(),
-                    1,
-                    Arc::from(code.code()),
-                    B256::from(code.hash()),
-                )
-            }
+            // The analysed code carries the code an account holds and its keccak, each made
+            // once however often it runs, and the keccak only if asked for.
+            Profile::Evm => Account::with_shared_code_hash(
+                U256::zero(),
+                1,
+                code.shared_code(),
+                code.hash_cell(),
+            ),
             Profile::Hyvm => Account::new(U256::zero(), 1, Vec::new()),
         };
         world.insert_account(request.address, own);
@@ -249,7 +255,9 @@ impl Vm {
         for (key, value) in &request.storage {
             world.set_storage(request.address, *key, *value);
         }
-        Ok(self.execute(&mut world, config, request))
+        let outcome = self.execute(&mut world, config, request, Some(code));
+        self.spare = Some(world);
+        Ok(outcome)
     }
 
     /// Runs `request` as one transaction's top frame against `world` (whose accounts are
@@ -262,7 +270,7 @@ impl Vm {
         request: &Request,
     ) -> Result<Outcome, Error> {
         Self::validate(config, request)?;
-        Ok(self.execute(world, config, request))
+        Ok(self.execute(world, config, request, None))
     }
 
     /// The analysed-code cache and the instruction tables of (`fork`, `verifier`), built on
@@ -284,11 +292,18 @@ impl Vm {
     }
 
     /// Runs a validated request against `world`, and against a copy of it as a plain
-    /// contract when the configuration asks for the `evm` gas figure.
-    fn execute(&mut self, world: &mut World, config: &Config, request: &Request) -> Outcome {
+    /// contract when the configuration asks for the `evm` gas figure; `code` is the
+    /// analysis of the request's code when the caller already looked it up.
+    fn execute(
+        &mut self,
+        world: &mut World,
+        config: &Config,
+        request: &Request,
+        code: Option<Arc<Bytecode>>,
+    ) -> Outcome {
         let plain_world =
             (config.profile == Profile::Hyvm && config.evm_gas).then(|| world.clone());
-        let mut outcome = self.execute_once(world, config, request);
+        let mut outcome = self.execute_once(world, config, request, code.clone());
         outcome.evm_gas_used = match plain_world {
             None if config.profile == Profile::Evm => Some(outcome.gas_used),
             None => None,
@@ -300,7 +315,7 @@ impl Vm {
                     ..*config
                 };
                 Some(
-                    self.execute_once(&mut plain_world, &plain, request)
+                    self.execute_once(&mut plain_world, &plain, request, code)
                         .gas_used,
                 )
             }
@@ -308,15 +323,18 @@ impl Vm {
         outcome
     }
 
-    /// Runs a validated request against `world`.
-    fn execute_once(&mut self, world: &mut World, config: &Config, request: &Request) -> Outcome {
+    /// Runs a validated request against `world` (`code` as for [`Vm::execute`]).
+    fn execute_once(
+        &mut self,
+        world: &mut World,
+        config: &Config,
+        request: &Request,
+        code: Option<Arc<Bytecode>>,
+    ) -> Outcome {
         world.env = request.env.clone();
         world.fork = config.fork;
         world.begin_transaction();
-        let precompiles = PrecompileSet::for_fork(config.fork);
-        for a in precompiles.addresses() {
-            world.warm(a);
-        }
+        world.warm_precompiles(PrecompileSet::for_fork(config.fork));
         for a in [
             request.caller,
             world.env.origin,
@@ -366,7 +384,7 @@ impl Vm {
         };
         let (codes, tables, jit) = self.executor_parts(config.fork, config.verifier);
         let mut executor = Executor::new(world, exec, codes, tables, jit);
-        let code = executor.bytecode(&request.code);
+        let code = code.unwrap_or_else(|| executor.bytecode(&request.code));
         let mut frame = match config.profile {
             Profile::Hyvm => {
                 Executor::guest_frame(spec, config.hypervisor, code, context, request.gas)
@@ -399,5 +417,45 @@ impl Vm {
             memory: memory.into_vec(),
             pc,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_caller_holds_ten_to_the_twenty_four_wei() {
+        assert_eq!(CALLER_BALANCE, U256::exp10(24));
+    }
+
+    #[test]
+    fn a_run_sees_nothing_of_the_run_before_it() {
+        let hex = nestedvm_interp::asm::decode_hex;
+        let config = Config {
+            profile: Profile::Evm,
+            engine: Engine::Interpreter,
+            ..Config::default()
+        };
+        // Stores slot 1 and transient slot 2, logs, and sends 1 wei to 0xbeef (making it).
+        let first = Request {
+            value: U256::from(10),
+            ..Request::new(
+                hex("6005600155600760025d5f5fa05f5f5f5f600161beef5af15000").expect("hex"),
+            )
+        };
+        // Returns slot 1 + transient slot 2 + 0xbeef's balance, and the gas left after the
+        // cold or warm accesses.
+        let second = Request {
+            storage: vec![(U256::one(), U256::from(3))],
+            ..Request::new(hex("60015460025c0161beef31015f525a60205260405ff3").expect("hex"))
+        };
+        let fresh = Vm::new().run(&config, &second).expect("runs");
+        let mut vm = Vm::new();
+        let before = vm.run(&config, &first).expect("runs");
+        assert_eq!(before.logs.len(), 1);
+        assert_eq!(vm.run(&config, &second).expect("runs"), fresh);
+        assert_eq!(fresh.output[31], 3);
+        assert!(fresh.logs.is_empty());
     }
 }

@@ -2,17 +2,81 @@
 //! journal length, and reverting pops back to it (storage, transient storage, balances,
 //! nonces, code, creations, destructions, warm sets and logs alike).
 
+use crate::precompiles::PrecompileSet;
 use nestedvm_interp::host::AccountLoad;
 use nestedvm_interp::{
     keccak256, Address, Env, Fork, Host, Log, SStoreResult, SelfDestructResult, B256, KECCAK_EMPTY,
     U256,
 };
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, OnceLock};
+
 // foldhash rather than std's SipHash: storage and warm-set lookups run on every SLOAD and
 // SSTORE, and SipHash was a tenth of snailtracer's run. Its maps are seeded per process, so
 // keys a guest picks cannot be aimed at one bucket.
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+type HashMap<K, V> = std::collections::HashMap<K, V, KeyHashing>;
+type HashSet<K> = std::collections::HashSet<K, KeyHashing>;
+
+/// foldhash reading the world's keys (20-byte addresses, 32-byte words, which hash as one
+/// byte string each) sixteen bytes at a time as numbers: two multiplies for a word where
+/// foldhash's byte-string path took a loop and ~70 instructions, on every SLOAD and SSTORE.
+#[derive(Clone, Debug, Default)]
+struct KeyHashing(foldhash::fast::RandomState);
+
+impl BuildHasher for KeyHashing {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0.build_hasher())
+    }
+}
+
+struct KeyHasher(foldhash::fast::FoldHasher<'static>);
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        // The length goes in too, so byte strings of different lengths stay apart.
+        self.0.write_usize(bytes.len());
+        let mut chunks = bytes.chunks_exact(16);
+        for chunk in &mut chunks {
+            let mut le = [0u8; 16];
+            le.copy_from_slice(chunk);
+            self.0.write_u128(u128::from_le_bytes(le));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut le = [0u8; 16];
+            le[..rest.len()].copy_from_slice(rest);
+            self.0.write_u128(u128::from_le_bytes(le));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0.write_u8(i);
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.0.write_u32(i);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0.write_u64(i);
+    }
+
+    fn write_u128(&mut self, i: u128) {
+        self.0.write_u128(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.0.write_usize(i);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
 
 /// One storage slot: its value at the start of the transaction and now.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,7 +86,7 @@ struct Slot {
 }
 
 /// An account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Account {
     /// Balance in wei.
     pub balance: U256,
@@ -30,8 +94,46 @@ pub struct Account {
     pub nonce: u64,
     /// Code.
     pub code: Arc<[u8]>,
-    code_hash: B256,
+    code_hash: CodeHash,
     storage: HashMap<U256, Slot>,
+}
+
+// The code hash is the code's keccak whether computed yet or not: it takes no part.
+impl PartialEq for Account {
+    fn eq(&self, other: &Self) -> bool {
+        self.balance == other.balance
+            && self.nonce == other.nonce
+            && self.code == other.code
+            && self.storage == other.storage
+    }
+}
+
+impl Eq for Account {}
+
+/// The keccak of an account's non-empty code, computed when first asked for and shared by
+/// the account's clones: most runs never ask (a 16 KB hypervisor's hash was a third of a
+/// first run), and a world built per run from the same accounts asks at most once.
+#[derive(Clone, Debug, Default)]
+struct CodeHash(Option<Arc<OnceLock<[u8; 32]>>>);
+
+impl CodeHash {
+    /// The hash of `code`, made on demand (of the empty code, none needed).
+    fn lazy(code: &[u8]) -> CodeHash {
+        CodeHash((!code.is_empty()).then(|| Arc::new(OnceLock::new())))
+    }
+
+    fn get(&self, code: &[u8]) -> B256 {
+        match &self.0 {
+            Some(cell) => B256::from(*cell.get_or_init(|| keccak256(code))),
+            None => B256::from(KECCAK_EMPTY),
+        }
+    }
+}
+
+/// The empty code, shared rather than allocated per account.
+fn empty_code() -> Arc<[u8]> {
+    static EMPTY: OnceLock<Arc<[u8]>> = OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
 }
 
 impl Default for Account {
@@ -39,9 +141,9 @@ impl Default for Account {
         Account {
             balance: U256::zero(),
             nonce: 0,
-            code: Arc::from(Vec::new()),
-            code_hash: B256::from(KECCAK_EMPTY),
-            storage: HashMap::new(),
+            code: empty_code(),
+            code_hash: CodeHash::default(),
+            storage: HashMap::default(),
         }
     }
 }
@@ -54,17 +156,38 @@ impl Account {
             nonce,
             ..Account::default()
         };
-        a.set_code(code.into());
+        if !code.is_empty() {
+            a.set_code(code.into());
+        }
         a
     }
 
     /// An account whose code's keccak the caller already knows (it is not checked).
     pub fn with_code_hash(balance: U256, nonce: u64, code: Arc<[u8]>, code_hash: B256) -> Self {
+        let known = OnceLock::new();
+        let _ = known.set(code_hash.0);
         Account {
             balance,
             nonce,
             code,
-            code_hash,
+            code_hash: CodeHash(Some(Arc::new(known))),
+            ..Account::default()
+        }
+    }
+
+    /// An account whose code's keccak lives in `code_hash`, computed there on first use by
+    /// whoever asks first (this account or the holder of the cell; it is not checked).
+    pub fn with_shared_code_hash(
+        balance: U256,
+        nonce: u64,
+        code: Arc<[u8]>,
+        code_hash: Arc<OnceLock<[u8; 32]>>,
+    ) -> Self {
+        Account {
+            balance,
+            nonce,
+            code,
+            code_hash: CodeHash(Some(code_hash)),
             ..Account::default()
         }
     }
@@ -84,17 +207,13 @@ impl Account {
     }
 
     fn set_code(&mut self, code: Arc<[u8]>) {
-        self.code_hash = if code.is_empty() {
-            B256::from(KECCAK_EMPTY)
-        } else {
-            B256::from(keccak256(&code))
-        };
+        self.code_hash = CodeHash::lazy(&code);
         self.code = code;
     }
 
     /// Keccak of the code.
     pub fn code_hash(&self) -> B256 {
-        self.code_hash
+        self.code_hash.get(&self.code)
     }
 
     /// Empty in the EIP-161 sense.
@@ -159,6 +278,9 @@ pub struct World {
     accounts: HashMap<Address, Account>,
     transient: HashMap<(Address, U256), U256>,
     warm_accounts: HashSet<Address>,
+    /// The precompiles warm since the transaction's start: looked up where an account is
+    /// touched rather than put in `warm_accounts` one by one at every start.
+    warm_precompiles: Option<PrecompileSet>,
     warm_slots: HashSet<(Address, U256)>,
     created: HashSet<Address>,
     destroyed: Vec<Address>,
@@ -172,6 +294,10 @@ pub struct World {
     /// The fork whose state rules apply (SELFDESTRUCT, delegations).
     pub fork: Fork,
 }
+
+/// The most entries a table keeps room for across [`World::reset`]: clearing costs time in
+/// proportion to the room, so a table a big run grew is dropped instead.
+const KEPT_CAPACITY: usize = 4096;
 
 impl Default for World {
     fn default() -> Self {
@@ -199,18 +325,72 @@ impl World {
         // Sized for a typical run (the precompiles and the run's own accounts are warmed at
         // its start), so short runs do not spend their time growing tables.
         World {
-            accounts: HashMap::with_capacity(8),
-            transient: HashMap::new(),
-            warm_accounts: HashSet::with_capacity(32),
-            warm_slots: HashSet::with_capacity(16),
-            created: HashSet::new(),
+            accounts: HashMap::with_capacity_and_hasher(8, KeyHashing::default()),
+            transient: HashMap::default(),
+            warm_accounts: HashSet::with_capacity_and_hasher(32, KeyHashing::default()),
+            warm_precompiles: None,
+            warm_slots: HashSet::with_capacity_and_hasher(16, KeyHashing::default()),
+            created: HashSet::default(),
             destroyed: Vec::new(),
-            touched: HashSet::with_capacity(8),
+            touched: HashSet::with_capacity_and_hasher(8, KeyHashing::default()),
             logs: Vec::new(),
             journal: Vec::with_capacity(64),
             env,
             fork,
         }
+    }
+
+    /// Empties the world for a new one with this environment, as [`World::new`] makes it
+    /// but keeping the tables' memory (what a run of a few microseconds would otherwise spend
+    /// allocating and freeing them), unless a big run left them big.
+    pub fn reset(&mut self, env: Env, fork: Fork) {
+        fn clear_map<K, V>(map: &mut HashMap<K, V>) {
+            if map.capacity() > KEPT_CAPACITY {
+                *map = HashMap::default();
+            } else {
+                map.clear();
+            }
+        }
+        fn clear_set<K>(set: &mut HashSet<K>) {
+            if set.capacity() > KEPT_CAPACITY {
+                *set = HashSet::default();
+            } else {
+                set.clear();
+            }
+        }
+        fn clear_vec<T>(vec: &mut Vec<T>) {
+            if vec.capacity() > KEPT_CAPACITY {
+                *vec = Vec::new();
+            } else {
+                vec.clear();
+            }
+        }
+        let World {
+            accounts,
+            transient,
+            warm_accounts,
+            warm_precompiles,
+            warm_slots,
+            created,
+            destroyed,
+            touched,
+            logs,
+            journal,
+            env: own_env,
+            fork: own_fork,
+        } = self;
+        clear_map(accounts);
+        clear_map(transient);
+        clear_set(warm_accounts);
+        *warm_precompiles = None;
+        clear_set(warm_slots);
+        clear_set(created);
+        clear_vec(destroyed);
+        clear_set(touched);
+        clear_vec(logs);
+        clear_vec(journal);
+        *own_env = env;
+        *own_fork = fork;
     }
 
     /// Puts an account in place (outside any transaction).
@@ -264,6 +444,7 @@ impl World {
     pub fn begin_transaction(&mut self) {
         self.transient.clear();
         self.warm_accounts.clear();
+        self.warm_precompiles = None;
         self.warm_slots.clear();
         self.created.clear();
         self.destroyed.clear();
@@ -288,6 +469,12 @@ impl World {
     /// Marks an account warm without charging (transaction start).
     pub fn warm(&mut self, address: Address) {
         self.warm_accounts.insert(address);
+    }
+
+    /// Marks every precompile of `precompiles` warm without charging (transaction start), as
+    /// [`World::warm`] of each would.
+    pub fn warm_precompiles(&mut self, precompiles: PrecompileSet) {
+        self.warm_precompiles = Some(precompiles);
     }
 
     /// Marks a storage slot warm without charging (a transaction's access list).
@@ -383,10 +570,22 @@ impl World {
     /// The account at `address`, created (journaled) when missing, so that a reverted change
     /// leaves no empty account behind: a state root must not see one.
     fn account_mut(&mut self, address: Address) -> &mut Account {
-        if !self.accounts.contains_key(&address) {
-            self.journal.push(Entry::AccountCreated(address));
+        match self.accounts.entry(address) {
+            std::collections::hash_map::Entry::Occupied(account) => account.into_mut(),
+            std::collections::hash_map::Entry::Vacant(missing) => {
+                self.journal.push(Entry::AccountCreated(address));
+                missing.insert(Account::default())
+            }
         }
-        self.accounts.entry(address).or_default()
+    }
+
+    /// Warms a storage slot, returning whether it was cold.
+    fn warm_storage_slot(&mut self, address: Address, key: U256) -> bool {
+        let cold = self.warm_slots.insert((address, key));
+        if cold {
+            self.journal.push(Entry::SlotWarmed(address, key));
+        }
+        cold
     }
 
     /// Records an EIP-161 touch of `address`.
@@ -398,6 +597,9 @@ impl World {
 
     /// Warms `address`, returning whether it was cold.
     fn touch(&mut self, address: Address) -> bool {
+        if self.warm_precompiles.is_some_and(|p| p.contains(&address)) {
+            return false;
+        }
         let cold = self.warm_accounts.insert(address);
         if cold {
             self.journal.push(Entry::AccountWarmed(address));
@@ -429,8 +631,8 @@ impl World {
     /// Code and its keccak256 (of the empty code for a missing account).
     pub fn code_and_hash(&self, address: &Address) -> (Arc<[u8]>, B256) {
         match self.accounts.get(address) {
-            Some(a) => (a.code.clone(), a.code_hash),
-            None => (Arc::from(Vec::new()), B256::from(KECCAK_EMPTY)),
+            Some(a) => (a.code.clone(), a.code_hash()),
+            None => (empty_code(), B256::from(KECCAK_EMPTY)),
         }
     }
 
@@ -439,7 +641,7 @@ impl World {
         self.accounts
             .get(address)
             .map(|a| a.code.clone())
-            .unwrap_or_else(|| Arc::from(Vec::new()))
+            .unwrap_or_else(empty_code)
     }
 
     /// Whether a CREATE to `address` collides with an existing account: one with code, a
@@ -525,7 +727,7 @@ impl Host for World {
     fn code_hash(&mut self, address: Address) -> (B256, bool) {
         let cold = self.touch(address);
         let hash = match self.accounts.get(&address) {
-            Some(a) if !a.is_empty() => a.code_hash,
+            Some(a) if !a.is_empty() => a.code_hash(),
             _ => B256::zero(),
         };
         (hash, cold)
@@ -546,10 +748,7 @@ impl Host for World {
     }
 
     fn sload(&mut self, address: Address, key: U256) -> (U256, bool) {
-        let cold = self.warm_slots.insert((address, key));
-        if cold {
-            self.journal.push(Entry::SlotWarmed(address, key));
-        }
+        let cold = self.warm_storage_slot(address, key);
         let value = self
             .accounts
             .get(&address)
@@ -560,7 +759,9 @@ impl Host for World {
     }
 
     fn sstore(&mut self, address: Address, key: U256, value: U256) -> SStoreResult {
-        let (_, is_cold) = self.sload(address, key);
+        // One lookup each of the warm set, the account and the slot: SSTORE is the costliest
+        // host call of token-like contracts.
+        let is_cold = self.warm_storage_slot(address, key);
         let slot = self.account_mut(address).storage.entry(key).or_default();
         let result = SStoreResult {
             original: slot.original,
@@ -649,6 +850,44 @@ mod tests {
             w.account(&a).is_none(),
             "a state root would see an empty account"
         );
+    }
+
+    #[test]
+    fn precompiles_are_warm_from_the_start_of_their_transaction_only() {
+        let mut w = World::default();
+        let (ecrecover, p256) = (Address::from_low_u64_be(1), Address::from_low_u64_be(0x100));
+        w.begin_transaction();
+        assert!(w.balance(ecrecover).1, "cold unless warmed");
+        w.begin_transaction();
+        w.warm_precompiles(PrecompileSet::for_fork(Fork::Osaka));
+        assert!(!w.balance(ecrecover).1);
+        assert!(!w.balance(p256).1);
+        assert!(w.balance(Address::from_low_u64_be(0xbeef)).1);
+        w.begin_transaction();
+        assert!(w.balance(ecrecover).1, "the next transaction starts cold");
+    }
+
+    #[test]
+    fn a_code_hash_is_the_keccak_of_the_code_however_it_is_made() {
+        let code = vec![0x60, 1, 0x00];
+        let a = Account::new(U256::zero(), 1, code.clone());
+        let b = a.clone();
+        assert_eq!(a.code_hash(), B256::from(keccak256(&code)));
+        assert_eq!(a, b, "computing the hash changes no account");
+        assert_eq!(Account::default().code_hash(), B256::from(KECCAK_EMPTY));
+        assert_eq!(
+            Account::new(U256::one(), 0, Vec::new()).code_hash(),
+            B256::from(KECCAK_EMPTY)
+        );
+        let cell = Arc::new(OnceLock::new());
+        let shared =
+            Account::with_shared_code_hash(U256::zero(), 1, Arc::from(code.clone()), cell.clone());
+        assert_eq!(cell.get(), None, "not computed until asked for");
+        assert_eq!(shared.code_hash(), B256::from(keccak256(&code)));
+        assert_eq!(cell.get(), Some(&keccak256(&code)));
+        let known = B256::repeat_byte(7);
+        let given = Account::with_code_hash(U256::zero(), 1, Arc::from(code), known);
+        assert_eq!(given.code_hash(), known);
     }
 
     #[test]

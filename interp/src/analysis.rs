@@ -16,7 +16,11 @@ pub struct Bytecode {
     padded: Vec<u8>,
     len: usize,
     jumpdests: Vec<u64>,
-    hash: OnceLock<[u8; 32]>,
+    /// Shared with the accounts holding this code, so whoever asks first computes it for all.
+    hash: Arc<OnceLock<[u8; 32]>>,
+    /// The code as accounts hold it, made on first use: a run that puts this code in a fresh
+    /// world shares it rather than copying it.
+    shared: OnceLock<Arc<[u8]>>,
     /// The interpreter's block tables, for the first two specs (by address: specs are
     /// singletons) asked for: a `hyvm` guest is also run as a plain `evm` contract for its
     /// `evm_gas_used`, so two are common.
@@ -42,7 +46,8 @@ impl Bytecode {
             padded,
             len: code.len(),
             jumpdests,
-            hash: OnceLock::new(),
+            hash: Arc::new(OnceLock::new()),
+            shared: OnceLock::new(),
             blocks: [OnceLock::new(), OnceLock::new()],
         }
     }
@@ -59,6 +64,12 @@ impl Bytecode {
         *self.hash.get_or_init(|| crate::keccak256(self.code()))
     }
 
+    /// Where [`Bytecode::hash`] keeps the keccak once computed: an account holding this code
+    /// shares it, so a run that never asks for the hash never computes it.
+    pub fn hash_cell(&self) -> Arc<OnceLock<[u8; 32]>> {
+        self.hash.clone()
+    }
+
     /// The interpreter's block table under `spec`: kept for the first two specs asked, built
     /// afresh for any other.
     pub fn blocks(&self, spec: &'static Spec) -> Arc<Blocks> {
@@ -71,6 +82,11 @@ impl Bytecode {
             }
         }
         Arc::new(Blocks::analyse(spec, self))
+    }
+
+    /// The original code, shared (copied once, on first use).
+    pub fn shared_code(&self) -> Arc<[u8]> {
+        self.shared.get_or_init(|| Arc::from(self.code())).clone()
     }
 
     /// The original code.
@@ -260,6 +276,13 @@ mod tests {
                 stack_max_growth: 2
             }
         );
+    }
+
+    #[test]
+    fn the_shared_code_is_made_once() {
+        let code = Bytecode::new(&[0x60, 1, 0x00]);
+        assert_eq!(&code.shared_code()[..], code.code());
+        assert!(Arc::ptr_eq(&code.shared_code(), &code.shared_code()));
     }
 
     #[test]

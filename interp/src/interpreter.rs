@@ -70,7 +70,8 @@ fn run_blocks<H: Host, P: Probe>(
     use crate::word;
     let (base, mut len) = frame.stack.raw_parts();
     // `hyvm` jumps skip the JUMPDEST they land on, and a taken JUMPI pays extra.
-    let hyvm_skip = usize::from(frame.spec.is_hyvm());
+    let hyvm = frame.spec.is_hyvm();
+    let hyvm_skip = usize::from(hyvm);
     let taken_gas = frame.spec.jumpi_taken_gas;
     let mut pc = frame.pc;
     // SAFETY (every access below): the block's entry check put the stack's height within the
@@ -145,8 +146,22 @@ fn run_blocks<H: Host, P: Probe>(
             word::lt(a, b)
         }
     };
+    // Where a jump to `target` lands when it is valid.
+    let landing = |target: &U256| {
+        let d = target.0[0] as usize;
+        let valid = target.0[1] | target.0[2] | target.0[3] == 0
+            && if hyvm {
+                code.is_jumpdest_byte(d)
+            } else {
+                code.is_jumpdest(d)
+            };
+        valid.then_some(d + hyvm_skip)
+    };
     let mut left: u32 = 0;
     let mut first = true;
+    // Whether the block about to be entered starts at the JUMPDEST an inline jump landed on
+    // (in `evm`: `hyvm` jumps land after it).
+    let mut landed_on_jumpdest = false;
     loop {
         if left == 0 {
             if !first && probe.at_boundary(pc) {
@@ -159,16 +174,26 @@ fn run_blocks<H: Host, P: Probe>(
             // A block boundary: enter the block starting here if its check passes, else run
             // one instruction with its own checks.
             let block = blocks.at(pc).filter(|b| {
-                frame.gas.remaining >= b.gas
-                    && len >= b.min_height as usize
-                    && len <= b.max_height as usize
+                frame.gas.remaining >= b.gas() && len >= b.min_height() && len <= b.max_height()
             });
             match block {
                 Some(b) => {
-                    frame.gas.remaining -= b.gas;
-                    left = b.count;
+                    frame.gas.remaining -= b.gas();
+                    left = b.count();
+                    // The JUMPDEST an inline jump landed on does nothing but cost gas, paid
+                    // with the block's: step over it. When it is the whole block, the next
+                    // offset starts a block (nothing else ends one after a JUMPDEST), so the
+                    // run meets the same boundaries. Decided by the jump alone: made to wait on
+                    // the block's load, which misses the cache in code that jumps all over,
+                    // the next dispatch would wait too.
+                    if landed_on_jumpdest {
+                        pc += 1;
+                        left -= 1;
+                    }
+                    landed_on_jumpdest = false;
                 }
                 None => {
+                    landed_on_jumpdest = false;
                     // SAFETY: as above.
                     unsafe { frame.stack.set_len(len) };
                     frame.pc = pc;
@@ -258,21 +283,27 @@ fn run_blocks<H: Host, P: Probe>(
             // it, a taken JUMPI paying the hypervisor's extra gas); anything else (a bad
             // destination, too little gas for that extra) goes through the instruction, which
             // decides it exactly.
-            JUMP | JUMPI => {
-                let (target, cond) = (read!(1), if op == JUMPI { read!(2) } else { U256::one() });
-                let landing = (target.0[1] | target.0[2] | target.0[3] == 0)
-                    .then_some(target.0[0] as usize)
-                    .filter(|&d| code.is_valid_jump(frame.spec, d))
-                    .map(|d| d + hyvm_skip);
-                let extra = if op == JUMPI { taken_gas } else { 0 };
-                match (word::is_zero(&cond), landing) {
-                    (true, _) => len -= 2,
-                    (false, Some(to)) if frame.gas.remaining >= extra => {
-                        frame.gas.remaining -= extra;
-                        len -= if op == JUMPI { 2 } else { 1 };
-                        pc = to;
+            JUMP => match landing(&read!(1)) {
+                Some(to) => {
+                    len -= 1;
+                    pc = to;
+                    landed_on_jumpdest = !hyvm;
+                }
+                None => through_table!(op),
+            },
+            JUMPI => {
+                if word::is_zero(&read!(2)) {
+                    len -= 2;
+                } else {
+                    match landing(&read!(1)) {
+                        Some(to) if frame.gas.remaining >= taken_gas => {
+                            frame.gas.remaining -= taken_gas;
+                            len -= 2;
+                            pc = to;
+                            landed_on_jumpdest = !hyvm;
+                        }
+                        _ => through_table!(op),
                     }
-                    _ => through_table!(op),
                 }
             }
             _ => through_table!(op),

@@ -11,6 +11,9 @@ use crate::gas;
 /// any block; the shared budget keeps 1024 nested frames from each taking that much.
 pub const MEMORY_LIMIT: u64 = 1 << 30;
 
+/// Guest memory a new frame has room for before its buffer is reallocated.
+const INITIAL_ROOM: usize = 1024;
+
 /// Host memory of one frame.
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
@@ -22,10 +25,11 @@ impl Memory {
     /// A memory whose first `reserved` bytes (a multiple of 32) are the host's region.
     pub fn new(reserved: usize) -> Self {
         debug_assert!(reserved.is_multiple_of(32));
-        Memory {
-            data: vec![0; reserved],
-            reserved,
-        }
+        // Room for the first words a contract uses (Solidity's scratch space and free memory
+        // pointer, a few arguments) without growing the buffer a word at a time.
+        let mut data = Vec::with_capacity(reserved + INITIAL_ROOM);
+        data.resize(reserved, 0);
+        Memory { data, reserved }
     }
 
     /// Host size in bytes (always a multiple of 32).

@@ -138,6 +138,8 @@ pub struct Spec {
     pub jumpi_taken_gas: u64,
     /// Extra gas of a jump to an invalid destination before the profile's outcome.
     pub bad_jump_gas: u64,
+    /// What the block analysis reads of each opcode, gathered from the tables above.
+    pub(crate) block_ops: [crate::blocks::BlockOp; 256],
 }
 
 impl Spec {
@@ -209,7 +211,7 @@ impl Spec {
             (Profile::Hyvm, true) => HYVM_VERIFIER_RESERVED,
         };
         let hyvm = profile == Profile::Hyvm;
-        Spec {
+        let mut spec = Spec {
             profile,
             fork,
             verifier: verifier && hyvm,
@@ -226,7 +228,10 @@ impl Spec {
             },
             jumpi_taken_gas: if hyvm { hyvm_gas::JUMPI_TAKEN } else { 0 },
             bad_jump_gas: if hyvm { hyvm_gas::BAD_JUMP } else { 0 },
-        }
+            block_ops: [crate::blocks::BlockOp::default(); 256],
+        };
+        spec.block_ops = crate::blocks::block_ops(&spec);
+        spec
     }
 
     /// Whether this spec is at least `fork`.
