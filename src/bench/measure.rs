@@ -4,8 +4,8 @@
 //!
 //! What one timed run includes, per engine:
 //! - `interp` and `jit`: one [`Vm::run`] on a VM kept across runs, exactly as a caller of the
-//!   library pays it: a fresh [`World`](crate::World) built from the request (accounts,
-//!   storage, warm addresses), the analysed code looked up by content, the run, and the
+//!   library pays it: the [`World`](crate::World) rebuilt from the request (accounts,
+//!   storage, warm addresses; its tables' memory kept from the last run), the analysed code looked up by content, the run, and the
 //!   [`Outcome`](crate::Outcome) (storage and memory copied out) dropped. `jit` finds its code
 //!   compiled in the VM's cache (the agreement check compiled it); compilation is timed
 //!   apart (`compile`).
