@@ -337,15 +337,13 @@ impl<'a> Executor<'a> {
         if self.config.engine == Engine::Interpreter {
             return Native::No;
         }
-        // Only now: the interpreter alone never needs the code's keccak.
-        let hash = B256::from(frame.code.hash());
         let cache = &self.jit.cache;
         let (spec, code, options) = (frame.spec, &frame.code, self.config.jit.options);
         let eager = self.config.engine == Engine::Jit || self.config.jit.hot_after == 0;
         let tiered = if eager {
-            cache.get_or_compile::<World>(spec, hash, code, options)
+            cache.get_or_compile::<World>(spec, code, options)
         } else {
-            cache.tiered::<World>(spec, hash, code, options)
+            cache.tiered::<World>(spec, code, options)
         };
         match tiered {
             Ok(tiered) => Native::Code(tiered),

@@ -25,6 +25,15 @@ pub struct Bytecode {
     /// singletons) asked for: a `hyvm` guest is also run as a plain `evm` contract for its
     /// `evm_gas_used`, so two are common.
     blocks: [OnceLock<(usize, Arc<Blocks>)>; 2],
+    /// [`Bytecode::content_hash`], once computed.
+    content_hash: OnceLock<u64>,
+}
+
+/// The seed of [`Bytecode::content_hash`]: random per process, so codes a guest picks cannot
+/// be aimed at one value.
+fn content_seed() -> &'static std::hash::RandomState {
+    static SEED: OnceLock<std::hash::RandomState> = OnceLock::new();
+    SEED.get_or_init(std::hash::RandomState::new)
 }
 
 impl Bytecode {
@@ -49,6 +58,7 @@ impl Bytecode {
             hash: Arc::new(OnceLock::new()),
             shared: OnceLock::new(),
             blocks: [OnceLock::new(), OnceLock::new()],
+            content_hash: OnceLock::new(),
         }
     }
 
@@ -62,6 +72,15 @@ impl Bytecode {
     /// Keccak256 of the code (computed once, on first use).
     pub fn hash(&self) -> [u8; 32] {
         *self.hash.get_or_init(|| crate::keccak256(self.code()))
+    }
+
+    /// A 64-bit hash of the code's bytes (seeded per process, computed once), for caches that
+    /// find code by content and compare the bytes on a hit: far cheaper than the keccak.
+    pub fn content_hash(&self) -> u64 {
+        use std::hash::BuildHasher;
+        *self
+            .content_hash
+            .get_or_init(|| content_seed().hash_one(self.code()))
     }
 
     /// Where [`Bytecode::hash`] keeps the keccak once computed: an account holding this code

@@ -1,10 +1,12 @@
 //! Compiled code shared across threads, keyed by what the code was compiled for, with its
 //! memory freed on eviction (when the last runner using it lets go). Each entry is a
-//! [`Tiered`]: the code's heat and whatever has been compiled of it.
+//! [`Tiered`]: the code's heat and whatever has been compiled of it. Code is found by content
+//! (a seeded 64-bit hash, then the bytes compared), not by its keccak: a first run of a
+//! 20 KiB contract spent more on that keccak than on running.
 
 use crate::compile::{CompileError, CompileOptions, MAX_COMPILE_LEN};
 use crate::tiered::Tiered;
-use nestedvm_interp::{Bytecode, Fork, Host, Profile, Spec, B256};
+use nestedvm_interp::{Bytecode, Fork, Host, Profile, Spec};
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,8 +15,10 @@ use std::sync::{Arc, Mutex};
 /// What compiled code depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CacheKey {
-    /// Keccak of the code.
-    pub code_hash: B256,
+    /// [`Bytecode::content_hash`] of the code (entries under one key compare their bytes).
+    pub content_hash: u64,
+    /// Its length.
+    pub len: usize,
     /// Profile.
     pub profile: Profile,
     /// Fork.
@@ -29,9 +33,16 @@ pub struct CacheKey {
 
 /// A bounded cache of compiled code.
 pub struct JitCache {
-    map: Mutex<HashMap<CacheKey, Arc<Tiered>>>,
+    map: Mutex<Entries>,
     capacity: usize,
     compiles: Arc<AtomicU64>,
+}
+
+/// The entries, by key; codes whose keys collide share a list.
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<CacheKey, Vec<Arc<Tiered>>>,
+    count: usize,
 }
 
 impl std::fmt::Debug for JitCache {
@@ -46,33 +57,30 @@ impl JitCache {
     /// A cache holding at most `capacity` compiled contracts.
     pub fn new(capacity: usize) -> Self {
         JitCache {
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(Entries::default()),
             capacity: capacity.max(1),
             compiles: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// The entry of `code` (hashed `code_hash`) with every segment compiled, compiling it on
-    /// a miss.
+    /// The entry of `code` with every segment compiled, compiling it on a miss.
     pub fn get_or_compile<H: Host + 'static>(
         &self,
         spec: &'static Spec,
-        code_hash: B256,
         code: &Bytecode,
         options: CompileOptions,
     ) -> Result<Arc<Tiered>, CompileError> {
-        let tiered = self.tiered::<H>(spec, code_hash, code, options)?;
+        let tiered = self.tiered::<H>(spec, code, options)?;
         // Compiles outside the cache's lock: other threads keep running.
         tiered.compile_all::<H>(code)?;
         Ok(tiered)
     }
 
-    /// The entry of `code` (hashed `code_hash`), made on a miss with nothing compiled yet,
-    /// for tiered compilation. `Err` when the code is over the JIT's size limit.
+    /// The entry of `code`, made on a miss with nothing compiled yet, for tiered
+    /// compilation. `Err` when the code is over the JIT's size limit.
     pub fn tiered<H: Host + 'static>(
         &self,
         spec: &'static Spec,
-        code_hash: B256,
         code: &Bytecode,
         options: CompileOptions,
     ) -> Result<Arc<Tiered>, CompileError> {
@@ -83,34 +91,52 @@ impl JitCache {
             )));
         }
         let key = CacheKey {
-            code_hash,
+            content_hash: code.content_hash(),
+            len: code.len(),
             profile: spec.profile,
             fork: spec.fork,
             verifier: spec.verifier,
             options,
             host: TypeId::of::<H>(),
         };
-        let mut map = self.lock();
-        if let Some(hit) = map.get(&key) {
-            return Ok(hit.clone());
+        Ok(self.entry(key, spec, code.shared_code(), options))
+    }
+
+    /// The entry under `key` whose code is `bytes`, made when there is none.
+    fn entry(
+        &self,
+        key: CacheKey,
+        spec: &'static Spec,
+        bytes: Arc<[u8]>,
+        options: CompileOptions,
+    ) -> Arc<Tiered> {
+        let mut entries = self.lock();
+        let hit = entries.by_key.get(&key).and_then(|list| {
+            list.iter()
+                .find(|t| Arc::ptr_eq(t.code(), &bytes) || t.code()[..] == bytes[..])
+                .cloned()
+        });
+        if let Some(hit) = hit {
+            return hit;
         }
-        if map.len() >= self.capacity {
+        if entries.count >= self.capacity {
             // Codes with nothing compiled go first: a stream of distinct cold codes must not
             // push out a hot contract's native code. Dropping the map's handles frees each
             // code once no runner holds it.
-            map.retain(|_, t| !t.compiled().is_empty());
-            if map.len() >= self.capacity {
-                map.clear();
+            for list in entries.by_key.values_mut() {
+                list.retain(|t| !t.compiled().is_empty());
+            }
+            entries.by_key.retain(|_, list| !list.is_empty());
+            entries.count = entries.by_key.values().map(Vec::len).sum();
+            if entries.count >= self.capacity {
+                entries.by_key.clear();
+                entries.count = 0;
             }
         }
-        let tiered = Arc::new(Tiered::new(
-            spec,
-            code.len(),
-            options,
-            self.compiles.clone(),
-        ));
-        map.insert(key, tiered.clone());
-        Ok(tiered)
+        let tiered = Arc::new(Tiered::new(spec, bytes, options, self.compiles.clone()));
+        entries.by_key.entry(key).or_default().push(tiered.clone());
+        entries.count += 1;
+        tiered
     }
 
     /// Compilations started since the cache was made (hits do not count), so callers can
@@ -121,7 +147,7 @@ impl JitCache {
 
     /// Compiled contracts held.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().count
     }
 
     /// Whether nothing is held.
@@ -129,9 +155,39 @@ impl JitCache {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, Arc<Tiered>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.map
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nestedvm_interp::{Fork, Profile};
+
+    #[test]
+    fn codes_whose_keys_collide_get_their_own_entries() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        let cache = JitCache::new(8);
+        // One key for three codes, as if their content hashes collided.
+        let key = CacheKey {
+            content_hash: 7,
+            len: 2,
+            profile: spec.profile,
+            fork: spec.fork,
+            verifier: spec.verifier,
+            options: CompileOptions::default(),
+            host: TypeId::of::<()>(),
+        };
+        let code = |b: &[u8]| -> Arc<[u8]> { Arc::from(b) };
+        let a = cache.entry(key, spec, code(&[0x60, 0x00]), key.options);
+        let b = cache.entry(key, spec, code(&[0x60, 0x01]), key.options);
+        let a_again = cache.entry(key, spec, code(&[0x60, 0x00]), key.options);
+        assert!(!Arc::ptr_eq(&a, &b), "different code, different entry");
+        assert!(Arc::ptr_eq(&a, &a_again), "the same bytes find their entry");
+        assert_eq!(&b.code()[..], &[0x60, 0x01]);
+        assert_eq!(cache.len(), 2);
     }
 }

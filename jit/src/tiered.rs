@@ -75,6 +75,8 @@ const WARM_DIVISOR: u32 = 16;
 /// One code's heat and the native code compiled from it so far.
 pub struct Tiered {
     spec: &'static Spec,
+    /// The code this is for (what the cache compares on a hit).
+    code: Arc<[u8]>,
     options: CompileOptions,
     /// Runs of the block starting at each offset, counted by the interpreter (racy increments
     /// that may lose a count: it is a heuristic, and plain loads and stores keep it cheap).
@@ -105,16 +107,17 @@ impl std::fmt::Debug for Tiered {
 }
 
 impl Tiered {
-    /// A code of `len` bytes with no heat and nothing compiled; every compilation counts in
-    /// `compiles`.
+    /// `code` with no heat and nothing compiled; every compilation counts in `compiles`.
     pub(crate) fn new(
         spec: &'static Spec,
-        len: usize,
+        code: Arc<[u8]>,
         options: CompileOptions,
         compiles: Arc<AtomicU64>,
     ) -> Self {
+        let len = code.len();
         Tiered {
             spec,
+            code,
             options,
             heat: (0..len).map(|_| AtomicU32::new(0)).collect(),
             profiling: AtomicBool::new(true),
@@ -126,6 +129,11 @@ impl Tiered {
             }),
             compiles,
         }
+    }
+
+    /// The code this is for.
+    pub fn code(&self) -> &Arc<[u8]> {
+        &self.code
     }
 
     /// The native code compiled so far.
