@@ -138,14 +138,6 @@ fn run_blocks<H: Host, P: Probe>(
         }};
     }
     let flag = |b: bool| U256([b as u64, 0, 0, 0]);
-    let slt = |a: &U256, b: &U256| {
-        let (sa, sb) = (a.0[3] >> 63, b.0[3] >> 63);
-        if sa != sb {
-            sa > sb
-        } else {
-            word::lt(a, b)
-        }
-    };
     // Where a jump to `target` lands when it is valid.
     let landing = |target: &U256| {
         let d = target.0[0] as usize;
@@ -254,8 +246,8 @@ fn run_blocks<H: Host, P: Probe>(
             SDIV => out_of_line!(|a, b| sdiv_words(a, b)),
             SMOD => out_of_line!(|a, b| smod_words(a, b)),
             SIGNEXTEND => out_of_line!(|a, b| word::signextend(&a, &b)),
-            SLT => out_of_line!(|a, b| flag(slt(&a, &b))),
-            SGT => out_of_line!(|a, b| flag(slt(&b, &a))),
+            SLT => out_of_line!(|a, b| flag(word::slt(&a, &b))),
+            SGT => out_of_line!(|a, b| flag(word::slt(&b, &a))),
             BYTE => out_of_line!(|a, b| word::byte(&a, &b)),
             SHL => out_of_line!(|a, b| word::shl(&a, &b)),
             SHR => out_of_line!(|a, b| word::shr(&a, &b)),

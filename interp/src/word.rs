@@ -59,6 +59,17 @@ pub fn lt(a: &U256, b: &U256) -> bool {
     false
 }
 
+/// `a < b`, both as two's-complement signed words.
+#[inline(always)]
+pub fn slt(a: &U256, b: &U256) -> bool {
+    let (sa, sb) = (a.0[3] >> 63, b.0[3] >> 63);
+    if sa != sb {
+        sa > sb
+    } else {
+        lt(a, b)
+    }
+}
+
 /// `a == b`.
 #[inline(always)]
 pub fn eq(a: &U256, b: &U256) -> bool {
@@ -588,6 +599,9 @@ mod tests {
                 assert_eq!(sub(&a, &b), a.overflowing_sub(b).0, "{a:x} - {b:x}");
                 assert_eq!(mul(&a, &b), a.overflowing_mul(b).0, "{a:x} * {b:x}");
                 assert_eq!(lt(&a, &b), a < b, "{a:x} < {b:x}");
+                // Signed order is unsigned order with the sign bit flipped.
+                let sign = U256::one() << 255;
+                assert_eq!(slt(&a, &b), (a ^ sign) < (b ^ sign), "{a:x} <s {b:x}");
                 assert_eq!(eq(&a, &b), a == b);
             }
             assert_eq!(is_zero(&a), a.is_zero());

@@ -753,45 +753,20 @@ impl Ctx<'_, '_> {
     }
 
     /// A word instruction with only static gas whose inputs are all known: pops them and
-    /// returns its result, computed now (so it stays a known constant downstream).
+    /// returns its result, computed now by the interpreter's own code (so it stays a known
+    /// constant downstream).
     fn fold(&mut self, vs: &mut VStack, op: u8) -> Option<U256> {
-        use opcode::*;
-        let inputs = match op {
-            ISZERO | NOT => 1,
-            ADDMOD | MULMOD => 3,
-            ADD | MUL | SUB | DIV | SDIV | MOD | SMOD | SIGNEXTEND | LT | GT | SLT | SGT | EQ
-            | AND | OR | XOR | BYTE | SHL | SHR | SAR => 2,
-            _ => return None,
-        };
+        let inputs = OPCODES[op as usize].map_or(0, |info| info.inputs as usize);
         let n = vs.items.len();
-        if n < inputs {
+        if inputs == 0 || inputs > 3 || n < inputs {
             return None;
         }
-        // Top first.
-        let x: Vec<U256> = vs.items[n - inputs..]
-            .iter()
-            .rev()
-            .map(Slot::known)
-            .collect::<Option<_>>()?;
-        let flag = |b: bool| if b { U256::one() } else { U256::zero() };
-        let sign = U256::one() << 255;
-        let (a, b) = (x[0], x.get(1).copied().unwrap_or_default());
-        let r = match op {
-            ADD => a.overflowing_add(b).0,
-            SUB => a.overflowing_sub(b).0,
-            MUL => a.overflowing_mul(b).0,
-            LT => flag(a < b),
-            GT => flag(a > b),
-            SLT => flag((a ^ sign) < (b ^ sign)),
-            SGT => flag((a ^ sign) > (b ^ sign)),
-            EQ => flag(a == b),
-            ISZERO => flag(a.is_zero()),
-            AND => a & b,
-            OR => a | b,
-            XOR => a ^ b,
-            NOT => !a,
-            _ => stack_only(op, a, b, x.get(2).copied().unwrap_or_default())?,
-        };
+        // Top first; `stack_only` answers only for the word instructions.
+        let mut x = [U256::zero(); 3];
+        for (k, slot) in vs.items[n - inputs..].iter().rev().enumerate() {
+            x[k] = slot.known()?;
+        }
+        let r = stack_only(op, x[0], x[1], x[2])?;
         vs.items.truncate(n - inputs);
         Some(r)
     }

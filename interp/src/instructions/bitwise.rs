@@ -1,6 +1,6 @@
 //! Comparisons, bitwise logic, BYTE, shifts and CLZ.
 
-use super::arithmetic::{binary, is_negative};
+use super::arithmetic::binary;
 use super::Step;
 use crate::frame::Frame;
 use crate::host::Host;
@@ -11,20 +11,10 @@ fn flag(b: bool) -> U256 {
     U256::from(b as u8)
 }
 
-/// Signed less-than.
-#[inline]
-fn slt_words(a: &U256, b: &U256) -> bool {
-    match (is_negative(a), is_negative(b)) {
-        (true, false) => true,
-        (false, true) => false,
-        _ => a < b,
-    }
-}
-
 binary!(lt, "LT.", |a, b| flag(word::lt(&a, &b)));
 binary!(gt, "GT.", |a, b| flag(word::lt(&b, &a)));
-binary!(slt, "SLT.", |a, b| flag(slt_words(&a, &b)));
-binary!(sgt, "SGT.", |a, b| flag(slt_words(&b, &a)));
+binary!(slt, "SLT.", |a, b| flag(word::slt(&a, &b)));
+binary!(sgt, "SGT.", |a, b| flag(word::slt(&b, &a)));
 binary!(eq, "EQ.", |a, b| flag(word::eq(&a, &b)));
 binary!(and, "AND.", |a, b| a & b);
 binary!(or, "OR.", |a, b| a | b);

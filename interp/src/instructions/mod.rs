@@ -34,9 +34,24 @@ pub type Instr<H> = fn(&mut Frame, &mut H) -> Step;
 /// its static cost and no other effect, for engines that keep the stack elsewhere: `a` is the
 /// top input, then `b`, then `c`. `None` for every other opcode.
 pub fn stack_only(op: u8, a: U256, b: U256, c: U256) -> Option<U256> {
+    use crate::word;
     use arithmetic as ar;
     use bitwise as bw;
+    let flag = |x: bool| U256::from(x as u8);
     Some(match op {
+        ADD => word::add(&a, &b),
+        SUB => word::sub(&a, &b),
+        MUL => word::mul(&a, &b),
+        LT => flag(word::lt(&a, &b)),
+        GT => flag(word::lt(&b, &a)),
+        SLT => flag(word::slt(&a, &b)),
+        SGT => flag(word::slt(&b, &a)),
+        EQ => flag(word::eq(&a, &b)),
+        ISZERO => flag(word::is_zero(&a)),
+        AND => a & b,
+        OR => a | b,
+        XOR => a ^ b,
+        NOT => !a,
         DIV => ar::div_words(a, b),
         SDIV => ar::sdiv_words(a, b),
         MOD => ar::rem_words(a, b),
