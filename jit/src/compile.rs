@@ -1,5 +1,6 @@
 //! Finalizing: the lowered IR compiled by Cranelift for the host ISA into one native function
-//! per contract, owned by a [`CompiledCode`] that frees its memory when dropped.
+//! per unit (a whole contract, or the segments a tier-up selected), owned by a
+//! [`CompiledCode`] that frees its memory when dropped.
 
 use crate::builtins::Builtins;
 use crate::context::EntryFn;

@@ -6,7 +6,8 @@
 //!   gas and stack bounds, the entry points of native code.
 //! - [`lower`]: segments to Cranelift IR (words as four limbs in SSA, the stack top kept in
 //!   SSA inside a segment, memory operands rewritten to the profile's layout).
-//! - [`compile`] (finalize): Cranelift for the host ISA, one function per contract.
+//! - [`compile`] (finalize): Cranelift for the host ISA, one function per unit (a whole
+//!   contract, or under tiering the segments that got hot together).
 //! - [`builtins`]: the `extern "C"` functions native code calls, running the interpreter's
 //!   own instruction code; [`context`]: the struct native code sees.
 //! - [`runner`]: a frame on native code, handing over to the interpreter and back.
@@ -28,5 +29,5 @@ pub use compile::{
     Selection, MAX_COMPILE_LEN,
 };
 pub use lower::DynamicJumps;
-pub use runner::{run_frame_jit, run_frame_tiered};
+pub use runner::run_frame_tiered;
 pub use tiered::Tiered;

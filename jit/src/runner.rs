@@ -12,37 +12,9 @@ use nestedvm_interp::interpreter::{end_of_run, run_probed, Probe};
 use nestedvm_interp::{Frame, FrameAction, Host};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Runs `frame` until it finishes or needs the driver, like
-/// [`nestedvm_interp::run_frame`], with `code` compiled from the frame's code and spec.
-pub fn run_frame_jit<H: Host>(
-    frame: &mut Frame,
-    host: &mut H,
-    table: &InstructionTable<H>,
-    code: &CompiledCode,
-) -> FrameAction {
-    if let Some(action) = frame.action.take() {
-        return action;
-    }
-    loop {
-        if code.is_entry(frame.pc) && enter(frame, host, table, code) == exit::STOPPED {
-            break;
-        }
-        let mut watch = Watch {
-            code: Some(code),
-            units: None,
-            heat: None,
-            hot: 0,
-            fired: false,
-        };
-        if run_probed(frame, host, table, &mut watch) {
-            break;
-        }
-    }
-    end_of_run(frame)
-}
-
-/// Runs `frame` like [`run_frame_jit`] on whatever `tiered` has compiled, counting heat while
-/// interpreting and tiering up when a block has run `hot` times. Sets `native` when the frame
+/// Runs `frame` until it finishes or needs the driver, like [`nestedvm_interp::run_frame`],
+/// on whatever `tiered` has compiled of the frame's code, counting heat while interpreting
+/// and tiering up when a block has run `hot` times. Sets `native` when the frame
 /// ran with native code compiled for it (even if it stopped before entering it).
 pub fn run_frame_tiered<H: Host>(
     frame: &mut Frame,
@@ -74,7 +46,6 @@ pub fn run_frame_tiered<H: Host>(
         }
         left = None;
         let mut watch = Watch {
-            code: None,
             units: (!units.is_empty()).then_some(&*units),
             heat: tiered.heat(),
             hot: hot.max(1),
@@ -84,9 +55,8 @@ pub fn run_frame_tiered<H: Host>(
             break;
         }
         if watch.fired {
-            let code_of_frame = frame.code.clone();
             units = tiered
-                .tier_up::<H>(&code_of_frame, hot)
+                .tier_up::<H>(&frame.code, hot)
                 .unwrap_or_else(|| tiered.compiled());
             *native |= !units.is_empty();
         }
@@ -97,7 +67,6 @@ pub fn run_frame_tiered<H: Host>(
 /// The interpreter's probe: stops where native code can take over, and where a block has
 /// just become hot.
 struct Watch<'a> {
-    code: Option<&'a CompiledCode>,
     units: Option<&'a Units>,
     heat: Option<&'a [AtomicU32]>,
     hot: u32,
@@ -107,9 +76,7 @@ struct Watch<'a> {
 impl Probe for Watch<'_> {
     #[inline(always)]
     fn at_boundary(&mut self, pc: usize) -> bool {
-        if self.code.is_some_and(|c| c.is_entry(pc))
-            || self.units.is_some_and(|u| u.at(pc).is_some())
-        {
+        if self.units.is_some_and(|u| u.at(pc).is_some()) {
             return true;
         }
         if let Some(count) = self.heat.and_then(|h| h.get(pc)) {

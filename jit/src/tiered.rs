@@ -43,11 +43,6 @@ impl Units {
         self.units.is_empty()
     }
 
-    /// Bytes of machine code over all units.
-    pub fn code_size(&self) -> usize {
-        self.units.iter().map(|u| u.code_size()).sum()
-    }
-
     /// These units and `unit`, which holds segments none of them does.
     fn with(&self, unit: CompiledCode, len: usize) -> Units {
         let index = self.units.len() + 1;
@@ -146,11 +141,6 @@ impl Tiered {
         self.profiling
             .load(Ordering::Relaxed)
             .then_some(&self.heat[..])
-    }
-
-    /// Tier-ups so far.
-    pub fn tier_ups(&self) -> u32 {
-        lock(&self.plan).tier_ups
     }
 
     /// Compiles every segment of `code` (the code this was made for) that no unit holds yet.

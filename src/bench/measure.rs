@@ -202,13 +202,7 @@ impl OurRunner {
 
     /// Runs it once, reporting what the agreement check compares and whether native code ran.
     pub fn check(&mut self) -> Result<(Observed, bool), String> {
-        if self.cold {
-            self.vm = Vm::new();
-        }
-        let outcome = self
-            .vm
-            .run(&self.config, &self.request)
-            .map_err(|e| e.to_string())?;
+        let outcome = self.run_once().map_err(|e| e.to_string())?;
         let native = outcome.engine == Engine::Jit;
         let observed = Observed {
             status: outcome.status.name(),
@@ -222,10 +216,14 @@ impl OurRunner {
     pub fn run(&mut self) {
         // The request was validated by `check`, so this cannot fail; the outcome is dropped
         // inside the timing, as a caller's would be.
+        let _ = black_box(self.run_once());
+    }
+
+    fn run_once(&mut self) -> Result<crate::Outcome, crate::Error> {
         if self.cold {
             self.vm = Vm::new();
         }
-        let _ = black_box(self.vm.run(&self.config, &self.request));
+        self.vm.run(&self.config, &self.request)
     }
 }
 
