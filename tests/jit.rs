@@ -404,6 +404,53 @@ fn cold_codes_passing_through_do_not_evict_a_hot_contract() {
 }
 
 #[test]
+fn tiering_stops_after_its_last_unit() {
+    // Ten loops one after another, each getting hot on its own: eight tier-ups, the last
+    // taking what has run, then the rest stays interpreted.
+    let mut text = String::new();
+    for k in 0..10 {
+        text += &format!("PUSH0 l{k}: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 30 GT PUSH @l{k} JUMPI POP ");
+    }
+    text += "PUSH1 7 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN";
+    let req = Request::new(nestedvm::interp::asm::assemble(&text).expect("assembles"));
+    let base = Config {
+        evm_gas: false,
+        ..Config::default()
+    };
+    let truth = Vm::new()
+        .run(
+            &Config {
+                engine: Engine::Interpreter,
+                ..base
+            },
+            &req,
+        )
+        .expect("runs");
+    let mut vm = Vm::new();
+    let tiered = Config {
+        engine: Engine::Auto,
+        jit: JitConfig {
+            hot_after: 20,
+            ..JitConfig::default()
+        },
+        ..base
+    };
+    let o = vm.run(&tiered, &req).expect("runs");
+    assert_eq!(o.engine, Engine::Jit);
+    assert!(differences(&truth, &o).is_empty());
+    assert_eq!(
+        vm.jit_cache().compiles(),
+        u64::from(nestedvm::jit::tiered::MAX_TIER_UPS)
+    );
+    // Nothing is counted any more, so running it again compiles nothing.
+    vm.run(&tiered, &req).expect("runs");
+    assert_eq!(
+        vm.jit_cache().compiles(),
+        u64::from(nestedvm::jit::tiered::MAX_TIER_UPS)
+    );
+}
+
+#[test]
 fn tiered_units_hand_over_to_each_other_and_to_the_interpreter() {
     // Two loops, each calling one subroutine (a jump there, a computed jump back): the first
     // loop gets hot and is compiled with the subroutine; the second gets hot later and is
