@@ -16,8 +16,6 @@ pub struct Builtins {
     pub exec: usize,
     /// [`memory_op`]: `fn(ctx, op, pc) -> exit code`.
     pub memory_op: usize,
-    /// [`stack_op`]: `fn(ctx, op) -> exit code`.
-    pub stack_op: usize,
 }
 
 impl Builtins {
@@ -26,7 +24,6 @@ impl Builtins {
         Builtins {
             exec: exec::<H> as *const () as usize,
             memory_op: memory_op as *const () as usize,
-            stack_op: stack_op as *const () as usize,
         }
     }
 }
@@ -96,18 +93,8 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     let ctx = unsafe { &mut *ctx };
     let frame = unsafe { &mut *ctx.frame };
     frame.gas.remaining = ctx.gas;
-    let offset = U256([
-        ctx.scratch[0],
-        ctx.scratch[1],
-        ctx.scratch[2],
-        ctx.scratch[3],
-    ]);
-    let value = U256([
-        ctx.scratch[4],
-        ctx.scratch[5],
-        ctx.scratch[6],
-        ctx.scratch[7],
-    ]);
+    let offset = scratch_word(ctx, 0);
+    let value = scratch_word(ctx, 1);
     let code = guarded(frame, |frame| {
         frame.pc = pc as usize + 1;
         let len = if op as u8 == MSTORE8 { 1u64 } else { 32 };
@@ -121,7 +108,7 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
         match op as u8 {
             MLOAD => {
                 let word = U256::from_big_endian(frame.memory.slice(off, 32));
-                ctx.scratch[..4].copy_from_slice(&word.0);
+                set_scratch_result(ctx, &word);
             }
             MSTORE => frame
                 .memory
@@ -139,27 +126,65 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     code
 }
 
-/// A stack-only instruction (DIV, MOD, ADDMOD, SAR, …) on words in `scratch[0..4]` (top),
+/// Word `k` of the scratch area, read limb by limb: native code stored the limbs one by one,
+/// and a wider load spanning two of those stores stalls on store forwarding (it cost more
+/// than the arithmetic of a MULMOD).
+fn scratch_word(ctx: &JitContext, k: usize) -> U256 {
+    // SAFETY: reads of in-bounds elements of a live array.
+    U256(std::array::from_fn(|i| unsafe {
+        std::ptr::read_volatile(&ctx.scratch[4 * k + i])
+    }))
+}
+
+/// Stores `w` as scratch word 0, limb by limb (see [`scratch_word`]).
+fn set_scratch_result(ctx: &mut JitContext, w: &U256) {
+    for (i, limb) in w.0.iter().enumerate() {
+        // SAFETY: writes of in-bounds elements of a live array.
+        unsafe { std::ptr::write_volatile(&mut ctx.scratch[i], *limb) };
+    }
+}
+
+/// The address of the builtin computing the word instruction `op` (DIV, MOD, ADDMOD, SAR, …:
+/// those [`stack_only`] answers): `fn(ctx) -> exit code`, one function per opcode so that no
+/// dispatch on the opcode runs at the call. Its inputs are in `scratch[0..4]` (top),
 /// `[4..8]` and `[8..12]`; the result comes back in `scratch[0..4]`. No gas, no frame state:
 /// native code keeps its stack in registers across the call.
+pub fn word_op(op: u8) -> usize {
+    macro_rules! by_opcode {
+        ($($name:ident),*) => {
+            match op {
+                $(nestedvm_interp::opcode::$name => {
+                    word_op_of::<{ nestedvm_interp::opcode::$name }> as *const () as usize
+                })*
+                _ => word_op_of::<0> as *const () as usize,
+            }
+        };
+    }
+    by_opcode!(
+        ADD, SUB, MUL, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT, DIV, SDIV, MOD, SMOD,
+        ADDMOD, MULMOD, SIGNEXTEND, BYTE, SHL, SHR, SAR
+    )
+}
+
+/// The builtin of [`word_op`] for opcode `OP` (an opcode [`stack_only`] does not answer halts
+/// the frame with an internal error).
 ///
 /// # Safety
 /// As for [`exec`].
-pub unsafe extern "C" fn stack_op(ctx: *mut JitContext, op: u32) -> u32 {
+unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
     // SAFETY: as in `exec`.
     let ctx = unsafe { &mut *ctx };
-    let word = |k: usize| {
-        U256([
-            ctx.scratch[k],
-            ctx.scratch[k + 1],
-            ctx.scratch[k + 2],
-            ctx.scratch[k + 3],
-        ])
+    let inputs = nestedvm_interp::opcode::OPCODES[OP as usize].map_or(0, |i| i.inputs);
+    let a = scratch_word(ctx, 0);
+    let b = scratch_word(ctx, 1);
+    let c = if inputs > 2 {
+        scratch_word(ctx, 2)
+    } else {
+        U256::zero()
     };
-    let (a, b, c) = (word(0), word(4), word(8));
-    match catch_unwind(|| stack_only(op as u8, a, b, c)) {
+    match catch_unwind(|| stack_only(OP, a, b, c)) {
         Ok(Some(r)) => {
-            ctx.scratch[..4].copy_from_slice(&r.0);
+            set_scratch_result(ctx, &r);
             exit::CONTINUE
         }
         _ => {
@@ -180,8 +205,8 @@ mod tests {
     };
     use std::sync::Arc;
 
-    #[test]
-    fn a_panic_in_a_builtin_halts_the_frame_instead_of_unwinding() {
+    /// A frame with 100 gas on a one-byte code.
+    fn test_frame() -> Frame {
         let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
         let context = CallContext {
             address: Address::zero(),
@@ -190,13 +215,18 @@ mod tests {
             is_static: false,
             depth: 0,
         };
-        let mut frame = Frame::new(
+        Frame::new(
             spec,
             Arc::new(Bytecode::new(&[0])),
             Vec::new(),
             context,
             100,
-        );
+        )
+    }
+
+    #[test]
+    fn a_panic_in_a_builtin_halts_the_frame_instead_of_unwinding() {
+        let mut frame = test_frame();
         let code = guarded(&mut frame, |_| panic!("an engine bug"));
         assert_eq!(code, exit::STOPPED);
         match frame.action.take() {
@@ -209,5 +239,76 @@ mod tests {
             }
             _ => panic!("the frame must have halted"),
         }
+    }
+
+    /// A frame and a context over it, as the runner builds them, for calling builtins.
+    fn with_context(test: impl FnOnce(&mut JitContext)) {
+        let mut frame = test_frame();
+        let mut ctx = JitContext {
+            stack: std::ptr::null_mut(),
+            stack_len: 0,
+            gas: 100,
+            memory: std::ptr::null_mut(),
+            memory_len: 0,
+            pc: 0,
+            frame: &mut frame,
+            host: std::ptr::null_mut(),
+            table: std::ptr::null(),
+            scratch: [0; 12],
+        };
+        test(&mut ctx);
+    }
+
+    #[test]
+    fn each_word_builtin_computes_its_own_opcode() {
+        use nestedvm_interp::opcode::*;
+        let words = [
+            U256::zero(),
+            U256::one(),
+            U256::from(7),
+            U256::MAX,
+            U256::MAX - 6,
+            U256([0x1234_5678_9abc_def0, 3, 0, 0]),
+            U256([5, 6, 7, 0x8000_0000_0000_0001]),
+        ];
+        let ops = [
+            ADD, SUB, MUL, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT, DIV, SDIV, MOD, SMOD,
+            ADDMOD, MULMOD, SIGNEXTEND, BYTE, SHL, SHR, SAR,
+        ];
+        with_context(|ctx| {
+            for op in ops {
+                let f: unsafe extern "C" fn(*mut JitContext) -> u32 =
+                    // SAFETY: `word_op` gives the address of a function of this signature.
+                    unsafe { std::mem::transmute(word_op(op)) };
+                for (i, a) in words.iter().enumerate() {
+                    let b = words[(i + 3) % words.len()];
+                    let c = words[(i + 5) % words.len()];
+                    ctx.scratch[..4].copy_from_slice(&a.0);
+                    ctx.scratch[4..8].copy_from_slice(&b.0);
+                    ctx.scratch[8..].copy_from_slice(&c.0);
+                    // SAFETY: the context is valid for the call.
+                    assert_eq!(unsafe { f(ctx) }, exit::CONTINUE, "opcode {op:#x}");
+                    let expected = stack_only(op, *a, b, c).expect("a word instruction");
+                    assert_eq!(&ctx.scratch[..4], &expected.0, "opcode {op:#x} on word {i}");
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn a_word_builtin_of_another_opcode_halts_with_an_internal_error() {
+        with_context(|ctx| {
+            let f: unsafe extern "C" fn(*mut JitContext) -> u32 =
+                // SAFETY: as above.
+                unsafe { std::mem::transmute(word_op(nestedvm_interp::opcode::SLOAD)) };
+            // SAFETY: the context is valid for the call.
+            assert_eq!(unsafe { f(ctx) }, exit::STOPPED);
+            // SAFETY: the context's frame outlives the closure and nothing else borrows it.
+            let frame = unsafe { &mut *ctx.frame };
+            match frame.action.take() {
+                Some(FrameAction::Return(r)) => assert_eq!(r.reason, Some(HaltReason::Internal)),
+                _ => panic!("the frame must have halted"),
+            }
+        });
     }
 }

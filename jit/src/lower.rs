@@ -8,7 +8,7 @@
 //! that fails. Gas is kept as the interpreter would count it wherever it is observable: GAS
 //! and builtins see the static gas of the rest of the segment added back.
 
-use crate::builtins::Builtins;
+use crate::builtins::{self, Builtins};
 use crate::context::{exit, offsets};
 use crate::segments::{ends_segment_after, jump_landing, Instr, Segment, SegmentEnd};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -112,7 +112,7 @@ struct Ctx<'a, 'b> {
     blocks: HashMap<usize, Block>,
     exec_sig: SigRef,
     mem_sig: SigRef,
-    stack_sig: SigRef,
+    word_sig: SigRef,
     /// The shared dispatcher of dynamic jumps (jump-table policy): params the stack height
     /// before the jump, the jump's pc, the gas to give back when the target is not a segment
     /// start, whether it is a JUMPI, and the gas.
@@ -173,11 +173,10 @@ impl Lowering<'_> {
         mem.params.push(AbiParam::new(I64));
         mem.returns.push(AbiParam::new(I32));
         let mem_sig = b.import_signature(mem);
-        let mut stack = Signature::new(call_conv);
-        stack.params.push(AbiParam::new(I64));
-        stack.params.push(AbiParam::new(I32));
-        stack.returns.push(AbiParam::new(I32));
-        let stack_sig = b.import_signature(stack);
+        let mut word = Signature::new(call_conv);
+        word.params.push(AbiParam::new(I64));
+        word.returns.push(AbiParam::new(I32));
+        let word_sig = b.import_signature(word);
 
         let mut blocks = HashMap::new();
         for &start in self.segments.keys() {
@@ -192,7 +191,7 @@ impl Lowering<'_> {
             blocks,
             exec_sig,
             mem_sig,
-            stack_sig,
+            word_sig,
             dispatch: None,
             loop_head: None,
             current: 0,
@@ -734,7 +733,7 @@ impl Ctx<'_, '_> {
             }
             DIV | SDIV | MOD | SMOD => self.divide(vs, op),
             ADDMOD | MULMOD | SIGNEXTEND | SHL | SHR | SAR => {
-                self.stack_op(vs, op);
+                self.word_builtin(vs, op);
             }
             MLOAD | MSTORE | MSTORE8 => {
                 self.memory(vs, ins, rest_after);
@@ -830,30 +829,29 @@ impl Ctx<'_, '_> {
         true
     }
 
-    /// A stack-only instruction through the `stack_op` builtin: its inputs go through the
+    /// A word instruction through its builtin ([`builtins::word_op`]): its inputs go through the
     /// context's scratch words, the rest of the virtual stack stays in registers.
-    fn stack_op(&mut self, vs: &mut VStack, op: u8) {
+    fn word_builtin(&mut self, vs: &mut VStack, op: u8) {
         let inputs = if matches!(op, opcode::ADDMOD | opcode::MULMOD) {
             3
         } else {
             2
         };
         let words: Vec<[Value; 4]> = (0..inputs).map(|_| self.pop_val(vs).0).collect();
-        let r = self.call_stack_op(op, &words);
+        let r = self.call_word_builtin(op, &words);
         vs.items.push(Slot::Val(r, None));
     }
 
-    /// Calls the `stack_op` builtin on `words` (top first) and returns its result.
-    fn call_stack_op(&mut self, op: u8, words: &[[Value; 4]]) -> [Value; 4] {
+    /// Calls the builtin of word instruction `op` on `words` (top first) and returns its result.
+    fn call_word_builtin(&mut self, op: u8, words: &[[Value; 4]]) -> [Value; 4] {
         for (k, w) in words.iter().enumerate() {
             self.store_word(*w, self.ctx, offsets::SCRATCH + 32 * k as i32);
         }
-        let callee = self.iconst(self.l.builtins.stack_op as u64);
-        let op = self.b.ins().iconst(I32, op as i64);
+        let callee = self.iconst(builtins::word_op(op) as u64);
         let call = self
             .b
             .ins()
-            .call_indirect(self.stack_sig, callee, &[self.ctx, op]);
+            .call_indirect(self.word_sig, callee, &[self.ctx]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
         self.stop_unless_zero(code, cont);
@@ -935,7 +933,7 @@ impl Ctx<'_, '_> {
         let args: Vec<BlockArg> = [q, fill, fill, fill].into_iter().map(Into::into).collect();
         self.b.ins().jump(merge, &args);
         self.b.switch_to_block(slow);
-        let r = self.call_stack_op(op, &[a, b]);
+        let r = self.call_word_builtin(op, &[a, b]);
         let args: Vec<BlockArg> = r.into_iter().map(Into::into).collect();
         self.b.ins().jump(merge, &args);
         self.b.switch_to_block(merge);

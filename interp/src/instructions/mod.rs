@@ -33,6 +33,9 @@ pub type Instr<H> = fn(&mut Frame, &mut H) -> Step;
 /// The result of an instruction that only turns stack words into one word, with no gas beyond
 /// its static cost and no other effect, for engines that keep the stack elsewhere: `a` is the
 /// top input, then `b`, then `c`. `None` for every other opcode.
+// Always inlined: with `op` known at the call (the JIT's per-opcode builtins) the match folds
+// away, and the words stay in registers instead of going through memory.
+#[inline(always)]
 pub fn stack_only(op: u8, a: U256, b: U256, c: U256) -> Option<U256> {
     use crate::word;
     use arithmetic as ar;
