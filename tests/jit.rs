@@ -284,7 +284,7 @@ fn hand_written_programs_agree() {
     let programs = [
         // Loops: a counter to 100, a dynamic jump in the loop, memory growth in the loop.
         "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 100 GT PUSH @l JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
-        "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 100 GT PUSH @l PUSH0 ADD JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH1 100 GT PUSH @l CALLVALUE ADD JUMPI PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
         "PUSH0 l: JUMPDEST DUP1 DUP1 MSTORE PUSH1 32 ADD DUP1 PUSH2 0x2000 GT PUSH @l JUMPI MSIZE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
         // Arithmetic edge cases.
         "PUSH32 0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff PUSH1 1 ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
@@ -298,10 +298,10 @@ fn hand_written_programs_agree() {
         "PUSH1 1 PUSH32 0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0 MSTORE",
         // Bad jumps, constant and computed, and into push data.
         "PUSH1 3 JUMP",
-        "PUSH1 2 PUSH0 ADD JUMP",
+        "PUSH1 2 CALLVALUE ADD JUMP",
         "PUSH1 4 JUMP PUSH2 0x5b60 PUSH1 7 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
         "PUSH1 1 PUSH1 0x55 JUMPI STOP",
-        "PUSH1 1 PUSH2 0x1234 PUSH0 ADD JUMPI STOP",
+        "PUSH1 1 PUSH2 0x1234 CALLVALUE ADD JUMPI STOP",
         // Deep stacks and underflow in the middle of a segment.
         "PUSH1 1 ADD",
         "PUSH1 1 PUSH1 2 SWAP2",
@@ -560,7 +560,8 @@ fn verifier_store_redirect_near_the_stack_limit_agrees() {
 }
 
 /// Every arithmetic and bitwise opcode on edge-case words, with operands known at compile
-/// time and computed at run time (`PUSH0 ADD` hides the constant).
+/// time and computed at run time (`CALLVALUE ADD` hides the constant: the value is 0, but only
+/// at run time).
 #[test]
 fn arithmetic_on_edge_words_agrees() {
     use nestedvm::interp::opcode::{self, OPCODES};
@@ -589,16 +590,18 @@ fn arithmetic_on_edge_words_agrees() {
         for (i, a) in words.iter().enumerate() {
             for (j, b) in words.iter().enumerate() {
                 let c = &words[(i + j) % words.len()];
-                // Hide none, all, or only the top operand from the compiler (`PUSH0 ADD`):
-                // known operands take its constant shortcuts (a divisor or factor that is a
-                // power of two, a known shift), hidden ones the general code.
-                for hide in 0..3 {
+                // Hide none, all, only the top operand or all but the top from the compiler
+                // (`CALLVALUE ADD`): known operands take its constant shortcuts (a divisor or
+                // factor that is a power of two, a known shift, a comparison with a small
+                // constant on either side, minus a constant), hidden ones the general code.
+                for hide in 0..4 {
                     let mut code = Vec::new();
                     for (k, w) in [c, b, a].iter().skip(3 - info.inputs as usize).enumerate() {
                         code.push(opcode::PUSH32);
                         code.extend_from_slice(&w.to_big_endian());
-                        if hide == 1 || (hide == 2 && k + 1 == info.inputs as usize) {
-                            code.extend([opcode::PUSH0, opcode::ADD]);
+                        let top = k + 1 == info.inputs as usize;
+                        if hide == 1 || (hide == 2 && top) || (hide == 3 && !top) {
+                            code.extend([opcode::CALLVALUE, opcode::ADD]);
                         }
                     }
                     code.push(op);
@@ -689,7 +692,7 @@ fn inline_shifts_signextend_and_byte_agree() {
                     code.push(opcode::PUSH32);
                     code.extend_from_slice(&n.to_big_endian());
                     if hide {
-                        code.extend([opcode::PUSH0, opcode::ADD]);
+                        code.extend([opcode::CALLVALUE, opcode::ADD]);
                     }
                     code.push(op);
                     let at = k * 32;

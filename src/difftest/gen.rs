@@ -200,8 +200,15 @@ pub fn program_with(
                 patches.push(code.len());
                 code.extend_from_slice(&[0, 0]);
                 if rng.chance(30) {
-                    // A target computed at run time (a dynamic jump for the JIT).
-                    code.extend_from_slice(&[opcode::PUSH0, opcode::ADD]);
+                    // A target computed at run time (a dynamic jump for the JIT): plus
+                    // `v ^ v` for the call value `v`, which the compiler cannot fold (it
+                    // folds `PUSH0 ADD`).
+                    code.extend_from_slice(&[
+                        opcode::CALLVALUE,
+                        opcode::DUP1,
+                        opcode::XOR,
+                        opcode::ADD,
+                    ]);
                 }
                 if rng.chance(50) {
                     code.push(opcode::JUMP);
