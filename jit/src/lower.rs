@@ -14,7 +14,8 @@ use crate::segments::{ends_segment_after, jump_landing, Instr, Segment, SegmentE
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I128, I32, I64, I8};
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, Function, InstBuilder, MemFlags, SigRef, Signature, Value,
+    AbiParam, Block, BlockArg, Function, InstBuilder, InstructionData, MemFlags, Opcode, SigRef,
+    Signature, Value,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
@@ -664,7 +665,17 @@ impl Ctx<'_, '_> {
                 let (b, kb) = self.pop_val(vs);
                 let small = |k: Option<U256>| k.filter(|v| v.bits() <= 64).map(|v| v.low_u64());
                 let r = match op {
+                    // The constant second: Cranelift then adds its halves as immediates.
+                    ADD if ka.is_some() && kb.is_none() => self.add_sub(b, a, false),
                     ADD => self.add_sub(a, b, false),
+                    // Minus a constant is plus its negation: the sum's carry comes from its
+                    // result, while Cranelift turns the difference's borrow back into a
+                    // comparison with the constant (two registers held across loops).
+                    SUB if kb.is_some() => {
+                        let neg = U256::zero().overflowing_sub(kb.unwrap_or_default()).0;
+                        let n = neg.0.map(|limb| self.iconst(limb));
+                        self.add_sub(a, n, false)
+                    }
                     SUB => self.add_sub(a, b, true),
                     MUL => {
                         let pow2 = |k: Option<U256>| {
@@ -677,6 +688,16 @@ impl Ctx<'_, '_> {
                             (_, _, _, Some(c)) => self.mul_small(a, c),
                             (_, _, Some(c), _) => self.mul_small(b, c),
                             _ => self.mul(a, b),
+                        }
+                    }
+                    LT | GT | SLT | SGT if small(kb).or(small(ka)).is_some() => {
+                        let signed = matches!(op, SLT | SGT);
+                        // `a < b` for LT, `b < a` for GT: which side holds the constant says
+                        // whether the variable is below or above it.
+                        match (small(ka), small(kb), matches!(op, LT | SLT)) {
+                            (_, Some(c), below) => self.cmp_small(a, c, below, signed),
+                            (Some(c), _, below) => self.cmp_small(b, c, !below, signed),
+                            _ => unreachable!("the guard saw a constant"),
                         }
                     }
                     LT => self.lt(a, b, false),
@@ -1234,6 +1255,18 @@ impl Ctx<'_, '_> {
         (r, self.b.ins().bor(c1, c2))
     }
 
+    /// The constant `v` holds, when an `iconst` defines it.
+    fn const_value(&self, v: Value) -> Option<u64> {
+        let inst = self.b.func.dfg.value_def(v).inst()?;
+        match self.b.func.dfg.insts[inst] {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm.bits() as u64),
+            _ => None,
+        }
+    }
+
     /// A word as two 128-bit halves (low, high).
     fn halves(&mut self, w: [Value; 4]) -> (Value, Value) {
         let lo = self.b.ins().iconcat(w[0], w[1]);
@@ -1258,15 +1291,27 @@ impl Ctx<'_, '_> {
             let lo = ins.isub(alo, blo);
             (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo))
         } else {
+            // The carry from the result: a constant `blo` stays an immediate of the add.
             let lo = ins.iadd(alo, blo);
             (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, lo, alo))
         };
+        // Through i64, so that x64 adds it as a register and an immediate 0.
+        let carry = self.b.ins().uextend(I64, carry);
         let carry = self.b.ins().uextend(I128, carry);
+        let high_zero = self.const_value(b[2]) == Some(0) && self.const_value(b[3]) == Some(0);
         let hi = if subtract {
-            let d = self.b.ins().isub(ahi, bhi);
+            let d = if high_zero {
+                ahi
+            } else {
+                self.b.ins().isub(ahi, bhi)
+            };
             self.b.ins().isub(d, carry)
         } else {
-            let t = self.b.ins().iadd(ahi, bhi);
+            let t = if high_zero {
+                ahi
+            } else {
+                self.b.ins().iadd(ahi, bhi)
+            };
             self.b.ins().iadd(t, carry)
         };
         self.join_halves(lo, hi)
@@ -1324,6 +1369,47 @@ impl Ctx<'_, '_> {
         let lo_lt = self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo);
         let eq_and = self.b.ins().band(hi_eq, lo_lt);
         let r = self.b.ins().bor(hi_lt, eq_and);
+        self.flag(r)
+    }
+
+    /// `x < c` (when `below`) or `c < x` for a constant `c` below 2^64, signed when asked: on
+    /// limbs with immediates, where the 128-bit comparison would keep the constant's halves in
+    /// registers (hoisted out of loops, then spilled).
+    fn cmp_small(&mut self, x: [Value; 4], c: u64, below: bool, signed: bool) -> [Value; 4] {
+        let high = self.b.ins().bor(x[1], x[2]);
+        let high = self.b.ins().bor(high, x[3]);
+        let r = if below {
+            // x < c: the high limbs are zero and the low one is below c, or (signed) x < 0.
+            let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+            let low = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::UnsignedLessThan, x[0], c as i64);
+            let r = self.b.ins().band(high_zero, low);
+            if signed {
+                let negative = self.b.ins().icmp_imm(IntCC::SignedLessThan, x[3], 0);
+                self.b.ins().bor(r, negative)
+            } else {
+                r
+            }
+        } else {
+            // c < x: a high limb is set or the low one is above c, and (signed) x >= 0.
+            let high_set = self.b.ins().icmp_imm(IntCC::NotEqual, high, 0);
+            let low = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThan, x[0], c as i64);
+            let r = self.b.ins().bor(high_set, low);
+            if signed {
+                let non_negative = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::SignedGreaterThanOrEqual, x[3], 0);
+                self.b.ins().band(r, non_negative)
+            } else {
+                r
+            }
+        };
         self.flag(r)
     }
 
