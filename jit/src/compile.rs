@@ -208,6 +208,38 @@ pub fn compile_selected<H: Host>(
             code.len()
         )));
     }
+    // A panic in the lowering or in Cranelift (a bug of ours or theirs, on some input) must
+    // not take the process down: the code is interpreted instead.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        compile_unguarded::<H>(spec, code, options, selection)
+    }))
+    .unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(CompileError(format!("the compiler panicked: {why}")))
+    })
+}
+
+#[cfg(test)]
+std::thread_local! {
+    /// Makes the next compilation on this thread panic (tests of the guard).
+    static PANIC_IN_COMPILE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// [`compile_selected`] without its guard against panics.
+fn compile_unguarded<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    options: CompileOptions,
+    selection: Selection<'_>,
+) -> Result<CompiledCode, CompileError> {
+    #[cfg(test)]
+    if PANIC_IN_COMPILE.with(|p| p.replace(false)) {
+        panic!("injected");
+    }
     let isa = isa(&options)?;
     let call_conv = isa.default_call_conv();
     let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
@@ -253,4 +285,67 @@ pub fn dump_ir<H: Host>(
         isa.default_call_conv(),
     );
     Ok(func.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nestedvm_interp::host::AccountLoad;
+    use nestedvm_interp::{
+        Address, Fork, Log, Profile, SStoreResult, SelfDestructResult, B256, U256,
+    };
+
+    /// A host type for compiling only: nothing here runs the code.
+    struct AnyHost;
+
+    impl Host for AnyHost {
+        fn env(&self) -> &nestedvm_interp::Env {
+            unreachable!()
+        }
+        fn balance(&mut self, _: Address) -> (U256, bool) {
+            unreachable!()
+        }
+        fn code(&mut self, _: Address) -> (std::sync::Arc<[u8]>, bool) {
+            unreachable!()
+        }
+        fn code_hash(&mut self, _: Address) -> (B256, bool) {
+            unreachable!()
+        }
+        fn load_account(&mut self, _: Address) -> AccountLoad {
+            unreachable!()
+        }
+        fn sload(&mut self, _: Address, _: U256) -> (U256, bool) {
+            unreachable!()
+        }
+        fn sstore(&mut self, _: Address, _: U256, _: U256) -> SStoreResult {
+            unreachable!()
+        }
+        fn tload(&mut self, _: Address, _: U256) -> U256 {
+            unreachable!()
+        }
+        fn tstore(&mut self, _: Address, _: U256, _: U256) {
+            unreachable!()
+        }
+        fn block_hash(&mut self, _: u64) -> B256 {
+            unreachable!()
+        }
+        fn log(&mut self, _: Log) {
+            unreachable!()
+        }
+        fn selfdestruct(&mut self, _: Address, _: Address) -> SelfDestructResult {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn a_panic_while_compiling_is_a_compile_error() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        let code = Bytecode::new(&[0x60, 0x01, 0x00]);
+        PANIC_IN_COMPILE.with(|p| p.set(true));
+        let err = compile::<AnyHost>(spec, &code, CompileOptions::default())
+            .expect_err("the injected panic is reported");
+        assert!(err.0.contains("panicked: injected"), "{err}");
+        // The guard leaves the thread able to compile.
+        assert!(compile::<AnyHost>(spec, &code, CompileOptions::default()).is_ok());
+    }
 }
