@@ -9,6 +9,7 @@ use crate::tiered::Tiered;
 use nestedvm_interp::{Bytecode, Fork, Host, Profile, Spec};
 use std::any::TypeId;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -41,8 +42,47 @@ pub struct JitCache {
 /// The entries, by key; codes whose keys collide share a list.
 #[derive(Default)]
 struct Entries {
-    by_key: HashMap<CacheKey, Vec<Arc<Tiered>>>,
+    by_key: HashMap<CacheKey, Vec<Arc<Tiered>>, BuildHasherDefault<KeyHasher>>,
     count: usize,
+}
+
+/// Hashes a [`CacheKey`] with a multiply-rotate per word: its content hash is already seeded
+/// and well mixed, and std's SipHash of the key was a per-run cost of short runs.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(26) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(x.into());
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(x.into());
+    }
+
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+
+    fn write_isize(&mut self, x: isize) {
+        self.write_u64(x as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl std::fmt::Debug for JitCache {
