@@ -752,3 +752,58 @@ fn self_loops_agree_at_every_gas_limit() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// MLOAD, MSTORE and MSTORE8 at offsets around the edges of native code's fast path (the end
+/// of memory, 2^32 less the reserved region, 2^64, and in `hyvm` the 160-bit mask that makes
+/// 2^160 + k alias k), each known at compile time and computed at run time.
+#[test]
+fn memory_accesses_at_edge_offsets_agree() {
+    use nestedvm::interp::opcode;
+    let mask = U256::one() << 160;
+    let mut offsets: Vec<U256> = [0u64, 1, 31, 32, 0x40, 0x5f, 0x60, 0x3ff, 0x400, 0x401]
+        .into_iter()
+        .map(U256::from)
+        .collect();
+    for reserved in [0u64, 0x340, 0x460] {
+        let limit = u32::MAX as u64 - reserved;
+        offsets.extend([limit - 1, limit, limit + 1].map(U256::from));
+    }
+    offsets.extend([
+        U256::from(u64::MAX),
+        U256::one() << 64,
+        mask,
+        mask + 0x40,
+        mask - 1,
+        U256::MAX,
+    ]);
+    let mut failures = Vec::new();
+    for op in [opcode::MLOAD, opcode::MSTORE, opcode::MSTORE8] {
+        for off in &offsets {
+            for hide in [false, true] {
+                // A word at 0x40 first, so that loads there see something, then the access.
+                let mut code = vec![opcode::PUSH1, 0x5a, opcode::PUSH1, 0x40, opcode::MSTORE];
+                if op != opcode::MLOAD {
+                    code.extend([opcode::PUSH1 + 1, 0xbe, 0xef]);
+                }
+                code.push(opcode::PUSH32);
+                code.extend_from_slice(&off.to_big_endian());
+                if hide {
+                    code.extend([opcode::CALLVALUE, opcode::ADD]);
+                }
+                code.push(op);
+                code.extend([opcode::MSIZE, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]);
+                let mut req = Request::new(code);
+                req.gas = 1_000_000;
+                for profile in [Profile::Evm, Profile::Hyvm] {
+                    if let Err(e) = compare(profile, Fork::Osaka, &req) {
+                        failures.push(format!(
+                            "{op:#04x} at {off:#x} hide {hide} {profile:?}: {e}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let shown = failures.len().min(8);
+    assert!(failures.is_empty(), "{}", failures[..shown].join("\n"));
+}

@@ -968,38 +968,62 @@ impl Ctx<'_, '_> {
         use opcode::*;
         let flags = MemFlags::trusted();
         let spec = self.l.spec;
-        let (off, _) = self.pop_val(vs);
+        let (off, known) = self.pop_val(vs);
         let value = if ins.op == MLOAD {
             None
         } else {
             Some(self.pop_val(vs).0)
         };
         let width: i64 = if ins.op == MSTORE8 { 1 } else { 32 };
-        // In bounds: the offset's high part is zero (after the 160-bit mask in hyvm) and
-        // offset + reserved + width fits in memory.
-        let high = if spec.mask_offsets {
-            let low32 = self.b.ins().band_imm(off[2], 0xffff_ffff);
-            self.b.ins().bor(off[1], low32)
-        } else {
-            let h = self.b.ins().bor(off[1], off[2]);
-            self.b.ins().bor(h, off[3])
-        };
-        let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
-        let host = self.b.ins().iadd_imm(off[0], spec.reserved as i64);
-        let wide = self.b.ins().icmp_imm(
-            IntCC::UnsignedGreaterThan,
-            off[0],
-            (u32::MAX as i64) - spec.reserved as i64,
-        );
-        let end = self.b.ins().iadd_imm(host, width);
         let mem_len = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY_LEN);
-        let fits = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, end, mem_len);
-        let narrow = self.b.ins().icmp_imm(IntCC::Equal, wide, 0);
-        let ok = self.b.ins().band(high_zero, fits);
-        let ok = self.b.ins().band(ok, narrow);
+        // Offsets the fast path takes: below 2^32 less the reserved region, so that
+        // offset + reserved + width cannot overflow.
+        let narrow_limit = u32::MAX as u64 - spec.reserved as u64;
+        let (host, ok) = if let Some(k) = known {
+            // A constant offset (Solidity's free memory pointer at 0x40, scratch at 0): only
+            // the size check is left for run time.
+            let masked = if spec.mask_offsets {
+                k & ((U256::one() << 160) - 1)
+            } else {
+                k
+            };
+            if masked <= U256::from(narrow_limit) {
+                let host = masked.low_u64() + spec.reserved as u64;
+                let end = host as i64 + width;
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, mem_len, end);
+                (self.iconst(host), ok)
+            } else {
+                let never = self.b.ins().iconst(I8, 0);
+                (self.iconst(0), never)
+            }
+        } else {
+            // In bounds: the offset's high part is zero (after the 160-bit mask in hyvm) and
+            // offset + reserved + width fits in memory.
+            let high = if spec.mask_offsets {
+                let low32 = self.b.ins().band_imm(off[2], 0xffff_ffff);
+                self.b.ins().bor(off[1], low32)
+            } else {
+                let h = self.b.ins().bor(off[1], off[2]);
+                self.b.ins().bor(h, off[3])
+            };
+            let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+            let host = self.b.ins().iadd_imm(off[0], spec.reserved as i64);
+            let wide =
+                self.b
+                    .ins()
+                    .icmp_imm(IntCC::UnsignedGreaterThan, off[0], narrow_limit as i64);
+            let end = self.b.ins().iadd_imm(host, width);
+            let fits = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, end, mem_len);
+            let narrow = self.b.ins().icmp_imm(IntCC::Equal, wide, 0);
+            let ok = self.b.ins().band(high_zero, fits);
+            (host, self.b.ins().band(ok, narrow))
+        };
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let merge = self.b.create_block();
