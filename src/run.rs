@@ -169,7 +169,7 @@ pub struct Vm {
     /// Compiled code and `auto`'s run counts.
     jit: JitState,
     /// The world of the last run, emptied by the next: its tables' memory is reused.
-    spare: Option<World>,
+    spare: Option<Box<World>>,
 }
 
 /// What the caller of a run holds when the request does not give it an account: enough for
@@ -331,7 +331,10 @@ impl Vm {
         request: &Request,
         code: Option<Arc<Bytecode>>,
     ) -> Outcome {
-        world.env = request.env.clone();
+        // `run` has set it already: a clone allocates when there are blob hashes.
+        if world.env != request.env {
+            world.env = request.env.clone();
+        }
         world.fork = config.fork;
         world.begin_transaction();
         world.warm_precompiles(PrecompileSet::for_fork(config.fork));
