@@ -329,10 +329,111 @@ pub struct Checkpoint {
     logs: usize,
 }
 
+/// The accounts: a table of them with an index by address, and the position last reached
+/// for a change remembered, since nearly all of a run's SLOADs and SSTOREs go to the account
+/// executing. The remembered position is checked against its entry's address before use, so
+/// no change to the table can make it answer wrong.
+#[derive(Clone, Debug, Default)]
+struct Accounts {
+    index: HashMap<Address, usize>,
+    table: Vec<(Address, Account)>,
+    last: usize,
+}
+
+impl Accounts {
+    fn with_capacity(capacity: usize) -> Accounts {
+        Accounts {
+            index: HashMap::with_capacity_and_hasher(capacity, KeyHashing::default()),
+            table: Vec::with_capacity(capacity),
+            last: 0,
+        }
+    }
+
+    #[inline]
+    fn position(&self, address: &Address) -> Option<usize> {
+        match self.table.get(self.last) {
+            Some((a, _)) if a == address => Some(self.last),
+            _ => self.index.get(address).copied(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, address: &Address) -> Option<&Account> {
+        self.position(address).map(|i| &self.table[i].1)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, address: &Address) -> Option<&mut Account> {
+        let i = self.position(address)?;
+        self.last = i;
+        Some(&mut self.table[i].1)
+    }
+
+    /// The account at `address`, made empty when missing, and whether it was missing.
+    #[inline]
+    fn get_or_default(&mut self, address: Address) -> (&mut Account, bool) {
+        let missing = match self.position(&address) {
+            Some(i) => {
+                self.last = i;
+                false
+            }
+            None => {
+                self.push(address, Account::default());
+                true
+            }
+        };
+        (&mut self.table[self.last].1, missing)
+    }
+
+    fn insert(&mut self, address: Address, account: Account) {
+        match self.position(&address) {
+            Some(i) => self.table[i].1 = account,
+            None => self.push(address, account),
+        }
+    }
+
+    /// Adds an account not in the table.
+    fn push(&mut self, address: Address, account: Account) {
+        self.last = self.table.len();
+        self.index.insert(address, self.last);
+        self.table.push((address, account));
+    }
+
+    fn remove(&mut self, address: &Address) -> Option<Account> {
+        let i = self.index.remove(address)?;
+        let (_, account) = self.table.swap_remove(i);
+        // The last entry moved into the hole.
+        if let Some((moved, _)) = self.table.get(i) {
+            self.index.insert(*moved, i);
+        }
+        Some(account)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Address, &Account)> {
+        self.table
+            .iter()
+            .map(|(address, account)| (address, account))
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Account> {
+        self.table.iter_mut().map(|(_, account)| account)
+    }
+
+    /// Empties the table, keeping its memory unless it grew past `KEPT_CAPACITY`.
+    fn clear(&mut self) {
+        if self.table.capacity() > KEPT_CAPACITY {
+            *self = Accounts::default();
+        } else {
+            self.index.clear();
+            self.table.clear();
+        }
+    }
+}
+
 /// The simulated chain state, and the environment of the transaction being run.
 #[derive(Clone, Debug)]
 pub struct World {
-    accounts: HashMap<Address, Account>,
+    accounts: Accounts,
     transient: HashMap<(Address, SlotKey), U256>,
     warm_accounts: HashSet<Address>,
     /// The precompiles warm since the transaction's start: looked up where an account is
@@ -387,7 +488,7 @@ impl World {
         // Sized for a typical run (the precompiles and the run's own accounts are warmed at
         // its start), so short runs do not spend their time growing tables.
         World {
-            accounts: HashMap::with_capacity_and_hasher(8, KeyHashing::default()),
+            accounts: Accounts::with_capacity(8),
             transient: HashMap::default(),
             warm_accounts: HashSet::with_capacity_and_hasher(32, KeyHashing::default()),
             warm_precompiles: None,
@@ -443,7 +544,7 @@ impl World {
             env: own_env,
             fork: own_fork,
         } = self;
-        clear_map(accounts);
+        accounts.clear();
         clear_map(transient);
         clear_set(warm_accounts);
         *warm_precompiles = None;
@@ -464,7 +565,7 @@ impl World {
 
     /// Sets a storage slot (outside any transaction).
     pub fn set_storage(&mut self, address: Address, key: U256, value: U256) {
-        let slot = self.accounts.entry(address).or_default().slot_mut(key);
+        let slot = self.accounts.get_or_default(address).0.slot_mut(key);
         // Its warmth in a transaction under way, if any, stays.
         slot.original = value;
         slot.present = value;
@@ -779,17 +880,15 @@ impl World {
 /// The account at `address` in `accounts`, created (journaled in `journal`) when missing, as
 /// [`World::account_mut`] gives it, for callers that hold other parts of the world too.
 fn account_in<'a>(
-    accounts: &'a mut HashMap<Address, Account>,
+    accounts: &'a mut Accounts,
     journal: &mut Vec<Entry>,
     address: Address,
 ) -> &'a mut Account {
-    match accounts.entry(address) {
-        std::collections::hash_map::Entry::Occupied(account) => account.into_mut(),
-        std::collections::hash_map::Entry::Vacant(missing) => {
-            journal.push(Entry::AccountCreated(address));
-            missing.insert(Account::default())
-        }
+    let (account, missing) = accounts.get_or_default(address);
+    if missing {
+        journal.push(Entry::AccountCreated(address));
     }
+    account
 }
 
 /// Warms `slot` (of `address` at `key`, reached in the current transaction), journaled,
@@ -1106,6 +1205,30 @@ mod tests {
         );
         w.sstore(a, k, U256::from(2));
         assert_ne!(w.account(&a), Some(&expected));
+    }
+
+    #[test]
+    fn the_remembered_account_never_answers_for_another() {
+        let at = Address::from_low_u64_be;
+        let with_nonce = |n| Account::new(U256::zero(), n, Vec::new());
+        let mut accounts = Accounts::default();
+        for n in 1..=3 {
+            accounts.insert(at(n), with_nonce(n));
+        }
+        assert_eq!(accounts.get_mut(&at(1)).map(|a| a.nonce), Some(1));
+        // The last account moves into the removed one's place, the remembered position.
+        assert_eq!(accounts.remove(&at(1)).map(|a| a.nonce), Some(1));
+        assert!(accounts.get(&at(1)).is_none());
+        assert!(accounts.get_mut(&at(1)).is_none());
+        assert_eq!(accounts.get(&at(3)).map(|a| a.nonce), Some(3));
+        assert_eq!(accounts.get_mut(&at(2)).map(|a| a.nonce), Some(2));
+        assert!(accounts.remove(&at(2)).is_some());
+        let (fresh, missing) = accounts.get_or_default(at(2));
+        assert!(missing && fresh.nonce == 0);
+        accounts.insert(at(3), with_nonce(7));
+        let mut seen: Vec<_> = accounts.iter().map(|(a, acc)| (*a, acc.nonce)).collect();
+        seen.sort();
+        assert_eq!(seen, [(at(2), 0), (at(3), 7)]);
     }
 
     #[test]
