@@ -291,7 +291,7 @@ enum Entry {
     AccountWarmed(Address),
     /// A slot's warm bit was set.
     SlotWarmed(Address, U256),
-    /// A slot of a missing account went into `warm_misses`.
+    /// A slot missing from the storage went into `warm_misses`.
     MissWarmed(Address, U256),
     Storage {
         address: Address,
@@ -439,8 +439,9 @@ pub struct World {
     /// The precompiles warm since the transaction's start: looked up where an account is
     /// touched rather than put in `warm_accounts` one by one at every start.
     warm_precompiles: Option<PrecompileSet>,
-    /// The warm slots of accounts that do not exist (an access list's, or an SLOAD's where
-    /// nothing is deployed): the other slots keep their warm bit themselves.
+    /// The warm slots that were not in the storage when warmed (an access list's, or an
+    /// SLOAD's of a slot never written, or where nothing is deployed): the others keep their
+    /// warm bit themselves.
     warm_misses: HashSet<(Address, SlotKey)>,
     /// The current transaction's number, which tells a slot reached in it from one last
     /// reached in an earlier transaction (see [`Slot::reached_in`]).
@@ -646,10 +647,12 @@ impl World {
 
     /// Marks a storage slot warm without charging (a transaction's access list).
     pub fn warm_slot(&mut self, address: Address, key: U256) {
-        match self.accounts.get_mut(&address) {
-            Some(account) => {
-                account.slot_mut(key).reached_in(self.tx).warm = true;
-            }
+        let slot = self
+            .accounts
+            .get_mut(&address)
+            .and_then(|a| a.storage.get_mut(&SlotKey(key)));
+        match slot {
+            Some(slot) => slot.reached_in(self.tx).warm = true,
             None => {
                 self.warm_misses.insert((address, SlotKey(key)));
             }
@@ -695,6 +698,14 @@ impl World {
                 }
                 Entry::MissWarmed(a, k) => {
                     self.warm_misses.remove(&(a, SlotKey(k)));
+                    // The slot, written since, may carry the warmth in its bit as well.
+                    if let Some(slot) = self
+                        .accounts
+                        .get_mut(&a)
+                        .and_then(|a| a.storage.get_mut(&SlotKey(k)))
+                    {
+                        slot.warm = false;
+                    }
                 }
                 Entry::Storage {
                     address,
@@ -892,8 +903,8 @@ fn account_in<'a>(
 }
 
 /// Warms `slot` (of `address` at `key`, reached in the current transaction), journaled,
-/// returning whether it was cold: neither its bit nor `misses` (where it went while its
-/// account did not exist) had it.
+/// returning whether it was cold: neither its bit nor `misses` (where it went if warmed
+/// before it was written) had it.
 #[inline]
 fn warms(
     slot: &mut Slot,
@@ -902,12 +913,17 @@ fn warms(
     address: Address,
     key: U256,
 ) -> bool {
-    let cold = !slot.warm && (misses.is_empty() || !misses.contains(&(address, SlotKey(key))));
-    if cold {
-        slot.warm = true;
-        journal.push(Entry::SlotWarmed(address, key));
+    if slot.warm {
+        return false;
     }
-    cold
+    slot.warm = true;
+    if !misses.is_empty() && misses.contains(&(address, SlotKey(key))) {
+        // Warm since before it was written: the bit spares looking again, and undoing that
+        // warming (`Entry::MissWarmed`) clears the bit too.
+        return false;
+    }
+    journal.push(Entry::SlotWarmed(address, key));
+    true
 }
 
 impl Host for World {
@@ -949,17 +965,23 @@ impl Host for World {
     }
 
     fn sload(&mut self, address: Address, key: U256) -> (U256, bool) {
-        let Some(account) = self.accounts.get_mut(&address) else {
-            let cold = self.warm_misses.insert((address, SlotKey(key)));
-            if cold {
-                self.journal.push(Entry::MissWarmed(address, key));
-            }
-            return (U256::zero(), cold);
-        };
-        // A slot read stays in the map (as zero if it was never written) to carry its warmth.
-        let slot = account.slot_mut(key).reached_in(self.tx);
-        let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
-        (slot.present, cold)
+        let tx = self.tx;
+        let slot = self
+            .accounts
+            .get_mut(&address)
+            .and_then(|a| a.storage.get_mut(&SlotKey(key)));
+        if let Some(slot) = slot {
+            let slot = slot.reached_in(tx);
+            let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
+            return (slot.present, cold);
+        }
+        // Reading a slot never written makes no entry for it (many transactions' reads would
+        // pile up in a long-lived world): its warmth goes in `warm_misses`.
+        let cold = self.warm_misses.insert((address, SlotKey(key)));
+        if cold {
+            self.journal.push(Entry::MissWarmed(address, key));
+        }
+        (U256::zero(), cold)
     }
 
     fn sstore(&mut self, address: Address, key: U256, value: U256) -> SStoreResult {
@@ -1166,6 +1188,28 @@ mod tests {
         );
         w.begin_transaction();
         assert_eq!(w.sload(a, listed), (U256::zero(), true));
+    }
+
+    #[test]
+    fn reading_slots_never_written_leaves_no_entries_but_warms_them() {
+        let a = Address::from_low_u64_be(8);
+        let mut w = World::default();
+        w.insert_account(a, Account::default());
+        w.begin_transaction();
+        for key in 0..100u64 {
+            assert_eq!(w.sload(a, U256::from(key)), (U256::zero(), true));
+        }
+        assert_eq!(w.account(&a).map(|acc| acc.storage.len()), Some(0));
+        let cp = w.checkpoint();
+        assert_eq!(w.sload(a, U256::from(200)), (U256::zero(), true));
+        let r = w.sstore(a, U256::from(200), U256::one());
+        assert_eq!(
+            (r.original, r.current, r.is_cold),
+            (0.into(), 0.into(), false)
+        );
+        w.revert_to(cp);
+        assert!(w.sstore(a, U256::from(200), U256::one()).is_cold);
+        assert!(!w.sstore(a, U256::from(7), U256::one()).is_cold);
     }
 
     #[test]
