@@ -4,7 +4,8 @@
 //!
 //! A storage slot carries its own EIP-2929 warm bit and its value at the transaction's start,
 //! both valid for the transaction it was last reached in: an SLOAD or SSTORE is one lookup of
-//! the account and one of the slot, and starting a transaction walks no storage.
+//! the slot (and of the account, unless it is the one last changed), and starting a
+//! transaction walks no storage.
 
 use crate::precompiles::PrecompileSet;
 use nestedvm_interp::host::AccountLoad;
@@ -985,8 +986,8 @@ impl Host for World {
     }
 
     fn sstore(&mut self, address: Address, key: U256, value: U256) -> SStoreResult {
-        // One lookup each of the account and the slot: SSTORE is the costliest host call of
-        // token-like contracts.
+        // One lookup of the slot, and of the account unless it is the remembered one: SSTORE
+        // is the costliest host call of token-like contracts.
         let account = account_in(&mut self.accounts, &mut self.journal, address);
         let slot = account.slot_mut(key).reached_in(self.tx);
         let is_cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
