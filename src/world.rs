@@ -1,6 +1,11 @@
 //! The in-memory world state with a journal: every change is an entry, a checkpoint is a
 //! journal length, and reverting pops back to it (storage, transient storage, balances,
 //! nonces, code, creations, destructions, warm sets and logs alike).
+//!
+//! A storage slot carries its own EIP-2929 warm bit and its value at the transaction's start,
+//! both valid for the transaction it was last reached in: an SLOAD or SSTORE is one lookup of
+//! the slot (and of the account, unless it is the one last changed), and starting a
+//! transaction walks no storage.
 
 use crate::precompiles::PrecompileSet;
 use nestedvm_interp::host::AccountLoad;
@@ -9,7 +14,7 @@ use nestedvm_interp::{
     U256,
 };
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 // foldhash rather than std's SipHash: storage and warm-set lookups run on every SLOAD and
@@ -18,9 +23,9 @@ use std::sync::{Arc, OnceLock};
 type HashMap<K, V> = std::collections::HashMap<K, V, KeyHashing>;
 type HashSet<K> = std::collections::HashSet<K, KeyHashing>;
 
-/// foldhash reading the world's keys (20-byte addresses, 32-byte words, which hash as one
-/// byte string each) sixteen bytes at a time as numbers: two multiplies for a word where
-/// foldhash's byte-string path took a loop and ~70 instructions, on every SLOAD and SSTORE.
+/// foldhash reading the world's keys (20-byte addresses hash as one byte string) sixteen
+/// bytes at a time as numbers: two multiplies for an address where foldhash's byte-string
+/// path took a loop and ~70 instructions. Storage keys hash as numbers ([`SlotKey`]).
 #[derive(Clone, Debug, Default)]
 struct KeyHashing(foldhash::fast::RandomState);
 
@@ -37,20 +42,20 @@ struct KeyHasher(foldhash::fast::FoldHasher<'static>);
 impl Hasher for KeyHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        // The length goes in too, so byte strings of different lengths stay apart.
-        self.0.write_usize(bytes.len());
         let mut chunks = bytes.chunks_exact(16);
         for chunk in &mut chunks {
             let mut le = [0u8; 16];
             le.copy_from_slice(chunk);
             self.0.write_u128(u128::from_le_bytes(le));
         }
+        // The length goes in too, so byte strings of different lengths stay apart: in the top
+        // byte of a last chunk, which at most 15 bytes leave free (lengths with as many whole
+        // chunks differ by less than 256).
         let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut le = [0u8; 16];
-            le[..rest.len()].copy_from_slice(rest);
-            self.0.write_u128(u128::from_le_bytes(le));
-        }
+        let mut le = [0u8; 16];
+        le[..rest.len()].copy_from_slice(rest);
+        le[15] = bytes.len() as u8;
+        self.0.write_u128(u128::from_le_bytes(le));
     }
 
     fn write_u8(&mut self, i: u8) {
@@ -78,11 +83,54 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// One storage slot: its value at the start of the transaction and now.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A storage key as the world's maps hash it: two 128-bit numbers, two multiplies in the
+/// hasher, where `U256`'s own `Hash` adds a length prefix and its bytes a length of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SlotKey(U256);
+
+impl Hash for SlotKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let [a, b, c, d] = self.0 .0;
+        state.write_u128(u128::from(a) | u128::from(b) << 64);
+        state.write_u128(u128::from(c) | u128::from(d) << 64);
+    }
+}
+
+/// One storage slot: its value at the start of transaction `tx` and now, and whether it is
+/// warm in `tx`.
+#[derive(Clone, Copy, Debug, Default)]
 struct Slot {
     original: U256,
     present: U256,
+    /// The transaction the slot was last reached in (see [`World::tx`]); until it is reached
+    /// in the current one, `original` and `warm` are stale.
+    tx: u32,
+    warm: bool,
+}
+
+impl Slot {
+    /// A slot holding `value` since before any transaction.
+    fn holding(value: U256) -> Slot {
+        Slot {
+            original: value,
+            present: value,
+            ..Slot::default()
+        }
+    }
+
+    /// The slot as transaction `tx` sees it: reached there for the first time, it is cold and
+    /// its present value is the one the transaction started with (every change within a
+    /// transaction reaches the slot first).
+    #[inline]
+    fn reached_in(&mut self, tx: u32) -> &mut Slot {
+        if self.tx != tx {
+            self.tx = tx;
+            self.original = self.present;
+            self.warm = false;
+        }
+        self
+    }
 }
 
 /// An account.
@@ -95,16 +143,23 @@ pub struct Account {
     /// Code.
     pub code: Arc<[u8]>,
     code_hash: CodeHash,
-    storage: HashMap<U256, Slot>,
+    storage: HashMap<SlotKey, Slot>,
 }
 
-// The code hash is the code's keccak whether computed yet or not: it takes no part.
+// The code hash is the code's keccak whether computed yet or not, and a slot's original value
+// and warmth belong to a transaction, not to the state: they take no part, nor do zero slots.
 impl PartialEq for Account {
     fn eq(&self, other: &Self) -> bool {
+        fn within(a: &HashMap<SlotKey, Slot>, b: &HashMap<SlotKey, Slot>) -> bool {
+            a.iter().all(|(key, slot)| {
+                slot.present.is_zero() || b.get(key).is_some_and(|s| s.present == slot.present)
+            })
+        }
         self.balance == other.balance
             && self.nonce == other.nonce
             && self.code == other.code
-            && self.storage == other.storage
+            && within(&self.storage, &other.storage)
+            && within(&other.storage, &self.storage)
     }
 }
 
@@ -195,13 +250,7 @@ impl Account {
     /// The same account with these storage slots set.
     pub fn with_storage(mut self, slots: impl IntoIterator<Item = (U256, U256)>) -> Self {
         for (key, value) in slots {
-            self.storage.insert(
-                key,
-                Slot {
-                    original: value,
-                    present: value,
-                },
-            );
+            self.storage.insert(SlotKey(key), Slot::holding(value));
         }
         self
     }
@@ -209,6 +258,12 @@ impl Account {
     fn set_code(&mut self, code: Arc<[u8]>) {
         self.code_hash = CodeHash::lazy(&code);
         self.code = code;
+    }
+
+    /// The slot at `key`, made (holding zero) when missing.
+    #[inline]
+    fn slot_mut(&mut self, key: U256) -> &mut Slot {
+        self.storage.entry(SlotKey(key)).or_default()
     }
 
     /// Keccak of the code.
@@ -226,7 +281,7 @@ impl Account {
         self.storage
             .iter()
             .filter(|(_, s)| !s.present.is_zero())
-            .map(|(k, s)| (*k, s.present))
+            .map(|(k, s)| (k.0, s.present))
             .collect()
     }
 }
@@ -235,7 +290,10 @@ impl Account {
 #[derive(Clone, Debug)]
 enum Entry {
     AccountWarmed(Address),
+    /// A slot's warm bit was set.
     SlotWarmed(Address, U256),
+    /// A slot missing from the storage went into `warm_misses`.
+    MissWarmed(Address, U256),
     Storage {
         address: Address,
         key: U256,
@@ -272,16 +330,123 @@ pub struct Checkpoint {
     logs: usize,
 }
 
+/// The accounts: a table of them with an index by address, and the position last reached
+/// for a change remembered, since nearly all of a run's SLOADs and SSTOREs go to the account
+/// executing. The remembered position is checked against its entry's address before use, so
+/// no change to the table can make it answer wrong.
+#[derive(Clone, Debug, Default)]
+struct Accounts {
+    index: HashMap<Address, usize>,
+    table: Vec<(Address, Account)>,
+    last: usize,
+}
+
+impl Accounts {
+    fn with_capacity(capacity: usize) -> Accounts {
+        Accounts {
+            index: HashMap::with_capacity_and_hasher(capacity, KeyHashing::default()),
+            table: Vec::with_capacity(capacity),
+            last: 0,
+        }
+    }
+
+    #[inline]
+    fn position(&self, address: &Address) -> Option<usize> {
+        match self.table.get(self.last) {
+            Some((a, _)) if a == address => Some(self.last),
+            _ => self.index.get(address).copied(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, address: &Address) -> Option<&Account> {
+        self.position(address).map(|i| &self.table[i].1)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, address: &Address) -> Option<&mut Account> {
+        let i = self.position(address)?;
+        self.last = i;
+        Some(&mut self.table[i].1)
+    }
+
+    /// The account at `address`, made empty when missing, and whether it was missing.
+    #[inline]
+    fn get_or_default(&mut self, address: Address) -> (&mut Account, bool) {
+        let missing = match self.position(&address) {
+            Some(i) => {
+                self.last = i;
+                false
+            }
+            None => {
+                self.push(address, Account::default());
+                true
+            }
+        };
+        (&mut self.table[self.last].1, missing)
+    }
+
+    fn insert(&mut self, address: Address, account: Account) {
+        match self.position(&address) {
+            Some(i) => self.table[i].1 = account,
+            None => self.push(address, account),
+        }
+    }
+
+    /// Adds an account not in the table.
+    fn push(&mut self, address: Address, account: Account) {
+        self.last = self.table.len();
+        self.index.insert(address, self.last);
+        self.table.push((address, account));
+    }
+
+    fn remove(&mut self, address: &Address) -> Option<Account> {
+        let i = self.index.remove(address)?;
+        let (_, account) = self.table.swap_remove(i);
+        // The last entry moved into the hole.
+        if let Some((moved, _)) = self.table.get(i) {
+            self.index.insert(*moved, i);
+        }
+        Some(account)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Address, &Account)> {
+        self.table
+            .iter()
+            .map(|(address, account)| (address, account))
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Account> {
+        self.table.iter_mut().map(|(_, account)| account)
+    }
+
+    /// Empties the table, keeping its memory unless it grew past `KEPT_CAPACITY`.
+    fn clear(&mut self) {
+        if self.table.capacity() > KEPT_CAPACITY {
+            *self = Accounts::default();
+        } else {
+            self.index.clear();
+            self.table.clear();
+        }
+    }
+}
+
 /// The simulated chain state, and the environment of the transaction being run.
 #[derive(Clone, Debug)]
 pub struct World {
-    accounts: HashMap<Address, Account>,
-    transient: HashMap<(Address, U256), U256>,
+    accounts: Accounts,
+    transient: HashMap<(Address, SlotKey), U256>,
     warm_accounts: HashSet<Address>,
     /// The precompiles warm since the transaction's start: looked up where an account is
     /// touched rather than put in `warm_accounts` one by one at every start.
     warm_precompiles: Option<PrecompileSet>,
-    warm_slots: HashSet<(Address, U256)>,
+    /// The warm slots that were not in the storage when warmed (an access list's, or an
+    /// SLOAD's of a slot never written, or where nothing is deployed): the others keep their
+    /// warm bit themselves.
+    warm_misses: HashSet<(Address, SlotKey)>,
+    /// The current transaction's number, which tells a slot reached in it from one last
+    /// reached in an earlier transaction (see [`Slot::reached_in`]).
+    tx: u32,
     created: HashSet<Address>,
     destroyed: Vec<Address>,
     /// Accounts touched in the EIP-161 sense (a balance, nonce or code change, or the target
@@ -325,11 +490,12 @@ impl World {
         // Sized for a typical run (the precompiles and the run's own accounts are warmed at
         // its start), so short runs do not spend their time growing tables.
         World {
-            accounts: HashMap::with_capacity_and_hasher(8, KeyHashing::default()),
+            accounts: Accounts::with_capacity(8),
             transient: HashMap::default(),
             warm_accounts: HashSet::with_capacity_and_hasher(32, KeyHashing::default()),
             warm_precompiles: None,
-            warm_slots: HashSet::with_capacity_and_hasher(16, KeyHashing::default()),
+            warm_misses: HashSet::default(),
+            tx: 0,
             created: HashSet::default(),
             destroyed: Vec::new(),
             touched: HashSet::with_capacity_and_hasher(8, KeyHashing::default()),
@@ -370,7 +536,8 @@ impl World {
             transient,
             warm_accounts,
             warm_precompiles,
-            warm_slots,
+            warm_misses,
+            tx: _,
             created,
             destroyed,
             touched,
@@ -379,11 +546,11 @@ impl World {
             env: own_env,
             fork: own_fork,
         } = self;
-        clear_map(accounts);
+        accounts.clear();
         clear_map(transient);
         clear_set(warm_accounts);
         *warm_precompiles = None;
-        clear_set(warm_slots);
+        clear_set(warm_misses);
         clear_set(created);
         clear_vec(destroyed);
         clear_set(touched);
@@ -400,15 +567,10 @@ impl World {
 
     /// Sets a storage slot (outside any transaction).
     pub fn set_storage(&mut self, address: Address, key: U256, value: U256) {
-        let slot = Slot {
-            original: value,
-            present: value,
-        };
-        self.accounts
-            .entry(address)
-            .or_default()
-            .storage
-            .insert(key, slot);
+        let slot = self.accounts.get_or_default(address).0.slot_mut(key);
+        // Its warmth in a transaction under way, if any, stays.
+        slot.original = value;
+        slot.present = value;
     }
 
     /// An account, if it exists.
@@ -440,22 +602,29 @@ impl World {
     }
 
     /// Starts a transaction: clears warm sets, transient storage, logs and the journal, and
-    /// makes present storage the original for EIP-2200.
+    /// makes present storage the original for EIP-2200 (each slot when first reached).
     pub fn begin_transaction(&mut self) {
         self.transient.clear();
         self.warm_accounts.clear();
         self.warm_precompiles = None;
-        self.warm_slots.clear();
+        self.warm_misses.clear();
         self.created.clear();
         self.destroyed.clear();
         self.touched.clear();
         self.logs.clear();
         self.journal.clear();
-        for account in self.accounts.values_mut() {
-            for slot in account.storage.values_mut() {
-                slot.original = slot.present;
+        if self.tx == u32::MAX {
+            // Numbers would come round again: every slot goes back to before the first.
+            for slot in self
+                .accounts
+                .values_mut()
+                .flat_map(|a| a.storage.values_mut())
+            {
+                slot.tx = 0;
             }
+            self.tx = 0;
         }
+        self.tx += 1;
     }
 
     /// Ends a transaction: removes destroyed accounts and forgets the journal.
@@ -479,7 +648,16 @@ impl World {
 
     /// Marks a storage slot warm without charging (a transaction's access list).
     pub fn warm_slot(&mut self, address: Address, key: U256) {
-        self.warm_slots.insert((address, key));
+        let slot = self
+            .accounts
+            .get_mut(&address)
+            .and_then(|a| a.storage.get_mut(&SlotKey(key)));
+        match slot {
+            Some(slot) => slot.reached_in(self.tx).warm = true,
+            None => {
+                self.warm_misses.insert((address, SlotKey(key)));
+            }
+        }
     }
 
     /// Removes the accounts touched in this transaction that are empty (EIP-161, the rule of
@@ -511,7 +689,24 @@ impl World {
                     self.warm_accounts.remove(&a);
                 }
                 Entry::SlotWarmed(a, k) => {
-                    self.warm_slots.remove(&(a, k));
+                    if let Some(slot) = self
+                        .accounts
+                        .get_mut(&a)
+                        .and_then(|a| a.storage.get_mut(&SlotKey(k)))
+                    {
+                        slot.warm = false;
+                    }
+                }
+                Entry::MissWarmed(a, k) => {
+                    self.warm_misses.remove(&(a, SlotKey(k)));
+                    // The slot, written since, may carry the warmth in its bit as well.
+                    if let Some(slot) = self
+                        .accounts
+                        .get_mut(&a)
+                        .and_then(|a| a.storage.get_mut(&SlotKey(k)))
+                    {
+                        slot.warm = false;
+                    }
                 }
                 Entry::Storage {
                     address,
@@ -521,7 +716,7 @@ impl World {
                     if let Some(slot) = self
                         .accounts
                         .get_mut(&address)
-                        .and_then(|a| a.storage.get_mut(&key))
+                        .and_then(|a| a.storage.get_mut(&SlotKey(key)))
                     {
                         slot.present = previous;
                     }
@@ -531,7 +726,7 @@ impl World {
                     key,
                     previous,
                 } => {
-                    self.transient.insert((address, key), previous);
+                    self.transient.insert((address, SlotKey(key)), previous);
                 }
                 // Reverting never creates an account: the one changed exists, since its
                 // creation is journaled before the change.
@@ -570,22 +765,7 @@ impl World {
     /// The account at `address`, created (journaled) when missing, so that a reverted change
     /// leaves no empty account behind: a state root must not see one.
     fn account_mut(&mut self, address: Address) -> &mut Account {
-        match self.accounts.entry(address) {
-            std::collections::hash_map::Entry::Occupied(account) => account.into_mut(),
-            std::collections::hash_map::Entry::Vacant(missing) => {
-                self.journal.push(Entry::AccountCreated(address));
-                missing.insert(Account::default())
-            }
-        }
-    }
-
-    /// Warms a storage slot, returning whether it was cold.
-    fn warm_storage_slot(&mut self, address: Address, key: U256) -> bool {
-        let cold = self.warm_slots.insert((address, key));
-        if cold {
-            self.journal.push(Entry::SlotWarmed(address, key));
-        }
-        cold
+        account_in(&mut self.accounts, &mut self.journal, address)
     }
 
     /// Records an EIP-161 touch of `address`.
@@ -709,6 +889,44 @@ impl World {
     }
 }
 
+/// The account at `address` in `accounts`, created (journaled in `journal`) when missing, as
+/// [`World::account_mut`] gives it, for callers that hold other parts of the world too.
+fn account_in<'a>(
+    accounts: &'a mut Accounts,
+    journal: &mut Vec<Entry>,
+    address: Address,
+) -> &'a mut Account {
+    let (account, missing) = accounts.get_or_default(address);
+    if missing {
+        journal.push(Entry::AccountCreated(address));
+    }
+    account
+}
+
+/// Warms `slot` (of `address` at `key`, reached in the current transaction), journaled,
+/// returning whether it was cold: neither its bit nor `misses` (where it went if warmed
+/// before it was written) had it.
+#[inline]
+fn warms(
+    slot: &mut Slot,
+    misses: &HashSet<(Address, SlotKey)>,
+    journal: &mut Vec<Entry>,
+    address: Address,
+    key: U256,
+) -> bool {
+    if slot.warm {
+        return false;
+    }
+    slot.warm = true;
+    if !misses.is_empty() && misses.contains(&(address, SlotKey(key))) {
+        // Warm since before it was written: the bit spares looking again, and undoing that
+        // warming (`Entry::MissWarmed`) clears the bit too.
+        return false;
+    }
+    journal.push(Entry::SlotWarmed(address, key));
+    true
+}
+
 impl Host for World {
     fn env(&self) -> &Env {
         &self.env
@@ -748,21 +966,31 @@ impl Host for World {
     }
 
     fn sload(&mut self, address: Address, key: U256) -> (U256, bool) {
-        let cold = self.warm_storage_slot(address, key);
-        let value = self
+        let tx = self.tx;
+        let slot = self
             .accounts
-            .get(&address)
-            .and_then(|a| a.storage.get(&key))
-            .map(|s| s.present)
-            .unwrap_or_default();
-        (value, cold)
+            .get_mut(&address)
+            .and_then(|a| a.storage.get_mut(&SlotKey(key)));
+        if let Some(slot) = slot {
+            let slot = slot.reached_in(tx);
+            let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
+            return (slot.present, cold);
+        }
+        // Reading a slot never written makes no entry for it (many transactions' reads would
+        // pile up in a long-lived world): its warmth goes in `warm_misses`.
+        let cold = self.warm_misses.insert((address, SlotKey(key)));
+        if cold {
+            self.journal.push(Entry::MissWarmed(address, key));
+        }
+        (U256::zero(), cold)
     }
 
     fn sstore(&mut self, address: Address, key: U256, value: U256) -> SStoreResult {
-        // One lookup each of the warm set, the account and the slot: SSTORE is the costliest
-        // host call of token-like contracts.
-        let is_cold = self.warm_storage_slot(address, key);
-        let slot = self.account_mut(address).storage.entry(key).or_default();
+        // One lookup of the slot, and of the account unless it is the remembered one: SSTORE
+        // is the costliest host call of token-like contracts.
+        let account = account_in(&mut self.accounts, &mut self.journal, address);
+        let slot = account.slot_mut(key).reached_in(self.tx);
+        let is_cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
         let result = SStoreResult {
             original: slot.original,
             current: slot.present,
@@ -782,7 +1010,7 @@ impl Host for World {
 
     fn tload(&mut self, address: Address, key: U256) -> U256 {
         self.transient
-            .get(&(address, key))
+            .get(&(address, SlotKey(key)))
             .copied()
             .unwrap_or_default()
     }
@@ -790,7 +1018,7 @@ impl Host for World {
     fn tstore(&mut self, address: Address, key: U256, value: U256) {
         let previous = self
             .transient
-            .insert((address, key), value)
+            .insert((address, SlotKey(key)), value)
             .unwrap_or_default();
         if previous != value {
             self.journal.push(Entry::Transient {
@@ -888,6 +1116,164 @@ mod tests {
         let known = B256::repeat_byte(7);
         let given = Account::with_code_hash(U256::zero(), 1, Arc::from(code), known);
         assert_eq!(given.code_hash(), known);
+    }
+
+    #[test]
+    fn a_reverted_frame_cools_the_slots_it_warmed_and_keeps_originals() {
+        let (a, k) = (Address::from_low_u64_be(7), U256::from(3));
+        let mut w = World::default();
+        w.insert_account(a, Account::default().with_storage([(k, U256::from(5))]));
+        w.begin_transaction();
+        let cp = w.checkpoint();
+        assert_eq!(w.sload(a, k), (U256::from(5), true));
+        assert_eq!(w.sload(a, k), (U256::from(5), false));
+        let r = w.sstore(a, k, U256::from(6));
+        assert_eq!(
+            (r.original, r.current, r.is_cold),
+            (5.into(), 5.into(), false)
+        );
+        w.revert_to(cp);
+        assert_eq!(
+            w.sload(a, k),
+            (U256::from(5), true),
+            "cold again, value back"
+        );
+        let cp = w.checkpoint();
+        w.sstore(a, k, U256::from(6));
+        w.sstore(a, U256::from(4), U256::one());
+        let inner = w.checkpoint();
+        let r = w.sstore(a, k, U256::from(7));
+        assert_eq!(
+            (r.original, r.current, r.is_cold),
+            (5.into(), 6.into(), false)
+        );
+        w.revert_to(inner);
+        assert_eq!(w.sload(a, U256::from(4)), (U256::one(), false));
+        w.revert_to(cp);
+        assert_eq!(w.sload(a, U256::from(4)), (U256::zero(), true));
+        w.sstore(a, k, U256::from(8));
+        w.end_transaction();
+        // The next transaction starts from the present values, every slot cold.
+        w.begin_transaction();
+        let r = w.sstore(a, k, U256::from(9));
+        assert_eq!(
+            (r.original, r.current, r.is_cold),
+            (8.into(), 8.into(), true)
+        );
+        assert_eq!(w.storage_of(&a).get(&k), Some(&U256::from(9)));
+    }
+
+    #[test]
+    fn slots_of_missing_accounts_stay_warm_once_the_account_exists() {
+        let (a, k, listed) = (Address::from_low_u64_be(9), U256::one(), U256::from(2));
+        let mut w = World::default();
+        w.begin_transaction();
+        w.warm_slot(a, listed);
+        let cp = w.checkpoint();
+        assert_eq!(w.sload(a, k), (U256::zero(), true));
+        assert_eq!(w.sload(a, k), (U256::zero(), false));
+        w.set_balance(a, U256::one());
+        assert!(!w.sstore(a, k, U256::one()).is_cold);
+        assert!(!w.sstore(a, listed, U256::one()).is_cold);
+        w.revert_to(cp);
+        assert!(w.account(&a).is_none());
+        assert_eq!(
+            w.sload(a, k),
+            (U256::zero(), true),
+            "the warming was reverted"
+        );
+        assert_eq!(
+            w.sload(a, listed),
+            (U256::zero(), false),
+            "the access list stays"
+        );
+        w.begin_transaction();
+        assert_eq!(w.sload(a, listed), (U256::zero(), true));
+    }
+
+    #[test]
+    fn reading_slots_never_written_leaves_no_entries_but_warms_them() {
+        let a = Address::from_low_u64_be(8);
+        let mut w = World::default();
+        w.insert_account(a, Account::default());
+        w.begin_transaction();
+        for key in 0..100u64 {
+            assert_eq!(w.sload(a, U256::from(key)), (U256::zero(), true));
+        }
+        assert_eq!(w.account(&a).map(|acc| acc.storage.len()), Some(0));
+        let cp = w.checkpoint();
+        assert_eq!(w.sload(a, U256::from(200)), (U256::zero(), true));
+        let r = w.sstore(a, U256::from(200), U256::one());
+        assert_eq!(
+            (r.original, r.current, r.is_cold),
+            (0.into(), 0.into(), false)
+        );
+        w.revert_to(cp);
+        assert!(w.sstore(a, U256::from(200), U256::one()).is_cold);
+        assert!(!w.sstore(a, U256::from(7), U256::one()).is_cold);
+    }
+
+    #[test]
+    fn transaction_numbers_coming_round_leave_no_slot_warm() {
+        let (a, k) = (Address::from_low_u64_be(5), U256::one());
+        let mut w = World::default();
+        w.insert_account(a, Account::default());
+        w.begin_transaction();
+        w.tx = u32::MAX;
+        w.sstore(a, k, U256::from(2));
+        w.begin_transaction();
+        let r = w.sstore(a, k, U256::from(3));
+        assert_eq!(
+            (r.original, r.current, r.is_cold),
+            (2.into(), 2.into(), true)
+        );
+        w.begin_transaction();
+        assert_eq!(w.tx, 2);
+        assert_eq!(w.sload(a, k), (U256::from(3), true));
+    }
+
+    #[test]
+    fn accounts_compare_by_their_state_alone() {
+        let (k, one) = (U256::from(4), U256::one());
+        let mut w = World::default();
+        let a = Address::from_low_u64_be(6);
+        w.insert_account(a, Account::default().with_storage([(k, one)]));
+        w.begin_transaction();
+        w.sload(a, U256::from(8));
+        w.sstore(a, k, U256::from(2));
+        w.sstore(a, k, one);
+        let expected = Account::default().with_storage([(k, one)]);
+        assert_eq!(
+            w.account(&a),
+            Some(&expected),
+            "a zero slot read, a slot back as it was"
+        );
+        w.sstore(a, k, U256::from(2));
+        assert_ne!(w.account(&a), Some(&expected));
+    }
+
+    #[test]
+    fn the_remembered_account_never_answers_for_another() {
+        let at = Address::from_low_u64_be;
+        let with_nonce = |n| Account::new(U256::zero(), n, Vec::new());
+        let mut accounts = Accounts::default();
+        for n in 1..=3 {
+            accounts.insert(at(n), with_nonce(n));
+        }
+        assert_eq!(accounts.get_mut(&at(1)).map(|a| a.nonce), Some(1));
+        // The last account moves into the removed one's place, the remembered position.
+        assert_eq!(accounts.remove(&at(1)).map(|a| a.nonce), Some(1));
+        assert!(accounts.get(&at(1)).is_none());
+        assert!(accounts.get_mut(&at(1)).is_none());
+        assert_eq!(accounts.get(&at(3)).map(|a| a.nonce), Some(3));
+        assert_eq!(accounts.get_mut(&at(2)).map(|a| a.nonce), Some(2));
+        assert!(accounts.remove(&at(2)).is_some());
+        let (fresh, missing) = accounts.get_or_default(at(2));
+        assert!(missing && fresh.nonce == 0);
+        accounts.insert(at(3), with_nonce(7));
+        let mut seen: Vec<_> = accounts.iter().map(|(a, acc)| (*a, acc.nonce)).collect();
+        seen.sort();
+        assert_eq!(seen, [(at(2), 0), (at(3), 7)]);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod hyvm;
 pub mod hyvm_gas;
 pub mod instructions;
 pub mod interpreter;
+mod keccak;
 pub mod memory;
 pub mod opcode;
 pub mod spec;
@@ -35,18 +36,9 @@ pub use frame::{
 };
 pub use host::{Env, Host, Log, SStoreResult, SelfDestructResult};
 pub use interpreter::run_frame;
+pub use keccak::{keccak256, keccak256_word};
 pub use primitive_types::{H160 as Address, H256 as B256, U256};
 pub use spec::{Fork, Profile, Spec};
-
-/// Keccak-256 of `data`.
-pub fn keccak256(data: &[u8]) -> [u8; 32] {
-    use tiny_keccak::{Hasher, Keccak};
-    let mut hasher = Keccak::v256();
-    hasher.update(data);
-    let mut out = [0u8; 32];
-    hasher.finalize(&mut out);
-    out
-}
 
 /// Keccak-256 of the empty string, the code hash of an account without code.
 pub const KECCAK_EMPTY: [u8; 32] = [

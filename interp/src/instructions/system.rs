@@ -13,7 +13,7 @@ use crate::frame::{
 use crate::gas;
 use crate::host::{Host, Log};
 use crate::{hyvm, opcode};
-use crate::{keccak256 as hash, B256, MAX_INITCODE_SIZE, U256};
+use crate::{keccak256_word, B256, MAX_INITCODE_SIZE, U256};
 
 /// KECCAK256.
 pub fn keccak256<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
@@ -25,12 +25,12 @@ pub fn keccak256<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
         gas::per_word(n, gas::KECCAK_WORD).unwrap_or(u64::MAX)
     );
     let (off, n) = try_halt!(frame, memory_range(frame, &offset, &len));
-    let digest = hash(if n == 0 {
+    let digest = keccak256_word(if n == 0 {
         &[]
     } else {
         frame.memory.slice(off, n)
     });
-    frame.stack.push(U256::from_big_endian(&digest));
+    frame.stack.push(digest);
     Step::Continue
 }
 
