@@ -482,14 +482,88 @@ fn divmod_n<const N: usize>(u: &[u64], m: usize, v: &[u64; 4]) -> ([u64; 8], [u6
     (quotient, rem)
 }
 
+/// `a / b` for a two-limb `b >= B` and `a < B^2`, so the quotient fits in one limb, with its
+/// remainder: one hardware divide of `a / 2` by the normalised divisor's top limb gives the
+/// quotient or one more (Hacker's Delight, section 9-5), and one multiplication checks it.
+#[inline(always)]
+fn div_2by2(a: u128, b: u128) -> (u64, u128) {
+    debug_assert!(b >> 64 != 0);
+    let s = ((b >> 64) as u64).leading_zeros();
+    let top = ((b << s) >> 64) as u64;
+    // Halving keeps the high word below `top` (whose top bit is set), so the divide is exact.
+    let half = a >> 1;
+    let estimate = div_2by1((half >> 64) as u64, half as u64, top).0 >> (63 - s);
+    // The estimate is the quotient or one more: step one below it, then up again if needed.
+    let mut q = estimate.saturating_sub(1);
+    let mut r = a - q as u128 * b;
+    if r >= b {
+        q += 1;
+        r -= b;
+    }
+    (q, r)
+}
+
+/// `a / b` and `a % b`, both 0 when `b` is 0. Operands of at most two limbs (the usual ones:
+/// fixed-point numbers and small counts) take one or two hardware divides; the rest go
+/// through [`divmod_limbs`].
+#[inline(always)]
+fn divmod(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], [u64; 4]) {
+    if a[2] | a[3] | b[2] | b[3] == 0 {
+        let d = b[0];
+        if b[1] != 0 {
+            let (a, b) = (
+                (a[1] as u128) << 64 | a[0] as u128,
+                (b[1] as u128) << 64 | d as u128,
+            );
+            if a < b {
+                return ([0; 4], [a as u64, (a >> 64) as u64, 0, 0]);
+            }
+            let (q, r) = div_2by2(a, b);
+            return ([q, 0, 0, 0], [r as u64, (r >> 64) as u64, 0, 0]);
+        }
+        if d == 0 {
+            return ([0; 4], [0; 4]);
+        }
+        // The high limb's own quotient first (none when it is below d), then the low limb's
+        // with its remainder on top.
+        let (q1, r1) = if a[1] < d {
+            (0, a[1])
+        } else {
+            (a[1] / d, a[1] % d)
+        };
+        let (q0, r) = div_2by1(r1, a[0], d);
+        return ([q0, q1, 0, 0], [r, 0, 0, 0]);
+    }
+    // A power of two (a shift written as a division, common in older compilers' output):
+    // the quotient is a shift and the remainder a mask.
+    let below = sub(&U256(*b), &U256([1, 0, 0, 0])).0;
+    if b[0] & below[0] | b[1] & below[1] | b[2] & below[2] | b[3] & below[3] == 0 && b != &[0; 4] {
+        let zeros = b
+            .iter()
+            .rposition(|&l| l != 0)
+            .map_or(0, |i| i as u64 * 64 + b[i].trailing_zeros() as u64);
+        let q = shr(&U256([zeros, 0, 0, 0]), &U256(*a)).0;
+        return (
+            q,
+            [
+                a[0] & below[0],
+                a[1] & below[1],
+                a[2] & below[2],
+                a[3] & below[3],
+            ],
+        );
+    }
+    let (q, r) = divmod_limbs(a, b);
+    ([q[0], q[1], q[2], q[3]], r)
+}
+
 /// DIV: `a / b`, 0 when `b` is 0.
 #[inline]
 pub fn div(a: &U256, b: &U256) -> U256 {
     if a.0[1] | a.0[2] | a.0[3] | b.0[1] | b.0[2] | b.0[3] == 0 {
         return U256([a.0[0].checked_div(b.0[0]).unwrap_or(0), 0, 0, 0]);
     }
-    let (q, _) = divmod_limbs(&a.0, &b.0);
-    U256([q[0], q[1], q[2], q[3]])
+    U256(divmod(&a.0, &b.0).0)
 }
 
 /// MOD: `a % b`, 0 when `b` is 0.
@@ -498,7 +572,50 @@ pub fn rem(a: &U256, b: &U256) -> U256 {
     if a.0[1] | a.0[2] | a.0[3] | b.0[1] | b.0[2] | b.0[3] == 0 {
         return U256([a.0[0].checked_rem(b.0[0]).unwrap_or(0), 0, 0, 0]);
     }
-    U256(divmod_limbs(&a.0, &b.0).1)
+    U256(divmod(&a.0, &b.0).1)
+}
+
+/// `-x` modulo 2^256 (two's complement).
+#[inline(always)]
+fn negate(x: &[u64; 4]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    let mut borrow = false;
+    for (o, &l) in out.iter_mut().zip(x) {
+        let (d1, b1) = 0u64.overflowing_sub(l);
+        let (d2, b2) = d1.overflowing_sub(borrow as u64);
+        *o = d2;
+        borrow = b1 | b2;
+    }
+    out
+}
+
+/// `|x|` of a two's-complement word and whether `x` was negative (`|MIN|` is MIN, which
+/// read unsigned is the right magnitude).
+#[inline(always)]
+fn magnitude(x: &[u64; 4]) -> ([u64; 4], bool) {
+    if x[3] >> 63 == 0 {
+        (*x, false)
+    } else {
+        (negate(x), true)
+    }
+}
+
+/// SDIV: `a / b` on two's-complement words, rounding toward zero; 0 when `b` is 0, and
+/// `MIN / -1` is MIN. Small negative operands (all-ones high limbs) have small magnitudes, so
+/// they take [`divmod`]'s short paths too.
+#[inline]
+pub fn sdiv(a: &U256, b: &U256) -> U256 {
+    let ((ma, na), (mb, nb)) = (magnitude(&a.0), magnitude(&b.0));
+    let q = divmod(&ma, &mb).0;
+    U256(if na != nb { negate(&q) } else { q })
+}
+
+/// SMOD: `a % b` on two's-complement words, with the sign of `a`; 0 when `b` is 0.
+#[inline]
+pub fn smod(a: &U256, b: &U256) -> U256 {
+    let ((ma, na), (mb, _)) = (magnitude(&a.0), magnitude(&b.0));
+    let r = divmod(&ma, &mb).1;
+    U256(if na { negate(&r) } else { r })
 }
 
 /// ADDMOD: `(a + b) % n` over the full 257-bit sum, 0 when `n` is 0.
@@ -720,6 +837,41 @@ mod tests {
         };
         assert_eq!(addmod(&a, &b, &n), am, "({a:x} + {b:x}) % {n:x}");
         assert_eq!(mulmod(&a, &b, &n), mm, "({a:x} * {b:x}) % {n:x}");
+        for (x, y) in [
+            (a, b),
+            (negated(a), b),
+            (a, negated(b)),
+            (negated(a), negated(b)),
+        ] {
+            check_signed_division(x, y);
+        }
+    }
+
+    /// Two's complement negation by primitive-types.
+    fn negated(x: U256) -> U256 {
+        (!x).overflowing_add(U256::one()).0
+    }
+
+    /// SDIV and SMOD of `a` by `b` against their definition on magnitudes (truncating toward
+    /// zero, the remainder taking the dividend's sign), divided by primitive-types.
+    fn check_signed_division(a: U256, b: U256) {
+        let (q, r) = if b.is_zero() {
+            (U256::zero(), U256::zero())
+        } else {
+            let (na, nb) = (a.bit(255), b.bit(255));
+            // |MIN| read unsigned is 2^255, its true magnitude.
+            let (ma, mb) = (
+                if na { negated(a) } else { a },
+                if nb { negated(b) } else { b },
+            );
+            let (q, r) = (ma / mb, ma % mb);
+            (
+                if na != nb { negated(q) } else { q },
+                if na { negated(r) } else { r },
+            )
+        };
+        assert_eq!(sdiv(&a, &b), q, "{a:x} sdiv {b:x}");
+        assert_eq!(smod(&a, &b), r, "{a:x} smod {b:x}");
     }
 
     /// A xorshift64 generator: reproducible pseudo-random limbs.
@@ -913,6 +1065,117 @@ mod tests {
                 for &n in &words {
                     check_division_ops(a, b, n);
                 }
+            }
+        }
+    }
+
+    /// Words at the edges of DIV's short paths (one or two limbs, 2^64 and 2^128 and their
+    /// neighbours), random one- and two-limb words, and all of them negated: the operands of
+    /// fixed-point code.
+    fn short_words() -> Vec<U256> {
+        let mut v: Vec<U256> = [
+            0u128,
+            1,
+            2,
+            3,
+            7,
+            (1 << 32) + 1,
+            (1 << 63) - 1,
+            1 << 63,
+            u64::MAX as u128 - 1,
+            u64::MAX as u128,
+            1 << 64,
+            (1 << 64) + 1,
+            (1 << 65) - 1,
+            (1 << 127) - 1,
+            1 << 127,
+            (1 << 127) + (1 << 64),
+            u128::MAX - 1,
+            u128::MAX,
+        ]
+        .iter()
+        .map(|&x| U256::from(x))
+        .collect();
+        v.extend([
+            U256::one() << 128,
+            (U256::one() << 128) + 1,
+            U256::one() << 192,
+            U256::one() << 255,
+        ]);
+        let mut next = xorshift(0x9b05_688c_2b3e_6c1f);
+        for shift in [0, 13, 40, 64, 70, 101] {
+            let x = (next() as u128) << 64 | next() as u128;
+            v.push(U256::from(x >> shift));
+        }
+        let negatives: Vec<U256> = v.iter().map(|&x| negated(x)).collect();
+        v.extend(negatives);
+        v
+    }
+
+    #[test]
+    fn short_and_negative_operands_agree_with_primitive_types() {
+        let words = short_words();
+        let p = U256::from_dec_str(
+            "21888242871839275222246405745257275088696311157297823662689037894645226208583",
+        )
+        .unwrap_or_default();
+        for &a in &words {
+            for &b in &words {
+                check_division_ops(a, b, b);
+                check_division_ops(a, b, p);
+            }
+        }
+    }
+
+    #[test]
+    fn two_limb_division_matches_u128_division() {
+        let limbs = edge_and_random_limbs(60, 0x1f83_d9ab_fb41_bd6b);
+        let mut next = xorshift(0x5be0_cd19_137e_2179);
+        for &b1 in &limbs {
+            if b1 == 0 {
+                continue;
+            }
+            for &b0 in limbs.iter().step_by(3) {
+                let b = (b1 as u128) << 64 | b0 as u128;
+                // Dividends from b itself to the top: quotients 1, 2, near powers of two
+                // and near the largest possible, each with remainders 0, 1 and b - 1.
+                let mut dividends = vec![b, u128::MAX, u128::MAX - 1];
+                let top = u128::MAX / b;
+                for k in [
+                    1u128,
+                    2,
+                    3,
+                    top / 2,
+                    top.saturating_sub(1),
+                    top,
+                    next() as u128,
+                ] {
+                    let k = k.clamp(1, top);
+                    let base = k * b;
+                    dividends.extend([
+                        base,
+                        base.saturating_add(1),
+                        base + (u128::MAX - base).min(b - 1),
+                    ]);
+                }
+                dividends.push(b + ((next() as u128) << 64 | next() as u128) % (u128::MAX - b + 1));
+                for a in dividends {
+                    assert_eq!(div_2by2(a, b), ((a / b) as u64, a % b), "{a:x} / {b:x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn division_by_powers_of_two_agrees_with_primitive_types() {
+        let mut dividends = edge_words();
+        dividends.extend(short_words());
+        for k in 0..256 {
+            let b = U256::one() << k;
+            for &a in &dividends {
+                check_division_ops(a, b, b);
+                // A neighbour of the power, which must not take its shortcut.
+                check_division_ops(a, b + 1, b - 1);
             }
         }
     }
