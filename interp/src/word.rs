@@ -668,6 +668,8 @@ struct WideModulus {
 impl WideModulus {
     /// The normalised form and reciprocal of `n`, whose top limb must not be zero: one
     /// division of eight limbs by four.
+    #[cold]
+    #[inline(never)]
     fn new(n: &[u64; 4]) -> Self {
         debug_assert!(n[3] != 0);
         let s = n[3].leading_zeros();
@@ -837,9 +839,17 @@ pub fn mulmod(a: &U256, b: &U256, n: &U256) -> U256 {
         if let Some(r) = wide_modulus(&n.0).and_then(|m| m.rem_8(&product)) {
             return U256(r);
         }
-        return U256(divmod_n::<4>(&product, 8, &n.0).1);
+        return U256(rem_8_by_4(&product, &n.0));
     }
     U256(divmod_limbs(&full_product(&a.0, &b.0), &n.0).1)
+}
+
+/// `x % n` for a full-width `n` by plain division, out of line: the rare path of MULMOD,
+/// kept from crowding the common one.
+#[cold]
+#[inline(never)]
+fn rem_8_by_4(x: &[u64; 8], n: &[u64; 4]) -> [u64; 4] {
+    divmod_n::<4>(x, 8, n).1
 }
 
 /// The 512-bit product `a * b`.
