@@ -420,7 +420,19 @@ fn divmod_n<const N: usize>(u: &[u64], m: usize, v: &[u64; 4]) -> ([u64; 8], [u6
     // digit fits in one word and the window's top two limbs are at most (d1, d0).
     let mut r = [0u64; N];
     r.copy_from_slice(&un[m + 1 - N..=m]);
-    let digits = m + 1 - N;
+    let mut digits = m + 1 - N;
+    // The top digit is zero when the spill limb is and the N limbs below it are under vn (a
+    // product of numbers below the modulus, a dividend not far above the divisor): start one
+    // digit lower, with those limbs as the remainder.
+    let window = &un[m - N..m];
+    let below = (0..N)
+        .rev()
+        .find(|&i| window[i] != vn[i])
+        .is_some_and(|i| window[i] < vn[i]);
+    if un[m] == 0 && below {
+        r.copy_from_slice(window);
+        digits -= 1;
+    }
     for (digit, &next) in quotient[..digits].iter_mut().zip(&un[..digits]).rev() {
         // The window: the next dividend limb below the remainder (only N + 1 limbs used).
         let mut w = [0u64; 5];
