@@ -516,8 +516,8 @@ fn div_2by2(a: u128, b: u128) -> (u64, u128) {
 }
 
 /// `a / b` and `a % b`, both 0 when `b` is 0. Operands of at most two limbs (the usual ones:
-/// fixed-point numbers and small counts) take one or two hardware divides; the rest go
-/// through [`divmod_limbs`].
+/// fixed-point numbers and small counts) take one or two hardware divides, a power-of-two
+/// divisor a shift; the rest go through [`divmod_limbs`].
 #[inline(always)]
 fn divmod(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], [u64; 4]) {
     if a[2] | a[3] | b[2] | b[3] == 0 {
