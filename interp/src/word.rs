@@ -420,7 +420,19 @@ fn divmod_n<const N: usize>(u: &[u64], m: usize, v: &[u64; 4]) -> ([u64; 8], [u6
     // digit fits in one word and the window's top two limbs are at most (d1, d0).
     let mut r = [0u64; N];
     r.copy_from_slice(&un[m + 1 - N..=m]);
-    let digits = m + 1 - N;
+    let mut digits = m + 1 - N;
+    // The top digit is zero when the spill limb is and the N limbs below it are under vn (a
+    // product of numbers below the modulus, a dividend not far above the divisor): start one
+    // digit lower, with those limbs as the remainder.
+    let window = &un[m - N..m];
+    let below = (0..N)
+        .rev()
+        .find(|&i| window[i] != vn[i])
+        .is_some_and(|i| window[i] < vn[i]);
+    if un[m] == 0 && below {
+        r.copy_from_slice(window);
+        digits -= 1;
+    }
     for (digit, &next) in quotient[..digits].iter_mut().zip(&un[..digits]).rev() {
         // The window: the next dividend limb below the remainder (only N + 1 limbs used).
         let mut w = [0u64; 5];
@@ -482,14 +494,88 @@ fn divmod_n<const N: usize>(u: &[u64], m: usize, v: &[u64; 4]) -> ([u64; 8], [u6
     (quotient, rem)
 }
 
+/// `a / b` for a two-limb `b >= B` and `a < B^2`, so the quotient fits in one limb, with its
+/// remainder: one hardware divide of `a / 2` by the normalised divisor's top limb gives the
+/// quotient or one more (Hacker's Delight, section 9-5), and one multiplication checks it.
+#[inline(always)]
+fn div_2by2(a: u128, b: u128) -> (u64, u128) {
+    debug_assert!(b >> 64 != 0);
+    let s = ((b >> 64) as u64).leading_zeros();
+    let top = ((b << s) >> 64) as u64;
+    // Halving keeps the high word below `top` (whose top bit is set), so the divide is exact.
+    let half = a >> 1;
+    let estimate = div_2by1((half >> 64) as u64, half as u64, top).0 >> (63 - s);
+    // The estimate is the quotient or one more: step one below it, then up again if needed.
+    let mut q = estimate.saturating_sub(1);
+    let mut r = a - q as u128 * b;
+    if r >= b {
+        q += 1;
+        r -= b;
+    }
+    (q, r)
+}
+
+/// `a / b` and `a % b`, both 0 when `b` is 0. Operands of at most two limbs (the usual ones:
+/// fixed-point numbers and small counts) take one or two hardware divides, a power-of-two
+/// divisor a shift; the rest go through [`divmod_limbs`].
+#[inline(always)]
+fn divmod(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], [u64; 4]) {
+    if a[2] | a[3] | b[2] | b[3] == 0 {
+        let d = b[0];
+        if b[1] != 0 {
+            let (a, b) = (
+                (a[1] as u128) << 64 | a[0] as u128,
+                (b[1] as u128) << 64 | d as u128,
+            );
+            if a < b {
+                return ([0; 4], [a as u64, (a >> 64) as u64, 0, 0]);
+            }
+            let (q, r) = div_2by2(a, b);
+            return ([q, 0, 0, 0], [r as u64, (r >> 64) as u64, 0, 0]);
+        }
+        if d == 0 {
+            return ([0; 4], [0; 4]);
+        }
+        // The high limb's own quotient first (none when it is below d), then the low limb's
+        // with its remainder on top.
+        let (q1, r1) = if a[1] < d {
+            (0, a[1])
+        } else {
+            (a[1] / d, a[1] % d)
+        };
+        let (q0, r) = div_2by1(r1, a[0], d);
+        return ([q0, q1, 0, 0], [r, 0, 0, 0]);
+    }
+    // A power of two (a shift written as a division, common in older compilers' output):
+    // the quotient is a shift and the remainder a mask.
+    let below = sub(&U256(*b), &U256([1, 0, 0, 0])).0;
+    if b[0] & below[0] | b[1] & below[1] | b[2] & below[2] | b[3] & below[3] == 0 && b != &[0; 4] {
+        let zeros = b
+            .iter()
+            .rposition(|&l| l != 0)
+            .map_or(0, |i| i as u64 * 64 + b[i].trailing_zeros() as u64);
+        let q = shr(&U256([zeros, 0, 0, 0]), &U256(*a)).0;
+        return (
+            q,
+            [
+                a[0] & below[0],
+                a[1] & below[1],
+                a[2] & below[2],
+                a[3] & below[3],
+            ],
+        );
+    }
+    let (q, r) = divmod_limbs(a, b);
+    ([q[0], q[1], q[2], q[3]], r)
+}
+
 /// DIV: `a / b`, 0 when `b` is 0.
 #[inline]
 pub fn div(a: &U256, b: &U256) -> U256 {
     if a.0[1] | a.0[2] | a.0[3] | b.0[1] | b.0[2] | b.0[3] == 0 {
         return U256([a.0[0].checked_div(b.0[0]).unwrap_or(0), 0, 0, 0]);
     }
-    let (q, _) = divmod_limbs(&a.0, &b.0);
-    U256([q[0], q[1], q[2], q[3]])
+    U256(divmod(&a.0, &b.0).0)
 }
 
 /// MOD: `a % b`, 0 when `b` is 0.
@@ -498,7 +584,218 @@ pub fn rem(a: &U256, b: &U256) -> U256 {
     if a.0[1] | a.0[2] | a.0[3] | b.0[1] | b.0[2] | b.0[3] == 0 {
         return U256([a.0[0].checked_rem(b.0[0]).unwrap_or(0), 0, 0, 0]);
     }
-    U256(divmod_limbs(&a.0, &b.0).1)
+    U256(divmod(&a.0, &b.0).1)
+}
+
+/// `-x` modulo 2^256 (two's complement).
+#[inline(always)]
+fn negate(x: &[u64; 4]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    let mut borrow = false;
+    for (o, &l) in out.iter_mut().zip(x) {
+        let (d1, b1) = 0u64.overflowing_sub(l);
+        let (d2, b2) = d1.overflowing_sub(borrow as u64);
+        *o = d2;
+        borrow = b1 | b2;
+    }
+    out
+}
+
+/// `|x|` of a two's-complement word and whether `x` was negative (`|MIN|` is MIN, which
+/// read unsigned is the right magnitude).
+#[inline(always)]
+fn magnitude(x: &[u64; 4]) -> ([u64; 4], bool) {
+    if x[3] >> 63 == 0 {
+        (*x, false)
+    } else {
+        (negate(x), true)
+    }
+}
+
+/// SDIV: `a / b` on two's-complement words, rounding toward zero; 0 when `b` is 0, and
+/// `MIN / -1` is MIN. Small negative operands (all-ones high limbs) have small magnitudes, so
+/// they take [`divmod`]'s short paths too.
+#[inline]
+pub fn sdiv(a: &U256, b: &U256) -> U256 {
+    let ((ma, na), (mb, nb)) = (magnitude(&a.0), magnitude(&b.0));
+    let q = divmod(&ma, &mb).0;
+    U256(if na != nb { negate(&q) } else { q })
+}
+
+/// SMOD: `a % b` on two's-complement words, with the sign of `a`; 0 when `b` is 0.
+#[inline]
+pub fn smod(a: &U256, b: &U256) -> U256 {
+    let ((ma, na), (mb, _)) = (magnitude(&a.0), magnitude(&b.0));
+    let r = divmod(&ma, &mb).1;
+    U256(if na { negate(&r) } else { r })
+}
+
+// Reduction by a full-width modulus used over and over (a curve's field prime): Möller and
+// Granlund's 2-by-1 step (algorithm 4, as in `div_2by1_pre`) with 256-bit digits. With the
+// modulus normalised and its 256-bit reciprocal computed once, a remainder of up to 512 bits
+// costs two multiplications of four limbs by four, where dividing digit by digit costs four
+// 3-by-2 steps that each wait for the one before.
+
+/// `x + y` modulo B^4, and whether it carried out.
+#[inline(always)]
+fn add_4(x: &[u64; 4], y: &[u64; 4]) -> ([u64; 4], bool) {
+    let mut out = [0u64; 4];
+    let mut carry = false;
+    for i in 0..4 {
+        let (s1, c1) = x[i].overflowing_add(y[i]);
+        let (s2, c2) = s1.overflowing_add(carry as u64);
+        out[i] = s2;
+        carry = c1 | c2;
+    }
+    (out, carry)
+}
+
+/// `x - y` modulo B^4.
+#[inline(always)]
+fn sub_4(x: &[u64; 4], y: &[u64; 4]) -> [u64; 4] {
+    sub(&U256(*x), &U256(*y)).0
+}
+
+/// `x < y` on four limbs.
+#[inline(always)]
+fn lt_4(x: &[u64; 4], y: &[u64; 4]) -> bool {
+    lt(&U256(*x), &U256(*y))
+}
+
+/// The low four limbs of `x * y`.
+#[inline(always)]
+fn mul_low_4(x: &[u64; 4], y: &[u64; 4]) -> [u64; 4] {
+    mul(&U256(*x), &U256(*y)).0
+}
+
+/// A modulus of four significant limbs, normalised (`d = n << s`, top bit set), and the
+/// reciprocal `v = floor((B^8 - 1) / d) - B^4` of its normalised form.
+#[derive(Clone, Copy)]
+struct WideModulus {
+    s: u32,
+    d: [u64; 4],
+    v: [u64; 4],
+}
+
+impl WideModulus {
+    /// The normalised form and reciprocal of `n`, whose top limb must not be zero: one
+    /// division of eight limbs by four.
+    #[cold]
+    #[inline(never)]
+    fn new(n: &[u64; 4]) -> Self {
+        debug_assert!(n[3] != 0);
+        let s = n[3].leading_zeros();
+        let d = Self::normalised(n, s);
+        // B^4 <= (B^8 - 1) / d < 2 * B^4, so the quotient's fifth limb is the dropped B^4.
+        let q = divmod_n::<4>(&[u64::MAX; 8], 8, &d).0;
+        debug_assert_eq!(q[4], 1);
+        WideModulus {
+            s,
+            d,
+            v: [q[0], q[1], q[2], q[3]],
+        }
+    }
+
+    /// `n << s`.
+    #[inline(always)]
+    fn normalised(n: &[u64; 4], s: u32) -> [u64; 4] {
+        [
+            n[0] << s,
+            n[1] << s | spill(n[0], s),
+            n[2] << s | spill(n[1], s),
+            n[3] << s | spill(n[2], s),
+        ]
+    }
+
+    /// `(u1 * B^4 + u0) % d` for `u1 < d`: the 2-by-1 step on 256-bit digits.
+    #[inline(always)]
+    fn rem_2by1(&self, u1: &[u64; 4], u0: &[u64; 4]) -> [u64; 4] {
+        let d = &self.d;
+        let w = full_product(u1, &self.v);
+        // (q1, q0) = v * u1 + (u1, u0), then q1 + 1: the quotient, one more, or one less.
+        let (q0, carry) = add_4(&[w[0], w[1], w[2], w[3]], u0);
+        let mut q1 = [0u64; 4];
+        let mut c = carry as u64 + 1;
+        for i in 0..4 {
+            let (s1, c1) = w[4 + i].overflowing_add(u1[i]);
+            let (s2, c2) = s1.overflowing_add(c);
+            q1[i] = s2;
+            c = c1 as u64 + c2 as u64;
+        }
+        let mut r = sub_4(u0, &mul_low_4(&q1, d));
+        // q1 one too large (most of the time) shows as a remainder that wrapped above q0: add
+        // d back, without a branch the predictor would miss one time in five.
+        let back = 0u64.wrapping_sub(lt_4(&q0, &r) as u64);
+        r = add_4(&r, &[d[0] & back, d[1] & back, d[2] & back, d[3] & back]).0;
+        if !lt_4(&r, d) {
+            r = sub_4(&r, d);
+        }
+        r
+    }
+
+    /// `x >> s`: a remainder of the normalised divisor back in `n`'s scale.
+    #[inline(always)]
+    fn denormalised(&self, r: &[u64; 4]) -> [u64; 4] {
+        let s = self.s;
+        [
+            r[0] >> s | unspill(r[1], s),
+            r[1] >> s | unspill(r[2], s),
+            r[2] >> s | unspill(r[3], s),
+            r[3] >> s,
+        ]
+    }
+
+    /// `x % n` for an eight-limb `x` whose quotient fits in four limbs (as it does when
+    /// `x` is the product of two numbers below `n`), else `None`.
+    #[inline(always)]
+    fn rem_8(&self, x: &[u64; 8]) -> Option<[u64; 4]> {
+        let un = shift_dividend(x, 8, self.s);
+        let (u1, u0) = ([un[4], un[5], un[6], un[7]], [un[0], un[1], un[2], un[3]]);
+        if un[8] != 0 || !lt_4(&u1, &self.d) {
+            return None;
+        }
+        Some(self.denormalised(&self.rem_2by1(&u1, &u0)))
+    }
+
+    /// `x % n` for a five-limb `x` whose top limb is at most 1 (a sum of two words).
+    #[inline(always)]
+    fn rem_5(&self, x: &[u64; 5]) -> [u64; 4] {
+        debug_assert!(x[4] <= 1);
+        let un = shift_dividend(x, 5, self.s);
+        // With x below 2^257, the shifted top limb is one limb below B^4 <= d.
+        debug_assert_eq!(un[5], 0);
+        let u0 = [un[0], un[1], un[2], un[3]];
+        self.denormalised(&self.rem_2by1(&[un[4], 0, 0, 0], &u0))
+    }
+}
+
+std::thread_local! {
+    /// The last full-width modulus [`wide_modulus`] was asked about.
+    static LAST_WIDE: std::cell::Cell<[u64; 4]> = const { std::cell::Cell::new([0; 4]) };
+    /// The modulus whose reciprocal is in [`WIDE`] (all zeros, never a full-width modulus,
+    /// while there is none).
+    static WIDE_N: std::cell::Cell<[u64; 4]> = const { std::cell::Cell::new([0; 4]) };
+    /// The normalised form and reciprocal of [`WIDE_N`].
+    static WIDE: std::cell::Cell<WideModulus> = const {
+        std::cell::Cell::new(WideModulus { s: 0, d: [0; 4], v: [0; 4] })
+    };
+}
+
+/// The normalised form and reciprocal of a full-width modulus `n` once it comes twice in a
+/// row: they cost a division to make, so a modulus used once, or moduli taken in turn, are
+/// better off with a plain division.
+#[inline(always)]
+fn wide_modulus(n: &[u64; 4]) -> Option<WideModulus> {
+    if WIDE_N.with(std::cell::Cell::get) == *n {
+        return Some(WIDE.with(std::cell::Cell::get));
+    }
+    if LAST_WIDE.with(|last| last.replace(*n)) != *n {
+        return None;
+    }
+    let m = WideModulus::new(n);
+    WIDE.with(|w| w.set(m));
+    WIDE_N.with(|w| w.set(*n));
+    Some(m)
 }
 
 /// ADDMOD: `(a + b) % n` over the full 257-bit sum, 0 when `n` is 0.
@@ -528,7 +825,11 @@ pub fn addmod(a: &U256, b: &U256, n: &U256) -> U256 {
     sum[4] = carry as u64;
     if n.0[3] != 0 {
         // Operands not yet reduced by a full-width modulus (curve code adds multiples of p):
-        // the fixed-length copy, as in MULMOD.
+        // as in MULMOD, one step with the modulus's reciprocal when it repeats, else the
+        // fixed-length copy of the division.
+        if let Some(m) = wide_modulus(&n.0) {
+            return U256(m.rem_5(&sum));
+        }
         return U256(divmod_n::<4>(&sum, 5, &n.0).1);
     }
     U256(divmod_limbs(&sum, &n.0).1)
@@ -541,22 +842,42 @@ pub fn mulmod(a: &U256, b: &U256, n: &U256) -> U256 {
         // Common in curve code (zero coordinates), and it skips the 16 partial products.
         return U256::zero();
     }
+    if n.0[3] != 0 {
+        // A full-width modulus, the usual one: one 2-by-1 step on 256-bit digits when it
+        // repeats (and the product is not too large for one), else a copy of the division
+        // with every length fixed (leading zero limbs of the product only give zero digits),
+        // so its loops unroll into registers.
+        let product = full_product(&a.0, &b.0);
+        if let Some(r) = wide_modulus(&n.0).and_then(|m| m.rem_8(&product)) {
+            return U256(r);
+        }
+        return U256(rem_8_by_4(&product, &n.0));
+    }
+    U256(divmod_limbs(&full_product(&a.0, &b.0), &n.0).1)
+}
+
+/// `x % n` for a full-width `n` by plain division, out of line: the rare path of MULMOD,
+/// kept from crowding the common one.
+#[cold]
+#[inline(never)]
+fn rem_8_by_4(x: &[u64; 8], n: &[u64; 4]) -> [u64; 4] {
+    divmod_n::<4>(x, 8, n).1
+}
+
+/// The 512-bit product `a * b`.
+#[inline(always)]
+fn full_product(a: &[u64; 4], b: &[u64; 4]) -> [u64; 8] {
     let mut product = [0u64; 8];
     for i in 0..4 {
         let mut carry: u64 = 0;
         for j in 0..4 {
-            let t = a.0[i] as u128 * b.0[j] as u128 + product[i + j] as u128 + carry as u128;
+            let t = a[i] as u128 * b[j] as u128 + product[i + j] as u128 + carry as u128;
             product[i + j] = t as u64;
             carry = (t >> 64) as u64;
         }
         product[i + 4] = carry;
     }
-    if n.0[3] != 0 {
-        // A full-width modulus, the usual one: a copy with every length fixed (leading zero
-        // limbs of the product only give zero digits), so its loops unroll into registers.
-        return U256(divmod_n::<4>(&product, 8, &n.0).1);
-    }
-    U256(divmod_limbs(&product, &n.0).1)
+    product
 }
 
 #[cfg(test)]
@@ -720,6 +1041,41 @@ mod tests {
         };
         assert_eq!(addmod(&a, &b, &n), am, "({a:x} + {b:x}) % {n:x}");
         assert_eq!(mulmod(&a, &b, &n), mm, "({a:x} * {b:x}) % {n:x}");
+        for (x, y) in [
+            (a, b),
+            (negated(a), b),
+            (a, negated(b)),
+            (negated(a), negated(b)),
+        ] {
+            check_signed_division(x, y);
+        }
+    }
+
+    /// Two's complement negation by primitive-types.
+    fn negated(x: U256) -> U256 {
+        (!x).overflowing_add(U256::one()).0
+    }
+
+    /// SDIV and SMOD of `a` by `b` against their definition on magnitudes (truncating toward
+    /// zero, the remainder taking the dividend's sign), divided by primitive-types.
+    fn check_signed_division(a: U256, b: U256) {
+        let (q, r) = if b.is_zero() {
+            (U256::zero(), U256::zero())
+        } else {
+            let (na, nb) = (a.bit(255), b.bit(255));
+            // |MIN| read unsigned is 2^255, its true magnitude.
+            let (ma, mb) = (
+                if na { negated(a) } else { a },
+                if nb { negated(b) } else { b },
+            );
+            let (q, r) = (ma / mb, ma % mb);
+            (
+                if na != nb { negated(q) } else { q },
+                if na { negated(r) } else { r },
+            )
+        };
+        assert_eq!(sdiv(&a, &b), q, "{a:x} sdiv {b:x}");
+        assert_eq!(smod(&a, &b), r, "{a:x} smod {b:x}");
     }
 
     /// A xorshift64 generator: reproducible pseudo-random limbs.
@@ -913,6 +1269,234 @@ mod tests {
                 for &n in &words {
                     check_division_ops(a, b, n);
                 }
+            }
+        }
+    }
+
+    /// Words at the edges of DIV's short paths (one or two limbs, 2^64 and 2^128 and their
+    /// neighbours), random one- and two-limb words, and all of them negated: the operands of
+    /// fixed-point code.
+    fn short_words() -> Vec<U256> {
+        let mut v: Vec<U256> = [
+            0u128,
+            1,
+            2,
+            3,
+            7,
+            (1 << 32) + 1,
+            (1 << 63) - 1,
+            1 << 63,
+            u64::MAX as u128 - 1,
+            u64::MAX as u128,
+            1 << 64,
+            (1 << 64) + 1,
+            (1 << 65) - 1,
+            (1 << 127) - 1,
+            1 << 127,
+            (1 << 127) + (1 << 64),
+            u128::MAX - 1,
+            u128::MAX,
+        ]
+        .iter()
+        .map(|&x| U256::from(x))
+        .collect();
+        v.extend([
+            U256::one() << 128,
+            (U256::one() << 128) + 1,
+            U256::one() << 192,
+            U256::one() << 255,
+        ]);
+        let mut next = xorshift(0x9b05_688c_2b3e_6c1f);
+        for shift in [0, 13, 40, 64, 70, 101] {
+            let x = (next() as u128) << 64 | next() as u128;
+            v.push(U256::from(x >> shift));
+        }
+        let negatives: Vec<U256> = v.iter().map(|&x| negated(x)).collect();
+        v.extend(negatives);
+        v
+    }
+
+    #[test]
+    fn short_and_negative_operands_agree_with_primitive_types() {
+        let words = short_words();
+        let p = U256::from_dec_str(
+            "21888242871839275222246405745257275088696311157297823662689037894645226208583",
+        )
+        .unwrap_or_default();
+        for &a in &words {
+            for &b in &words {
+                check_division_ops(a, b, b);
+                check_division_ops(a, b, p);
+            }
+        }
+    }
+
+    #[test]
+    fn two_limb_division_matches_u128_division() {
+        let limbs = edge_and_random_limbs(60, 0x1f83_d9ab_fb41_bd6b);
+        let mut next = xorshift(0x5be0_cd19_137e_2179);
+        for &b1 in &limbs {
+            if b1 == 0 {
+                continue;
+            }
+            for &b0 in limbs.iter().step_by(3) {
+                let b = (b1 as u128) << 64 | b0 as u128;
+                // Dividends from b itself to the top: quotients 1, 2, near powers of two
+                // and near the largest possible, each with remainders 0, 1 and b - 1.
+                let mut dividends = vec![b, u128::MAX, u128::MAX - 1];
+                let top = u128::MAX / b;
+                for k in [
+                    1u128,
+                    2,
+                    3,
+                    top / 2,
+                    top.saturating_sub(1),
+                    top,
+                    next() as u128,
+                ] {
+                    let k = k.clamp(1, top);
+                    let base = k * b;
+                    dividends.extend([
+                        base,
+                        base.saturating_add(1),
+                        base + (u128::MAX - base).min(b - 1),
+                    ]);
+                }
+                dividends.push(b + ((next() as u128) << 64 | next() as u128) % (u128::MAX - b + 1));
+                for a in dividends {
+                    assert_eq!(div_2by2(a, b), ((a / b) as u64, a % b), "{a:x} / {b:x}");
+                }
+            }
+        }
+    }
+
+    /// Moduli of four significant limbs: the smallest (2^192) and its neighbour, the
+    /// largest, powers of two and their neighbours at every normalisation shift class,
+    /// curve primes, and words built from boundary limbs.
+    fn wide_moduli() -> Vec<U256> {
+        let p = U256::from_dec_str(
+            "21888242871839275222246405745257275088696311157297823662689037894645226208583",
+        )
+        .unwrap_or_default();
+        let r = U256::from_dec_str(
+            "21888242871839275222246405745257275088548364400416034343698204186575808495617",
+        )
+        .unwrap_or_default();
+        let mut v = vec![
+            U256::one() << 192,
+            (U256::one() << 192) + 1,
+            (U256::one() << 193) - 1,
+            U256::one() << 255,
+            (U256::one() << 255) - 1,
+            (U256::one() << 255) + 1,
+            U256::MAX,
+            U256::MAX - 1,
+            p,
+            r,
+            p >> 1,
+            !p,
+        ];
+        let mut next = xorshift(0x428a_2f98_d728_ae22);
+        while v.len() < 40 {
+            let mut n = boundary_word(&mut next);
+            n.0[3] = n.0[3].max(1) >> (next() % 64);
+            if n.0[3] != 0 {
+                v.push(n);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn wide_reciprocals_match_their_definition() {
+        use primitive_types::U512;
+        for n in wide_moduli() {
+            let m = WideModulus::new(&n.0);
+            let d = n << m.s as usize;
+            assert_eq!(d.0, m.d, "{n:x} normalised");
+            assert!(d.bit(255), "{n:x} normalised");
+            let expected = U512::MAX / U512::from(d) - (U512::one() << 256);
+            assert_eq!(U512::from(U256(m.v)), expected, "reciprocal of {d:x}");
+        }
+    }
+
+    #[test]
+    fn wide_remainders_match_plain_division() {
+        use primitive_types::U512;
+        let mut next = xorshift(0x7137_4491_23ef_65cd);
+        for n in wide_moduli() {
+            let m = WideModulus::new(&n.0);
+            let n5 = U512::from(n);
+            let limit = n5 << 256;
+            let check8 = |x: U512| {
+                let limbs = [
+                    x.0[0], x.0[1], x.0[2], x.0[3], x.0[4], x.0[5], x.0[6], x.0[7],
+                ];
+                // rem_8 declines exactly the products whose quotient needs a fifth limb.
+                let expected = (x < limit).then(|| U256::try_from(x % n5).unwrap_or_default().0);
+                assert_eq!(m.rem_8(&limbs), expected, "{x:x} % {n:x}");
+            };
+            // The largest dividend it takes and the smallest it declines, multiples of n and
+            // their neighbours, and products of boundary words and of words below n.
+            check8(limit - 1);
+            check8(limit);
+            check8(U512::MAX);
+            for k in [1u64, 2, 3, u64::MAX] {
+                let base = n5 * U512::from(k);
+                check8(base);
+                check8(base + 1);
+                check8(base - 1);
+                check8(base + n5 - 1);
+            }
+            for _ in 0..3_000 {
+                let (a, b) = (boundary_word(&mut next), boundary_word(&mut next));
+                check8(a.full_mul(b));
+                let (a, b) = (a % n, b % n);
+                check8(a.full_mul(b));
+                // A top half just below n (where the quotient's last correction happens most),
+                // a remainder just below n, and a sum of two words (ADDMOD's dividend).
+                let below = U512::from(n - 1 - U256::from(next() % 3)) << 256;
+                check8(below + U512::from(boundary_word(&mut next)));
+                check8(U512::from(n - 1).max(U512::from(a)) * U512::from(n - 1) + U512::from(b));
+                let sum = U512::from(a) + U512::from(boundary_word(&mut next));
+                let five = [sum.0[0], sum.0[1], sum.0[2], sum.0[3], sum.0[4]];
+                assert_eq!(
+                    U256(m.rem_5(&five)),
+                    U256::try_from(sum % n5).unwrap_or_default(),
+                    "{sum:x} % {n:x}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_moduli_agree_with_primitive_types() {
+        // Each modulus several times in a row (so MULMOD and ADDMOD take its reciprocal),
+        // then in turn with others, then back: the cache must follow every change.
+        let moduli = wide_moduli();
+        let mut next = xorshift(0xb5c0_fbcf_ec4d_3b2f);
+        for round in 0..4 {
+            for (i, &n) in moduli.iter().enumerate() {
+                let run = if round % 2 == 0 { 40 } else { 1 + i % 3 };
+                for _ in 0..run {
+                    let (a, b) = (boundary_word(&mut next), boundary_word(&mut next));
+                    check_division_ops(a, b, n);
+                    check_division_ops(a % n, b % n, n);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn division_by_powers_of_two_agrees_with_primitive_types() {
+        let mut dividends = edge_words();
+        dividends.extend(short_words());
+        for k in 0..256 {
+            let b = U256::one() << k;
+            for &a in &dividends {
+                check_division_ops(a, b, b);
+                // A neighbour of the power, which must not take its shortcut.
+                check_division_ops(a, b + 1, b - 1);
             }
         }
     }

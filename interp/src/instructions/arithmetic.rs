@@ -6,28 +6,6 @@ use crate::gas;
 use crate::host::Host;
 use crate::{word, U256};
 
-/// Whether the word is negative in two's complement.
-#[inline(always)]
-pub(crate) fn is_negative(v: &U256) -> bool {
-    v.bit(255)
-}
-
-/// Two's complement negation.
-#[inline(always)]
-pub(crate) fn negate(v: U256) -> U256 {
-    (!v).overflowing_add(U256::one()).0
-}
-
-/// Absolute value in two's complement (MIN stays MIN).
-#[inline(always)]
-fn abs(v: U256) -> U256 {
-    if is_negative(&v) {
-        negate(v)
-    } else {
-        v
-    }
-}
-
 macro_rules! binary {
     ($name:ident, $doc:literal, |$a:ident, $b:ident| $body:expr) => {
         #[doc = $doc]
@@ -73,28 +51,12 @@ binary!(signextend, "SIGNEXTEND.", |a, b| signextend_word(a, b));
 
 /// Signed division (MIN / -1 = MIN).
 pub fn sdiv_words(a: U256, b: U256) -> U256 {
-    if b.is_zero() {
-        return U256::zero();
-    }
-    let q = word::div(&abs(a), &abs(b));
-    if is_negative(&a) != is_negative(&b) {
-        negate(q)
-    } else {
-        q
-    }
+    word::sdiv(&a, &b)
 }
 
 /// Signed remainder, with the sign of the dividend.
 pub fn smod_words(a: U256, b: U256) -> U256 {
-    if b.is_zero() {
-        return U256::zero();
-    }
-    let r = word::rem(&abs(a), &abs(b));
-    if is_negative(&a) {
-        negate(r)
-    } else {
-        r
-    }
+    word::smod(&a, &b)
 }
 
 /// Extends the sign of byte `b` (0 = lowest) of `x`.
@@ -132,6 +94,11 @@ pub fn exp<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two's complement negation, independent of the word module's.
+    fn negate(v: U256) -> U256 {
+        (!v).overflowing_add(U256::one()).0
+    }
 
     #[test]
     fn signed_division_edges() {
