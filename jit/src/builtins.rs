@@ -174,10 +174,10 @@ pub fn word_op(op: u8) -> usize {
 unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
     // SAFETY: as in `exec`.
     let ctx = unsafe { &mut *ctx };
-    let inputs = nestedvm_interp::opcode::OPCODES[OP as usize].map_or(0, |i| i.inputs);
+    use nestedvm_interp::opcode::{ADDMOD, MULMOD};
     let a = scratch_word(ctx, 0);
     let b = scratch_word(ctx, 1);
-    let c = if inputs > 2 {
+    let c = if matches!(OP, ADDMOD | MULMOD) {
         scratch_word(ctx, 2)
     } else {
         U256::zero()
