@@ -732,6 +732,10 @@ fn self_loops_agree_at_every_gas_limit() {
         "PUSH1 50 l: JUMPDEST PUSH1 7 SWAP1 PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI POP ADD ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
         "PUSH1 20 l: JUMPDEST GAS PUSH0 MSTORE PUSH1 1 SWAP1 SUB DUP1 PUSH @l JUMPI PUSH1 32 PUSH0 RETURN",
         "PUSH0 l: JUMPDEST DUP1 DUP1 MSTORE PUSH1 32 ADD DUP1 PUSH2 0x800 GT PUSH @l JUMPI MSIZE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        // Native code grows memory in place, past several reallocations of its buffer, by
+        // unaligned steps through MLOAD and MSTORE8 (growth paid inline, out of gas there).
+        "PUSH0 l: JUMPDEST DUP1 MLOAD POP PUSH1 0x61 ADD DUP1 PUSH2 0x2400 GT PUSH @l JUMPI MSIZE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+        "PUSH0 l: JUMPDEST DUP1 DUP1 MSTORE8 PUSH1 0x45 ADD DUP1 PUSH2 0x1800 GT PUSH @l JUMPI MSIZE PUSH0 MSTORE PUSH2 0x1800 PUSH0 RETURN",
         // Bodies that shrink the stack below the items the head carries, through a builtin
         // (EXP) and inline (ADD): the back edge must check the height before it reads them
         // (a campaign found it storing them below the stack buffer).

@@ -17,7 +17,11 @@ const INITIAL_ROOM: usize = 1024;
 /// Host memory of one frame.
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
+    /// Host memory, then zeros to the end of the buffer: room that growing takes without
+    /// reallocating, which native code grows into inline ([`Memory::grow_in_place`]).
     data: Vec<u8>,
+    /// Host size in bytes (a multiple of 32, at most `data.len()`).
+    len: usize,
     reserved: usize,
 }
 
@@ -27,37 +31,39 @@ impl Memory {
         debug_assert!(reserved.is_multiple_of(32));
         // Room for the first words a contract uses (Solidity's scratch space and free memory
         // pointer, a few arguments) without growing the buffer a word at a time.
-        let mut data = Vec::with_capacity(reserved + INITIAL_ROOM);
-        data.resize(reserved, 0);
-        Memory { data, reserved }
+        Memory {
+            data: vec![0; reserved + INITIAL_ROOM],
+            len: reserved,
+            reserved,
+        }
     }
 
     /// Host size in bytes (always a multiple of 32).
     #[inline]
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     /// Whether host memory is empty (only in `evm` before any access).
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len == 0
     }
 
     /// Guest MSIZE: host size less the reserved region.
     #[inline]
     pub fn guest_size(&self) -> usize {
-        self.data.len() - self.reserved
+        self.len - self.reserved
     }
 
     /// Gas to grow host memory so that it covers `[0, end)` (saturating at `u64::MAX`); zero
     /// when it already does. Growing past the frame's budget is refused separately, after gas.
     #[inline]
     pub fn expansion_cost(&self, end: u64) -> u64 {
-        if end <= self.data.len() as u64 {
+        if end <= self.len as u64 {
             return 0;
         }
-        let old_words = (self.data.len() / 32) as u64;
+        let old_words = (self.len / 32) as u64;
         gas::memory_cost(gas::words(end)).saturating_sub(gas::memory_cost(old_words))
     }
 
@@ -65,25 +71,53 @@ impl Memory {
     #[inline]
     pub fn grow(&mut self, end: u64) {
         let new_len = (gas::words(end) * 32) as usize;
-        if new_len > self.data.len() {
-            self.data.resize(new_len, 0);
+        if new_len > self.len {
+            if new_len > self.data.len() {
+                // Room for as much again: a frame growing a word at a time reallocates only
+                // log n times, and native code grows in place meanwhile.
+                let room = self.data.len().saturating_mul(2).min(MEMORY_LIMIT as usize);
+                self.data.resize(new_len.max(room), 0);
+            }
+            self.len = new_len;
+        }
+    }
+
+    /// Bytes of buffer: host memory can grow this far without reallocating.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Sets the host size to `new_len` after native code grew memory within the buffer (gas
+    /// paid): a multiple of 32, from the current size up to [`Memory::capacity`]. Other sizes
+    /// are a bug of the caller and are ignored (debug builds panic).
+    #[inline]
+    pub fn grow_in_place(&mut self, new_len: usize) {
+        let valid = new_len >= self.len && new_len <= self.data.len() && new_len.is_multiple_of(32);
+        debug_assert!(valid, "native memory size {new_len} of {}", self.len);
+        if valid {
+            // The room past the old size is zeros already.
+            self.len = new_len;
         }
     }
 
     /// The host bytes `[offset, offset + len)`; the range must already be inside memory.
     #[inline]
     pub fn slice(&self, offset: usize, len: usize) -> &[u8] {
+        debug_assert!(offset + len <= self.len);
         &self.data[offset..offset + len]
     }
 
     /// The host bytes `[offset, offset + len)`, mutable; the range must already be inside memory.
     #[inline]
     pub fn slice_mut(&mut self, offset: usize, len: usize) -> &mut [u8] {
+        debug_assert!(offset + len <= self.len);
         &mut self.data[offset..offset + len]
     }
 
     /// Copies `src` to `offset`, zero-filling the rest of `len` bytes (for copies past a source's end).
     pub fn set_padded(&mut self, offset: usize, len: usize, src: &[u8]) {
+        debug_assert!(offset + len <= self.len);
         let n = src.len().min(len);
         self.data[offset..offset + n].copy_from_slice(&src[..n]);
         self.data[offset + n..offset + len].fill(0);
@@ -91,22 +125,24 @@ impl Memory {
 
     /// Moves `len` bytes from `src` to `dst` within memory (MCOPY).
     pub fn copy_within(&mut self, src: usize, dst: usize, len: usize) {
+        debug_assert!(src.max(dst) + len <= self.len);
         self.data.copy_within(src..src + len, dst);
     }
 
     /// The whole host memory, reserved region included.
     pub fn as_slice(&self) -> &[u8] {
-        &self.data
+        &self.data[..self.len]
     }
 
     /// The buffer's address, for native code's in-bounds loads and stores (valid until the
-    /// memory next grows).
+    /// buffer is next reallocated: growing past [`Memory::capacity`]).
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
         self.data.as_mut_ptr()
     }
 
     /// The host memory buffer, without copying.
-    pub fn into_vec(self) -> Vec<u8> {
+    pub fn into_vec(mut self) -> Vec<u8> {
+        self.data.truncate(self.len);
         self.data
     }
 }
@@ -128,5 +164,27 @@ mod tests {
             "unaffordable, without overflow"
         );
         assert_eq!(hyvm.guest_size(), 0);
+    }
+
+    #[test]
+    fn growth_keeps_zeroed_room_and_native_growth_stays_inside_it() {
+        let mut m = Memory::new(0);
+        m.grow(1);
+        assert_eq!((m.len(), m.as_slice()), (32, &[0u8; 32][..]));
+        m.slice_mut(0, 32).fill(0xaa);
+        let room = m.capacity();
+        assert_eq!(room, INITIAL_ROOM);
+        // Past the room: reallocated with as much again, zeros after the old contents.
+        m.grow(room as u64 + 1);
+        assert_eq!(m.len(), room + 32);
+        assert_eq!(m.capacity(), 2 * room);
+        assert!(m.as_slice()[..32].iter().all(|&b| b == 0xaa));
+        assert!(m.as_slice()[32..].iter().all(|&b| b == 0));
+        // Native growth within the room, seen as zeros.
+        let cap = m.capacity();
+        m.grow_in_place(cap);
+        assert_eq!(m.len(), cap);
+        assert!(m.as_slice()[32..].iter().all(|&b| b == 0));
+        assert_eq!(m.clone().into_vec().len(), cap);
     }
 }

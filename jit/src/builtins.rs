@@ -39,6 +39,7 @@ fn sync_back_but_stack(ctx: &mut JitContext, frame: &mut Frame) {
     ctx.gas = frame.gas.remaining;
     ctx.memory = frame.memory.as_mut_ptr();
     ctx.memory_len = frame.memory.len() as u64;
+    ctx.memory_cap = crate::runner::native_room(frame);
     ctx.pc = frame.pc as u64;
 }
 
@@ -70,6 +71,7 @@ pub unsafe extern "C" fn exec<H: Host>(ctx: *mut JitContext, pc: u64) -> u32 {
     // SAFETY: native code wrote every item below `stack_len`.
     unsafe { frame.stack.set_len(ctx.stack_len as usize) };
     frame.gas.remaining = ctx.gas;
+    frame.memory.grow_in_place(ctx.memory_len as usize);
     let code = guarded(frame, |frame| {
         let op = frame.code.padded()[pc as usize];
         frame.pc = pc as usize + 1;
@@ -93,6 +95,7 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     let ctx = unsafe { &mut *ctx };
     let frame = unsafe { &mut *ctx.frame };
     frame.gas.remaining = ctx.gas;
+    frame.memory.grow_in_place(ctx.memory_len as usize);
     let offset = scratch_word(ctx, 0);
     let value = scratch_word(ctx, 1);
     let code = guarded(frame, |frame| {
@@ -250,6 +253,7 @@ mod tests {
             gas: 100,
             memory: std::ptr::null_mut(),
             memory_len: 0,
+            memory_cap: 0,
             pc: 0,
             frame: &mut frame,
             host: std::ptr::null_mut(),

@@ -17,8 +17,12 @@ pub struct JitContext {
     pub gas: u64,
     /// Host memory's buffer.
     pub memory: *mut u8,
-    /// Host memory's length in bytes (a multiple of 32).
+    /// Host memory's length in bytes (a multiple of 32). Native code grows it in place, up
+    /// to `memory_cap`, after paying the expansion; builtins and the runner hand it back to
+    /// the frame.
     pub memory_len: u64,
+    /// How far native code may grow memory in place (see [`crate::runner::native_room`]).
+    pub memory_cap: u64,
     /// Where execution stands when native code returns.
     pub pc: u64,
     /// The frame (for builtins).
@@ -44,6 +48,8 @@ pub mod offsets {
     pub const MEMORY: i32 = offset_of!(JitContext, memory) as i32;
     /// `memory_len`.
     pub const MEMORY_LEN: i32 = offset_of!(JitContext, memory_len) as i32;
+    /// `memory_cap`.
+    pub const MEMORY_CAP: i32 = offset_of!(JitContext, memory_cap) as i32;
     /// `pc`.
     pub const PC: i32 = offset_of!(JitContext, pc) as i32;
     /// `scratch`.

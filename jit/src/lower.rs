@@ -963,6 +963,89 @@ impl Ctx<'_, '_> {
         vs.items.push(Slot::Val(r, None));
     }
 
+    /// The in-bounds access of MLOAD, MSTORE or MSTORE8 at host offset `host`, then a jump to
+    /// `merge` (with MLOAD's word).
+    fn access(&mut self, op: u8, host: Value, value: Option<[Value; 4]>, merge: Block) {
+        use opcode::*;
+        let flags = MemFlags::trusted();
+        let base = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY);
+        let addr = self.b.ins().iadd(base, host);
+        let mut loaded = Vec::new();
+        match (op, value) {
+            (MLOAD, _) => {
+                for k in 0..4 {
+                    let raw = self.b.ins().load(I64, flags, addr, 24 - 8 * k);
+                    loaded.push(self.b.ins().bswap(raw));
+                }
+            }
+            (MSTORE, Some(v)) => {
+                for (k, limb) in v.into_iter().enumerate() {
+                    let be = self.b.ins().bswap(limb);
+                    self.b.ins().store(flags, be, addr, 24 - 8 * k as i32);
+                }
+            }
+            (_, Some(v)) => {
+                let byte = self.b.ins().ireduce(I8, v[0]);
+                self.b.ins().store(flags, byte, addr, 0);
+            }
+            _ => {}
+        }
+        let args: Vec<BlockArg> = loaded.into_iter().map(Into::into).collect();
+        self.b.ins().jump(merge, &args);
+    }
+
+    /// Memory growth within the buffer's zeroed room, paid inline, then the access: the
+    /// expansion cost as the interpreter computes it (3 gas a host word plus words^2 / 512),
+    /// no call. Growing is what Solidity's allocations do at almost every new struct. The slow
+    /// path takes what this cannot: no room, not enough gas, an offset not addressable.
+    fn grow_inline(
+        &mut self,
+        op: u8,
+        (host, end, mem_len, addressable): (Value, Value, Value, Value),
+        value: Option<[Value; 4]>,
+        slow: Block,
+        merge: Block,
+    ) {
+        let flags = MemFlags::trusted();
+        let cap = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY_CAP);
+        let in_room = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, cap);
+        let growable = self.b.ins().band(addressable, in_room);
+        // Computed whether or not it grows (wrapping, never trapping): within the room the
+        // words are below 2^25 (the buffer is at most 1 GiB), so the squares cannot overflow.
+        let rounded = self.b.ins().iadd_imm(end, 31);
+        let new_len = self.b.ins().band_imm(rounded, !31);
+        let new_words = self.b.ins().ushr_imm(new_len, 5);
+        let old_words = self.b.ins().ushr_imm(mem_len, 5);
+        let cost_of = |c: &mut Self, words: Value| {
+            let linear = c.b.ins().imul_imm(words, 3);
+            let square = c.b.ins().imul(words, words);
+            let quadratic = c.b.ins().ushr_imm(square, 9);
+            c.b.ins().iadd(linear, quadratic)
+        };
+        let new_cost = cost_of(self, new_words);
+        let old_cost = cost_of(self, old_words);
+        let cost = self.b.ins().isub(new_cost, old_cost);
+        // The gas is net of the segment's later static costs: what is left covers them.
+        let gas = self.b.use_var(self.gas);
+        let enough = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, gas, cost);
+        let go = self.b.ins().band(growable, enough);
+        let paid = self.b.create_block();
+        self.b.set_cold_block(paid);
+        self.b.ins().brif(go, paid, &[], slow, &[]);
+        self.b.switch_to_block(paid);
+        let gas = self.b.ins().isub(gas, cost);
+        self.b.def_var(self.gas, gas);
+        self.b
+            .ins()
+            .store(flags, new_len, self.ctx, offsets::MEMORY_LEN);
+        // The access again rather than a jump to the fast one: the gas then merges where the
+        // slow path's does, not on the fast path.
+        self.access(op, host, value, merge);
+    }
+
     /// MLOAD, MSTORE, MSTORE8: in-bounds accesses inline, the rest through a builtin.
     fn memory(&mut self, vs: &mut VStack, ins: Instr, rest_after: u64) {
         use opcode::*;
@@ -979,7 +1062,9 @@ impl Ctx<'_, '_> {
         // Offsets the fast path takes: below 2^32 less the reserved region, so that
         // offset + reserved + width cannot overflow.
         let narrow_limit = u32::MAX as u64 - spec.reserved as u64;
-        let (host, ok) = if let Some(k) = known {
+        // The access's host offset, whether it is in memory, where it ends and (when it can
+        // be) whether it is addressable at all.
+        let (host, ok, end, addressable) = if let Some(k) = known {
             // A constant offset (Solidity's free memory pointer at 0x40, scratch at 0): only
             // the size check is left for run time.
             let masked = if spec.mask_offsets {
@@ -994,10 +1079,11 @@ impl Ctx<'_, '_> {
                     .b
                     .ins()
                     .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, mem_len, end);
-                (self.iconst(host), ok)
+                let yes = self.b.ins().iconst(I8, 1);
+                (self.iconst(host), ok, self.iconst(end as u64), Some(yes))
             } else {
                 let never = self.b.ins().iconst(I8, 0);
-                (self.iconst(0), never)
+                (self.iconst(0), never, never, None)
             }
         } else {
             // In bounds: the offset's high part is zero (after the 160-bit mask in hyvm) and
@@ -1021,8 +1107,13 @@ impl Ctx<'_, '_> {
                 .ins()
                 .icmp(IntCC::UnsignedLessThanOrEqual, end, mem_len);
             let narrow = self.b.ins().icmp_imm(IntCC::Equal, wide, 0);
-            let ok = self.b.ins().band(high_zero, fits);
-            (host, self.b.ins().band(ok, narrow))
+            let addressable = self.b.ins().band(high_zero, narrow);
+            (
+                host,
+                self.b.ins().band(addressable, fits),
+                end,
+                Some(addressable),
+            )
         };
         let fast = self.b.create_block();
         let slow = self.b.create_block();
@@ -1032,33 +1123,27 @@ impl Ctx<'_, '_> {
                 self.b.append_block_param(merge, I64);
             }
         }
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        match addressable {
+            Some(addressable) => {
+                let grow = self.b.create_block();
+                self.b.set_cold_block(grow);
+                self.b.ins().brif(ok, fast, &[], grow, &[]);
+                self.b.switch_to_block(grow);
+                self.grow_inline(
+                    ins.op,
+                    (host, end, mem_len, addressable),
+                    value,
+                    slow,
+                    merge,
+                );
+            }
+            None => {
+                self.b.ins().brif(ok, fast, &[], slow, &[]);
+            }
+        }
 
         self.b.switch_to_block(fast);
-        let base = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY);
-        let addr = self.b.ins().iadd(base, host);
-        let mut loaded = Vec::new();
-        match (ins.op, value) {
-            (MLOAD, _) => {
-                for k in 0..4 {
-                    let raw = self.b.ins().load(I64, flags, addr, 24 - 8 * k);
-                    loaded.push(self.b.ins().bswap(raw));
-                }
-            }
-            (MSTORE, Some(v)) => {
-                for (k, limb) in v.into_iter().enumerate() {
-                    let be = self.b.ins().bswap(limb);
-                    self.b.ins().store(flags, be, addr, 24 - 8 * k as i32);
-                }
-            }
-            (_, Some(v)) => {
-                let byte = self.b.ins().ireduce(I8, v[0]);
-                self.b.ins().store(flags, byte, addr, 0);
-            }
-            _ => {}
-        }
-        let args: Vec<BlockArg> = loaded.into_iter().map(Into::into).collect();
-        self.b.ins().jump(merge, &args);
+        self.access(ins.op, host, value, merge);
 
         self.b.switch_to_block(slow);
         for (k, limb) in off.into_iter().enumerate() {
