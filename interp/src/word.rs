@@ -842,6 +842,11 @@ pub fn mulmod(a: &U256, b: &U256, n: &U256) -> U256 {
         // Common in curve code (zero coordinates), and it skips the 16 partial products.
         return U256::zero();
     }
+    if n.0 == [u64::MAX; 4] {
+        // 2^256 - 1, which 512-bit multiply-divide code (Uniswap's FullMath) uses to get a
+        // product's high word: 2^256 is 1 modulo it, so the product's halves add up.
+        return fold_mod_max(&full_product(&a.0, &b.0));
+    }
     if n.0[3] != 0 {
         // A full-width modulus, the usual one: one 2-by-1 step on 256-bit digits when it
         // repeats (and the product is not too large for one), else a copy of the division
@@ -854,6 +859,28 @@ pub fn mulmod(a: &U256, b: &U256, n: &U256) -> U256 {
         return U256(rem_8_by_4(&product, &n.0));
     }
     U256(divmod_limbs(&full_product(&a.0, &b.0), &n.0).1)
+}
+
+/// `x mod (2^256 - 1)` for a 512-bit `x`: with `x = hi * 2^256 + lo` and 2^256 congruent to
+/// 1, it is `hi + lo` with the carry added back in, and the modulus itself is 0.
+#[inline(always)]
+fn fold_mod_max(x: &[u64; 8]) -> U256 {
+    let lo = U256([x[0], x[1], x[2], x[3]]);
+    let hi = U256([x[4], x[5], x[6], x[7]]);
+    let sum = add(&lo, &hi);
+    // A carry out is 2^256, which is 1: adding it back cannot carry again, as the sum without
+    // it is at most 2^257 - 2 and so its low word is at most 2^256 - 3 after a carry.
+    let carried = lt(&sum, &lo);
+    let r = if carried {
+        add(&sum, &U256::one())
+    } else {
+        sum
+    };
+    if r.0 == [u64::MAX; 4] {
+        U256::zero()
+    } else {
+        r
+    }
 }
 
 /// `x % n` for a full-width `n` by plain division, out of line: the rare path of MULMOD,
@@ -883,6 +910,19 @@ fn full_product(a: &[u64; 4], b: &[u64; 4]) -> [u64; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mulmod_by_two_to_the_256_minus_one_folds_the_product() {
+        // Products whose folded halves land exactly on the modulus (MAX * 1 and MAX * MAX),
+        // just below and above it, and carry out of the sum; then everything else.
+        let mut words = edge_words();
+        words.extend([U256::MAX - 2, U256::one() << 192, (U256::one() << 255) + 1]);
+        for a in &words {
+            for b in &words {
+                check_division_ops(*a, *b, U256::MAX);
+            }
+        }
+    }
 
     fn edge_words() -> Vec<U256> {
         let mut v = vec![
