@@ -4,7 +4,7 @@
 //! error.
 
 use crate::context::{exit, JitContext};
-use nestedvm_interp::instructions::{memory_range, stack_only, InstructionTable, Step};
+use nestedvm_interp::instructions::{self, memory_range, InstructionTable, Step};
 use nestedvm_interp::opcode::{MLOAD, MSTORE, MSTORE8};
 use nestedvm_interp::{Frame, HaltReason, Host, U256};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -148,7 +148,7 @@ fn set_scratch_result(ctx: &mut JitContext, w: &U256) {
 }
 
 /// The address of the builtin computing the word instruction `op` (DIV, MOD, ADDMOD, SAR, …:
-/// those [`stack_only`] answers): `fn(ctx) -> exit code`, one function per opcode so that no
+/// those [`instructions::word_op`] answers): `fn(ctx) -> exit code`, one function per opcode so that no
 /// dispatch on the opcode runs at the call. Its inputs are in `scratch[0..4]` (top),
 /// `[4..8]` and `[8..12]`; the result comes back in `scratch[0..4]`. No gas, no frame state:
 /// native code keeps its stack in registers across the call.
@@ -169,23 +169,20 @@ pub fn word_op(op: u8) -> usize {
     )
 }
 
-/// The builtin of [`word_op`] for opcode `OP` (an opcode [`stack_only`] does not answer halts
-/// the frame with an internal error).
+/// The builtin of [`word_op`] for opcode `OP` (an opcode [`instructions::word_op`] does not
+/// answer halts the frame with an internal error).
 ///
 /// # Safety
 /// As for [`exec`].
 unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
     // SAFETY: as in `exec`.
     let ctx = unsafe { &mut *ctx };
-    use nestedvm_interp::opcode::{ADDMOD, MULMOD};
-    let a = scratch_word(ctx, 0);
-    let b = scratch_word(ctx, 1);
-    let c = if matches!(OP, ADDMOD | MULMOD) {
-        scratch_word(ctx, 2)
-    } else {
-        U256::zero()
-    };
-    match catch_unwind(|| stack_only(OP, a, b, c)) {
+    // The words are read where they lie, not copied out and back in for the call (a tenth
+    // of a curve program's time went there). The word code reads them limb by limb, so no
+    // wide load meets native code's limb stores.
+    // SAFETY: `U256` is `repr(C)` over `[u64; 4]`, and the scratch area holds three.
+    let words = unsafe { &*(ctx.scratch.as_ptr() as *const [U256; 3]) };
+    match catch_unwind(|| instructions::word_op(OP, &words[0], &words[1], &words[2])) {
         Ok(Some(r)) => {
             set_scratch_result(ctx, &r);
             exit::CONTINUE
@@ -292,7 +289,8 @@ mod tests {
                     ctx.scratch[8..].copy_from_slice(&c.0);
                     // SAFETY: the context is valid for the call.
                     assert_eq!(unsafe { f(ctx) }, exit::CONTINUE, "opcode {op:#x}");
-                    let expected = stack_only(op, *a, b, c).expect("a word instruction");
+                    let expected = nestedvm_interp::instructions::stack_only(op, *a, b, c)
+                        .expect("a word instruction");
                     assert_eq!(&ctx.scratch[..4], &expected.0, "opcode {op:#x} on word {i}");
                 }
             }

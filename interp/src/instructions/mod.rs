@@ -33,39 +33,43 @@ pub type Instr<H> = fn(&mut Frame, &mut H) -> Step;
 /// The result of an instruction that only turns stack words into one word, with no gas beyond
 /// its static cost and no other effect, for engines that keep the stack elsewhere: `a` is the
 /// top input, then `b`, then `c`. `None` for every other opcode.
-// Always inlined: with `op` known at the call (the JIT's per-opcode builtins) the match folds
-// away, and the words stay in registers instead of going through memory.
 #[inline(always)]
 pub fn stack_only(op: u8, a: U256, b: U256, c: U256) -> Option<U256> {
+    word_op(op, &a, &b, &c)
+}
+
+/// [`stack_only`] on words where they lie.
+// Always inlined: with `op` known at the call (the JIT's per-opcode builtins) the match folds
+// away, and the words are read in place rather than copied for the call.
+#[inline(always)]
+pub fn word_op(op: u8, a: &U256, b: &U256, c: &U256) -> Option<U256> {
     use crate::word;
-    use arithmetic as ar;
-    use bitwise as bw;
     let flag = |x: bool| U256::from(x as u8);
     Some(match op {
-        ADD => word::add(&a, &b),
-        SUB => word::sub(&a, &b),
-        MUL => word::mul(&a, &b),
-        LT => flag(word::lt(&a, &b)),
-        GT => flag(word::lt(&b, &a)),
-        SLT => flag(word::slt(&a, &b)),
-        SGT => flag(word::slt(&b, &a)),
-        EQ => flag(word::eq(&a, &b)),
-        ISZERO => flag(word::is_zero(&a)),
-        AND => a & b,
-        OR => a | b,
-        XOR => a ^ b,
-        NOT => !a,
-        DIV => ar::div_words(a, b),
-        SDIV => ar::sdiv_words(a, b),
-        MOD => ar::rem_words(a, b),
-        SMOD => ar::smod_words(a, b),
-        ADDMOD => ar::addmod_words(a, b, c),
-        MULMOD => ar::mulmod_words(a, b, c),
-        SIGNEXTEND => ar::signextend_word(a, b),
-        BYTE => bw::byte_word(a, b),
-        SHL => bw::shl_word(a, b),
-        SHR => bw::shr_word(a, b),
-        SAR => bw::sar_word(a, b),
+        ADD => word::add(a, b),
+        SUB => word::sub(a, b),
+        MUL => word::mul(a, b),
+        LT => flag(word::lt(a, b)),
+        GT => flag(word::lt(b, a)),
+        SLT => flag(word::slt(a, b)),
+        SGT => flag(word::slt(b, a)),
+        EQ => flag(word::eq(a, b)),
+        ISZERO => flag(word::is_zero(a)),
+        AND => *a & *b,
+        OR => *a | *b,
+        XOR => *a ^ *b,
+        NOT => !*a,
+        DIV => word::div(a, b),
+        SDIV => word::sdiv(a, b),
+        MOD => word::rem(a, b),
+        SMOD => word::smod(a, b),
+        ADDMOD => word::addmod(a, b, c),
+        MULMOD => word::mulmod(a, b, c),
+        SIGNEXTEND => word::signextend(a, b),
+        BYTE => word::byte(a, b),
+        SHL => word::shl(a, b),
+        SHR => word::shr(a, b),
+        SAR => word::sar(a, b),
         _ => return None,
     })
 }
