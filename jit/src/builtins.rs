@@ -28,6 +28,20 @@ impl Builtins {
     }
 }
 
+/// How far native code may grow the frame's memory in place: the buffer's zeroed room, but
+/// never past the frame's memory limit (growing past it halts the frame, which the builtin
+/// does).
+pub(crate) fn native_room(frame: &Frame) -> u64 {
+    (frame.memory.capacity() as u64).min(frame.memory_limit)
+}
+
+/// Hands the frame what native code changed without it, but the stack: the gas, and the
+/// memory it grew in place.
+pub(crate) fn sync_in(ctx: &JitContext, frame: &mut Frame) {
+    frame.gas.remaining = ctx.gas;
+    frame.memory.grow_in_place(ctx.memory_len as usize);
+}
+
 /// Copies the frame's state into the context after a builtin has changed it.
 fn sync_back(ctx: &mut JitContext, frame: &mut Frame) {
     ctx.stack_len = frame.stack.len() as u64;
@@ -39,7 +53,7 @@ fn sync_back_but_stack(ctx: &mut JitContext, frame: &mut Frame) {
     ctx.gas = frame.gas.remaining;
     ctx.memory = frame.memory.as_mut_ptr();
     ctx.memory_len = frame.memory.len() as u64;
-    ctx.memory_cap = crate::runner::native_room(frame);
+    ctx.memory_cap = native_room(frame);
     ctx.pc = frame.pc as u64;
 }
 
@@ -70,8 +84,7 @@ pub unsafe extern "C" fn exec<H: Host>(ctx: *mut JitContext, pc: u64) -> u32 {
     let table = unsafe { &*(ctx.table as *const InstructionTable<H>) };
     // SAFETY: native code wrote every item below `stack_len`.
     unsafe { frame.stack.set_len(ctx.stack_len as usize) };
-    frame.gas.remaining = ctx.gas;
-    frame.memory.grow_in_place(ctx.memory_len as usize);
+    sync_in(ctx, frame);
     let code = guarded(frame, |frame| {
         let op = frame.code.padded()[pc as usize];
         frame.pc = pc as usize + 1;
@@ -94,8 +107,7 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     // SAFETY: as in `exec`.
     let ctx = unsafe { &mut *ctx };
     let frame = unsafe { &mut *ctx.frame };
-    frame.gas.remaining = ctx.gas;
-    frame.memory.grow_in_place(ctx.memory_len as usize);
+    sync_in(ctx, frame);
     let offset = scratch_word(ctx, 0);
     let value = scratch_word(ctx, 1);
     let code = guarded(frame, |frame| {
@@ -190,6 +202,7 @@ unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
         _ => {
             // SAFETY: as in `exec`.
             let frame = unsafe { &mut *ctx.frame };
+            sync_in(ctx, frame);
             frame.halt(HaltReason::Internal);
             sync_back_but_stack(ctx, frame);
             exit::STOPPED
@@ -262,7 +275,6 @@ mod tests {
 
     #[test]
     fn each_word_builtin_computes_its_own_opcode() {
-        use nestedvm_interp::opcode::*;
         let words = [
             U256::zero(),
             U256::one(),
@@ -272,10 +284,11 @@ mod tests {
             U256([0x1234_5678_9abc_def0, 3, 0, 0]),
             U256([5, 6, 7, 0x8000_0000_0000_0001]),
         ];
-        let ops = [
-            ADD, SUB, MUL, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT, DIV, SDIV, MOD, SMOD,
-            ADDMOD, MULMOD, SIGNEXTEND, BYTE, SHL, SHR, SAR,
-        ];
+        // Every opcode the word code answers: one missing from `word_op`'s list would halt.
+        let zero = U256::zero();
+        let ops = (0..=u8::MAX).filter(|&op| {
+            nestedvm_interp::instructions::stack_only(op, zero, zero, zero).is_some()
+        });
         with_context(|ctx| {
             for op in ops {
                 let f: unsafe extern "C" fn(*mut JitContext) -> u32 =

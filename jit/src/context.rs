@@ -21,7 +21,7 @@ pub struct JitContext {
     /// to `memory_cap`, after paying the expansion; builtins and the runner hand it back to
     /// the frame.
     pub memory_len: u64,
-    /// How far native code may grow memory in place (see [`crate::runner::native_room`]).
+    /// How far native code may grow memory in place (see [`crate::builtins::native_room`]).
     pub memory_cap: u64,
     /// Where execution stands when native code returns.
     pub pc: u64,

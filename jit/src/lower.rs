@@ -267,15 +267,19 @@ impl Ctx<'_, '_> {
     }
 
     fn const_word(&mut self, v: U256) -> Slot {
-        let limbs = std::array::from_fn(|k| self.b.ins().iconst(I64, v.0[k] as i64));
-        Slot::Val(limbs, Some(v))
+        Slot::Val(self.const_limbs(v), Some(v))
+    }
+
+    /// The limbs of constant `v`.
+    fn const_limbs(&mut self, v: U256) -> [Value; 4] {
+        v.0.map(|limb| self.iconst(limb))
     }
 
     /// The limbs of a slot, loading it when it is still in memory.
     fn limbs(&mut self, vs: &VStack, slot: Slot) -> [Value; 4] {
         match slot {
             Slot::Val(v, _) => v,
-            Slot::Const(_, v) => std::array::from_fn(|k| self.b.ins().iconst(I64, v.0[k] as i64)),
+            Slot::Const(_, v) => self.const_limbs(v),
             Slot::Mem(pos) => self.load_word(vs.sp0, pos * 32),
         }
     }
@@ -313,7 +317,7 @@ impl Ctx<'_, '_> {
                 Slot::Mem(p) | Slot::Const(p, _) if p == pos => {}
                 Slot::Mem(p) => writes.push((pos, self.load_word(vs.sp0, p * 32))),
                 Slot::Const(_, v) => {
-                    let w = std::array::from_fn(|k| self.b.ins().iconst(I64, v.0[k] as i64));
+                    let w = self.const_limbs(v);
                     writes.push((pos, w));
                 }
                 Slot::Val(v, _) => writes.push((pos, v)),
@@ -671,17 +675,15 @@ impl Ctx<'_, '_> {
                     // Minus a constant is plus its negation: the sum's carry comes from its
                     // result, while Cranelift turns the difference's borrow back into a
                     // comparison with the constant (two registers held across loops).
-                    SUB if kb.is_some() => {
-                        let neg = U256::zero().overflowing_sub(kb.unwrap_or_default()).0;
-                        let n = neg.0.map(|limb| self.iconst(limb));
-                        self.add_sub(a, n, false)
-                    }
-                    SUB => self.add_sub(a, b, true),
+                    SUB => match kb {
+                        Some(k) => {
+                            let neg = self.const_limbs(U256::zero().overflowing_sub(k).0);
+                            self.add_sub(a, neg, false)
+                        }
+                        None => self.add_sub(a, b, true),
+                    },
                     MUL => {
-                        let pow2 = |k: Option<U256>| {
-                            k.filter(|v| !v.is_zero() && (*v & (*v - 1)).is_zero())
-                                .map(|v| U256::from(v.trailing_zeros()))
-                        };
+                        let pow2 = |k: Option<U256>| k.and_then(power_of_two).map(U256::from);
                         match (pow2(ka), pow2(kb), small(ka), small(kb)) {
                             (_, Some(n), _, _) => self.shl(n, a),
                             (Some(n), _, _, _) => self.shl(n, b),
@@ -887,7 +889,7 @@ impl Ctx<'_, '_> {
         let (a, _) = self.pop_val(vs);
         let (b, known_b) = self.pop_val(vs);
         // By a constant power of two (compilers' shifts): a shift or a mask, no division.
-        if let Some(d) = known_b.filter(|d| d.is_zero() || (*d & (*d - 1)).is_zero()) {
+        if let Some(d) = known_b.filter(|d| d.is_zero() || power_of_two(*d).is_some()) {
             let r = match op {
                 _ if d.is_zero() => {
                     let z = self.iconst(0);
@@ -1062,9 +1064,9 @@ impl Ctx<'_, '_> {
         // Offsets the fast path takes: below 2^32 less the reserved region, so that
         // offset + reserved + width cannot overflow.
         let narrow_limit = u32::MAX as u64 - spec.reserved as u64;
-        // The access's host offset, whether it is in memory, where it ends and (when it can
-        // be) whether it is addressable at all.
-        let (host, ok, end, addressable) = if let Some(k) = known {
+        // The access's host offset, whether it is in memory, and, when it may grow memory,
+        // where it ends and whether it is addressable at all.
+        let (host, ok, growth) = if let Some(k) = known {
             // A constant offset (Solidity's free memory pointer at 0x40, scratch at 0): only
             // the size check is left for run time.
             let masked = if spec.mask_offsets {
@@ -1080,10 +1082,10 @@ impl Ctx<'_, '_> {
                     .ins()
                     .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, mem_len, end);
                 let yes = self.b.ins().iconst(I8, 1);
-                (self.iconst(host), ok, self.iconst(end as u64), Some(yes))
+                (self.iconst(host), ok, Some((self.iconst(end as u64), yes)))
             } else {
                 let never = self.b.ins().iconst(I8, 0);
-                (self.iconst(0), never, never, None)
+                (self.iconst(0), never, None)
             }
         } else {
             // In bounds: the offset's high part is zero (after the 160-bit mask in hyvm) and
@@ -1108,12 +1110,8 @@ impl Ctx<'_, '_> {
                 .icmp(IntCC::UnsignedLessThanOrEqual, end, mem_len);
             let narrow = self.b.ins().icmp_imm(IntCC::Equal, wide, 0);
             let addressable = self.b.ins().band(high_zero, narrow);
-            (
-                host,
-                self.b.ins().band(addressable, fits),
-                end,
-                Some(addressable),
-            )
+            let ok = self.b.ins().band(addressable, fits);
+            (host, ok, Some((end, addressable)))
         };
         let fast = self.b.create_block();
         let slow = self.b.create_block();
@@ -1123,8 +1121,8 @@ impl Ctx<'_, '_> {
                 self.b.append_block_param(merge, I64);
             }
         }
-        match addressable {
-            Some(addressable) => {
+        match growth {
+            Some((end, addressable)) => {
                 let grow = self.b.create_block();
                 self.b.set_cold_block(grow);
                 self.b.ins().brif(ok, fast, &[], grow, &[]);
@@ -1485,40 +1483,25 @@ impl Ctx<'_, '_> {
     /// limbs with immediates, where the 128-bit comparison would keep the constant's halves in
     /// registers (hoisted out of loops, then spilled).
     fn cmp_small(&mut self, x: [Value; 4], c: u64, below: bool, signed: bool) -> [Value; 4] {
+        // `c < x` is `!(x <= c)`. `x < c` (or `<=`): the high limbs are zero and the low one is
+        // below c (or at most c), or, signed, x is negative (c is not).
+        let low_cc = if below {
+            IntCC::UnsignedLessThan
+        } else {
+            IntCC::UnsignedLessThanOrEqual
+        };
         let high = self.b.ins().bor(x[1], x[2]);
         let high = self.b.ins().bor(high, x[3]);
-        let r = if below {
-            // x < c: the high limbs are zero and the low one is below c, or (signed) x < 0.
-            let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
-            let low = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::UnsignedLessThan, x[0], c as i64);
-            let r = self.b.ins().band(high_zero, low);
-            if signed {
-                let negative = self.b.ins().icmp_imm(IntCC::SignedLessThan, x[3], 0);
-                self.b.ins().bor(r, negative)
-            } else {
-                r
-            }
-        } else {
-            // c < x: a high limb is set or the low one is above c, and (signed) x >= 0.
-            let high_set = self.b.ins().icmp_imm(IntCC::NotEqual, high, 0);
-            let low = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::UnsignedGreaterThan, x[0], c as i64);
-            let r = self.b.ins().bor(high_set, low);
-            if signed {
-                let non_negative = self
-                    .b
-                    .ins()
-                    .icmp_imm(IntCC::SignedGreaterThanOrEqual, x[3], 0);
-                self.b.ins().band(r, non_negative)
-            } else {
-                r
-            }
-        };
+        let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+        let low = self.b.ins().icmp_imm(low_cc, x[0], c as i64);
+        let mut r = self.b.ins().band(high_zero, low);
+        if signed {
+            let negative = self.b.ins().icmp_imm(IntCC::SignedLessThan, x[3], 0);
+            r = self.b.ins().bor(r, negative);
+        }
+        if !below {
+            r = self.b.ins().bxor_imm(r, 1);
+        }
         self.flag(r)
     }
 
@@ -1711,4 +1694,9 @@ impl Ctx<'_, '_> {
             self.b.ins().select(in_range, r, fill)
         })
     }
+}
+
+/// `n` when `v` is 2^n.
+fn power_of_two(v: U256) -> Option<u32> {
+    (!v.is_zero() && (v & (v - 1)).is_zero()).then(|| v.trailing_zeros())
 }

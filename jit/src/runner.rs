@@ -91,13 +91,6 @@ impl Probe for Watch<'_> {
     }
 }
 
-/// How far native code may grow the frame's memory in place: the buffer's zeroed room, but
-/// never past the frame's memory limit (growing past it halts the frame, which the builtin
-/// does).
-pub(crate) fn native_room(frame: &Frame) -> u64 {
-    (frame.memory.capacity() as u64).min(frame.memory_limit)
-}
-
 /// Runs native code from `frame.pc` and writes its state back to the frame.
 fn enter<H: Host>(
     frame: &mut Frame,
@@ -112,7 +105,7 @@ fn enter<H: Host>(
         gas: frame.gas.remaining,
         memory: frame.memory.as_mut_ptr(),
         memory_len: frame.memory.len() as u64,
-        memory_cap: native_room(frame),
+        memory_cap: crate::builtins::native_room(frame),
         pc: frame.pc as u64,
         frame: frame as *mut Frame,
         host: host as *mut H as *mut (),
@@ -126,8 +119,7 @@ fn enter<H: Host>(
     let result = unsafe { (code.entry())(&mut ctx, pc) };
     // SAFETY: native code and builtins keep `stack_len` at a height whose items are written.
     unsafe { frame.stack.set_len(ctx.stack_len as usize) };
-    frame.gas.remaining = ctx.gas;
-    frame.memory.grow_in_place(ctx.memory_len as usize);
+    crate::builtins::sync_in(&ctx, frame);
     frame.pc = ctx.pc as usize;
     result
 }
