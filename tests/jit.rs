@@ -811,3 +811,43 @@ fn memory_accesses_at_edge_offsets_agree() {
     let shown = failures.len().min(8);
     assert!(failures.is_empty(), "{}", failures[..shown].join("\n"));
 }
+
+/// Native code grows memory in place only up to the frame's memory limit, even where its
+/// buffer has room beyond it: past the limit the frame halts with `memory_limit` exactly where
+/// the interpreter's does (a loop storing a word further each time, in both profiles, with
+/// limits inside the first buffer and past a reallocation).
+#[test]
+fn native_memory_growth_stops_at_the_memory_limit() {
+    let code = nestedvm::interp::asm::assemble(
+        "PUSH0 l: JUMPDEST DUP1 DUP1 MSTORE PUSH1 32 ADD DUP1 PUSH2 0x4000 GT PUSH @l JUMPI MSIZE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN",
+    )
+    .expect("assembles");
+    let mut req = Request::new(code);
+    req.gas = 10_000_000;
+    for profile in [Profile::Evm, Profile::Hyvm] {
+        for limit in [0x100, 0x3e0, 0x7c0, 0x1000] {
+            let with = |engine, jit| Config {
+                memory_limit: limit,
+                ..config(profile, Fork::Osaka, engine, jit)
+            };
+            let interp = Vm::new()
+                .run(&with(Engine::Interpreter, JitConfig::default()), &req)
+                .expect("runs");
+            assert_eq!(
+                interp.reason,
+                Some(nestedvm::HaltReason::MemoryLimit),
+                "{profile} limit {limit:#x}"
+            );
+            for (name, jit) in jit_configs() {
+                let o = Vm::new().run(&with(Engine::Jit, jit), &req).expect("runs");
+                let d = differences(&interp, &o);
+                assert!(
+                    d.is_empty(),
+                    "{profile} limit {limit:#x} {name}: {}",
+                    d.join("; ")
+                );
+                assert_eq!(o.engine, Engine::Jit);
+            }
+        }
+    }
+}
