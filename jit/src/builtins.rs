@@ -268,6 +268,7 @@ mod tests {
             frame: &mut frame,
             host: std::ptr::null_mut(),
             table: std::ptr::null(),
+            callers_pinned: 0,
             scratch: [0; 12],
         };
         test(&mut ctx);

@@ -120,6 +120,10 @@ fn isa(options: &CompileOptions) -> Result<cranelift_codegen::isa::OwnedTargetIs
         .set("use_colocated_libcalls", "false")
         .map_err(|e| err(&e))?;
     flags.set("is_pic", "false").map_err(|e| err(&e))?;
+    // Native code keeps its context in the pinned register (see `lower`).
+    flags
+        .set("enable_pinned_reg", "true")
+        .map_err(|e| err(&e))?;
     if options.opt_level == OptLevel::None {
         flags
             .set("regalloc_algorithm", "single_pass")
@@ -290,6 +294,7 @@ pub fn dump_ir<H: Host>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::{exit, JitContext};
     use nestedvm_interp::host::AccountLoad;
     use nestedvm_interp::{
         Address, Fork, Log, Profile, SStoreResult, SelfDestructResult, B256, U256,
@@ -347,5 +352,76 @@ mod tests {
         assert!(err.0.contains("panicked: injected"), "{err}");
         // The guard leaves the thread able to compile.
         assert!(compile::<AnyHost>(spec, &code, CompileOptions::default()).is_ok());
+    }
+
+    /// Calls `entry` with the pinned register (r15) holding a sentinel and returns the exit
+    /// code and what r15 holds after the call.
+    #[cfg(target_arch = "x86_64")]
+    fn call_with_r15(entry: EntryFn, ctx: *mut JitContext, pc: u64, sentinel: u64) -> (u32, u64) {
+        let code: u32;
+        let after: u64;
+        // SAFETY: `entry` follows the C ABI except for r15, which the block saves and restores
+        // itself; two pushes keep the stack aligned for the call.
+        unsafe {
+            std::arch::asm!(
+                "push r15",
+                "push r15",
+                "mov r15, r10",
+                "call r11",
+                "mov rdx, r15",
+                "pop r15",
+                "pop r15",
+                in("r10") sentinel,
+                in("r11") entry,
+                lateout("rdx") after,
+                in("rdi") ctx,
+                in("rsi") pc,
+                lateout("eax") code,
+                clobber_abi("C"),
+            );
+        }
+        (code, after)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn native_code_gives_the_caller_its_pinned_register_back() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        // PUSH1 2 PUSH1 3 ADD GAS JUMP: the jump to a computed target hands over to the
+        // interpreter, and nothing calls a builtin (the context has no frame).
+        let code = Bytecode::new(&[0x60, 0x02, 0x60, 0x03, 0x01, 0x5a, 0x56]);
+        let options = CompileOptions {
+            dynamic_jumps: DynamicJumps::Interpreter,
+            ..CompileOptions::default()
+        };
+        let compiled = compile::<AnyHost>(spec, &code, options).expect("a tiny program compiles");
+        let sentinel = 0x5e17_1e15_0f0f_1234;
+        // Enough gas runs to the end; none leaves at the entry check. Both return through a
+        // different exit of the function.
+        for gas in [1_000, 0] {
+            let mut stack = vec![0u64; 4 * nestedvm_interp::STACK_LIMIT];
+            let mut ctx = JitContext {
+                stack: stack.as_mut_ptr(),
+                stack_len: 0,
+                gas,
+                memory: std::ptr::null_mut(),
+                memory_len: 0,
+                memory_cap: 0,
+                pc: 0,
+                frame: std::ptr::null_mut(),
+                host: std::ptr::null_mut(),
+                table: std::ptr::null(),
+                callers_pinned: 0,
+                scratch: [0; 12],
+            };
+            let (exit_code, r15) = call_with_r15(compiled.entry(), &mut ctx, 0, sentinel);
+            assert_eq!(r15, sentinel, "gas {gas}: r15 not given back");
+            assert_eq!(exit_code, exit::INTERPRET, "gas {gas}");
+            if gas > 0 {
+                assert_eq!((ctx.stack_len, stack[0]), (2, 5));
+            } else {
+                assert_eq!((ctx.stack_len, ctx.pc), (0, 0));
+            }
+        }
     }
 }

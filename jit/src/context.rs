@@ -31,6 +31,8 @@ pub struct JitContext {
     pub host: *mut (),
     /// The instruction table (for builtins).
     pub table: *const (),
+    /// The caller's pinned register while native code keeps this context in it.
+    pub callers_pinned: u64,
     /// Words passed to and from builtins (the memory slow path: offset, value, result).
     pub scratch: [u64; 12],
 }
@@ -52,6 +54,8 @@ pub mod offsets {
     pub const MEMORY_CAP: i32 = offset_of!(JitContext, memory_cap) as i32;
     /// `pc`.
     pub const PC: i32 = offset_of!(JitContext, pc) as i32;
+    /// `callers_pinned`.
+    pub const CALLERS_PINNED: i32 = offset_of!(JitContext, callers_pinned) as i32;
     /// `scratch`.
     pub const SCRATCH: i32 = offset_of!(JitContext, scratch) as i32;
 }

@@ -107,8 +107,6 @@ pub fn entry_signature(call_conv: CallConv) -> Signature {
 struct Ctx<'a, 'b> {
     l: &'a Lowering<'a>,
     b: FunctionBuilder<'b>,
-    ctx: Value,
-    stack_base: Value,
     gas: Variable,
     blocks: HashMap<usize, Block>,
     exec_sig: SigRef,
@@ -158,7 +156,13 @@ impl Lowering<'_> {
         let resume_pc = b.block_params(entry)[1];
         let gas = b.declare_var(I64);
         let flags = MemFlags::trusted();
-        let stack_base = b.ins().load(I64, flags, ctx, offsets::STACK);
+        // The context lives in the pinned register for the whole call, so that no value
+        // spans the function (the allocator spilled the context and the stack base and
+        // reloaded them at almost every access). The caller's register is kept in the
+        // context and put back at every return.
+        let callers = b.ins().get_pinned_reg(I64);
+        b.ins().store(flags, callers, ctx, offsets::CALLERS_PINNED);
+        b.ins().set_pinned_reg(ctx);
         let g = b.ins().load(I64, flags, ctx, offsets::GAS);
         b.def_var(gas, g);
         let len = b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
@@ -186,8 +190,6 @@ impl Lowering<'_> {
         let mut c = Ctx {
             l: self,
             b,
-            ctx,
-            stack_base,
             gas,
             blocks,
             exec_sig,
@@ -224,6 +226,30 @@ impl Lowering<'_> {
 }
 
 impl Ctx<'_, '_> {
+    /// The context (in the pinned register: read at each use, so nothing holds it).
+    fn ctx(&mut self) -> Value {
+        self.b.ins().get_pinned_reg(I64)
+    }
+
+    /// The stack buffer's base, read from the context.
+    fn stack_base(&mut self) -> Value {
+        let ctx = self.ctx();
+        self.b
+            .ins()
+            .load(I64, MemFlags::trusted(), ctx, offsets::STACK)
+    }
+
+    /// Returns `code` to the caller, with its pinned register as it was.
+    fn ret(&mut self, code: Value) {
+        let ctx = self.ctx();
+        let callers = self
+            .b
+            .ins()
+            .load(I64, MemFlags::trusted(), ctx, offsets::CALLERS_PINNED);
+        self.b.ins().set_pinned_reg(callers);
+        self.b.ins().return_(&[code]);
+    }
+
     fn iconst(&mut self, v: u64) -> Value {
         self.b.ins().iconst(I64, v as i64)
     }
@@ -235,7 +261,7 @@ impl Ctx<'_, '_> {
         self.b.set_cold_block(stop);
         self.b.ins().brif(code, stop, &[], cont, &[]);
         self.b.switch_to_block(stop);
-        self.b.ins().return_(&[code]);
+        self.ret(code);
         self.b.switch_to_block(cont);
     }
 
@@ -247,11 +273,12 @@ impl Ctx<'_, '_> {
         if let Some(extra) = extra_gas.filter(|e| *e > 0) {
             gas = self.b.ins().iadd_imm(gas, extra as i64);
         }
-        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
-        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
-        self.b.ins().store(flags, pc, self.ctx, offsets::PC);
+        let ctx = self.ctx();
+        self.b.ins().store(flags, gas, ctx, offsets::GAS);
+        self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
+        self.b.ins().store(flags, pc, ctx, offsets::PC);
         let code = self.b.ins().iconst(I32, code as i64);
-        self.b.ins().return_(&[code]);
+        self.ret(code);
     }
 
     fn load_word(&mut self, base: Value, offset: i32) -> [Value; 4] {
@@ -365,7 +392,8 @@ impl Ctx<'_, '_> {
     /// A fresh virtual stack over height `len`.
     fn fresh(&mut self, len: Value) -> VStack {
         let bytes = self.b.ins().ishl_imm(len, 5);
-        let sp0 = self.b.ins().iadd(self.stack_base, bytes);
+        let base = self.stack_base();
+        let sp0 = self.b.ins().iadd(base, bytes);
         VStack {
             len,
             sp0,
@@ -407,8 +435,9 @@ impl Ctx<'_, '_> {
                 // segments (a run of JUMPDESTs) that made compilation take tens of seconds.
                 let gas = self.b.use_var(self.gas);
                 let flags = MemFlags::trusted();
-                self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
-                self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
+                let ctx = self.ctx();
+                self.b.ins().store(flags, gas, ctx, offsets::GAS);
+                self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
                 self.b.ins().jump(block, &[]);
             }
             None => {
@@ -423,8 +452,9 @@ impl Ctx<'_, '_> {
         let block = self.blocks[&seg.start];
         let flags = MemFlags::trusted();
         self.b.switch_to_block(block);
-        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
-        let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
+        let ctx = self.ctx();
+        let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
+        let len = self.b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
         // Entry checks: gas for the whole segment and its stack bounds (skipped when every
         // height passes).
         let ok = self.entry_ok(gas, len, seg.static_gas, (seg.min_entry, seg.max_entry));
@@ -438,9 +468,10 @@ impl Ctx<'_, '_> {
         self.b.ins().brif(ok, body, &[], bail, &[]);
         self.b.switch_to_block(bail);
         let pc = self.iconst(seg.start as u64);
-        self.b.ins().store(flags, pc, self.ctx, offsets::PC);
+        let ctx = self.ctx();
+        self.b.ins().store(flags, pc, ctx, offsets::PC);
         let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
-        self.b.ins().return_(&[code]);
+        self.ret(code);
         self.b.switch_to_block(body);
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
         self.b.def_var(self.gas, gas);
@@ -656,10 +687,11 @@ impl Ctx<'_, '_> {
                 vs.items.push(Slot::Val([g, z, z, z], None));
             }
             MSIZE => {
+                let ctx = self.ctx();
                 let m = self
                     .b
                     .ins()
-                    .load(I64, MemFlags::trusted(), self.ctx, offsets::MEMORY_LEN);
+                    .load(I64, MemFlags::trusted(), ctx, offsets::MEMORY_LEN);
                 let m = self.b.ins().iadd_imm(m, -(l.spec.reserved as i64));
                 let z = self.iconst(0);
                 vs.items.push(Slot::Val([m, z, z, z], None));
@@ -817,19 +849,21 @@ impl Ctx<'_, '_> {
         let len = self.spill(vs);
         let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, rest_after as i64);
-        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
-        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
+        let ctx = self.ctx();
+        self.b.ins().store(flags, gas, ctx, offsets::GAS);
+        self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
         let callee = self.iconst(self.l.builtins.exec as u64);
         let pc = self.iconst(ins.pc as u64);
         let call = self
             .b
             .ins()
-            .call_indirect(self.exec_sig, callee, &[self.ctx, pc]);
+            .call_indirect(self.exec_sig, callee, &[ctx, pc]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
         self.stop_unless_zero(code, cont);
-        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
-        let len = self.b.ins().load(I64, flags, self.ctx, offsets::STACK_LEN);
+        let ctx = self.ctx();
+        let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
+        let len = self.b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
         *vs = self.fresh_with(len, &kept);
         if rest_after > 0 && !last {
             // The builtin may have left less than the rest of the segment needs: the
@@ -844,7 +878,7 @@ impl Ctx<'_, '_> {
             self.b.ins().brif(enough, ok, &[], short, &[]);
             self.b.switch_to_block(short);
             let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
-            self.b.ins().return_(&[code]);
+            self.ret(code);
             self.b.switch_to_block(ok);
         }
         let gas = self.b.ins().iadd_imm(gas, -(rest_after as i64));
@@ -867,18 +901,17 @@ impl Ctx<'_, '_> {
 
     /// Calls the builtin of word instruction `op` on `words` (top first) and returns its result.
     fn call_word_builtin(&mut self, op: u8, words: &[[Value; 4]]) -> [Value; 4] {
+        let ctx = self.ctx();
         for (k, w) in words.iter().enumerate() {
-            self.store_word(*w, self.ctx, offsets::SCRATCH + 32 * k as i32);
+            self.store_word(*w, ctx, offsets::SCRATCH + 32 * k as i32);
         }
         let callee = self.iconst(builtins::word_op(op) as u64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.word_sig, callee, &[self.ctx]);
+        let call = self.b.ins().call_indirect(self.word_sig, callee, &[ctx]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
         self.stop_unless_zero(code, cont);
-        self.load_word(self.ctx, offsets::SCRATCH)
+        let ctx = self.ctx();
+        self.load_word(ctx, offsets::SCRATCH)
     }
 
     /// DIV, SDIV, MOD, SMOD: one machine division when both operands fit in 64 bits (signed:
@@ -970,7 +1003,8 @@ impl Ctx<'_, '_> {
     fn access(&mut self, op: u8, host: Value, value: Option<[Value; 4]>, merge: Block) {
         use opcode::*;
         let flags = MemFlags::trusted();
-        let base = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY);
+        let ctx = self.ctx();
+        let base = self.b.ins().load(I64, flags, ctx, offsets::MEMORY);
         let addr = self.b.ins().iadd(base, host);
         let mut loaded = Vec::new();
         match (op, value) {
@@ -1009,7 +1043,8 @@ impl Ctx<'_, '_> {
         merge: Block,
     ) {
         let flags = MemFlags::trusted();
-        let cap = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY_CAP);
+        let ctx = self.ctx();
+        let cap = self.b.ins().load(I64, flags, ctx, offsets::MEMORY_CAP);
         let in_room = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, cap);
         let growable = self.b.ins().band(addressable, in_room);
         // Computed whether or not it grows (wrapping, never trapping): within the room the
@@ -1040,9 +1075,8 @@ impl Ctx<'_, '_> {
         self.b.switch_to_block(paid);
         let gas = self.b.ins().isub(gas, cost);
         self.b.def_var(self.gas, gas);
-        self.b
-            .ins()
-            .store(flags, new_len, self.ctx, offsets::MEMORY_LEN);
+        let ctx = self.ctx();
+        self.b.ins().store(flags, new_len, ctx, offsets::MEMORY_LEN);
         // The access again rather than a jump to the fast one: the gas then merges where the
         // slow path's does, not on the fast path.
         self.access(op, host, value, merge);
@@ -1060,7 +1094,8 @@ impl Ctx<'_, '_> {
             Some(self.pop_val(vs).0)
         };
         let width: i64 = if ins.op == MSTORE8 { 1 } else { 32 };
-        let mem_len = self.b.ins().load(I64, flags, self.ctx, offsets::MEMORY_LEN);
+        let ctx = self.ctx();
+        let mem_len = self.b.ins().load(I64, flags, ctx, offsets::MEMORY_LEN);
         // Offsets the fast path takes: below 2^32 less the reserved region, so that
         // offset + reserved + width cannot overflow.
         let narrow_limit = u32::MAX as u64 - spec.reserved as u64;
@@ -1144,40 +1179,38 @@ impl Ctx<'_, '_> {
         self.access(ins.op, host, value, merge);
 
         self.b.switch_to_block(slow);
+        let ctx = self.ctx();
         for (k, limb) in off.into_iter().enumerate() {
             self.b
                 .ins()
-                .store(flags, limb, self.ctx, offsets::SCRATCH + 8 * k as i32);
+                .store(flags, limb, ctx, offsets::SCRATCH + 8 * k as i32);
         }
         if let Some(v) = value {
             for (k, limb) in v.into_iter().enumerate() {
                 self.b
                     .ins()
-                    .store(flags, limb, self.ctx, offsets::SCRATCH + 32 + 8 * k as i32);
+                    .store(flags, limb, ctx, offsets::SCRATCH + 32 + 8 * k as i32);
             }
         }
         let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, rest_after as i64);
-        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
+        self.b.ins().store(flags, gas, ctx, offsets::GAS);
         let callee = self.iconst(self.l.builtins.memory_op as u64);
         let op = self.b.ins().iconst(I32, ins.op as i64);
         let pc = self.iconst(ins.pc as u64);
         let call = self
             .b
             .ins()
-            .call_indirect(self.mem_sig, callee, &[self.ctx, op, pc]);
+            .call_indirect(self.mem_sig, callee, &[ctx, op, pc]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
         // On a stop the frame has halted: its stack no longer matters.
         self.stop_unless_zero(code, cont);
-        let gas = self.b.ins().load(I64, flags, self.ctx, offsets::GAS);
+        let ctx = self.ctx();
+        let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
         let slow_loaded: Vec<_> = if ins.op == MLOAD {
             (0..4)
-                .map(|k| {
-                    self.b
-                        .ins()
-                        .load(I64, flags, self.ctx, offsets::SCRATCH + 8 * k)
-                })
+                .map(|k| self.b.ins().load(I64, flags, ctx, offsets::SCRATCH + 8 * k))
                 .collect()
         } else {
             Vec::new()
@@ -1304,7 +1337,8 @@ impl Ctx<'_, '_> {
         let give_up = self.b.create_block();
         // The target is on top; the jump pops it (and JUMPI its condition, known non-zero).
         let top = self.b.ins().ishl_imm(len, 5);
-        let top = self.b.ins().iadd(self.stack_base, top);
+        let base = self.stack_base();
+        let top = self.b.ins().iadd(base, top);
         let t = self.load_word(top, -32);
         let high = self.b.ins().bor(t[1], t[2]);
         let high = self.b.ins().bor(high, t[3]);
@@ -1335,20 +1369,20 @@ impl Ctx<'_, '_> {
         for (tramp, block) in trampolines {
             self.b.switch_to_block(tramp);
             let flags = MemFlags::trusted();
-            self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
-            self.b
-                .ins()
-                .store(flags, after, self.ctx, offsets::STACK_LEN);
+            let ctx = self.ctx();
+            self.b.ins().store(flags, gas, ctx, offsets::GAS);
+            self.b.ins().store(flags, after, ctx, offsets::STACK_LEN);
             self.b.ins().jump(block, &[]);
         }
         self.b.switch_to_block(give_up);
         let flags = MemFlags::trusted();
         let gas = self.b.ins().iadd(gas, back);
-        self.b.ins().store(flags, gas, self.ctx, offsets::GAS);
-        self.b.ins().store(flags, len, self.ctx, offsets::STACK_LEN);
-        self.b.ins().store(flags, pc, self.ctx, offsets::PC);
+        let ctx = self.ctx();
+        self.b.ins().store(flags, gas, ctx, offsets::GAS);
+        self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
+        self.b.ins().store(flags, pc, ctx, offsets::PC);
         let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
-        self.b.ins().return_(&[code]);
+        self.ret(code);
     }
 
     // Word arithmetic on limbs.

@@ -110,6 +110,7 @@ fn enter<H: Host>(
         frame: frame as *mut Frame,
         host: host as *mut H as *mut (),
         table: table as *const InstructionTable<H> as *const (),
+        callers_pinned: 0,
         scratch: [0; 12],
     };
     let pc = frame.pc as u64;
