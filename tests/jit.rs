@@ -223,6 +223,19 @@ fn sweep_gas(profile: Profile, req: &mut Request, cap: u64, steps: u64) -> Resul
     Ok(())
 }
 
+/// [`sweep_gas`] over `code` (with a million gas, swept up to 100,000) in both profiles.
+fn sweep_gas_in_both_profiles(code: &[u8], steps: u64) {
+    let mut failures = Vec::new();
+    for profile in [Profile::Evm, Profile::Hyvm] {
+        let mut req = Request::new(code.to_vec());
+        req.gas = 1_000_000;
+        if let Err(e) = sweep_gas(profile, &mut req, 100_000, steps) {
+            failures.push(format!("{profile}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Out of gas at every position: the same program with every gas limit up to what it needs.
 #[test]
 fn out_of_gas_at_every_position_agrees() {
@@ -268,15 +281,7 @@ fn constants_carried_across_builtins_and_segment_cuts_agree() {
         }
     }
     code.extend([0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]); // PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
-    let mut failures = Vec::new();
-    for profile in [Profile::Evm, Profile::Hyvm] {
-        let mut req = Request::new(code.clone());
-        req.gas = 1_000_000;
-        if let Err(e) = sweep_gas(profile, &mut req, 100_000, 150) {
-            failures.push(format!("{profile}: {e}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    sweep_gas_in_both_profiles(&code, 150);
 }
 
 #[test]
@@ -850,4 +855,36 @@ fn native_memory_growth_stops_at_the_memory_limit() {
             }
         }
     }
+}
+
+/// Segments hand their gas and height to the next in registers while a group of values
+/// joined by block arguments stays small, and through the context past that: forty calls
+/// of one subroutine (static and computed jumps in, computed jumps back out, at two stack
+/// heights) and a run of forty `PUSH JUMP`s that pass the height on unchanged take both
+/// ways. Every gas limit, so entry checks fail on both.
+#[test]
+fn state_passed_in_registers_and_through_the_context_agrees() {
+    let mut text = String::from("PUSH0 ");
+    for i in 0..40 {
+        let deeper = i % 2 == 1;
+        if deeper {
+            text += "PUSH1 7 SWAP1 ";
+        }
+        // Every third call jumps to the subroutine through a computed target.
+        let computed = if i % 3 == 0 { "CALLVALUE ADD " } else { "" };
+        text += &format!(
+            "PUSH @r{i} CALLVALUE PUSH1 {} ADD PUSH @s {computed}JUMP r{i}: JUMPDEST ADD ",
+            i + 1
+        );
+        if deeper {
+            text += "SWAP1 POP ";
+        }
+    }
+    for j in 0..40 {
+        text += &format!("PUSH @c{j} JUMP c{j}: JUMPDEST ");
+    }
+    text += "PUSH0 MSTORE PUSH1 32 PUSH0 RETURN ";
+    text += "s: JUMPDEST DUP1 MUL PUSH1 3 ADD SWAP1 JUMP";
+    let code = nestedvm::interp::asm::assemble(&text).expect("assembles");
+    sweep_gas_in_both_profiles(&code, 120);
 }

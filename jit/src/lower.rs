@@ -109,12 +109,18 @@ struct Ctx<'a, 'b> {
     b: FunctionBuilder<'b>,
     gas: Variable,
     blocks: HashMap<usize, Block>,
+    /// Each segment's entry checks, taking the gas and the height as arguments: a jump or a
+    /// fall-through comes here with them in registers when it can (see [`Groups`]), instead
+    /// of through the context (the addresses of every stack access wait on the height).
+    bodies: HashMap<usize, Block>,
+    /// The values block arguments join (see [`Groups`]).
+    groups: Groups,
     exec_sig: SigRef,
     mem_sig: SigRef,
     word_sig: SigRef,
     /// The shared dispatcher of dynamic jumps (jump-table policy): params the stack height
     /// before the jump, the jump's pc, the gas to give back when the target is not a segment
-    /// start, whether it is a JUMPI, and the gas.
+    /// start, whether it is a JUMPI, and the gas with that given back.
     dispatch: Option<Block>,
     /// The loop head of the segment being lowered, when it jumps back to its own start.
     loop_head: Option<LoopHead>,
@@ -142,6 +148,59 @@ struct LoopHead {
     static_gas: u64,
     min_entry: u16,
     max_entry: u16,
+}
+
+/// Most values one group of [`Groups`] may hold.
+const MAX_GROUP: u32 = 16;
+
+/// Values joined through block arguments. Register allocation merges a block parameter with
+/// its arguments, and each merge walks both merged sets: a group that grew with the code (a
+/// height passed on unchanged along a run of `PUSH1 JUMP`s, the gas of every jump to one
+/// target) would make compile time grow with its square. Groups are capped; a jump that
+/// would grow one past the cap passes its values through the context.
+#[derive(Default)]
+struct Groups {
+    /// Union-find parent of each value seen (absent: its own group).
+    parent: HashMap<Value, Value>,
+    /// Size of each group, by its root.
+    size: HashMap<Value, u32>,
+}
+
+impl Groups {
+    fn root(&mut self, mut v: Value) -> Value {
+        while let Some(&p) = self.parent.get(&v) {
+            if let Some(&gp) = self.parent.get(&p) {
+                self.parent.insert(v, gp);
+            }
+            v = p;
+        }
+        v
+    }
+
+    fn size(&self, root: Value) -> u32 {
+        self.size.get(&root).copied().unwrap_or(1)
+    }
+
+    /// Joins each of `args` with the matching parameter of `block` unless a group would
+    /// outgrow the cap; false (and nothing joined) then.
+    fn join(&mut self, func: &Function, block: Block, args: [Value; 2]) -> bool {
+        let params = func.dfg.block_params(block);
+        let pairs = [0, 1].map(|i| (self.root(args[i]), self.root(params[i])));
+        if pairs
+            .iter()
+            .any(|&(a, p)| a != p && self.size(a) + self.size(p) > MAX_GROUP)
+        {
+            return false;
+        }
+        for (a, p) in pairs {
+            if a != p {
+                let joined = self.size(a) + self.size(p);
+                self.parent.insert(a, p);
+                self.size.insert(p, joined);
+            }
+        }
+        true
+    }
 }
 
 impl Lowering<'_> {
@@ -184,14 +243,21 @@ impl Lowering<'_> {
         let word_sig = b.import_signature(word);
 
         let mut blocks = HashMap::new();
+        let mut bodies = HashMap::new();
         for &start in self.segments.keys() {
             blocks.insert(start, b.create_block());
+            let body = b.create_block();
+            b.append_block_param(body, I64);
+            b.append_block_param(body, I64);
+            bodies.insert(start, body);
         }
         let mut c = Ctx {
             l: self,
             b,
             gas,
             blocks,
+            bodies,
+            groups: Groups::default(),
             exec_sig,
             mem_sig,
             word_sig,
@@ -428,19 +494,22 @@ impl Ctx<'_, '_> {
             }
         }
         let len = self.spill(vs);
-        match self.blocks.get(&start).copied() {
-            Some(block) => {
-                // Through the context, not block arguments: register allocation merges the
-                // values carried in block arguments into bundles, and along thousands of
-                // segments (a run of JUMPDESTs) that made compilation take tens of seconds.
-                let gas = self.b.use_var(self.gas);
-                let flags = MemFlags::trusted();
+        let gas = self.b.use_var(self.gas);
+        let flags = MemFlags::trusted();
+        match (
+            self.bodies.get(&start).copied(),
+            self.blocks.get(&start).copied(),
+        ) {
+            (Some(body), Some(_)) if self.groups.join(self.b.func, body, [gas, len]) => {
+                self.b.ins().jump(body, &[gas.into(), len.into()]);
+            }
+            (_, Some(block)) => {
                 let ctx = self.ctx();
                 self.b.ins().store(flags, gas, ctx, offsets::GAS);
                 self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
                 self.b.ins().jump(block, &[]);
             }
-            None => {
+            (_, None) => {
                 let pc = self.iconst(start as u64);
                 self.leave(exit::INTERPRET, pc, len, None);
             }
@@ -451,10 +520,14 @@ impl Ctx<'_, '_> {
         let l = self.l;
         let block = self.blocks[&seg.start];
         let flags = MemFlags::trusted();
+        let entry = self.bodies[&seg.start];
         self.b.switch_to_block(block);
         let ctx = self.ctx();
         let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
         let len = self.b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
+        self.b.ins().jump(entry, &[gas.into(), len.into()]);
+        self.b.switch_to_block(entry);
+        let (gas, len) = (self.b.block_params(entry)[0], self.b.block_params(entry)[1]);
         // Entry checks: gas for the whole segment and its stack bounds (skipped when every
         // height passes).
         let ok = self.entry_ok(gas, len, seg.static_gas, (seg.min_entry, seg.max_entry));
@@ -469,6 +542,8 @@ impl Ctx<'_, '_> {
         self.b.switch_to_block(bail);
         let pc = self.iconst(seg.start as u64);
         let ctx = self.ctx();
+        self.b.ins().store(flags, gas, ctx, offsets::GAS);
+        self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
         self.b.ins().store(flags, pc, ctx, offsets::PC);
         let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
         self.ret(code);
@@ -1316,7 +1391,8 @@ impl Ctx<'_, '_> {
                     let pc = self.iconst(ins.pc as u64);
                     let back = self.iconst(rest_from + taken_gas);
                     let cond_flag = self.iconst(conditional as u64);
-                    let args: Vec<BlockArg> = [len, pc, back, cond_flag, gas]
+                    let handed_over = self.b.ins().iadd(gas, back);
+                    let args: Vec<BlockArg> = [len, pc, back, cond_flag, handed_over]
                         .into_iter()
                         .map(Into::into)
                         .collect();
@@ -1333,7 +1409,7 @@ impl Ctx<'_, '_> {
         let spec = self.l.spec;
         self.b.switch_to_block(dispatch);
         let p = self.b.block_params(dispatch).to_vec();
-        let (len, pc, back, cond, gas) = (p[0], p[1], p[2], p[3], p[4]);
+        let (len, pc, back, cond, handed_over) = (p[0], p[1], p[2], p[3], p[4]);
         let give_up = self.b.create_block();
         // The target is on top; the jump pops it (and JUMPI its condition, known non-zero).
         let top = self.b.ins().ishl_imm(len, 5);
@@ -1352,33 +1428,41 @@ impl Ctx<'_, '_> {
         self.b.ins().brif(ok, lookup, &[], give_up, &[]);
         self.b.switch_to_block(lookup);
         let popped = self.b.ins().iadd_imm(len, -1);
-        let popped_cond = self.b.ins().iadd_imm(len, -2);
-        let after = self.b.ins().select(cond, popped_cond, popped);
         let mut switch = Switch::new();
         let mut trampolines = Vec::new();
         for d in 0..self.l.code.len() {
             if let Some(dest) = jump_landing(spec, self.l.code, d) {
-                if let Some(&block) = self.blocks.get(&dest) {
+                if let (Some(&block), Some(&body)) =
+                    (self.blocks.get(&dest), self.bodies.get(&dest))
+                {
                     let tramp = self.b.create_block();
                     switch.set_entry(d as u128, tramp);
-                    trampolines.push((tramp, block));
+                    trampolines.push((tramp, block, body));
                 }
             }
         }
         switch.emit(&mut self.b, t[0], give_up);
-        for (tramp, block) in trampolines {
+        for (tramp, block, body) in trampolines {
             self.b.switch_to_block(tramp);
-            let flags = MemFlags::trusted();
-            let ctx = self.ctx();
-            self.b.ins().store(flags, gas, ctx, offsets::GAS);
-            self.b.ins().store(flags, after, ctx, offsets::STACK_LEN);
-            self.b.ins().jump(block, &[]);
+            // The gas and the height after the jump, computed in each trampoline (no block
+            // above them computes the same), so that each passes values of its own: passing
+            // the dispatcher's would join every target's group.
+            let gas = self.b.ins().isub(handed_over, back);
+            let after = self.b.ins().isub(popped, cond);
+            if self.groups.join(self.b.func, body, [gas, after]) {
+                self.b.ins().jump(body, &[gas.into(), after.into()]);
+            } else {
+                let flags = MemFlags::trusted();
+                let ctx = self.ctx();
+                self.b.ins().store(flags, gas, ctx, offsets::GAS);
+                self.b.ins().store(flags, after, ctx, offsets::STACK_LEN);
+                self.b.ins().jump(block, &[]);
+            }
         }
         self.b.switch_to_block(give_up);
         let flags = MemFlags::trusted();
-        let gas = self.b.ins().iadd(gas, back);
         let ctx = self.ctx();
-        self.b.ins().store(flags, gas, ctx, offsets::GAS);
+        self.b.ins().store(flags, handed_over, ctx, offsets::GAS);
         self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
         self.b.ins().store(flags, pc, ctx, offsets::PC);
         let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
@@ -1733,4 +1817,55 @@ impl Ctx<'_, '_> {
 /// `n` when `v` is 2^n.
 fn power_of_two(v: U256) -> Option<u32> {
     (!v.is_zero() && (v & (v - 1)).is_zero()).then(|| v.trailing_zeros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cranelift_codegen::ir::UserFuncName;
+
+    #[test]
+    fn groups_of_joined_values_stop_growing_at_the_cap() {
+        let mut func = Function::with_name_signature(
+            UserFuncName::default(),
+            Signature::new(CallConv::SystemV),
+        );
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let target = b.create_block();
+        b.append_block_param(target, I64);
+        b.append_block_param(target, I64);
+        let source = b.create_block();
+        b.switch_to_block(source);
+        let mut groups = Groups::default();
+        let mut joined = 0;
+        for i in 0..40 {
+            let gas = b.ins().iconst(I64, i);
+            let len = b.ins().iconst(I64, i + 100);
+            if groups.join(b.func, target, [gas, len]) {
+                joined += 1;
+            }
+        }
+        // Each parameter's group holds itself and one argument per join.
+        assert_eq!(joined, MAX_GROUP - 1);
+        // A value already in the group joins again for free.
+        let gas = b.func.dfg.block_params(target)[0];
+        let len = b.func.dfg.block_params(target)[1];
+        assert!(groups.join(b.func, target, [gas, len]));
+        // A chain (each parameter passed on to the next block) is cut the same way.
+        let mut groups = Groups::default();
+        let mut prev = target;
+        let mut chained = 0;
+        for _ in 0..40 {
+            let next = b.create_block();
+            b.append_block_param(next, I64);
+            b.append_block_param(next, I64);
+            let args = [0, 1].map(|i| b.func.dfg.block_params(prev)[i]);
+            if groups.join(b.func, next, args) {
+                chained += 1;
+                prev = next;
+            }
+        }
+        assert_eq!(chained, MAX_GROUP - 1);
+    }
 }
