@@ -1073,36 +1073,38 @@ impl Ctx<'_, '_> {
         vs.items.push(Slot::Val(r, None));
     }
 
-    /// The in-bounds access of MLOAD, MSTORE or MSTORE8 at host offset `host`, then a jump to
-    /// `merge` (with MLOAD's word).
+    /// The address of host offset `host` in memory.
+    fn memory_address(&mut self, host: Value) -> Value {
+        let ctx = self.ctx();
+        let base = self
+            .b
+            .ins()
+            .load(I64, MemFlags::trusted(), ctx, offsets::MEMORY);
+        self.b.ins().iadd(base, host)
+    }
+
+    /// The in-bounds store of MSTORE or MSTORE8 at host offset `host` (MLOAD loads after the
+    /// paths meet), then a jump to `merge`.
     fn access(&mut self, op: u8, host: Value, value: Option<[Value; 4]>, merge: Block) {
         use opcode::*;
         let flags = MemFlags::trusted();
-        let ctx = self.ctx();
-        let base = self.b.ins().load(I64, flags, ctx, offsets::MEMORY);
-        let addr = self.b.ins().iadd(base, host);
-        let mut loaded = Vec::new();
-        match (op, value) {
-            (MLOAD, _) => {
-                for k in 0..4 {
-                    let raw = self.b.ins().load(I64, flags, addr, 24 - 8 * k);
-                    loaded.push(self.b.ins().bswap(raw));
+        if op != MLOAD {
+            let addr = self.memory_address(host);
+            match (op, value) {
+                (MSTORE, Some(v)) => {
+                    for (k, limb) in v.into_iter().enumerate() {
+                        let be = self.b.ins().bswap(limb);
+                        self.b.ins().store(flags, be, addr, 24 - 8 * k as i32);
+                    }
                 }
-            }
-            (MSTORE, Some(v)) => {
-                for (k, limb) in v.into_iter().enumerate() {
-                    let be = self.b.ins().bswap(limb);
-                    self.b.ins().store(flags, be, addr, 24 - 8 * k as i32);
+                (_, Some(v)) => {
+                    let byte = self.b.ins().ireduce(I8, v[0]);
+                    self.b.ins().store(flags, byte, addr, 0);
                 }
+                _ => {}
             }
-            (_, Some(v)) => {
-                let byte = self.b.ins().ireduce(I8, v[0]);
-                self.b.ins().store(flags, byte, addr, 0);
-            }
-            _ => {}
         }
-        let args: Vec<BlockArg> = loaded.into_iter().map(Into::into).collect();
-        self.b.ins().jump(merge, &args);
+        self.b.ins().jump(merge, &[]);
     }
 
     /// Memory growth within the buffer's zeroed room, paid inline, then the access: the
@@ -1194,8 +1196,11 @@ impl Ctx<'_, '_> {
                 let yes = self.b.ins().iconst(I8, 1);
                 (self.iconst(host), ok, Some((self.iconst(end as u64), yes)))
             } else {
+                // Never in bounds; should the slow path succeed all the same (memory grown
+                // past 4 GiB), MLOAD's load after the paths meet reads at this offset.
                 let never = self.b.ins().iconst(I8, 0);
-                (self.iconst(0), never, None)
+                let host = masked.low_u64().wrapping_add(spec.reserved as u64);
+                (self.iconst(host), never, None)
             }
         } else {
             // In bounds: the offset's high part is zero (after the 160-bit mask in hyvm) and
@@ -1225,12 +1230,9 @@ impl Ctx<'_, '_> {
         };
         let fast = self.b.create_block();
         let slow = self.b.create_block();
+        // MLOAD's paths meet before its load, which is then left out when the word is
+        // never used (`MLOAD POP`), and no word travels in block arguments.
         let merge = self.b.create_block();
-        if ins.op == MLOAD {
-            for _ in 0..4 {
-                self.b.append_block_param(merge, I64);
-            }
-        }
         match growth {
             Some((end, addressable)) => {
                 let grow = self.b.create_block();
@@ -1253,6 +1255,7 @@ impl Ctx<'_, '_> {
         self.b.switch_to_block(fast);
         self.access(ins.op, host, value, merge);
 
+        self.b.set_cold_block(slow);
         self.b.switch_to_block(slow);
         let ctx = self.ctx();
         for (k, limb) in off.into_iter().enumerate() {
@@ -1314,13 +1317,17 @@ impl Ctx<'_, '_> {
         }
         let gas = self.b.ins().iadd_imm(gas, -(rest_after as i64));
         self.b.def_var(self.gas, gas);
-        let args: Vec<BlockArg> = slow_loaded.into_iter().map(Into::into).collect();
-        self.b.ins().jump(merge, &args);
+        self.b.ins().jump(merge, &[]);
 
         self.b.switch_to_block(merge);
         if ins.op == MLOAD {
-            let p = self.b.block_params(merge);
-            let w = [p[0], p[1], p[2], p[3]];
+            // In bounds on every path that gets here: the slow one has grown memory over it
+            // (and loaded the same word into the scratch words).
+            let addr = self.memory_address(host);
+            let w: [Value; 4] = std::array::from_fn(|k| {
+                let raw = self.b.ins().load(I64, flags, addr, 24 - 8 * k as i32);
+                self.b.ins().bswap(raw)
+            });
             vs.items.push(Slot::Val(w, None));
         }
     }
