@@ -285,8 +285,56 @@ pub fn keccak256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Keccak-256 of `data` as the big-endian word KECCAK256 pushes, without going through bytes.
+/// Digests of 32- and 64-byte inputs are remembered (see [`Memo`]).
 pub fn keccak256_word(data: &[u8]) -> crate::U256 {
-    let state = sponge(data, permute);
+    if data.len() == 32 || data.len() == 64 {
+        let mut words = [0u64; 8];
+        for (w, bytes) in words.iter_mut().zip(data.chunks_exact(8)) {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(bytes);
+            *w = u64::from_le_bytes(le);
+        }
+        let len = data.len() as u8;
+        return MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let entry = &mut memo.0[Memo::slot(&words)];
+            let differs = entry
+                .input
+                .iter()
+                .zip(&words)
+                .fold(0, |d, (a, b)| d | (a ^ b));
+            if entry.len == len && differs == 0 {
+                return entry.digest;
+            }
+            // Returned from the register, not read back from the entry just written (a
+            // chain of hashes would wait on that store each time).
+            let digest = word_digest(&words, data.len());
+            *entry = MemoEntry {
+                len,
+                input: words,
+                digest,
+            };
+            digest
+        });
+    }
+    digest_word(&sponge(data, permute))
+}
+
+/// Keccak-256 of the first `len` bytes (32 or 64) of `words` (little-endian), padded in
+/// registers: the sponge's byte buffer, written a byte at a time and read back by lanes,
+/// stalls on store forwarding, which a chain of hashes waits on every time.
+fn word_digest(words: &[u64; 8], len: usize) -> crate::U256 {
+    let mut state = [0u64; 25];
+    let n = len / 8;
+    state[..n].copy_from_slice(&words[..n]);
+    state[n] ^= 0x01;
+    state[RATE / 8 - 1] ^= 0x80 << 56;
+    permute(&mut state);
+    digest_word(&state)
+}
+
+/// The digest as a big-endian word.
+fn digest_word(state: &[u64; 25]) -> crate::U256 {
     // Byte-swapping a lane reads its little-endian bytes as a big-endian limb.
     crate::U256([
         state[3].swap_bytes(),
@@ -294,6 +342,50 @@ pub fn keccak256_word(data: &[u8]) -> crate::U256 {
         state[1].swap_bytes(),
         state[0].swap_bytes(),
     ])
+}
+
+/// Entries in a thread's [`Memo`] (a power of two).
+const MEMO_ENTRIES: usize = 64;
+
+/// The digests of the last 32- and 64-byte inputs hashed on a thread, by a hash of the
+/// input: those are the storage slots of Solidity's arrays (`keccak256(slot)`) and mappings
+/// (`keccak256(key . slot)`), which contracts hash again at every access (snailtracer: 5,547
+/// hashes a run of 2 distinct inputs). A miss costs a compare next to a permutation.
+struct Memo([MemoEntry; MEMO_ENTRIES]);
+
+#[derive(Clone, Copy)]
+struct MemoEntry {
+    /// Bytes of the input; 0 for an empty entry.
+    len: u8,
+    /// The input as little-endian words (the second half zero for 32 bytes).
+    input: [u64; 8],
+    digest: crate::U256,
+}
+
+impl Memo {
+    const EMPTY: Memo = Memo(
+        [MemoEntry {
+            len: 0,
+            input: [0; 8],
+            digest: crate::U256([0; 4]),
+        }; MEMO_ENTRIES],
+    );
+
+    /// The entry an input goes in.
+    fn slot(words: &[u64; 8]) -> usize {
+        // Rotated apart so that equal words in different places do not cancel, folded in
+        // parallel, then one multiply to mix: the hash is on every KECCAK256's path.
+        let folded = words
+            .iter()
+            .enumerate()
+            .fold(0u64, |h, (i, &w)| h ^ w.rotate_left(9 * i as u32));
+        (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - MEMO_ENTRIES.trailing_zeros()))
+            as usize
+    }
+}
+
+thread_local! {
+    static MEMO: std::cell::RefCell<Memo> = const { std::cell::RefCell::new(Memo::EMPTY) };
 }
 
 #[cfg(test)]
@@ -357,5 +449,38 @@ mod tests {
         assert_eq!(ROUND_CONSTANTS[0], 0x0000_0000_0000_0001);
         assert_eq!(ROUND_CONSTANTS[12], 0x0000_0000_8000_808b);
         assert_eq!(ROUND_CONSTANTS[23], 0x8000_0000_8000_8008);
+    }
+
+    #[test]
+    fn remembered_digests_are_those_of_their_inputs() {
+        let word = |d: [u8; 32]| crate::U256::from_big_endian(&d);
+        // Many more inputs than entries, each hashed several times in different orders (so
+        // entries are hit, missed and evicted), and pairs that differ only in length (32 bytes,
+        // and the same with 32 zero bytes after) or in one bit of the second half.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut inputs = Vec::new();
+        for i in 0..200 {
+            let mut data = vec![0u8; if i % 2 == 0 { 32 } else { 64 }];
+            for b in data.iter_mut().take(if i % 5 == 0 { 1 } else { 64 }) {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                *b = (x >> 56) as u8;
+            }
+            if data.len() == 32 {
+                let mut longer = data.clone();
+                longer.resize(64, 0);
+                inputs.push(longer);
+            } else {
+                let mut flipped = data.clone();
+                flipped[63] ^= 1;
+                inputs.push(flipped);
+            }
+            inputs.push(data);
+        }
+        for round in 0..3 {
+            for k in 0..inputs.len() {
+                let input = &inputs[(k * (2 * round + 1)) % inputs.len()];
+                assert_eq!(keccak256_word(input), word(reference(input)), "{input:?}");
+            }
+        }
     }
 }
