@@ -14,6 +14,19 @@ pub const MEMORY_LIMIT: u64 = 1 << 30;
 /// Guest memory a new frame has room for before its buffer is reallocated.
 const INITIAL_ROOM: usize = 1024;
 
+/// Largest buffer a thread keeps for the next frames' memories (bigger ones are freed: a
+/// thread holds at most `MAX_SPARE` of these).
+const MAX_SPARE_BYTES: usize = 64 * 1024;
+
+/// Most memory buffers a thread keeps.
+const MAX_SPARE: usize = 16;
+
+thread_local! {
+    /// Zeroed buffers of memories dropped on this thread, for the next frames (see
+    /// `crate::stack`'s spares).
+    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Host memory of one frame.
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
@@ -31,8 +44,17 @@ impl Memory {
         debug_assert!(reserved.is_multiple_of(32));
         // Room for the first words a contract uses (Solidity's scratch space and free memory
         // pointer, a few arguments) without growing the buffer a word at a time.
+        let size = reserved + INITIAL_ROOM;
+        let spare = SPARE
+            .try_with(|spare| {
+                let mut spare = spare.borrow_mut();
+                let fits = spare.iter().rposition(|b| b.len() >= size)?;
+                Some(spare.swap_remove(fits))
+            })
+            .ok()
+            .flatten();
         Memory {
-            data: vec![0; reserved + INITIAL_ROOM],
+            data: spare.unwrap_or_else(|| vec![0; size]),
             len: reserved,
             reserved,
         }
@@ -142,8 +164,26 @@ impl Memory {
 
     /// The host memory buffer, without copying.
     pub fn into_vec(mut self) -> Vec<u8> {
-        self.data.truncate(self.len);
-        self.data
+        let mut data = std::mem::take(&mut self.data);
+        data.truncate(self.len);
+        data
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        if self.data.len() > MAX_SPARE_BYTES || self.data.is_empty() {
+            return;
+        }
+        let mut data = std::mem::take(&mut self.data);
+        // Zeros again where the frame wrote: the room past its size is zeros already.
+        data[..self.len].fill(0);
+        let _ = SPARE.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < MAX_SPARE {
+                spare.push(data);
+            }
+        });
     }
 }
 
@@ -186,5 +226,25 @@ mod tests {
         assert_eq!(m.len(), cap);
         assert!(m.as_slice()[32..].iter().all(|&b| b == 0));
         assert_eq!(m.clone().into_vec().len(), cap);
+    }
+
+    #[test]
+    fn a_reused_buffer_comes_back_zeroed() {
+        // Memories written all over and dropped on this thread, then new ones (in `hyvm`,
+        // with the reserved region): each must read as zeros to the end of its room.
+        for round in 0..3 {
+            let mut m = Memory::new(0x340);
+            let end = 0x340 + 4096 * (round + 1);
+            m.grow(end as u64);
+            let len = m.len();
+            m.slice_mut(0, len).fill(0xff);
+            drop(m);
+            let mut fresh = Memory::new(0x340);
+            assert_eq!(fresh.len(), 0x340);
+            let room = fresh.capacity();
+            assert!(room >= 0x340 + INITIAL_ROOM);
+            fresh.grow_in_place(room);
+            assert!(fresh.as_slice().iter().all(|&b| b == 0), "round {round}");
+        }
     }
 }
