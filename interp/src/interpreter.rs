@@ -65,6 +65,7 @@ fn run_blocks<H: Host, P: Probe>(
     let blocks = code.blocks(frame.spec);
     let bytes = code.padded();
     use crate::instructions::arithmetic::{sdiv_words, smod_words};
+    use crate::instructions::memory::{word_from_be, word_in_memory, word_to_be};
     use crate::instructions::stack::immediate;
     use crate::opcode::*;
     use crate::word;
@@ -271,6 +272,22 @@ fn run_blocks<H: Host, P: Probe>(
                 write!(1, U256([!a.0[0], !a.0[1], !a.0[2], !a.0[3]]));
             }
             JUMPDEST => {}
+            // Words already inside memory, inline; growth (and its gas) through the table.
+            MLOAD => match word_in_memory(frame, &read!(1)) {
+                Some(off) => write!(1, word_from_be(frame.memory.slice(off, 32))),
+                None => through_table!(op),
+            },
+            MSTORE => match word_in_memory(frame, &read!(1)) {
+                Some(off) => {
+                    let value = read!(2);
+                    frame
+                        .memory
+                        .slice_mut(off, 32)
+                        .copy_from_slice(&word_to_be(&value));
+                    len -= 2;
+                }
+                None => through_table!(op),
+            },
             // A jump to a valid destination, inline (in `hyvm`: any 0x5B byte, landing after
             // it, a taken JUMPI paying the hypervisor's extra gas); anything else (a bad
             // destination, too little gas for that extra) goes through the instruction, which

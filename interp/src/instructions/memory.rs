@@ -30,19 +30,24 @@ pub fn mstore<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     Step::Continue
 }
 
+/// The host offset of the word at guest `offset` when it is already inside memory (no
+/// growth, nothing to pay), the common case of MLOAD and MSTORE.
+#[inline(always)]
+pub(crate) fn word_in_memory(frame: &Frame, offset: &U256) -> Option<usize> {
+    let off = host_offset(frame.spec, offset)?;
+    off.checked_add(32)
+        .is_some_and(|end| end <= frame.memory.len() as u64)
+        .then_some(off as usize)
+}
+
 /// The host offset of the word at guest `offset`: without a call into the general range
-/// code when the word is already inside memory, the common case of MLOAD and MSTORE.
+/// code when the word is already inside memory.
 #[inline(always)]
 fn word_range(frame: &mut Frame, offset: &U256) -> Result<usize, HaltReason> {
-    if let Some(off) = host_offset(frame.spec, offset) {
-        if off
-            .checked_add(32)
-            .is_some_and(|end| end <= frame.memory.len() as u64)
-        {
-            return Ok(off as usize);
-        }
+    match word_in_memory(frame, offset) {
+        Some(off) => Ok(off),
+        None => memory_range(frame, offset, &WORD).map(|(off, _)| off),
     }
-    memory_range(frame, offset, &WORD).map(|(off, _)| off)
 }
 
 /// A 32-byte big-endian word, read as four 64-bit loads.
