@@ -115,6 +115,9 @@ struct Ctx<'a, 'b> {
     bodies: HashMap<usize, Block>,
     /// The values block arguments join (see [`Groups`]).
     groups: Groups,
+    /// The function's returns, by exit code (`exit::STOPPED`, `exit::INTERPRET`): every
+    /// way out jumps to one of them instead of carrying an epilogue of its own.
+    exits: [Option<Block>; 3],
     exec_sig: SigRef,
     mem_sig: SigRef,
     word_sig: SigRef,
@@ -258,6 +261,7 @@ impl Lowering<'_> {
             blocks,
             bodies,
             groups: Groups::default(),
+            exits: [None; 3],
             exec_sig,
             mem_sig,
             word_sig,
@@ -285,6 +289,7 @@ impl Lowering<'_> {
         if let Some(dispatch) = c.dispatch {
             c.dispatcher(dispatch);
         }
+        c.emit_exits();
 
         c.b.seal_all_blocks();
         c.b.finalize();
@@ -305,29 +310,57 @@ impl Ctx<'_, '_> {
             .load(I64, MemFlags::trusted(), ctx, offsets::STACK)
     }
 
-    /// Returns `code` to the caller, with its pinned register as it was.
-    fn ret(&mut self, code: Value) {
-        let ctx = self.ctx();
-        let callers = self
-            .b
-            .ins()
-            .load(I64, MemFlags::trusted(), ctx, offsets::CALLERS_PINNED);
-        self.b.ins().set_pinned_reg(callers);
-        self.b.ins().return_(&[code]);
+    /// Returns `code` (`exit::STOPPED` or `exit::INTERPRET`) to the caller, through the
+    /// function's shared return for it.
+    fn ret(&mut self, code: u32) {
+        let exit = self.exit(code);
+        self.b.ins().jump(exit, &[]);
+    }
+
+    /// The shared return of `code`.
+    fn exit(&mut self, code: u32) -> Block {
+        let slot = &mut self.exits[code as usize % 3];
+        *slot.get_or_insert_with(|| self.b.create_block())
+    }
+
+    /// The shared returns: each gives the caller its pinned register back and returns its
+    /// code. Nothing is live into them, so thousands of jumps to one cost allocation nothing.
+    fn emit_exits(&mut self) {
+        for code in [exit::STOPPED, exit::INTERPRET] {
+            let Some(block) = self.exits[code as usize] else {
+                continue;
+            };
+            self.b.set_cold_block(block);
+            self.b.switch_to_block(block);
+            let ctx = self.ctx();
+            let callers = self
+                .b
+                .ins()
+                .load(I64, MemFlags::trusted(), ctx, offsets::CALLERS_PINNED);
+            self.b.ins().set_pinned_reg(callers);
+            let code = self.b.ins().iconst(I32, code as i64);
+            self.b.ins().return_(&[code]);
+        }
     }
 
     fn iconst(&mut self, v: u64) -> Value {
         self.b.ins().iconst(I64, v as i64)
     }
 
-    /// Returns `code` unless it is zero, else goes on at `cont` (a return per call site: see
-    /// the bail blocks).
+    /// Returns `code` (a builtin's) unless it is zero, else goes on at `cont`.
     fn stop_unless_zero(&mut self, code: Value, cont: Block) {
         let stop = self.b.create_block();
         self.b.set_cold_block(stop);
         self.b.ins().brif(code, stop, &[], cont, &[]);
         self.b.switch_to_block(stop);
-        self.ret(code);
+        let interpret = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::Equal, code, exit::INTERPRET as i64);
+        let (to_interpret, to_stop) = (self.exit(exit::INTERPRET), self.exit(exit::STOPPED));
+        self.b
+            .ins()
+            .brif(interpret, to_interpret, &[], to_stop, &[]);
         self.b.switch_to_block(cont);
     }
 
@@ -343,7 +376,6 @@ impl Ctx<'_, '_> {
         self.b.ins().store(flags, gas, ctx, offsets::GAS);
         self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
         self.b.ins().store(flags, pc, ctx, offsets::PC);
-        let code = self.b.ins().iconst(I32, code as i64);
         self.ret(code);
     }
 
@@ -545,8 +577,7 @@ impl Ctx<'_, '_> {
         self.b.ins().store(flags, gas, ctx, offsets::GAS);
         self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
         self.b.ins().store(flags, pc, ctx, offsets::PC);
-        let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
-        self.ret(code);
+        self.ret(exit::INTERPRET);
         self.b.switch_to_block(body);
         let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
         self.b.def_var(self.gas, gas);
@@ -952,8 +983,7 @@ impl Ctx<'_, '_> {
             self.b.set_cold_block(short);
             self.b.ins().brif(enough, ok, &[], short, &[]);
             self.b.switch_to_block(short);
-            let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
-            self.ret(code);
+            self.ret(exit::INTERPRET);
             self.b.switch_to_block(ok);
         }
         let gas = self.b.ins().iadd_imm(gas, -(rest_after as i64));
@@ -1472,8 +1502,7 @@ impl Ctx<'_, '_> {
         self.b.ins().store(flags, handed_over, ctx, offsets::GAS);
         self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
         self.b.ins().store(flags, pc, ctx, offsets::PC);
-        let code = self.b.ins().iconst(I32, exit::INTERPRET as i64);
-        self.ret(code);
+        self.ret(exit::INTERPRET);
     }
 
     // Word arithmetic on limbs.
