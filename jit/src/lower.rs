@@ -108,6 +108,8 @@ struct Ctx<'a, 'b> {
     l: &'a Lowering<'a>,
     b: FunctionBuilder<'b>,
     gas: Variable,
+    /// Each segment's entry from the context, which holds the gas and the height: where the
+    /// resume switch and jumps that cannot pass them in registers go.
     blocks: HashMap<usize, Block>,
     /// Each segment's entry checks, taking the gas and the height as arguments: a jump or a
     /// fall-through comes here with them in registers when it can (see [`Groups`]), instead
@@ -564,10 +566,11 @@ impl Ctx<'_, '_> {
         // height passes).
         let ok = self.entry_ok(gas, len, seg.static_gas, (seg.min_entry, seg.max_entry));
         let body = self.b.create_block();
-        // The context still holds this segment's gas and height: the bail block only records
-        // where the interpreter takes over. (One block per segment: a single block shared by
-        // thousands of branches makes register allocation superlinear.) Cold, so the hot
-        // path of a run of segments stays contiguous.
+        // The bail block stores the gas and the height (they may have come in registers) and
+        // where the interpreter takes over, then leaves through the shared return. (One per
+        // segment: a block shared by thousands of branches, taking their values as
+        // arguments, makes register allocation superlinear.) Cold, so the hot path of a run
+        // of segments stays contiguous.
         let bail = self.b.create_block();
         self.b.set_cold_block(bail);
         self.b.ins().brif(ok, body, &[], bail, &[]);
