@@ -165,3 +165,101 @@ fn the_evm_stack_holds_1024_items_and_the_hyvm_guest_1021() {
         assert_eq!((h.status, h.reason), expected(ok), "hyvm {n} {tail:?}");
     }
 }
+
+/// PUSH2 then JUMP or JUMPI, as compilers write jumps to known destinations (the interpreter
+/// takes such a JUMP without the stack): every kind of destination and condition, with the
+/// pair inside one block, the block cut between them, or cut just before them; against revm
+/// in `evm` and the real hypervisor (and the JIT) in `hyvm`, with gas running out at every
+/// instruction near the jump.
+#[test]
+fn a_pushed_destination_jumps_as_it_does_through_the_stack() {
+    // None, zero, one, and a word whose only set bit is in its top limb.
+    let mut top_bit = vec![opcode::PUSH32, 0x80];
+    top_bit.resize(33, 0);
+    let conditions = [
+        vec![],
+        vec![opcode::PUSH1, 0],
+        vec![opcode::PUSH1, 1],
+        top_bit,
+    ];
+    // Instructions a straight run may have in one block (`interp::blocks`).
+    const BLOCK_LIMIT: usize = 1023;
+    let mut failures = Vec::new();
+    let mut programs = 0;
+    for condition in &conditions {
+        let before_push2 = usize::from(!condition.is_empty());
+        // Instructions ahead of the condition: none, so many that the PUSH2 ends a block, and
+        // one more, so that the PUSH2 starts the next.
+        for straight_run in [
+            0,
+            BLOCK_LIMIT - 1 - before_push2,
+            BLOCK_LIMIT - before_push2,
+        ] {
+            for jump in [opcode::JUMP, opcode::JUMPI] {
+                let mut head: Vec<u8> = (0..straight_run)
+                    .map(|i| {
+                        if i % 2 == 0 {
+                            opcode::PUSH0
+                        } else {
+                            opcode::POP
+                        }
+                    })
+                    .collect();
+                head.extend_from_slice(condition);
+                // PUSH2 d, the jump, STOP, PUSH2 0x5b00 (a 0x5B in push data), then the
+                // JUMPDEST, which returns a byte.
+                let push2 = head.len();
+                let in_data = push2 + 6;
+                let jumpdest = push2 + 8;
+                for destination in [jumpdest, jumpdest + 1, in_data, in_data - 1, 0xffff] {
+                    let mut code = head.clone();
+                    code.extend_from_slice(&[
+                        opcode::PUSH1 + 1,
+                        (destination >> 8) as u8,
+                        destination as u8,
+                        jump,
+                        opcode::STOP,
+                        opcode::PUSH1 + 1,
+                        opcode::JUMPDEST,
+                        0,
+                        opcode::JUMPDEST,
+                        opcode::PUSH1,
+                        1,
+                        opcode::PUSH0,
+                        opcode::RETURN,
+                    ]);
+                    assert_eq!(code[jumpdest], opcode::JUMPDEST);
+                    programs += 1;
+                    let name =
+                        format!("run {straight_run}, {condition:x?}, {jump:#x} to {destination}");
+                    let mut req = Request::new(code);
+                    req.gas = 1_000_000;
+                    let full = match diff_evm(Fork::Osaka, &req) {
+                        Ok(o) => o.gas_used,
+                        Err(e) => {
+                            failures.push(format!("evm {name}: {e}"));
+                            continue;
+                        }
+                    };
+                    for gas in full.saturating_sub(40)..=full {
+                        req.gas = gas;
+                        if let Err(e) = diff_evm(Fork::Osaka, &req) {
+                            failures.push(format!("evm {name}, gas {gas}: {e}"));
+                        }
+                    }
+                    // Panics on a difference from the JIT or the real hypervisor.
+                    req.gas = 1_000_000;
+                    let full = common::run_request(&hyvm_config(), &req).gas_used;
+                    if straight_run == 0 {
+                        for gas in (full.saturating_sub(400)..=full).step_by(3) {
+                            req.gas = gas;
+                            common::run_request(&hyvm_config(), &req);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(programs, 120);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,5 +1,6 @@
 //! The instruction loop: charge static gas, check the stack bounds, run the instruction.
 
+use crate::analysis::Bytecode;
 use crate::frame::{Frame, FrameAction, HaltReason};
 use crate::host::Host;
 use crate::instructions::{InstructionTable, Step};
@@ -72,7 +73,6 @@ fn run_blocks<H: Host, P: Probe>(
     let (base, mut len) = frame.stack.raw_parts();
     // `hyvm` jumps skip the JUMPDEST they land on, and a taken JUMPI pays extra.
     let hyvm = frame.spec.is_hyvm();
-    let hyvm_skip = usize::from(hyvm);
     let taken_gas = frame.spec.jumpi_taken_gas;
     let mut pc = frame.pc;
     // SAFETY (every access below): the block's entry check put the stack's height within the
@@ -115,8 +115,8 @@ fn run_blocks<H: Host, P: Probe>(
         }};
     }
     macro_rules! push_n {
-        ($op:expr, [$($n:literal)*]) => {
-            match $op - PUSH1 + 1 {
+        ($count:expr, [$($n:literal)*]) => {
+            match $count {
                 $($n => {
                     push!(immediate::<$n>(bytes, pc));
                     pc += $n;
@@ -139,17 +139,6 @@ fn run_blocks<H: Host, P: Probe>(
         }};
     }
     let flag = |b: bool| U256([b as u64, 0, 0, 0]);
-    // Where a jump to `target` lands when it is valid.
-    let landing = |target: &U256| {
-        let d = target.0[0] as usize;
-        let valid = target.0[1] | target.0[2] | target.0[3] == 0
-            && if hyvm {
-                code.is_jumpdest_byte(d)
-            } else {
-                code.is_jumpdest(d)
-            };
-        valid.then_some(d + hyvm_skip)
-    };
     let mut left: u32 = 0;
     let mut first = true;
     // Whether the block about to be entered starts at the JUMPDEST an inline jump landed on
@@ -204,9 +193,30 @@ fn run_blocks<H: Host, P: Probe>(
         pc += 1;
         match op {
             PUSH0 => push!(U256::zero()),
-            PUSH1..=PUSH32 => {
-                push_n!(op, [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32])
-            }
+            PUSH1..=PUSH32 => match op - PUSH1 + 1 {
+                // PUSH2 then JUMP in the same block (both paid for, their stack needs checked),
+                // as compilers write a jump to a known destination: the JUMP runs here, its
+                // destination never on the stack: one dispatch instead of two, and no store
+                // and reload of the destination. A destination the inline jump would not
+                // take is pushed, and the JUMP runs as usual.
+                2 => {
+                    let word = immediate::<2>(bytes, pc);
+                    pc += 2;
+                    if left != 0 && bytes[pc] == JUMP {
+                        if let Some(to) = landing(&code, hyvm, &word) {
+                            // The JUMP was the block's last instruction.
+                            left = 0;
+                            pc = to;
+                            landed_on_jumpdest = !hyvm;
+                            continue;
+                        }
+                    }
+                    push!(word);
+                }
+                n => {
+                    push_n!(n, [1 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32])
+                }
+            },
             0x80..=0x8f => {
                 let v = read!((op - 0x80 + 1) as usize);
                 push!(v);
@@ -292,7 +302,7 @@ fn run_blocks<H: Host, P: Probe>(
             // it, a taken JUMPI paying the hypervisor's extra gas); anything else (a bad
             // destination, too little gas for that extra) goes through the instruction, which
             // decides it exactly.
-            JUMP => match landing(&read!(1)) {
+            JUMP => match landing(&code, hyvm, &read!(1)) {
                 Some(to) => {
                     len -= 1;
                     pc = to;
@@ -304,7 +314,7 @@ fn run_blocks<H: Host, P: Probe>(
                 if word::is_zero(&read!(2)) {
                     len -= 2;
                 } else {
-                    match landing(&read!(1)) {
+                    match landing(&code, hyvm, &read!(1)) {
                         Some(to) if frame.gas.remaining >= taken_gas => {
                             frame.gas.remaining -= taken_gas;
                             len -= 2;
@@ -318,6 +328,21 @@ fn run_blocks<H: Host, P: Probe>(
             _ => through_table!(op),
         }
     }
+}
+
+/// Where a jump to `target` lands in `code` when it is valid: on the JUMPDEST in `evm`, after
+/// any 0x5B byte in `hyvm`. Inlined into each jump of the block runner, which calling it
+/// would make spill its registers.
+#[inline(always)]
+fn landing(code: &Bytecode, hyvm: bool, target: &U256) -> Option<usize> {
+    let d = target.0[0] as usize;
+    let valid = target.0[1] | target.0[2] | target.0[3] == 0
+        && if hyvm {
+            code.is_jumpdest_byte(d)
+        } else {
+            code.is_jumpdest(d)
+        };
+    valid.then_some(d + usize::from(hyvm))
 }
 
 /// `top[-1] = f(top[0], top[-1])`, out of the block runner's loop.
