@@ -68,6 +68,15 @@ impl FromStr for Engine {
     }
 }
 
+/// The machine code the JIT makes of `code` as the top frame's code under `config`, as
+/// Cranelift's listing of its instructions (the `--dump-asm` of `run`).
+pub fn jit_asm(config: &crate::Config, code: &[u8]) -> Result<String, String> {
+    let spec = nestedvm_interp::Spec::get(config.profile, config.fork, config.verifier);
+    let bytecode = nestedvm_interp::Bytecode::new(code);
+    nestedvm_jit::dump_asm::<crate::World>(spec, &bytecode, config.jit.options)
+        .map_err(|e| e.to_string())
+}
+
 /// The Cranelift IR the JIT builds for `code` as the top frame's code under `config` (the
 /// `--dump-ir` of `run`).
 pub fn jit_ir(config: &crate::Config, code: &[u8]) -> Result<String, String> {

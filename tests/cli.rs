@@ -290,20 +290,35 @@ fn disasm_and_asm_round_trip() {
     assert_eq!(stdout(&labels).trim(), "0x5b61000056");
 }
 
-#[test]
-fn dump_ir_prints_the_cranelift_function_instead_of_running() {
+/// `run FLAG` on a small program: what it printed, after checking it exited 0.
+fn dumped(flag: &str) -> String {
     let o = nestedvm(&[
         "run",
-        "--dump-ir",
+        flag,
         "--profile",
         "evm",
         "0x600160020160005260205ff3",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    stdout(&o)
+}
+
+#[test]
+fn dump_ir_prints_the_cranelift_function_instead_of_running() {
+    let out = dumped("--dump-ir");
     assert!(out.starts_with("function "), "{out}");
     assert!(out.contains("return"), "{out}");
     assert!(!out.contains("status:"), "it does not run the code: {out}");
+}
+
+#[test]
+fn dump_asm_prints_the_machine_code_instead_of_running() {
+    let out = dumped("--dump-asm");
+    // The host's instructions, the return native code ends with among them.
+    assert!(out.contains("ret"), "{out}");
+    assert!(!out.contains("status:"), "it does not run the code: {out}");
+    let both = nestedvm(&["run", "--dump-asm", "--dump-ir", "0x00"]);
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
 }
 
 #[test]

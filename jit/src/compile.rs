@@ -274,21 +274,46 @@ fn compile_unguarded<H: Host>(
     })
 }
 
+/// The machine code the JIT makes of `code` under `spec`, as Cranelift's listing of the
+/// final instructions (for `--dump-asm`: what runs, where `--dump-ir` shows what goes in).
+pub fn dump_asm<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    options: CompileOptions,
+) -> Result<String, CompileError> {
+    // Guarded like compilation: a compiler panic is an error, not the end of the process.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let (func, isa) = whole_function::<H>(spec, code, &options)?;
+        let mut ctx = Context::for_function(func);
+        ctx.set_disasm(true);
+        let compiled = ctx
+            .compile(&*isa, &mut Default::default())
+            .map_err(|e| CompileError(format!("{:?}", e.inner)))?;
+        Ok(compiled.vcode.clone().unwrap_or_default())
+    }))
+    .unwrap_or_else(|_| Err(CompileError("the compiler panicked".into())))
+}
+
 /// The Cranelift IR of `code` under `spec`, as text (for `--dump-ir`).
 pub fn dump_ir<H: Host>(
     spec: &'static Spec,
     code: &Bytecode,
     options: CompileOptions,
 ) -> Result<String, CompileError> {
-    let isa = isa(&options)?;
-    let (func, _) = build_function::<H>(
-        spec,
-        code,
-        &options,
-        Selection::All,
-        isa.default_call_conv(),
-    );
+    let (func, _) = whole_function::<H>(spec, code, &options)?;
     Ok(func.display().to_string())
+}
+
+/// The function of all of `code`, and the ISA it is built for (for the dumps).
+fn whole_function<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    options: &CompileOptions,
+) -> Result<(Function, cranelift_codegen::isa::OwnedTargetIsa), CompileError> {
+    let isa = isa(options)?;
+    let (func, _) =
+        build_function::<H>(spec, code, options, Selection::All, isa.default_call_conv());
+    Ok((func, isa))
 }
 
 #[cfg(test)]

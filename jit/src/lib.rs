@@ -25,8 +25,8 @@ pub mod tiered;
 
 pub use cache::JitCache;
 pub use compile::{
-    compile, compile_selected, dump_ir, CompileError, CompileOptions, CompiledCode, OptLevel,
-    Selection, MAX_COMPILE_LEN,
+    compile, compile_selected, dump_asm, dump_ir, CompileError, CompileOptions, CompiledCode,
+    OptLevel, Selection, MAX_COMPILE_LEN,
 };
 pub use lower::DynamicJumps;
 pub use runner::run_frame_tiered;

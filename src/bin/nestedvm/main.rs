@@ -106,8 +106,12 @@ pub struct RunArgs {
     #[arg(long, default_value = "10000")]
     hot_after: String,
     /// Print the Cranelift IR the JIT builds for the code instead of running it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dump_asm")]
     dump_ir: bool,
+    /// Print the machine code the JIT makes of the code (Cranelift's listing) instead of
+    /// running it.
+    #[arg(long)]
+    dump_asm: bool,
     /// Read one JSON request per line on stdin, write one JSON result per line.
     #[arg(long)]
     batch: bool,
@@ -247,6 +251,12 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
         let ir = nestedvm::engine::jit_ir(&config, &request.code)
             .map_err(|e| UsageError(format!("--dump-ir: {e}")))?;
         println!("{ir}");
+        return Ok(());
+    }
+    if args.dump_asm {
+        let asm = nestedvm::engine::jit_asm(&config, &request.code)
+            .map_err(|e| UsageError(format!("--dump-asm: {e}")))?;
+        println!("{asm}");
         return Ok(());
     }
     let outcome = Vm::new()
