@@ -25,6 +25,7 @@ pub mod interpreter;
 mod keccak;
 pub mod memory;
 pub mod opcode;
+mod spare;
 pub mod spec;
 pub mod stack;
 pub mod word;

@@ -14,17 +14,12 @@ pub const MEMORY_LIMIT: u64 = 1 << 30;
 /// Guest memory a new frame has room for before its buffer is reallocated.
 const INITIAL_ROOM: usize = 1024;
 
-/// Largest buffer a thread keeps for the next frames' memories (bigger ones are freed: a
-/// thread holds at most `MAX_SPARE` of these).
+/// Largest buffer a thread keeps for the next frames' memories (bigger ones are freed).
 const MAX_SPARE_BYTES: usize = 64 * 1024;
 
-/// Most memory buffers a thread keeps.
-const MAX_SPARE: usize = 16;
-
 thread_local! {
-    /// Zeroed buffers of memories dropped on this thread, for the next frames (see
-    /// `crate::stack`'s spares).
-    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Zeroed memory buffers dropped on this thread (see [`crate::spare`]).
+    static SPARE: crate::spare::Pool<u8> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Host memory of one frame.
@@ -45,16 +40,8 @@ impl Memory {
         // Room for the first words a contract uses (Solidity's scratch space and free memory
         // pointer, a few arguments) without growing the buffer a word at a time.
         let size = reserved + INITIAL_ROOM;
-        let spare = SPARE
-            .try_with(|spare| {
-                let mut spare = spare.borrow_mut();
-                let fits = spare.iter().rposition(|b| b.len() >= size)?;
-                Some(spare.swap_remove(fits))
-            })
-            .ok()
-            .flatten();
         Memory {
-            data: spare.unwrap_or_else(|| vec![0; size]),
+            data: crate::spare::take(&SPARE, |b| b.len() >= size).unwrap_or_else(|| vec![0; size]),
             len: reserved,
             reserved,
         }
@@ -178,12 +165,7 @@ impl Drop for Memory {
         let mut data = std::mem::take(&mut self.data);
         // Zeros again where the frame wrote: the room past its size is zeros already.
         data[..self.len].fill(0);
-        let _ = SPARE.try_with(|spare| {
-            let mut spare = spare.borrow_mut();
-            if spare.len() < MAX_SPARE {
-                spare.push(data);
-            }
-        });
+        crate::spare::give(&SPARE, data);
     }
 }
 

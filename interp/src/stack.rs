@@ -9,14 +9,9 @@ pub struct Stack {
     data: Vec<U256>,
 }
 
-/// Most stack buffers a thread keeps for the next frames.
-const MAX_SPARE: usize = 16;
-
 thread_local! {
-    /// Buffers of stacks dropped on this thread: a frame per call, each with 32 KiB of stack,
-    /// was an allocation and a free (and the allocator's consolidation) every time, a third
-    /// of a batch of small runs.
-    static SPARE: std::cell::RefCell<Vec<Vec<U256>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Stack buffers dropped on this thread (see [`crate::spare`]).
+    static SPARE: crate::spare::Pool<U256> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Clone for Stack {
@@ -33,13 +28,7 @@ impl Drop for Stack {
         let mut data = std::mem::take(&mut self.data);
         if data.capacity() >= STACK_LIMIT {
             data.clear();
-            // `try_with`: nothing is kept while the thread's locals are being destroyed.
-            let _ = SPARE.try_with(|spare| {
-                let mut spare = spare.borrow_mut();
-                if spare.len() < MAX_SPARE {
-                    spare.push(data);
-                }
-            });
+            crate::spare::give(&SPARE, data);
         }
     }
 }
@@ -53,12 +42,9 @@ impl Default for Stack {
 impl Stack {
     /// An empty stack with room for the full 1024 items.
     pub fn new() -> Self {
-        let spare = SPARE
-            .try_with(|spare| spare.borrow_mut().pop())
-            .ok()
-            .flatten();
         Stack {
-            data: spare.unwrap_or_else(|| Vec::with_capacity(STACK_LIMIT)),
+            data: crate::spare::take(&SPARE, |_| true)
+                .unwrap_or_else(|| Vec::with_capacity(STACK_LIMIT)),
         }
     }
 
@@ -167,11 +153,13 @@ mod tests {
     #[test]
     fn a_reused_buffer_starts_empty_with_the_full_room() {
         let mut s = Stack::new();
-        for i in 0..STACK_LIMIT {
+        for i in 0..10 {
             s.push(U256::from(i));
         }
+        // A copy of a partly filled stack has the full room too (a derived clone would not).
         let copy = s.clone();
         assert_eq!(copy.as_slice(), s.as_slice());
+        assert!(copy.data.capacity() >= STACK_LIMIT);
         drop(s);
         drop(copy);
         for _ in 0..3 {
