@@ -108,18 +108,13 @@ struct Ctx<'a, 'b> {
     l: &'a Lowering<'a>,
     b: FunctionBuilder<'b>,
     gas: Variable,
-    /// Each segment's entry from the context, which holds the gas and the height: where the
-    /// resume switch and jumps that cannot pass them in registers go.
-    blocks: HashMap<usize, Block>,
-    /// Each segment's entry checks, taking the gas and the height as arguments: a jump or a
-    /// fall-through comes here with them in registers when it can (see [`Groups`]), instead
-    /// of through the context (the addresses of every stack access wait on the height).
-    bodies: HashMap<usize, Block>,
+    /// Each segment's two entries, by its start.
+    entries: HashMap<usize, Entry>,
     /// The values block arguments join (see [`Groups`]).
     groups: Groups,
-    /// The function's returns, by exit code (`exit::STOPPED`, `exit::INTERPRET`): every
-    /// way out jumps to one of them instead of carrying an epilogue of its own.
-    exits: [Option<Block>; 3],
+    /// The function's returns for `exit::STOPPED` and `exit::INTERPRET`: every way out jumps
+    /// to one of them instead of carrying an epilogue of its own.
+    exits: [Option<Block>; 2],
     exec_sig: SigRef,
     mem_sig: SigRef,
     word_sig: SigRef,
@@ -134,6 +129,18 @@ struct Ctx<'a, 'b> {
     /// Constants on the stack on entry to segments reached only by falling through from one
     /// already lowered: (depth from the top, value).
     entry_facts: HashMap<usize, Vec<(usize, U256)>>,
+}
+
+/// The two ways into a segment.
+#[derive(Clone, Copy)]
+struct Entry {
+    /// From the context, which holds the gas and the height: where the resume switch and
+    /// jumps that cannot pass them in registers go.
+    from_context: Block,
+    /// The entry checks, taking the gas and the height as arguments: a jump or a
+    /// fall-through comes here with them in registers when it can (see [`Groups`]), instead
+    /// of through the context (the addresses of every stack access wait on the height).
+    with_args: Block,
 }
 
 /// Most stack items a segment that loops onto itself keeps in registers across iterations.
@@ -247,23 +254,27 @@ impl Lowering<'_> {
         word.returns.push(AbiParam::new(I32));
         let word_sig = b.import_signature(word);
 
-        let mut blocks = HashMap::new();
-        let mut bodies = HashMap::new();
+        let mut entries = HashMap::new();
         for &start in self.segments.keys() {
-            blocks.insert(start, b.create_block());
-            let body = b.create_block();
-            b.append_block_param(body, I64);
-            b.append_block_param(body, I64);
-            bodies.insert(start, body);
+            let from_context = b.create_block();
+            let with_args = b.create_block();
+            b.append_block_param(with_args, I64);
+            b.append_block_param(with_args, I64);
+            entries.insert(
+                start,
+                Entry {
+                    from_context,
+                    with_args,
+                },
+            );
         }
         let mut c = Ctx {
             l: self,
             b,
             gas,
-            blocks,
-            bodies,
+            entries,
             groups: Groups::default(),
-            exits: [None; 3],
+            exits: [None; 2],
             exec_sig,
             mem_sig,
             word_sig,
@@ -278,8 +289,8 @@ impl Lowering<'_> {
         // segment and linear in the code, however many segments the switch reaches.
         let unknown = c.b.create_block();
         let mut switch = Switch::new();
-        for (&start, &block) in &c.blocks {
-            switch.set_entry(start as u128, block);
+        for (&start, entry) in &c.entries {
+            switch.set_entry(start as u128, entry.from_context);
         }
         switch.emit(&mut c.b, resume_pc, unknown);
         c.b.switch_to_block(unknown);
@@ -321,15 +332,15 @@ impl Ctx<'_, '_> {
 
     /// The shared return of `code`.
     fn exit(&mut self, code: u32) -> Block {
-        let slot = &mut self.exits[code as usize % 3];
+        let slot = &mut self.exits[usize::from(code == exit::INTERPRET)];
         *slot.get_or_insert_with(|| self.b.create_block())
     }
 
     /// The shared returns: each gives the caller its pinned register back and returns its
     /// code. Nothing is live into them, so thousands of jumps to one cost allocation nothing.
     fn emit_exits(&mut self) {
-        for code in [exit::STOPPED, exit::INTERPRET] {
-            let Some(block) = self.exits[code as usize] else {
+        for (slot, code) in [exit::STOPPED, exit::INTERPRET].into_iter().enumerate() {
+            let Some(block) = self.exits[slot] else {
                 continue;
             };
             self.b.set_cold_block(block);
@@ -528,34 +539,42 @@ impl Ctx<'_, '_> {
             }
         }
         let len = self.spill(vs);
-        let gas = self.b.use_var(self.gas);
-        let flags = MemFlags::trusted();
-        match (
-            self.bodies.get(&start).copied(),
-            self.blocks.get(&start).copied(),
-        ) {
-            (Some(body), Some(_)) if self.groups.join(self.b.func, body, [gas, len]) => {
-                self.b.ins().jump(body, &[gas.into(), len.into()]);
+        match self.entries.get(&start).copied() {
+            Some(entry) => {
+                let gas = self.b.use_var(self.gas);
+                self.enter(entry, gas, len);
             }
-            (_, Some(block)) => {
-                let ctx = self.ctx();
-                self.b.ins().store(flags, gas, ctx, offsets::GAS);
-                self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
-                self.b.ins().jump(block, &[]);
-            }
-            (_, None) => {
+            None => {
                 let pc = self.iconst(start as u64);
                 self.leave(exit::INTERPRET, pc, len, None);
             }
         }
     }
 
+    /// Jumps into a segment with `gas` and the height `len`: in registers while their groups
+    /// allow it, else through the context.
+    fn enter(&mut self, entry: Entry, gas: Value, len: Value) {
+        if self.groups.join(self.b.func, entry.with_args, [gas, len]) {
+            self.b
+                .ins()
+                .jump(entry.with_args, &[gas.into(), len.into()]);
+        } else {
+            let flags = MemFlags::trusted();
+            let ctx = self.ctx();
+            self.b.ins().store(flags, gas, ctx, offsets::GAS);
+            self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
+            self.b.ins().jump(entry.from_context, &[]);
+        }
+    }
+
     fn segment(&mut self, seg: &Segment) {
         let l = self.l;
-        let block = self.blocks[&seg.start];
+        let Entry {
+            from_context,
+            with_args: entry,
+        } = self.entries[&seg.start];
         let flags = MemFlags::trusted();
-        let entry = self.bodies[&seg.start];
-        self.b.switch_to_block(block);
+        self.b.switch_to_block(from_context);
         let ctx = self.ctx();
         let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
         let len = self.b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
@@ -1291,17 +1310,9 @@ impl Ctx<'_, '_> {
         self.b.set_cold_block(slow);
         self.b.switch_to_block(slow);
         let ctx = self.ctx();
-        for (k, limb) in off.into_iter().enumerate() {
-            self.b
-                .ins()
-                .store(flags, limb, ctx, offsets::SCRATCH + 8 * k as i32);
-        }
+        self.store_word(off, ctx, offsets::SCRATCH);
         if let Some(v) = value {
-            for (k, limb) in v.into_iter().enumerate() {
-                self.b
-                    .ins()
-                    .store(flags, limb, ctx, offsets::SCRATCH + 32 + 8 * k as i32);
-            }
+            self.store_word(v, ctx, offsets::SCRATCH + 32);
         }
         let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, rest_after as i64);
@@ -1319,13 +1330,6 @@ impl Ctx<'_, '_> {
         self.stop_unless_zero(code, cont);
         let ctx = self.ctx();
         let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
-        let slow_loaded: Vec<_> = if ins.op == MLOAD {
-            (0..4)
-                .map(|k| self.b.ins().load(I64, flags, ctx, offsets::SCRATCH + 8 * k))
-                .collect()
-        } else {
-            Vec::new()
-        };
         if rest_after > 0 {
             let enough =
                 self.b
@@ -1339,7 +1343,8 @@ impl Ctx<'_, '_> {
             // Hand over after this instruction with the gas as the interpreter counts it.
             let mut after = vs.clone();
             if ins.op == MLOAD {
-                let w: [Value; 4] = std::array::from_fn(|k| slow_loaded[k]);
+                let ctx = self.ctx();
+                let w = self.load_word(ctx, offsets::SCRATCH);
                 after.items.push(Slot::Val(w, None));
             }
             self.b.def_var(self.gas, gas);
@@ -1409,7 +1414,7 @@ impl Ctx<'_, '_> {
             .filter(|t| t.bits() <= 32)
             .and_then(|t| jump_landing(spec, self.l.code, t.low_u64() as usize));
         match (known, landing) {
-            (Some(_), Some(dest)) if self.blocks.contains_key(&dest) => self.goto(vs, dest),
+            (Some(_), Some(dest)) if self.entries.contains_key(&dest) => self.goto(vs, dest),
             (Some(_), _) => {
                 // A bad constant target: the interpreter produces the profile's outcome.
                 self.interpret_before(&before, ins.pc, rest_from + taken_gas);
@@ -1472,32 +1477,22 @@ impl Ctx<'_, '_> {
         let mut trampolines = Vec::new();
         for d in 0..self.l.code.len() {
             if let Some(dest) = jump_landing(spec, self.l.code, d) {
-                if let (Some(&block), Some(&body)) =
-                    (self.blocks.get(&dest), self.bodies.get(&dest))
-                {
+                if let Some(&entry) = self.entries.get(&dest) {
                     let tramp = self.b.create_block();
                     switch.set_entry(d as u128, tramp);
-                    trampolines.push((tramp, block, body));
+                    trampolines.push((tramp, entry));
                 }
             }
         }
         switch.emit(&mut self.b, t[0], give_up);
-        for (tramp, block, body) in trampolines {
+        for (tramp, entry) in trampolines {
             self.b.switch_to_block(tramp);
             // The gas and the height after the jump, computed in each trampoline (no block
             // above them computes the same), so that each passes values of its own: passing
             // the dispatcher's would join every target's group.
             let gas = self.b.ins().isub(handed_over, back);
             let after = self.b.ins().isub(popped, cond);
-            if self.groups.join(self.b.func, body, [gas, after]) {
-                self.b.ins().jump(body, &[gas.into(), after.into()]);
-            } else {
-                let flags = MemFlags::trusted();
-                let ctx = self.ctx();
-                self.b.ins().store(flags, gas, ctx, offsets::GAS);
-                self.b.ins().store(flags, after, ctx, offsets::STACK_LEN);
-                self.b.ins().jump(block, &[]);
-            }
+            self.enter(entry, gas, after);
         }
         self.b.switch_to_block(give_up);
         let flags = MemFlags::trusted();
