@@ -257,20 +257,7 @@ mod tests {
     /// A frame and a context over it, as the runner builds them, for calling builtins.
     fn with_context(test: impl FnOnce(&mut JitContext)) {
         let mut frame = test_frame();
-        let mut ctx = JitContext {
-            stack: std::ptr::null_mut(),
-            stack_len: 0,
-            gas: 100,
-            memory: std::ptr::null_mut(),
-            memory_len: 0,
-            memory_cap: 0,
-            pc: 0,
-            frame: &mut frame,
-            host: std::ptr::null_mut(),
-            table: std::ptr::null(),
-            callers_pinned: 0,
-            scratch: [0; 12],
-        };
+        let mut ctx = JitContext::detached(std::ptr::null_mut(), 100, &mut frame);
         test(&mut ctx);
     }
 

@@ -160,6 +160,10 @@ fn build_function<H: Host>(
     selection: Selection<'_>,
     call_conv: cranelift_codegen::isa::CallConv,
 ) -> (Function, Vec<u64>) {
+    #[cfg(test)]
+    if PANIC_IN_COMPILE.with(|p| p.replace(false)) {
+        panic!("injected");
+    }
     let mut segments = segments(spec, code);
     if let Selection::Only(select) = selection {
         segments.retain(|&start, _| select(start));
@@ -212,12 +216,14 @@ pub fn compile_selected<H: Host>(
             code.len()
         )));
     }
-    // A panic in the lowering or in Cranelift (a bug of ours or theirs, on some input) must
-    // not take the process down: the code is interpreted instead.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        compile_unguarded::<H>(spec, code, options, selection)
-    }))
-    .unwrap_or_else(|panic| {
+    // The code is interpreted instead.
+    without_panics(|| compile_unguarded::<H>(spec, code, options, selection))
+}
+
+/// Runs `build`, turning a panic in the lowering or in Cranelift (a bug of ours or theirs,
+/// on some input) into an error: it must not take the process down.
+fn without_panics<T>(build: impl FnOnce() -> Result<T, CompileError>) -> Result<T, CompileError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).unwrap_or_else(|panic| {
         let why = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -229,7 +235,7 @@ pub fn compile_selected<H: Host>(
 
 #[cfg(test)]
 std::thread_local! {
-    /// Makes the next compilation on this thread panic (tests of the guard).
+    /// Makes the next function built on this thread panic (tests of the guard).
     static PANIC_IN_COMPILE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
@@ -240,10 +246,6 @@ fn compile_unguarded<H: Host>(
     options: CompileOptions,
     selection: Selection<'_>,
 ) -> Result<CompiledCode, CompileError> {
-    #[cfg(test)]
-    if PANIC_IN_COMPILE.with(|p| p.replace(false)) {
-        panic!("injected");
-    }
     let isa = isa(&options)?;
     let call_conv = isa.default_call_conv();
     let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
@@ -281,8 +283,7 @@ pub fn dump_asm<H: Host>(
     code: &Bytecode,
     options: CompileOptions,
 ) -> Result<String, CompileError> {
-    // Guarded like compilation: a compiler panic is an error, not the end of the process.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    without_panics(|| {
         let (func, isa) = whole_function::<H>(spec, code, &options)?;
         let mut ctx = Context::for_function(func);
         ctx.set_disasm(true);
@@ -290,8 +291,7 @@ pub fn dump_asm<H: Host>(
             .compile(&*isa, &mut Default::default())
             .map_err(|e| CompileError(format!("{:?}", e.inner)))?;
         Ok(compiled.vcode.clone().unwrap_or_default())
-    }))
-    .unwrap_or_else(|_| Err(CompileError("the compiler panicked".into())))
+    })
 }
 
 /// The Cranelift IR of `code` under `spec`, as text (for `--dump-ir`).
@@ -300,8 +300,10 @@ pub fn dump_ir<H: Host>(
     code: &Bytecode,
     options: CompileOptions,
 ) -> Result<String, CompileError> {
-    let (func, _) = whole_function::<H>(spec, code, &options)?;
-    Ok(func.display().to_string())
+    without_panics(|| {
+        let (func, _) = whole_function::<H>(spec, code, &options)?;
+        Ok(func.display().to_string())
+    })
 }
 
 /// The function of all of `code`, and the ISA it is built for (for the dumps).
@@ -377,6 +379,14 @@ mod tests {
         assert!(err.0.contains("panicked: injected"), "{err}");
         // The guard leaves the thread able to compile.
         assert!(compile::<AnyHost>(spec, &code, CompileOptions::default()).is_ok());
+        // The dumps build the same function under the same guard.
+        type Dump = fn(&'static Spec, &Bytecode, CompileOptions) -> Result<String, CompileError>;
+        for dump in [dump_ir::<AnyHost> as Dump, dump_asm::<AnyHost>] {
+            PANIC_IN_COMPILE.with(|p| p.set(true));
+            let err = dump(spec, &code, CompileOptions::default()).expect_err("reported");
+            assert!(err.0.contains("panicked: injected"), "{err}");
+            assert!(dump(spec, &code, CompileOptions::default()).is_ok());
+        }
     }
 
     /// Calls `entry` with the pinned register (r15) holding a sentinel and returns the exit
@@ -421,24 +431,10 @@ mod tests {
         };
         let compiled = compile::<AnyHost>(spec, &code, options).expect("a tiny program compiles");
         let sentinel = 0x5e17_1e15_0f0f_1234;
-        // Enough gas runs to the end; none leaves at the entry check. Both return through a
-        // different exit of the function.
+        // Enough gas runs to the computed jump; none leaves at the first entry check.
         for gas in [1_000, 0] {
             let mut stack = vec![0u64; 4 * nestedvm_interp::STACK_LIMIT];
-            let mut ctx = JitContext {
-                stack: stack.as_mut_ptr(),
-                stack_len: 0,
-                gas,
-                memory: std::ptr::null_mut(),
-                memory_len: 0,
-                memory_cap: 0,
-                pc: 0,
-                frame: std::ptr::null_mut(),
-                host: std::ptr::null_mut(),
-                table: std::ptr::null(),
-                callers_pinned: 0,
-                scratch: [0; 12],
-            };
+            let mut ctx = JitContext::detached(stack.as_mut_ptr(), gas, std::ptr::null_mut());
             let (exit_code, r15) = call_with_r15(compiled.entry(), &mut ctx, 0, sentinel);
             assert_eq!(r15, sentinel, "gas {gas}: r15 not given back");
             assert_eq!(exit_code, exit::INTERPRET, "gas {gas}");

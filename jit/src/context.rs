@@ -37,6 +37,28 @@ pub struct JitContext {
     pub scratch: [u64; 12],
 }
 
+#[cfg(test)]
+impl JitContext {
+    /// A context for tests that call native code or builtins directly: no memory, host or
+    /// table, with `stack` (may be null), `gas` and `frame` (may be null).
+    pub(crate) fn detached(stack: *mut u64, gas: u64, frame: *mut Frame) -> JitContext {
+        JitContext {
+            stack,
+            stack_len: 0,
+            gas,
+            memory: std::ptr::null_mut(),
+            memory_len: 0,
+            memory_cap: 0,
+            pc: 0,
+            frame,
+            host: std::ptr::null_mut(),
+            table: std::ptr::null(),
+            callers_pinned: 0,
+            scratch: [0; 12],
+        }
+    }
+}
+
 /// Byte offsets of the fields, for the IR.
 pub mod offsets {
     use super::*;
