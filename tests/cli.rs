@@ -314,8 +314,16 @@ fn dump_ir_prints_the_cranelift_function_instead_of_running() {
 #[test]
 fn dump_asm_prints_the_machine_code_instead_of_running() {
     let out = dumped("--dump-asm");
-    // The host's instructions, the return native code ends with among them.
+    // The host's instructions, the return native code ends with among them, not the IR.
     assert!(out.contains("ret"), "{out}");
+    assert!(
+        !out.contains("function "),
+        "machine code, not the IR: {out}"
+    );
+    if cfg!(target_arch = "x86_64") {
+        // Native code keeps its context in the pinned register.
+        assert!(out.contains("%r15"), "{out}");
+    }
     assert!(!out.contains("status:"), "it does not run the code: {out}");
     let both = nestedvm(&["run", "--dump-asm", "--dump-ir", "0x00"]);
     assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
