@@ -1545,8 +1545,17 @@ impl Ctx<'_, '_> {
     fn add_sub(&mut self, a: [Value; 4], b: [Value; 4], subtract: bool) -> [Value; 4] {
         let (alo, ahi) = self.halves(a);
         let (blo, bhi) = self.halves(b);
+        let constant_low = self.const_value(b[0]).is_some() && self.const_value(b[1]).is_some();
         let ins = self.b.ins();
-        let (lo, carry) = if subtract {
+        let (lo, carry) = if !constant_low {
+            // x64 takes the carry of a 128-bit overflow op straight from the flags (setb
+            // after add/adc or sub/sbb), where a compare would recompute it.
+            if subtract {
+                ins.usub_overflow(alo, blo)
+            } else {
+                ins.uadd_overflow(alo, blo)
+            }
+        } else if subtract {
             let lo = ins.isub(alo, blo);
             (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo))
         } else {
