@@ -13,6 +13,10 @@ pub struct JitConfig {
     /// threads sharing the cache) before the code around it is compiled; 0 compiles every
     /// code whole before it first runs.
     pub hot_after: u32,
+    /// Under [`Engine::Auto`], compile hot code on the JIT's own threads while the run goes
+    /// on in the interpreter and takes the native code once it is ready (the default: no run
+    /// waits for a compilation), rather than compiling it before the run goes on.
+    pub background: bool,
 }
 
 impl Default for JitConfig {
@@ -20,6 +24,7 @@ impl Default for JitConfig {
         JitConfig {
             options: CompileOptions::default(),
             hot_after: 10_000,
+            background: true,
         }
     }
 }

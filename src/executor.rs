@@ -286,6 +286,7 @@ impl<'a> Executor<'a> {
                     table,
                     tiered,
                     self.config.jit.hot_after,
+                    self.config.jit.background,
                     &mut self.ran_native,
                 ),
                 _ => run_frame(&mut current.frame, self.world, table),

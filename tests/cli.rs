@@ -45,6 +45,31 @@ fn readme_example_prints_seven() {
 }
 
 #[test]
+fn sync_compile_tiers_up_before_the_run_goes_on() {
+    // A loop of 50 iterations, hot after 10: compiled during the run when asked to wait for
+    // it; in the background (the default) the short run may end first. Same result either way.
+    let code = "0x5f5b600101806032116001575f5260205ff3";
+    let args = [
+        "run",
+        code,
+        "--profile",
+        "evm",
+        "--hot-after",
+        "10",
+        "--json",
+    ];
+    let sync = nestedvm(&[&args[..], &["--sync-compile"]].concat());
+    assert_eq!(sync.status.code(), Some(0));
+    let background = nestedvm(&args);
+    assert_eq!(background.status.code(), Some(0));
+    let sync = stdout(&sync);
+    assert!(sync.contains("\"engine\":\"jit\""), "{sync}");
+    let without_engine = |s: &str| s.split(",\"engine\"").next().unwrap_or("").to_string();
+    assert_eq!(without_engine(&sync), without_engine(&stdout(&background)));
+    assert!(sync.contains("0032\""), "{sync}");
+}
+
+#[test]
 fn json_is_one_line_in_the_documented_shape() {
     let o = nestedvm(&["run", "0x600360040160005260206000f3", "--json"]);
     assert_eq!(o.status.code(), Some(0));

@@ -20,6 +20,7 @@ fn jit_configs() -> Vec<(&'static str, JitConfig)> {
             dynamic_jumps,
         },
         hot_after: 0,
+        background: false,
     };
     vec![
         ("jit", with(OptLevel::Speed, DynamicJumps::Interpreter)),
@@ -103,6 +104,7 @@ fn compare(profile: Profile, fork: Fork, req: &Request) -> Result<Outcome, Strin
     // units compiled from parts of the code (it may also never get hot).
     let tiered = JitConfig {
         hot_after: 2,
+        background: false,
         ..JitConfig::default()
     };
     let o = Vm::new()
@@ -330,11 +332,22 @@ fn hand_written_programs_agree() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `req` run by the interpreter under `base` otherwise.
+fn interpreted(base: &Config, req: &Request) -> Outcome {
+    let config = Config {
+        engine: Engine::Interpreter,
+        ..*base
+    };
+    Vm::new().run(&config, req).expect("runs")
+}
+
+/// `auto` tiering up on the running thread, where the tests can tell when.
 fn auto(hot_after: u32) -> Config {
     Config {
         engine: Engine::Auto,
         jit: JitConfig {
             hot_after,
+            background: false,
             ..JitConfig::default()
         },
         ..Config::default()
@@ -361,6 +374,127 @@ fn auto_compiles_a_hot_loop_during_its_first_run() {
     );
     assert!(differences(&truth, &first).is_empty());
     assert_eq!(vm.jit_cache().compiles(), 1);
+}
+
+#[test]
+fn background_tier_ups_are_there_for_the_next_run() {
+    let req = Request::new(nestedvm::interp::asm::assemble(LOOP_50).expect("assembles"));
+    let truth = Vm::new()
+        .run(&auto(u32::MAX), &req)
+        .expect("runs interpreted");
+    let background = Config {
+        jit: JitConfig {
+            background: true,
+            ..auto(10).jit
+        },
+        ..auto(10)
+    };
+    let mut vm = Vm::new();
+    let first = vm.run(&background, &req).expect("runs");
+    assert!(differences(&truth, &first).is_empty());
+    assert_eq!(
+        vm.jit_cache().compiles(),
+        1,
+        "the hot loop went to the compiler"
+    );
+    nestedvm::jit::background::wait_idle();
+    let second = vm.run(&background, &req).expect("runs");
+    assert_eq!(second.engine, Engine::Jit);
+    assert!(differences(&truth, &second).is_empty());
+    assert_eq!(vm.jit_cache().compiles(), 1);
+}
+
+#[test]
+fn background_tier_ups_landing_at_any_time_agree_on_generated_programs() {
+    // Each program again and again on one VM, a block hot after two runs, until two runs
+    // have taken native code (at most 400 runs): units compiled in the background land
+    // whenever they are ready, while the runs go on.
+    let mut rng = Rng(0x717_0009);
+    let mut failures = Vec::new();
+    let (mut native_runs, mut programs) = (0, 0);
+    for profile in [Profile::Evm, Profile::Hyvm] {
+        for n in 0..common::campaign_size(200) {
+            let len = 5 + rng.below(60) as usize;
+            let mut req = Request::new(program(&mut rng, len));
+            req.gas = [30_000, 1_000_000][rng.below(2) as usize];
+            req.accounts = world_accounts();
+            let base = Config {
+                evm_gas: false,
+                ..config(
+                    profile,
+                    Fork::Osaka,
+                    Engine::Auto,
+                    JitConfig {
+                        hot_after: 2,
+                        ..JitConfig::default()
+                    },
+                )
+            };
+            let truth = interpreted(&base, &req);
+            let mut vm = Vm::new();
+            let mut native = 0;
+            for k in 0..400 {
+                if native == 2 {
+                    break;
+                }
+                let o = vm.run(&base, &req).expect("runs");
+                native += usize::from(o.engine == Engine::Jit);
+                let d = differences(&truth, &o);
+                if !d.is_empty() {
+                    failures.push(format!(
+                        "{profile} #{n} run {k} code 0x{}: {}",
+                        hex(&req.code),
+                        d.join("; ")
+                    ));
+                }
+            }
+            native_runs += native;
+            programs += 1;
+        }
+    }
+    nestedvm::jit::background::wait_idle();
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(6)].join("\n")
+    );
+    // Many programs stop in their first blocks and never tier up (about half of them).
+    assert!(
+        native_runs * 2 > programs,
+        "{native_runs} native runs in {programs} programs"
+    );
+}
+
+#[test]
+fn a_run_takes_native_code_compiled_in_the_background_midway() {
+    // A loop of 10,000,000 iterations: a quarter of a second interpreted or more, where the
+    // compiler needs a few to compile the loop. The run starts in the interpreter, goes on
+    // there while the loop compiles, and enters the native loop once it is installed.
+    let text = "PUSH0 l: JUMPDEST PUSH1 1 ADD DUP1 PUSH3 0x989680 GT PUSH @l JUMPI \
+        PUSH0 MSTORE PUSH1 32 PUSH0 RETURN";
+    let mut req = Request::new(nestedvm::interp::asm::assemble(text).expect("assembles"));
+    // The hypervisor's own gas per guest instruction is some ten times the EVM's.
+    req.gas = 20_000_000_000;
+    for profile in [Profile::Evm, Profile::Hyvm] {
+        let base = Config {
+            evm_gas: false,
+            ..config(profile, Fork::Osaka, Engine::Auto, JitConfig::default())
+        };
+        let truth = interpreted(&base, &req);
+        assert_eq!(
+            U256::from_big_endian(&truth.output),
+            U256::from(10_000_000),
+            "{truth:?}"
+        );
+        let mut vm = Vm::new();
+        let o = vm.run(&base, &req).expect("runs");
+        assert!(base.jit.background);
+        let d = differences(&truth, &o);
+        assert!(d.is_empty(), "{profile}: {}", d.join("; "));
+        assert_eq!(o.engine, Engine::Jit, "{profile}: native code taken midway");
+        assert_eq!(vm.jit_cache().compiles(), 1, "{profile}");
+    }
 }
 
 #[test]
@@ -422,20 +556,13 @@ fn tiering_stops_after_its_last_unit() {
         evm_gas: false,
         ..Config::default()
     };
-    let truth = Vm::new()
-        .run(
-            &Config {
-                engine: Engine::Interpreter,
-                ..base
-            },
-            &req,
-        )
-        .expect("runs");
+    let truth = interpreted(&base, &req);
     let mut vm = Vm::new();
     let tiered = Config {
         engine: Engine::Auto,
         jit: JitConfig {
             hot_after: 20,
+            background: false,
             ..JitConfig::default()
         },
         ..base
@@ -481,6 +608,7 @@ fn tiered_units_hand_over_to_each_other_and_to_the_interpreter() {
         assert_eq!(U256::from_big_endian(&truth.output), U256::from(90));
         let tiered = JitConfig {
             hot_after: 20,
+            background: false,
             ..JitConfig::default()
         };
         // Without the plain-contract rerun of `hyvm`, which would tier up on its own.

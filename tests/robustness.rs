@@ -52,6 +52,7 @@ fn random_bytes_and_programs_always_end_within_their_gas() {
                             ..Default::default()
                         },
                         hot_after: 0,
+                        background: false,
                     },
                     ..config
                 };

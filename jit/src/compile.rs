@@ -319,7 +319,7 @@ fn whole_function<H: Host>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::context::{exit, JitContext};
     use nestedvm_interp::host::AccountLoad;
@@ -328,7 +328,7 @@ mod tests {
     };
 
     /// A host type for compiling only: nothing here runs the code.
-    struct AnyHost;
+    pub(crate) struct AnyHost;
 
     impl Host for AnyHost {
         fn env(&self) -> &nestedvm_interp::Env {

@@ -12,8 +12,10 @@
 //!   own instruction code; [`context`]: the struct native code sees.
 //! - [`runner`]: a frame on native code, handing over to the interpreter and back.
 //! - [`tiered`]: compiling only the code that runs hot, found by the interpreter's counts.
-//! - [`cache`]: compiled code shared across threads.
+//! - [`cache`]: compiled code shared across threads; [`background`]: the threads compiling
+//!   tier-ups while the code goes on in the interpreter.
 
+pub mod background;
 pub mod builtins;
 pub mod cache;
 pub mod compile;

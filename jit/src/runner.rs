@@ -2,7 +2,7 @@
 //! interpreter wherever native code hands over (dynamic jumps, failed entry checks, segments
 //! not compiled), and back to native code at the next block boundary where it can enter.
 //! Under tiered compilation the interpreter counts the heat of the blocks it runs and
-//! compiles the code around a block once it is hot.
+//! compiles the code around a block once it is hot, on this thread or in the background.
 
 use crate::compile::CompiledCode;
 use crate::context::{exit, JitContext};
@@ -11,19 +11,23 @@ use nestedvm_interp::instructions::InstructionTable;
 use nestedvm_interp::interpreter::{end_of_run, run_probed, Probe};
 use nestedvm_interp::{Frame, FrameAction, Host};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 /// Runs `frame` until it finishes or needs the driver, like [`nestedvm_interp::run_frame`],
 /// on whatever `tiered` has compiled of the frame's code, counting heat while interpreting
-/// and tiering up when a block has run `hot` times. Sets `native` when the frame
-/// ran with native code compiled for it (even if it stopped before entering it).
+/// and tiering up when a block has run `hot` times (compiling in the `background` or before
+/// going on). Sets `native` when the frame ran with native code compiled for it (even if it
+/// stopped before entering it).
 pub fn run_frame_tiered<H: Host>(
     frame: &mut Frame,
     host: &mut H,
     table: &InstructionTable<H>,
-    tiered: &Tiered,
+    tiered: &Arc<Tiered>,
     hot: u32,
+    background: bool,
     native: &mut bool,
 ) -> FrameAction {
+    let mut seen = tiered.installs().load(Ordering::Acquire);
     let mut units = tiered.compiled();
     *native |= !units.is_empty();
     if let Some(action) = frame.action.take() {
@@ -49,28 +53,37 @@ pub fn run_frame_tiered<H: Host>(
             units: (!units.is_empty()).then_some(&*units),
             heat: tiered.heat(),
             hot: hot.max(1),
+            installs: (tiered.installs(), seen),
             fired: false,
+            stale: false,
         };
         if run_probed(frame, host, table, &mut watch) {
             break;
         }
-        if watch.fired {
-            units = tiered
-                .tier_up::<H>(&frame.code, hot)
-                .unwrap_or_else(|| tiered.compiled());
-            *native |= !units.is_empty();
+        let (fired, stale) = (watch.fired, watch.stale);
+        if fired {
+            tiered.tier_up::<H>(&frame.code, frame.pc, hot, background);
         }
+        if fired || stale {
+            seen = tiered.installs().load(Ordering::Acquire);
+            units = tiered.compiled();
+        }
+        *native |= !units.is_empty();
     }
     end_of_run(frame)
 }
 
-/// The interpreter's probe: stops where native code can take over, and where a block has
-/// just become hot.
+/// The interpreter's probe: stops where native code can take over, where a block has just
+/// become hot, and now and then (every 1024 runs of a block) once a unit compiled in the
+/// background is installed.
 struct Watch<'a> {
     units: Option<&'a Units>,
     heat: Option<&'a [AtomicU32]>,
     hot: u32,
+    /// The code's install count, and its value when `units` was read.
+    installs: (&'a AtomicU32, u32),
     fired: bool,
+    stale: bool,
 }
 
 impl Probe for Watch<'_> {
@@ -84,6 +97,10 @@ impl Probe for Watch<'_> {
             count.store(n, Ordering::Relaxed);
             if n == self.hot {
                 self.fired = true;
+                return true;
+            }
+            if n % 1024 == 0 && self.installs.0.load(Ordering::Relaxed) != self.installs.1 {
+                self.stale = true;
                 return true;
             }
         }

@@ -6,8 +6,11 @@
 //! which enters the other unit, and a jump to a segment not compiled hands over to the
 //! interpreter, which keeps counting. A long contract run once pays for its hot code, not for
 //! all of it. The heat lives with the code in the cache, so code that runs briefly but often
-//! (a simulator's contract) heats up across runs and threads.
+//! (a simulator's contract) heats up across runs and threads. A tier-up compiles on the
+//! thread that found the hot block, or in the [`background`](crate::background) while that
+//! thread goes on interpreting and picks the new unit up a little later.
 
+use crate::background;
 use crate::compile::{compile_selected, CompileError, CompileOptions, CompiledCode, Selection};
 use nestedvm_interp::{Bytecode, Host, Spec};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -79,6 +82,8 @@ pub struct Tiered {
     /// Whether the interpreter still counts heat for this code.
     profiling: AtomicBool,
     current: Mutex<Arc<Units>>,
+    /// Units installed so far: a runner holding an older count has older units.
+    installs: AtomicU32,
     plan: Mutex<Plan>,
     compiles: Arc<AtomicU64>,
 }
@@ -90,6 +95,10 @@ struct Plan {
     tier_ups: u32,
     /// Every segment is compiled.
     complete: bool,
+    /// A tier-up is being compiled in the background.
+    pending: bool,
+    /// A block got hot while one was: another tier-up follows it.
+    missed: bool,
 }
 
 impl std::fmt::Debug for Tiered {
@@ -117,10 +126,13 @@ impl Tiered {
             heat: (0..len).map(|_| AtomicU32::new(0)).collect(),
             profiling: AtomicBool::new(true),
             current: Mutex::new(Arc::new(Units::default())),
+            installs: AtomicU32::new(0),
             plan: Mutex::new(Plan {
                 selected: vec![false; len],
                 tier_ups: 0,
                 complete: false,
+                pending: false,
+                missed: false,
             }),
             compiles,
         }
@@ -134,6 +146,12 @@ impl Tiered {
     /// The native code compiled so far.
     pub fn compiled(&self) -> Arc<Units> {
         lock(&self.current).clone()
+    }
+
+    /// How many units have been installed: read it before [`Tiered::compiled`], and a
+    /// different count later means newer native code.
+    pub fn installs(&self) -> &AtomicU32 {
+        &self.installs
     }
 
     /// The heat counters, while the interpreter should still count them.
@@ -165,30 +183,83 @@ impl Tiered {
         Ok(())
     }
 
-    fn install(&self, unit: CompiledCode, len: usize) -> Arc<Units> {
+    fn install(&self, unit: CompiledCode, len: usize) {
         let mut current = lock(&self.current);
-        let units = Arc::new(current.with(unit, len));
-        *current = units.clone();
-        units
+        *current = Arc::new(current.with(unit, len));
+        self.installs.fetch_add(1, Ordering::Release);
     }
 
-    /// A block of `code` has run `hot` times: compiles the warm segments no unit holds into a
-    /// new unit, and returns the native code to go on with. `None` when another thread is
-    /// compiling this code (the caller goes on interpreting) or nothing new is warm.
-    pub fn tier_up<H: Host>(&self, code: &Bytecode, hot: u32) -> Option<Arc<Units>> {
+    /// The block at `pc` of `code` has run `hot` times: compiles the warm segments no unit
+    /// holds into a new unit, here or in the `background` (then [`Tiered::installs`] moves
+    /// once it is in [`Tiered::compiled`]). Nothing when another thread is compiling this
+    /// code (the caller goes on interpreting) or nothing new is warm.
+    pub fn tier_up<H: Host>(
+        self: &Arc<Self>,
+        code: &Arc<Bytecode>,
+        pc: usize,
+        hot: u32,
+        background: bool,
+    ) {
         let mut plan = match self.plan.try_lock() {
             Ok(plan) => plan,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return None,
+            Err(std::sync::TryLockError::WouldBlock) => return,
         };
+        if plan.pending {
+            // Unless the unit in flight has it, its turn comes when that unit is installed.
+            if !plan.selected.get(pc).copied().unwrap_or(true) {
+                plan.missed = true;
+            }
+            return;
+        }
+        let Some((added, last)) = self.select_warm(&mut plan, code, hot) else {
+            return;
+        };
+        if !background {
+            let unit = compile_added::<H>(self, code, &added);
+            return self.finish_tier_up(&mut plan, unit, last);
+        }
+        plan.pending = true;
+        drop(plan);
+        let (tiered, code) = (self.clone(), code.clone());
+        // Instantiated here, where the host type is known; the job only needs the pointer.
+        let compile: CompileAdded = compile_added::<H>;
+        background::submit(Box::new(move || {
+            let (mut added, mut last) = (added, last);
+            loop {
+                if Arc::strong_count(&tiered) == 1 {
+                    // Evicted from its cache and run by no one: nobody would run the unit.
+                    lock(&tiered.plan).pending = false;
+                    return;
+                }
+                let unit = compile(&tiered, &code, &added);
+                let mut plan = lock(&tiered.plan);
+                tiered.finish_tier_up(&mut plan, unit, last);
+                // Blocks that got hot while this compiled found the plan busy: their turn.
+                let next = if std::mem::take(&mut plan.missed) {
+                    tiered.select_warm(&mut plan, &code, hot)
+                } else {
+                    None
+                };
+                match next {
+                    Some(more) => (added, last) = more,
+                    None => {
+                        plan.pending = false;
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Marks the warm segments no unit holds as selected and counts a tier-up: the segments
+    /// (by start offset) and whether this is the last tier-up. `None` when tiering is over or
+    /// nothing new is warm.
+    fn select_warm(&self, plan: &mut Plan, code: &Bytecode, hot: u32) -> Option<(Vec<bool>, bool)> {
         if plan.complete || plan.tier_ups >= MAX_TIER_UPS {
             return None;
         }
-        plan.tier_ups += 1;
-        let last = plan.tier_ups == MAX_TIER_UPS;
-        if last {
-            self.profiling.store(false, Ordering::Relaxed);
-        }
+        let last = plan.tier_ups + 1 == MAX_TIER_UPS;
         let threshold = if last { 1 } else { (hot / WARM_DIVISOR).max(1) };
         // An offset's heat is that of the block it lies in: blocks run whole unless they stop
         // the frame, so every segment inside a warm block ran as often.
@@ -209,20 +280,94 @@ impl Tiered {
         if !any {
             return None;
         }
+        plan.tier_ups += 1;
         self.compiles.fetch_add(1, Ordering::Relaxed);
-        let select = |start: usize| added.get(start).copied().unwrap_or(false);
-        match compile_selected::<H>(self.spec, code, self.options, Selection::Only(&select)) {
-            Ok(unit) => Some(self.install(unit, code.len())),
+        Some((added, last))
+    }
+
+    /// Installs a tier-up's unit; after the last tier-up, or a failed one, the interpreter
+    /// stops counting heat.
+    fn finish_tier_up(
+        &self,
+        plan: &mut Plan,
+        unit: Result<CompiledCode, CompileError>,
+        last: bool,
+    ) {
+        let failed = match unit {
+            Ok(unit) => {
+                self.install(unit, self.code.len());
+                false
+            }
             Err(_) => {
                 // Only over-long code fails, and that is never tiered; interpret from now on.
                 plan.tier_ups = MAX_TIER_UPS;
-                self.profiling.store(false, Ordering::Relaxed);
-                None
+                true
             }
+        };
+        if last || failed {
+            self.profiling.store(false, Ordering::Relaxed);
         }
     }
 }
 
+/// [`compile_added`] for one host type.
+type CompileAdded = fn(&Tiered, &Bytecode, &[bool]) -> Result<CompiledCode, CompileError>;
+
+/// Compiles the segments of `code` starting where `added` is set.
+fn compile_added<H: Host>(
+    tiered: &Tiered,
+    code: &Bytecode,
+    added: &[bool],
+) -> Result<CompiledCode, CompileError> {
+    let select = |start: usize| added.get(start).copied().unwrap_or(false);
+    compile_selected::<H>(tiered.spec, code, tiered.options, Selection::Only(&select))
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::tests::AnyHost;
+    use nestedvm_interp::{Fork, Profile};
+
+    #[test]
+    fn a_block_hot_while_a_unit_compiles_gets_a_tier_up_after_it() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        // Two loops: a: JUMPDEST PUSH1 a JUMP at 0, b: the same at 4.
+        let bytes = [0x5b, 0x60, 0x00, 0x56, 0x5b, 0x60, 0x04, 0x56];
+        let code = Arc::new(Bytecode::new(&bytes));
+        let compiles = Arc::new(AtomicU64::new(0));
+        let tiered = Arc::new(Tiered::new(
+            spec,
+            code.shared_code(),
+            CompileOptions::default(),
+            compiles.clone(),
+        ));
+        let hot = 32;
+        let held = background::hold();
+        tiered.heat[0].store(hot, Ordering::Relaxed);
+        tiered.tier_up::<AnyHost>(&code, 0, hot, true);
+        // `a` again (in the unit in flight), then `b`, get hot while `a`'s unit waits for the
+        // compiler: only `b` makes another tier-up.
+        tiered.tier_up::<AnyHost>(&code, 0, hot, true);
+        assert!(!lock(&tiered.plan).missed);
+        tiered.heat[4].store(hot, Ordering::Relaxed);
+        tiered.tier_up::<AnyHost>(&code, 4, hot, true);
+        assert_eq!(compiles.load(Ordering::Relaxed), 1, "one unit in flight");
+        assert!(tiered.compiled().is_empty(), "nothing installed while held");
+        assert_eq!(tiered.installs().load(Ordering::Relaxed), 0);
+        drop(held);
+        background::wait_idle();
+        assert_eq!(compiles.load(Ordering::Relaxed), 2);
+        assert_eq!(tiered.installs().load(Ordering::Relaxed), 2);
+        let units = tiered.compiled();
+        let (ua, _) = units.at(0).expect("a compiled");
+        let (ub, _) = units.at(4).expect("b compiled");
+        assert_ne!(ua, ub, "b in a unit of its own, after a's");
+        // Nothing is pending any more: the next hot block tiers up at once.
+        assert!(!lock(&tiered.plan).pending);
+    }
 }

@@ -482,6 +482,7 @@ impl Sampled {
             (None, Some(t)) if runs == 1 => vec![t.as_nanos() as f64],
             _ => Vec::new(),
         };
+        crate::jit::background::wait_idle();
         Sampled {
             engine,
             runner,
@@ -498,6 +499,9 @@ impl Sampled {
         }
         let ns = start.elapsed().as_nanos() as f64;
         self.samples.push(ns / self.runs_per_sample as f64);
+        // `auto`'s background compilations finish here, untimed, rather than during the
+        // next engine's samples.
+        crate::jit::background::wait_idle();
     }
 
     fn median(&self) -> f64 {

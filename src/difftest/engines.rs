@@ -90,6 +90,8 @@ impl DiffEngine {
                 ..CompileOptions::default()
             },
             hot_after: 0,
+            // Tier-ups where the seed puts them, so that a failure replays.
+            background: false,
         };
         let ours = |vm: &mut Vm, engine, jit_config| {
             let config = Config {

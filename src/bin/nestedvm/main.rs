@@ -105,6 +105,10 @@ pub struct RunArgs {
     /// whole before it runs).
     #[arg(long, default_value = "10000")]
     hot_after: String,
+    /// auto: compile hot code before the run goes on, rather than in the background while
+    /// it goes on in the interpreter.
+    #[arg(long)]
+    sync_compile: bool,
     /// Print the Cranelift IR the JIT builds for the code instead of running it.
     #[arg(long, conflicts_with = "dump_asm")]
     dump_ir: bool,
@@ -209,6 +213,7 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
             },
             hot_after: u32::try_from(parse_u64("--hot-after", &args.hot_after)?)
                 .map_err(|_| "--hot-after: too large".to_string())?,
+            background: !args.sync_compile,
         },
         ..Config::default()
     };
