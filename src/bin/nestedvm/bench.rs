@@ -267,6 +267,8 @@ fn compile_times(settings: &Settings, json: bool) -> Result<ExitCode, UsageError
         );
     }
     let mut reference: Option<f64> = None;
+    // Per case: its time per KiB at the smallest size and at the largest, with the sizes.
+    let mut growth: Vec<(String, f64, usize, f64, usize)> = Vec::new();
     for case in cases() {
         let t: CompileTime = match measure_compile(&case, settings) {
             Ok(t) => t,
@@ -277,6 +279,11 @@ fn compile_times(settings: &Settings, json: bool) -> Result<ExitCode, UsageError
         };
         let per_kib = t.ns_per_kib();
         let reference = *reference.get_or_insert(per_kib);
+        let key = format!("{} ({})", t.name, t.profile.name());
+        match growth.iter_mut().find(|g| g.0 == key) {
+            Some(g) => (g.3, g.4) = (per_kib, t.bytes),
+            None => growth.push((key, per_kib, t.bytes, per_kib, t.bytes)),
+        }
         if json {
             let line = CompileLine {
                 case: &t.name,
@@ -297,6 +304,17 @@ fn compile_times(settings: &Settings, json: bool) -> Result<ExitCode, UsageError
                 duration(per_kib),
                 per_kib / reference,
                 t.expansion()
+            );
+        }
+    }
+    if !json {
+        println!("time per KiB at the largest size over the smallest (1.00x: linear):");
+        for (case, first, from, last, to) in growth.iter().filter(|g| g.2 != g.4) {
+            println!(
+                "  {case:<24} {:>4.0} -> {:>2.0} KiB: {:.2}x",
+                *from as f64 / 1024.0,
+                *to as f64 / 1024.0,
+                last / first
             );
         }
     }
