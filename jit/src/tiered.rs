@@ -1,14 +1,20 @@
 //! Tiered compilation: a code starts in the interpreter, which counts how often each of its
 //! blocks runs (its heat). When a block has run `hot` times, the segments whose blocks are
 //! warm are compiled into a new *unit* (one native function) and native code takes them over.
-//! Each segment is compiled once, in one unit, so tiering never compiles more than compiling
-//! the whole code would; a jump from one unit to a segment of another returns to the runner,
-//! which enters the other unit, and a jump to a segment not compiled hands over to the
-//! interpreter, which keeps counting. A long contract run once pays for its hot code, not for
-//! all of it. The heat lives with the code in the cache, so code that runs briefly but often
-//! (a simulator's contract) heats up across runs and threads. A tier-up compiles on the
-//! thread that found the hot block, or in the [`background`](crate::background) while that
-//! thread goes on interpreting and picks the new unit up a little later.
+//! A jump from one unit to a segment of another returns to the runner, which enters the
+//! other unit, and a jump to a segment not compiled hands over to the interpreter, which
+//! keeps counting. A long contract run once pays for its hot code, not for all of it. The
+//! heat lives with the code in the cache, so code that runs briefly but often (a simulator's
+//! contract) heats up across runs and threads.
+//!
+//! A tier-up compiles either on the thread that found the hot block, which waits for it:
+//! then each segment is compiled once, in one unit, so tiering never compiles more than
+//! compiling the whole code would. Or in the [`background`](crate::background), while that
+//! thread goes on interpreting and picks the new unit up a little later: then a tier-up
+//! recompiles the segments of the units before it too, and its unit replaces them, so that
+//! hot code ends in one unit and no jump of it goes through the runner (at most
+//! [`MAX_TIER_UPS`] compilations of at most the whole code, none of them on a running
+//! thread).
 
 use crate::background;
 use crate::compile::{compile_selected, CompileError, CompileOptions, CompiledCode, Selection};
@@ -179,13 +185,20 @@ impl Tiered {
         plan.complete = true;
         plan.selected.fill(true);
         self.profiling.store(false, Ordering::Relaxed);
-        self.install(unit, code.len());
+        self.install(unit, code.len(), false);
         Ok(())
     }
 
-    fn install(&self, unit: CompiledCode, len: usize) {
+    /// Makes `unit` native code, with the units before it, or `replacing` them (it holds
+    /// every segment they do). Runners holding the old units go on with them.
+    fn install(&self, unit: CompiledCode, len: usize, replacing: bool) {
         let mut current = lock(&self.current);
-        *current = Arc::new(current.with(unit, len));
+        let before = if replacing {
+            &Units::default()
+        } else {
+            &**current
+        };
+        *current = Arc::new(before.with(unit, len));
         self.installs.fetch_add(1, Ordering::Release);
     }
 
@@ -217,9 +230,12 @@ impl Tiered {
         };
         if !background {
             let unit = compile_added::<H>(self, code, &added);
-            return self.finish_tier_up(&mut plan, unit, last);
+            return self.finish_tier_up(&mut plan, unit, last, false);
         }
         plan.pending = true;
+        // Every segment selected so far, old units' too: off the running thread, one unit
+        // holding all of them saves every jump between units its trip through the runner.
+        let added = plan.selected.clone();
         drop(plan);
         let (tiered, code) = (self.clone(), code.clone());
         // Instantiated here, where the host type is known; the job only needs the pointer.
@@ -234,7 +250,7 @@ impl Tiered {
                 }
                 let unit = compile(&tiered, &code, &added);
                 let mut plan = lock(&tiered.plan);
-                tiered.finish_tier_up(&mut plan, unit, last);
+                tiered.finish_tier_up(&mut plan, unit, last, true);
                 // Blocks that got hot while this compiled found the plan busy: their turn.
                 let next = if std::mem::take(&mut plan.missed) {
                     tiered.select_warm(&mut plan, &code, hot)
@@ -242,7 +258,7 @@ impl Tiered {
                     None
                 };
                 match next {
-                    Some(more) => (added, last) = more,
+                    Some((_, more_last)) => (added, last) = (plan.selected.clone(), more_last),
                     None => {
                         plan.pending = false;
                         return;
@@ -292,10 +308,11 @@ impl Tiered {
         plan: &mut Plan,
         unit: Result<CompiledCode, CompileError>,
         last: bool,
+        replacing: bool,
     ) {
         let failed = match unit {
             Ok(unit) => {
-                self.install(unit, self.code.len());
+                self.install(unit, self.code.len(), replacing);
                 false
             }
             Err(_) => {
@@ -334,7 +351,7 @@ mod tests {
     use nestedvm_interp::{Fork, Profile};
 
     #[test]
-    fn a_block_hot_while_a_unit_compiles_gets_a_tier_up_after_it() {
+    fn a_block_hot_while_a_unit_compiles_gets_a_tier_up_after_it_with_the_units_before() {
         let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
         // Two loops: a: JUMPDEST PUSH1 a JUMP at 0, b: the same at 4.
         let bytes = [0x5b, 0x60, 0x00, 0x56, 0x5b, 0x60, 0x04, 0x56];
@@ -364,9 +381,11 @@ mod tests {
         assert_eq!(compiles.load(Ordering::Relaxed), 2);
         assert_eq!(tiered.installs().load(Ordering::Relaxed), 2);
         let units = tiered.compiled();
-        let (ua, _) = units.at(0).expect("a compiled");
-        let (ub, _) = units.at(4).expect("b compiled");
-        assert_ne!(ua, ub, "b in a unit of its own, after a's");
+        let (ua, a) = units.at(0).expect("a compiled");
+        let (ub, b) = units.at(4).expect("b compiled");
+        // Compiled with `a` again: one unit replaces `a`'s, so no jump crosses units.
+        assert_eq!((ua, ub), (0, 0));
+        assert!(std::ptr::eq(a, b));
         // Nothing is pending any more: the next hot block tiers up at once.
         assert!(!lock(&tiered.plan).pending);
     }
