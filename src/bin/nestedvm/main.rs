@@ -15,6 +15,11 @@ use nestedvm::{output, Config, Engine, Fork, JitConfig, Profile, Request, Vm};
 use std::io::Read;
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: Cranelift's passes, the batch protocol's JSON
+/// and a fresh world per run allocate and free small objects all the time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "nestedvm",
