@@ -417,7 +417,9 @@ impl Vm {
             logs,
             storage: world.storage_of(&request.address),
             engine,
-            memory: memory.into_vec(),
+            // A copy, so the buffer goes back to the thread's spares for the next run: a
+            // contract building megabytes in memory then skips growing into fresh pages.
+            memory: memory.as_slice().to_vec(),
             pc,
         }
     }
