@@ -4,6 +4,7 @@
 //! error.
 
 use crate::context::{exit, JitContext};
+use nestedvm_interp::gas::words;
 use nestedvm_interp::instructions::{self, memory_range, InstructionTable, Step};
 use nestedvm_interp::opcode::{MLOAD, MSTORE, MSTORE8};
 use nestedvm_interp::{Frame, HaltReason, Host, U256};
@@ -16,6 +17,9 @@ pub struct Builtins {
     pub exec: usize,
     /// [`memory_op`]: `fn(ctx, op, pc) -> exit code`.
     pub memory_op: usize,
+    /// [`grow_memory`], or on x86-64 [`grow_memory_preserving`]: `fn(ctx, end, gas)`, gas
+    /// left (or `u64::MAX`) in `scratch[0]`.
+    pub grow_memory: usize,
 }
 
 impl Builtins {
@@ -24,8 +28,18 @@ impl Builtins {
         Builtins {
             exec: exec::<H> as *const () as usize,
             memory_op: memory_op as *const () as usize,
+            grow_memory: grow_memory_entry(),
         }
     }
+}
+
+/// The growth builtin native code calls (see [`Builtins::grow_memory`]).
+fn grow_memory_entry() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    let f = grow_memory_preserving as *const ();
+    #[cfg(not(target_arch = "x86_64"))]
+    let f = grow_memory as *const ();
+    f as usize
 }
 
 /// How far native code may grow the frame's memory in place: the buffer's zeroed room, but
@@ -139,6 +153,82 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     });
     sync_back_but_stack(ctx, frame);
     code
+}
+
+/// Memory growth within the buffer's zeroed room, for native code whose access ends at host
+/// offset `end` past `memory_len`: pays the expansion out of `gas` (net of the segment's
+/// later static costs) and leaves what is left in `scratch[0]`, or `u64::MAX` there with
+/// nothing else changed when it cannot (past the room, not enough gas), for the slow path to
+/// take over. One small shared function rather than the computation inline at every access:
+/// code that runs once is bound by fetching its instructions, and this stays in cache.
+///
+/// # Safety
+/// `ctx` is a valid, exclusive context.
+pub unsafe extern "C" fn grow_memory(ctx: *mut JitContext, end: u64, gas: u64) {
+    // SAFETY: as in `exec`; only the context's own fields are read and written.
+    let ctx = unsafe { &mut *ctx };
+    ctx.scratch[0] = grown(ctx, end, gas).unwrap_or(u64::MAX);
+}
+
+/// The gas left after growing memory over `end`, when it can grow in place (see
+/// [`grow_memory`]).
+fn grown(ctx: &mut JitContext, end: u64, gas: u64) -> Option<u64> {
+    if end > ctx.memory_cap {
+        return None;
+    }
+    let new_words = words(end);
+    let old_words = ctx.memory_len / 32;
+    let cost = cost_in_room(new_words)?.saturating_sub(cost_in_room(old_words)?);
+    let left = gas.checked_sub(cost)?;
+    ctx.memory_len = (new_words * 32).max(ctx.memory_len);
+    // Below `u64::MAX` whenever memory grows: growing costs at least 3.
+    Some(left)
+}
+
+/// The interpreter's [`nestedvm_interp::gas::memory_cost`] in plain 64-bit arithmetic, for the word counts memory
+/// can grow to in place (`None` past 2^32 words, for the slow path): its 128-bit products
+/// and double shifts were most of the growth's time.
+fn cost_in_room(words: u64) -> Option<u64> {
+    let square = words.checked_mul(words)?;
+    Some(3 * words + square / 512)
+}
+
+/// [`grow_memory`] preserving every register but the flags, for native code to call with
+/// Cranelift's `preserve_all` convention: the values it keeps in registers across the call
+/// (the stack's words, the gas) then stay there, where the system convention made the
+/// allocator spill them, and reload them on the path where memory does not grow.
+///
+/// # Safety
+/// As for [`grow_memory`]; called only from native code, with the arguments in the system
+/// convention's registers and the stack aligned as for a call. Native code keeps no value in
+/// vector registers (it works on integers only), so only the general ones are saved.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, gas: u64) {
+    // Nine pushes over the return address leave the stack 16-byte aligned for the call.
+    std::arch::naked_asm!(
+        "push rax",
+        "push rcx",
+        "push rdx",
+        "push rsi",
+        "push rdi",
+        "push r8",
+        "push r9",
+        "push r10",
+        "push r11",
+        "call {inner}",
+        "pop r11",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rdi",
+        "pop rsi",
+        "pop rdx",
+        "pop rcx",
+        "pop rax",
+        "ret",
+        inner = sym grow_memory,
+    )
 }
 
 /// Word `k` of the scratch area, read limb by limb: native code stored the limbs one by one,
@@ -312,6 +402,55 @@ mod tests {
                 Some(FrameAction::Return(r)) => assert_eq!(r.reason, Some(HaltReason::Internal)),
                 _ => panic!("the frame must have halted"),
             }
+        });
+    }
+
+    #[test]
+    fn growth_in_place_costs_what_the_interpreter_charges() {
+        use nestedvm_interp::gas::memory_cost;
+        for w in [
+            0u64,
+            1,
+            2,
+            26,
+            27,
+            511,
+            512,
+            1 << 20,
+            1 << 25,
+            (1 << 32) - 1,
+        ] {
+            assert_eq!(cost_in_room(w), Some(memory_cost(w)), "{w} words");
+        }
+        assert_eq!(cost_in_room(1 << 32), None);
+    }
+
+    /// Calls the growth builtin (through the register-preserving entry where there is one,
+    /// which must behave the same when called from Rust) and returns what it reports.
+    fn grow(ctx: &mut JitContext, end: u64, gas: u64) -> u64 {
+        let f: unsafe extern "C" fn(*mut JitContext, u64, u64) =
+            // SAFETY: the address of a function of this signature.
+            unsafe { std::mem::transmute(grow_memory_entry()) };
+        // SAFETY: the context is valid for the call.
+        unsafe { f(ctx, end, gas) };
+        ctx.scratch[0]
+    }
+
+    #[test]
+    fn growth_in_place_pays_rounds_up_and_refuses_without_change() {
+        with_context(|ctx| {
+            ctx.memory_len = 64;
+            ctx.memory_cap = 4096;
+            // 2 words to 4 (97 bytes round up to 128): 3 * 2 gas, nothing quadratic yet.
+            assert_eq!(grow(ctx, 97, 100), 94);
+            assert_eq!(ctx.memory_len, 128);
+            // Past the room, or short of gas by one: nothing changes.
+            assert_eq!(grow(ctx, 4097, 1000), u64::MAX);
+            assert_eq!(grow(ctx, 160, 2), u64::MAX);
+            assert_eq!(ctx.memory_len, 128);
+            // Exactly enough gas, up to the room's end (128 words: 3 * 124 + 32 gas).
+            assert_eq!(grow(ctx, 4096, 404), 0);
+            assert_eq!(ctx.memory_len, 4096);
         });
     }
 }
