@@ -3,6 +3,8 @@
 //! never let a panic unwind into native code: a caught panic halts the frame with an internal
 //! error.
 
+#[cfg(target_arch = "x86_64")]
+use crate::context::offsets;
 use crate::context::{exit, JitContext};
 use nestedvm_interp::gas::words;
 use nestedvm_interp::instructions::{self, memory_range, InstructionTable, Step};
@@ -193,41 +195,71 @@ fn cost_in_room(words: u64) -> Option<u64> {
     Some(3 * words + square / 512)
 }
 
-/// [`grow_memory`] preserving every register but the flags, for native code to call with
-/// Cranelift's `preserve_all` convention: the values it keeps in registers across the call
-/// (the stack's words, the gas) then stay there, where the system convention made the
-/// allocator spill them, and reload them on the path where memory does not grow.
+/// [`grow_memory`] for native code to call with Cranelift's `preserve_all` convention: it
+/// keeps every register but the flags, so the values native code holds in registers across
+/// the call (the stack's words, the gas) stay there, where the system convention made the
+/// allocator spill them and reload them on the path where memory does not grow. In assembly,
+/// saving only the four registers it uses: a Rust body behind a trampoline saving all the
+/// caller-saved ones cost twice the instructions, which loops growing memory at every
+/// allocation felt. The same contract and arithmetic as [`grow_memory`] (the tests hold them
+/// equal), but for refusing ends from 2^36 up, where the squares would not fit 64 bits.
 ///
 /// # Safety
 /// As for [`grow_memory`]; called only from native code, with the arguments in the system
-/// convention's registers and the stack aligned as for a call. Native code keeps no value in
-/// vector registers (it works on integers only), so only the general ones are saved.
+/// convention's registers.
 #[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, gas: u64) {
-    // Nine pushes over the return address leave the stack 16-byte aligned for the call.
+    // rdi: ctx, rsi: end, rdx: gas. rax: the result, rcx: the new length, r8 and r9: costs.
     std::arch::naked_asm!(
         "push rax",
         "push rcx",
-        "push rdx",
-        "push rsi",
-        "push rdi",
         "push r8",
         "push r9",
-        "push r10",
-        "push r11",
-        "call {inner}",
-        "pop r11",
-        "pop r10",
+        "mov rax, -1",
+        "cmp rsi, [rdi + {cap}]",
+        "ja 2f",
+        "mov rcx, rsi",
+        "shr rcx, 36",
+        "jnz 2f",
+        // The length rounded up to words; not past the current one, nothing to pay.
+        "lea rcx, [rsi + 31]",
+        "and rcx, -32",
+        "mov r8, [rdi + {len}]",
+        "mov rax, rdx",
+        "cmp rcx, r8",
+        "jbe 2f",
+        // 3w + w * w / 512 for the new and the old word counts.
+        "shr r8, 5",
+        "mov rax, r8",
+        "imul rax, r8",
+        "shr rax, 9",
+        "lea r8, [r8 + 2 * r8]",
+        "add r8, rax",
+        "mov r9, rcx",
+        "shr r9, 5",
+        "mov rax, r9",
+        "imul rax, r9",
+        "shr rax, 9",
+        "lea r9, [r9 + 2 * r9]",
+        "add r9, rax",
+        "sub r9, r8",
+        "mov rax, -1",
+        "cmp rdx, r9",
+        "jb 2f",
+        "mov [rdi + {len}], rcx",
+        "mov rax, rdx",
+        "sub rax, r9",
+        "2:",
+        "mov [rdi + {result}], rax",
         "pop r9",
         "pop r8",
-        "pop rdi",
-        "pop rsi",
-        "pop rdx",
         "pop rcx",
         "pop rax",
         "ret",
-        inner = sym grow_memory,
+        cap = const offsets::MEMORY_CAP,
+        len = const offsets::MEMORY_LEN,
+        result = const offsets::SCRATCH,
     )
 }
 
@@ -451,6 +483,50 @@ mod tests {
             // Exactly enough gas, up to the room's end (128 words: 3 * 124 + 32 gas).
             assert_eq!(grow(ctx, 4096, 404), 0);
             assert_eq!(ctx.memory_len, 4096);
+        });
+    }
+
+    #[test]
+    fn the_native_growth_entry_agrees_with_the_rust_one() {
+        let lens = [0u64, 32, 64, 0x340, 0x360, 4096, 1 << 20, 1 << 29];
+        let ends = [
+            0u64,
+            1,
+            31,
+            32,
+            33,
+            64,
+            65,
+            0x341,
+            4095,
+            4096,
+            4097,
+            1 << 20,
+            (1 << 29) + 1,
+        ];
+        let gases = [0u64, 2, 3, 5, 6, 100, 405, 1 << 20, u64::MAX - 1];
+        with_context(|ctx| {
+            for cap in [4096u64, 1 << 30] {
+                for len in lens.into_iter().filter(|l| *l <= cap) {
+                    for end in ends {
+                        for gas in gases {
+                            let run = |ctx: &mut JitContext, f: &dyn Fn(&mut JitContext)| {
+                                ctx.memory_len = len;
+                                ctx.memory_cap = cap;
+                                ctx.scratch[0] = 7;
+                                f(ctx);
+                                (ctx.scratch[0], ctx.memory_len)
+                            };
+                            // SAFETY: the context is valid for the call.
+                            let rust = run(ctx, &|c| unsafe { grow_memory(c, end, gas) });
+                            let native = run(ctx, &|c| {
+                                grow(c, end, gas);
+                            });
+                            assert_eq!(native, rust, "len {len} end {end} gas {gas} cap {cap}");
+                        }
+                    }
+                }
+            }
         });
     }
 }
