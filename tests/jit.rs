@@ -945,6 +945,86 @@ fn memory_accesses_at_edge_offsets_agree() {
     assert!(failures.is_empty(), "{}", failures[..shown].join("\n"));
 }
 
+/// Runs of accesses that each grow memory by `step` bytes, as in the evm-benchmarks memory
+/// programs, at every gas limit: the growth builtin, the slow path when it refuses (out of
+/// gas mid-run must hand over exactly), and MLOAD's word left unloaded when POP drops it.
+/// Offsets computed at run time from small ones, from 2^32 - 64 (past native code's
+/// in-place range), and from 2^160 (aliasing small ones under `hyvm`'s mask, halting in
+/// `evm`), plus constant offsets. In `hyvm`, where the hypervisor makes each guest
+/// instruction cost tens of gas, every limit over the guest's run for the popped loads and
+/// every ninth for the rest.
+#[test]
+fn growing_runs_and_popped_loads_agree_at_every_gas_limit() {
+    let popped = "DUP1 MLOAD POP DUP2 ADD";
+    let bodies = [
+        popped,
+        "DUP1 MLOAD DUP3 ADD ADD",
+        "DUP1 DUP1 MSTORE DUP2 ADD",
+        "DUP1 DUP1 MSTORE8 DUP2 ADD",
+    ];
+    let starts = [
+        ("PUSH0", &[1, 0x61][..]),
+        ("PUSH4 0xffffffc0", &[0x61][..]),
+        (
+            "PUSH21 0x010000000000000000000000000000000000000020",
+            &[0x61][..],
+        ),
+    ];
+    // (code, whether every gas limit in `hyvm` too)
+    let mut programs = Vec::new();
+    for body in bodies {
+        for (start, steps) in starts {
+            for step in steps {
+                // The step and the start hidden behind CALLVALUE (zero), so that no offset is
+                // known at compile time.
+                let text = format!(
+                    "PUSH1 {step} CALLVALUE ADD {start} CALLVALUE ADD {}",
+                    [body; 4].join(" ")
+                );
+                programs.push((text, body == popped && *step == 0x61));
+            }
+        }
+    }
+    programs.push((
+        "PUSH1 0x20 MLOAD POP PUSH1 0x80 MLOAD POP PUSH2 0x400 MLOAD POP PUSH1 0x21 MLOAD POP"
+            .to_string(),
+        true,
+    ));
+    let mut failures = Vec::new();
+    for (text, every) in &programs {
+        let code = nestedvm::interp::asm::assemble(text).expect("assembles");
+        for profile in [Profile::Evm, Profile::Hyvm] {
+            let mut req = Request::new(code.clone());
+            req.gas = 1_000_000;
+            let check = |req: &Request| compare(profile, Fork::Osaka, req);
+            let full = match check(&req) {
+                Ok(o) => o.gas_used,
+                Err(e) => {
+                    failures.push(format!("{profile} `{text}` full gas: {e}"));
+                    continue;
+                }
+            };
+            // From where the guest starts (in `hyvm` its setup costs about 1100 gas) up to
+            // what the run needs, or 300 gas further for offsets that take all the gas (one
+            // limit is much like another there).
+            let (lo, step) = match profile {
+                Profile::Evm => (0, 1),
+                _ => (1100, if *every { 1 } else { 9 }),
+            };
+            let hi = if full == req.gas { lo + 300 } else { full + 1 };
+            for gas in (lo..=hi).step_by(step) {
+                req.gas = gas;
+                if let Err(e) = check(&req) {
+                    failures.push(format!("{profile} `{text}` gas {gas}: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    let shown = failures.len().min(8);
+    assert!(failures.is_empty(), "{}", failures[..shown].join("\n"));
+}
+
 /// Native code grows memory in place only up to the frame's memory limit, even where its
 /// buffer has room beyond it: past the limit the frame halts with `memory_limit` exactly where
 /// the interpreter's does (a loop storing a word further each time, in both profiles, with

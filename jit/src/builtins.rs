@@ -3,7 +3,10 @@
 //! never let a panic unwind into native code: a caught panic halts the frame with an internal
 //! error.
 
+#[cfg(target_arch = "x86_64")]
+use crate::context::offsets;
 use crate::context::{exit, JitContext};
+use nestedvm_interp::gas::words;
 use nestedvm_interp::instructions::{self, memory_range, InstructionTable, Step};
 use nestedvm_interp::opcode::{MLOAD, MSTORE, MSTORE8};
 use nestedvm_interp::{Frame, HaltReason, Host, U256};
@@ -16,6 +19,9 @@ pub struct Builtins {
     pub exec: usize,
     /// [`memory_op`]: `fn(ctx, op, pc) -> exit code`.
     pub memory_op: usize,
+    /// [`grow_memory`], or on x86-64 [`grow_memory_preserving`]: `fn(ctx, end, gas)`, gas
+    /// left (or `u64::MAX`) in `scratch[0]`.
+    pub grow_memory: usize,
 }
 
 impl Builtins {
@@ -24,8 +30,18 @@ impl Builtins {
         Builtins {
             exec: exec::<H> as *const () as usize,
             memory_op: memory_op as *const () as usize,
+            grow_memory: grow_memory_entry(),
         }
     }
+}
+
+/// The growth builtin native code calls (see [`Builtins::grow_memory`]).
+fn grow_memory_entry() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    let f = grow_memory_preserving as *const ();
+    #[cfg(not(target_arch = "x86_64"))]
+    let f = grow_memory as *const ();
+    f as usize
 }
 
 /// How far native code may grow the frame's memory in place: the buffer's zeroed room, but
@@ -139,6 +155,112 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     });
     sync_back_but_stack(ctx, frame);
     code
+}
+
+/// Memory growth within the buffer's zeroed room, for native code whose access ends at host
+/// offset `end` past `memory_len`: pays the expansion out of `gas` (net of the segment's
+/// later static costs) and leaves what is left in `scratch[0]`, or `u64::MAX` there with
+/// nothing else changed when it cannot (past the room, not enough gas), for the slow path to
+/// take over. One small shared function rather than the computation inline at every access:
+/// code that runs once is bound by fetching its instructions, and this stays in cache.
+///
+/// # Safety
+/// `ctx` is a valid, exclusive context.
+pub unsafe extern "C" fn grow_memory(ctx: *mut JitContext, end: u64, gas: u64) {
+    // SAFETY: as in `exec`; only the context's own fields are read and written.
+    let ctx = unsafe { &mut *ctx };
+    ctx.scratch[0] = grown(ctx, end, gas).unwrap_or(u64::MAX);
+}
+
+/// The gas left after growing memory over `end`, when it can grow in place (see
+/// [`grow_memory`]).
+fn grown(ctx: &mut JitContext, end: u64, gas: u64) -> Option<u64> {
+    if end > ctx.memory_cap {
+        return None;
+    }
+    let new_words = words(end);
+    let old_words = ctx.memory_len / 32;
+    let cost = cost_in_room(new_words)?.saturating_sub(cost_in_room(old_words)?);
+    let left = gas.checked_sub(cost)?;
+    ctx.memory_len = (new_words * 32).max(ctx.memory_len);
+    // Below `u64::MAX` whenever memory grows: growing costs at least 3.
+    Some(left)
+}
+
+/// The interpreter's [`nestedvm_interp::gas::memory_cost`] in plain 64-bit arithmetic, for the word counts memory
+/// can grow to in place (`None` past 2^32 words, for the slow path): its 128-bit products
+/// and double shifts were most of the growth's time.
+fn cost_in_room(words: u64) -> Option<u64> {
+    let square = words.checked_mul(words)?;
+    Some(3 * words + square / 512)
+}
+
+/// [`grow_memory`] for native code to call with Cranelift's `preserve_all` convention: it
+/// keeps every register but the flags, so the values native code holds in registers across
+/// the call (the stack's words, the gas) stay there, where the system convention made the
+/// allocator spill them and reload them on the path where memory does not grow. In assembly,
+/// saving only the four registers it uses: a Rust body behind a trampoline saving all the
+/// caller-saved ones cost twice the instructions, which loops growing memory at every
+/// allocation felt. The same contract and arithmetic as [`grow_memory`] (the tests hold them
+/// equal), but for refusing ends from 2^36 up, where the squares would not fit 64 bits.
+///
+/// # Safety
+/// As for [`grow_memory`]; called only from native code, with the arguments in the system
+/// convention's registers.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, gas: u64) {
+    // rdi: ctx, rsi: end, rdx: gas. rax: the result, rcx: the new length, r8 and r9: costs.
+    std::arch::naked_asm!(
+        "push rax",
+        "push rcx",
+        "push r8",
+        "push r9",
+        "mov rax, -1",
+        "cmp rsi, [rdi + {cap}]",
+        "ja 2f",
+        "mov rcx, rsi",
+        "shr rcx, 36",
+        "jnz 2f",
+        // The length rounded up to words; not past the current one, nothing to pay.
+        "lea rcx, [rsi + 31]",
+        "and rcx, -32",
+        "mov r8, [rdi + {len}]",
+        "mov rax, rdx",
+        "cmp rcx, r8",
+        "jbe 2f",
+        // 3w + w * w / 512 for the new and the old word counts.
+        "shr r8, 5",
+        "mov rax, r8",
+        "imul rax, r8",
+        "shr rax, 9",
+        "lea r8, [r8 + 2 * r8]",
+        "add r8, rax",
+        "mov r9, rcx",
+        "shr r9, 5",
+        "mov rax, r9",
+        "imul rax, r9",
+        "shr rax, 9",
+        "lea r9, [r9 + 2 * r9]",
+        "add r9, rax",
+        "sub r9, r8",
+        "mov rax, -1",
+        "cmp rdx, r9",
+        "jb 2f",
+        "mov [rdi + {len}], rcx",
+        "mov rax, rdx",
+        "sub rax, r9",
+        "2:",
+        "mov [rdi + {result}], rax",
+        "pop r9",
+        "pop r8",
+        "pop rcx",
+        "pop rax",
+        "ret",
+        cap = const offsets::MEMORY_CAP,
+        len = const offsets::MEMORY_LEN,
+        result = const offsets::SCRATCH,
+    )
 }
 
 /// Word `k` of the scratch area, read limb by limb: native code stored the limbs one by one,
@@ -311,6 +433,99 @@ mod tests {
             match frame.action.take() {
                 Some(FrameAction::Return(r)) => assert_eq!(r.reason, Some(HaltReason::Internal)),
                 _ => panic!("the frame must have halted"),
+            }
+        });
+    }
+
+    #[test]
+    fn growth_in_place_costs_what_the_interpreter_charges() {
+        use nestedvm_interp::gas::memory_cost;
+        for w in [
+            0u64,
+            1,
+            2,
+            26,
+            27,
+            511,
+            512,
+            1 << 20,
+            1 << 25,
+            (1 << 32) - 1,
+        ] {
+            assert_eq!(cost_in_room(w), Some(memory_cost(w)), "{w} words");
+        }
+        assert_eq!(cost_in_room(1 << 32), None);
+    }
+
+    /// Calls the growth builtin (through the register-preserving entry where there is one,
+    /// which must behave the same when called from Rust) and returns what it reports.
+    fn grow(ctx: &mut JitContext, end: u64, gas: u64) -> u64 {
+        let f: unsafe extern "C" fn(*mut JitContext, u64, u64) =
+            // SAFETY: the address of a function of this signature.
+            unsafe { std::mem::transmute(grow_memory_entry()) };
+        // SAFETY: the context is valid for the call.
+        unsafe { f(ctx, end, gas) };
+        ctx.scratch[0]
+    }
+
+    #[test]
+    fn growth_in_place_pays_rounds_up_and_refuses_without_change() {
+        with_context(|ctx| {
+            ctx.memory_len = 64;
+            ctx.memory_cap = 4096;
+            // 2 words to 4 (97 bytes round up to 128): 3 * 2 gas, nothing quadratic yet.
+            assert_eq!(grow(ctx, 97, 100), 94);
+            assert_eq!(ctx.memory_len, 128);
+            // Past the room, or short of gas by one: nothing changes.
+            assert_eq!(grow(ctx, 4097, 1000), u64::MAX);
+            assert_eq!(grow(ctx, 160, 2), u64::MAX);
+            assert_eq!(ctx.memory_len, 128);
+            // Exactly enough gas, up to the room's end (128 words: 3 * 124 + 32 gas).
+            assert_eq!(grow(ctx, 4096, 404), 0);
+            assert_eq!(ctx.memory_len, 4096);
+        });
+    }
+
+    #[test]
+    fn the_native_growth_entry_agrees_with_the_rust_one() {
+        let lens = [0u64, 32, 64, 0x340, 0x360, 4096, 1 << 20, 1 << 29];
+        let ends = [
+            0u64,
+            1,
+            31,
+            32,
+            33,
+            64,
+            65,
+            0x341,
+            4095,
+            4096,
+            4097,
+            1 << 20,
+            (1 << 29) + 1,
+        ];
+        let gases = [0u64, 2, 3, 5, 6, 100, 405, 1 << 20, u64::MAX - 1];
+        with_context(|ctx| {
+            for cap in [4096u64, 1 << 30] {
+                for len in lens.into_iter().filter(|l| *l <= cap) {
+                    for end in ends {
+                        for gas in gases {
+                            let run = |ctx: &mut JitContext, f: &dyn Fn(&mut JitContext)| {
+                                ctx.memory_len = len;
+                                ctx.memory_cap = cap;
+                                ctx.scratch[0] = 7;
+                                f(ctx);
+                                (ctx.scratch[0], ctx.memory_len)
+                            };
+                            // SAFETY: the context is valid for the call.
+                            let rust = run(ctx, &|c| unsafe { grow_memory(c, end, gas) });
+                            let native = run(ctx, &|c| {
+                                grow(c, end, gas);
+                            });
+                            assert_eq!(native, rust, "len {len} end {end} gas {gas} cap {cap}");
+                        }
+                    }
+                }
             }
         });
     }

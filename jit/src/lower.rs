@@ -117,6 +117,7 @@ struct Ctx<'a, 'b> {
     exits: [Option<Block>; 2],
     exec_sig: SigRef,
     mem_sig: SigRef,
+    grow_sig: SigRef,
     word_sig: SigRef,
     /// The shared dispatcher of dynamic jumps (jump-table policy): params the stack height
     /// before the jump, the jump's pc, the gas to give back when the target is not a segment
@@ -249,6 +250,15 @@ impl Lowering<'_> {
         mem.params.push(AbiParam::new(I64));
         mem.returns.push(AbiParam::new(I32));
         let mem_sig = b.import_signature(mem);
+        // See `builtins::grow_memory_preserving`.
+        let grow_conv = if cfg!(target_arch = "x86_64") {
+            CallConv::PreserveAll
+        } else {
+            call_conv
+        };
+        let mut grow = Signature::new(grow_conv);
+        grow.params.extend([AbiParam::new(I64); 3]);
+        let grow_sig = b.import_signature(grow);
         let mut word = Signature::new(call_conv);
         word.params.push(AbiParam::new(I64));
         word.returns.push(AbiParam::new(I32));
@@ -277,6 +287,7 @@ impl Lowering<'_> {
             exits: [None; 2],
             exec_sig,
             mem_sig,
+            grow_sig,
             word_sig,
             dispatch: None,
             loop_head: None,
@@ -616,8 +627,8 @@ impl Ctx<'_, '_> {
             rest_from[i] = rest_from[i + 1] + l.spec.static_gas[ins.op as usize];
         }
         for (i, ins) in seg.instrs.iter().enumerate() {
-            let last = i + 1 == seg.instrs.len();
-            if !self.instruction(&mut vs, *ins, rest_from[i], rest_from[i + 1], last) {
+            let next = seg.instrs.get(i + 1).map(|n| n.op);
+            if !self.instruction(&mut vs, *ins, rest_from[i], rest_from[i + 1], next) {
                 return;
             }
         }
@@ -770,7 +781,7 @@ impl Ctx<'_, '_> {
         ins: Instr,
         rest_from: u64,
         rest_after: u64,
-        last: bool,
+        next: Option<u8>,
     ) -> bool {
         use opcode::*;
         let op = ins.op;
@@ -919,7 +930,7 @@ impl Ctx<'_, '_> {
                 self.word_builtin(vs, op);
             }
             MLOAD | MSTORE | MSTORE8 => {
-                self.memory(vs, ins, rest_after);
+                self.memory(vs, ins, rest_after, next == Some(POP));
             }
             JUMP => {
                 self.jump(vs, ins, rest_from, false);
@@ -929,7 +940,7 @@ impl Ctx<'_, '_> {
                 self.jump(vs, ins, rest_from, true);
                 return false;
             }
-            _ => return self.call_exec(vs, ins, rest_after, last),
+            _ => return self.call_exec(vs, ins, rest_after, next.is_none()),
         }
         true
     }
@@ -1159,60 +1170,34 @@ impl Ctx<'_, '_> {
         self.b.ins().jump(merge, &[]);
     }
 
-    /// Memory growth within the buffer's zeroed room, paid inline, then the access: the
-    /// expansion cost as the interpreter computes it (3 gas a host word plus words^2 / 512),
-    /// no call. Growing is what Solidity's allocations do at almost every new struct. The slow
-    /// path takes what this cannot: no room, not enough gas, an offset not addressable.
-    fn grow_inline(
-        &mut self,
-        op: u8,
-        (host, end, mem_len, addressable): (Value, Value, Value, Value),
-        value: Option<[Value; 4]>,
-        slow: Block,
-        merge: Block,
-    ) {
-        let flags = MemFlags::trusted();
+    /// Memory growth through [`builtins::grow_memory`], then on to the access at `fast`: the
+    /// block sits inline, right after the bounds check, as a few instructions (a call to one
+    /// shared function that keeps every register) whose fetch costs little when memory does
+    /// not grow and that is at hand when it does (a far jump into cold code cost more than
+    /// the growth). The slow path takes what the builtin cannot: no room, not enough gas.
+    fn grow(&mut self, end: Value, slow: Block, fast: Block) {
         let ctx = self.ctx();
-        let cap = self.b.ins().load(I64, flags, ctx, offsets::MEMORY_CAP);
-        let in_room = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, cap);
-        let growable = self.b.ins().band(addressable, in_room);
-        // Computed whether or not it grows (wrapping, never trapping): within the room the
-        // words are below 2^25 (the buffer is at most 1 GiB), so the squares cannot overflow.
-        let rounded = self.b.ins().iadd_imm(end, 31);
-        let new_len = self.b.ins().band_imm(rounded, !31);
-        let new_words = self.b.ins().ushr_imm(new_len, 5);
-        let old_words = self.b.ins().ushr_imm(mem_len, 5);
-        let cost_of = |c: &mut Self, words: Value| {
-            let linear = c.b.ins().imul_imm(words, 3);
-            let square = c.b.ins().imul(words, words);
-            let quadratic = c.b.ins().ushr_imm(square, 9);
-            c.b.ins().iadd(linear, quadratic)
-        };
-        let new_cost = cost_of(self, new_words);
-        let old_cost = cost_of(self, old_words);
-        let cost = self.b.ins().isub(new_cost, old_cost);
-        // The gas is net of the segment's later static costs: what is left covers them.
         let gas = self.b.use_var(self.gas);
-        let enough = self
+        let callee = self.iconst(self.l.builtins.grow_memory as u64);
+        self.b
+            .ins()
+            .call_indirect(self.grow_sig, callee, &[ctx, end, gas]);
+        let left = self
             .b
             .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, gas, cost);
-        let go = self.b.ins().band(growable, enough);
+            .load(I64, MemFlags::trusted(), ctx, offsets::SCRATCH);
+        let failed = self.b.ins().icmp_imm(IntCC::Equal, left, -1);
         let paid = self.b.create_block();
-        self.b.set_cold_block(paid);
-        self.b.ins().brif(go, paid, &[], slow, &[]);
+        self.b.ins().brif(failed, slow, &[], paid, &[]);
         self.b.switch_to_block(paid);
-        let gas = self.b.ins().isub(gas, cost);
-        self.b.def_var(self.gas, gas);
-        let ctx = self.ctx();
-        self.b.ins().store(flags, new_len, ctx, offsets::MEMORY_LEN);
-        // The access again rather than a jump to the fast one: the gas then merges where the
-        // slow path's does, not on the fast path.
-        self.access(op, host, value, merge);
+        self.b.def_var(self.gas, left);
+        self.b.ins().jump(fast, &[]);
     }
 
     /// MLOAD, MSTORE, MSTORE8: in-bounds accesses inline, the rest through a builtin.
-    fn memory(&mut self, vs: &mut VStack, ins: Instr, rest_after: u64) {
+    /// `popped`: the next instruction pops MLOAD's word, which is then not loaded (Cranelift
+    /// keeps loads whose results are unused).
+    fn memory(&mut self, vs: &mut VStack, ins: Instr, rest_after: u64, popped: bool) {
         use opcode::*;
         let flags = MemFlags::trusted();
         let spec = self.l.spec;
@@ -1225,12 +1210,12 @@ impl Ctx<'_, '_> {
         let width: i64 = if ins.op == MSTORE8 { 1 } else { 32 };
         let ctx = self.ctx();
         let mem_len = self.b.ins().load(I64, flags, ctx, offsets::MEMORY_LEN);
-        // Offsets the fast path takes: below 2^32 less the reserved region, so that
+        // Constant offsets the fast path takes: below 2^32 less the reserved region, so that
         // offset + reserved + width cannot overflow.
         let narrow_limit = u32::MAX as u64 - spec.reserved as u64;
         // The access's host offset, whether it is in memory, and, when it may grow memory,
-        // where it ends and whether it is addressable at all.
-        let (host, ok, growth) = if let Some(k) = known {
+        // where it ends (u64::MAX when it is not addressable at all).
+        let (host, ok, end) = if let Some(k) = known {
             // A constant offset (Solidity's free memory pointer at 0x40, scratch at 0): only
             // the size check is left for run time.
             let masked = if spec.mask_offsets {
@@ -1245,8 +1230,7 @@ impl Ctx<'_, '_> {
                     .b
                     .ins()
                     .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, mem_len, end);
-                let yes = self.b.ins().iconst(I8, 1);
-                (self.iconst(host), ok, Some((self.iconst(end as u64), yes)))
+                (self.iconst(host), ok, Some(self.iconst(end as u64)))
             } else {
                 // Never in bounds; should the slow path succeed all the same (memory grown
                 // past 4 GiB), MLOAD's load after the paths meet reads at this offset.
@@ -1255,8 +1239,10 @@ impl Ctx<'_, '_> {
                 (self.iconst(host), never, None)
             }
         } else {
-            // In bounds: the offset's high part is zero (after the 160-bit mask in hyvm) and
-            // offset + reserved + width fits in memory.
+            // The offset's high part (after the 160-bit mask in hyvm) and its bits from 2^32
+            // up: any set, the access is not addressable in place (memory is far smaller),
+            // and its end becomes u64::MAX, which no memory covers and the growth refuses.
+            // One compare and one branch then, on flags, not on materialised booleans.
             let high = if spec.mask_offsets {
                 let low32 = self.b.ins().band_imm(off[2], 0xffff_ffff);
                 self.b.ins().bor(off[1], low32)
@@ -1264,40 +1250,29 @@ impl Ctx<'_, '_> {
                 let h = self.b.ins().bor(off[1], off[2]);
                 self.b.ins().bor(h, off[3])
             };
-            let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+            let wide = self.b.ins().ushr_imm(off[0], 32);
+            let far = self.b.ins().bor(high, wide);
             let host = self.b.ins().iadd_imm(off[0], spec.reserved as i64);
-            let wide =
-                self.b
-                    .ins()
-                    .icmp_imm(IntCC::UnsignedGreaterThan, off[0], narrow_limit as i64);
             let end = self.b.ins().iadd_imm(host, width);
-            let fits = self
+            let none = self.iconst(u64::MAX);
+            let end = self.b.ins().select(far, none, end);
+            let ok = self
                 .b
                 .ins()
                 .icmp(IntCC::UnsignedLessThanOrEqual, end, mem_len);
-            let narrow = self.b.ins().icmp_imm(IntCC::Equal, wide, 0);
-            let addressable = self.b.ins().band(high_zero, narrow);
-            let ok = self.b.ins().band(addressable, fits);
-            (host, ok, Some((end, addressable)))
+            (host, ok, Some(end))
         };
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         // MLOAD's paths meet before its load, which is then left out when the word is
         // never used (`MLOAD POP`), and no word travels in block arguments.
         let merge = self.b.create_block();
-        match growth {
-            Some((end, addressable)) => {
+        match end {
+            Some(end) => {
                 let grow = self.b.create_block();
-                self.b.set_cold_block(grow);
                 self.b.ins().brif(ok, fast, &[], grow, &[]);
                 self.b.switch_to_block(grow);
-                self.grow_inline(
-                    ins.op,
-                    (host, end, mem_len, addressable),
-                    value,
-                    slow,
-                    merge,
-                );
+                self.grow(end, slow, fast);
             }
             None => {
                 self.b.ins().brif(ok, fast, &[], slow, &[]);
@@ -1326,6 +1301,9 @@ impl Ctx<'_, '_> {
             .call_indirect(self.mem_sig, callee, &[ctx, op, pc]);
         let code = self.b.inst_results(call)[0];
         let cont = self.b.create_block();
+        // The whole slow path is out of line, where its fetch costs nothing to the accesses
+        // that stay in memory.
+        self.b.set_cold_block(cont);
         // On a stop the frame has halted: its stack no longer matters.
         self.stop_unless_zero(code, cont);
         let ctx = self.ctx();
@@ -1336,6 +1314,7 @@ impl Ctx<'_, '_> {
                     .ins()
                     .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, rest_after as i64);
             let ok = self.b.create_block();
+            self.b.set_cold_block(ok);
             let short = self.b.create_block();
             self.b.set_cold_block(short);
             self.b.ins().brif(enough, ok, &[], short, &[]);
@@ -1358,7 +1337,11 @@ impl Ctx<'_, '_> {
         self.b.ins().jump(merge, &[]);
 
         self.b.switch_to_block(merge);
-        if ins.op == MLOAD {
+        if ins.op == MLOAD && popped {
+            // A placeholder for the POP to drop.
+            let z = self.iconst(0);
+            vs.items.push(Slot::Val([z; 4], None));
+        } else if ins.op == MLOAD {
             // In bounds on every path that gets here: the slow one has grown memory over it
             // (and loaded the same word into the scratch words).
             let addr = self.memory_address(host);
