@@ -20,7 +20,7 @@ pub struct Builtins {
     /// [`memory_op`]: `fn(ctx, op, pc) -> exit code`.
     pub memory_op: usize,
     /// [`grow_memory`], or on x86-64 [`grow_memory_preserving`]: `fn(ctx, end, gas)`, gas
-    /// left (or `u64::MAX`) in `scratch[0]`.
+    /// left (or `u64::MAX`) returned.
     pub grow_memory: usize,
 }
 
@@ -159,17 +159,16 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
 
 /// Memory growth within the buffer's zeroed room, for native code whose access ends at host
 /// offset `end` past `memory_len`: pays the expansion out of `gas` (net of the segment's
-/// later static costs) and leaves what is left in `scratch[0]`, or `u64::MAX` there with
-/// nothing else changed when it cannot (past the room, not enough gas), for the slow path to
-/// take over. One small shared function rather than the computation inline at every access:
+/// later static costs) and returns what is left, or `u64::MAX` with nothing else changed
+/// when it cannot (past the room, not enough gas), for the slow path to take over. One small shared function rather than the computation inline at every access:
 /// code that runs once is bound by fetching its instructions, and this stays in cache.
 ///
 /// # Safety
 /// `ctx` is a valid, exclusive context.
-pub unsafe extern "C" fn grow_memory(ctx: *mut JitContext, end: u64, gas: u64) {
+pub unsafe extern "C" fn grow_memory(ctx: *mut JitContext, end: u64, gas: u64) -> u64 {
     // SAFETY: as in `exec`; only the context's own fields are read and written.
     let ctx = unsafe { &mut *ctx };
-    ctx.scratch[0] = grown(ctx, end, gas).unwrap_or(u64::MAX);
+    grown(ctx, end, gas).unwrap_or(u64::MAX)
 }
 
 /// The gas left after growing memory over `end`, when it can grow in place (see
@@ -196,7 +195,8 @@ fn cost_in_room(words: u64) -> Option<u64> {
 }
 
 /// [`grow_memory`] for native code to call with Cranelift's `preserve_all` convention: it
-/// keeps every register but the flags, so the values native code holds in registers across
+/// keeps every register but the flags and its result (`rax`, read straight from the
+/// register where a result left in the context waited on a store and a load), so the values native code holds in registers across
 /// the call (the stack's words, the gas) stay there, where the system convention made the
 /// allocator spill them and reload them on the path where memory does not grow. In assembly,
 /// saving only the four registers it uses: a Rust body behind a trampoline saving all the
@@ -209,10 +209,9 @@ fn cost_in_room(words: u64) -> Option<u64> {
 /// convention's registers.
 #[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
-pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, gas: u64) {
+pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, gas: u64) -> u64 {
     // rdi: ctx, rsi: end, rdx: gas. rax: the result, rcx: the new length, r8 and r9: costs.
     std::arch::naked_asm!(
-        "push rax",
         "push rcx",
         "push r8",
         "push r9",
@@ -251,15 +250,12 @@ pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, 
         "mov rax, rdx",
         "sub rax, r9",
         "2:",
-        "mov [rdi + {result}], rax",
         "pop r9",
         "pop r8",
         "pop rcx",
-        "pop rax",
         "ret",
         cap = const offsets::MEMORY_CAP,
         len = const offsets::MEMORY_LEN,
-        result = const offsets::SCRATCH,
     )
 }
 
@@ -460,12 +456,11 @@ mod tests {
     /// Calls the growth builtin (through the register-preserving entry where there is one,
     /// which must behave the same when called from Rust) and returns what it reports.
     fn grow(ctx: &mut JitContext, end: u64, gas: u64) -> u64 {
-        let f: unsafe extern "C" fn(*mut JitContext, u64, u64) =
+        let f: unsafe extern "C" fn(*mut JitContext, u64, u64) -> u64 =
             // SAFETY: the address of a function of this signature.
             unsafe { std::mem::transmute(grow_memory_entry()) };
         // SAFETY: the context is valid for the call.
-        unsafe { f(ctx, end, gas) };
-        ctx.scratch[0]
+        unsafe { f(ctx, end, gas) }
     }
 
     #[test]
@@ -510,18 +505,15 @@ mod tests {
                 for len in lens.into_iter().filter(|l| *l <= cap) {
                     for end in ends {
                         for gas in gases {
-                            let run = |ctx: &mut JitContext, f: &dyn Fn(&mut JitContext)| {
+                            let run = |ctx: &mut JitContext, f: &dyn Fn(&mut JitContext) -> u64| {
                                 ctx.memory_len = len;
                                 ctx.memory_cap = cap;
-                                ctx.scratch[0] = 7;
-                                f(ctx);
-                                (ctx.scratch[0], ctx.memory_len)
+                                let left = f(ctx);
+                                (left, ctx.memory_len)
                             };
                             // SAFETY: the context is valid for the call.
                             let rust = run(ctx, &|c| unsafe { grow_memory(c, end, gas) });
-                            let native = run(ctx, &|c| {
-                                grow(c, end, gas);
-                            });
+                            let native = run(ctx, &|c| grow(c, end, gas));
                             assert_eq!(native, rust, "len {len} end {end} gas {gas} cap {cap}");
                         }
                     }
