@@ -101,18 +101,19 @@ pub fn signextend(b: &U256, x: &U256) -> U256 {
         return *x;
     }
     let bit = b.0[0] as usize * 8 + 7;
-    let (sign_limb, offset) = (bit / 64, bit % 64);
-    let fill = 0u64.wrapping_sub(limb(&x.0, sign_limb) >> offset & 1);
-    // Bits at and below the sign bit in its limb are kept; above it, the sign.
-    let low = u64::MAX >> (63 - offset);
-    let mut out = [0u64; 4];
+    let (sign_limb, offset) = (bit / 64, (bit % 64) as u32);
+    // The sign limb extended by two shifts; the limbs above it take its top bit, the ones
+    // below stay.
+    let unused = 63 - offset;
+    let extended = ((limb(&x.0, sign_limb) << unused) as i64 >> unused) as u64;
+    let fill = (extended as i64 >> 63) as u64;
+    let mut out = x.0;
     for (i, o) in out.iter_mut().enumerate() {
-        let keep = match i.cmp(&sign_limb) {
-            std::cmp::Ordering::Less => u64::MAX,
-            std::cmp::Ordering::Equal => low,
-            std::cmp::Ordering::Greater => 0,
-        };
-        *o = (x.0[i] & keep) | (fill & !keep);
+        if i == sign_limb {
+            *o = extended;
+        } else if i > sign_limb {
+            *o = fill;
+        }
     }
     U256(out)
 }
