@@ -190,7 +190,7 @@ fn build_function<H: Host>(
 
 /// The longest code the JIT compiles: the largest init code (EIP-3860), so every deployable
 /// contract and init code compiles. Compile time and memory grow with code size (about
-/// 40 ms and 11 MB per KiB today), so longer code (only `hyvm` guests can be longer, up to
+/// 50 ms and 15 MB per KiB today), so longer code (only `hyvm` guests can be longer, up to
 /// 1 MiB) is interpreted rather than compiled.
 pub const MAX_COMPILE_LEN: usize = nestedvm_interp::MAX_INITCODE_SIZE;
 
