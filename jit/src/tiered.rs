@@ -11,10 +11,10 @@
 //! then each segment is compiled once, in one unit, so tiering never compiles more than
 //! compiling the whole code would. Or in the [`background`](crate::background), while that
 //! thread goes on interpreting and picks the new unit up a little later: then a tier-up
-//! recompiles the segments of the units before it too, and its unit replaces them, so that
-//! hot code ends in one unit and no jump of it goes through the runner (at most
-//! [`MAX_TIER_UPS`] compilations of at most the whole code, none of them on a running
-//! thread).
+//! whose new segments are at least as many as the units before it hold recompiles theirs
+//! too, and its unit replaces them, so that hot code ends in one unit and its jumps do not
+//! go through the runner, at the cost of at most about twice the compilation, none of it
+//! on a running thread.
 
 use crate::background;
 use crate::compile::{compile_selected, CompileError, CompileOptions, CompiledCode, Selection};
@@ -233,15 +233,13 @@ impl Tiered {
             return self.finish_tier_up(&mut plan, unit, last, false);
         }
         plan.pending = true;
-        // Every segment selected so far, old units' too: off the running thread, one unit
-        // holding all of them saves every jump between units its trip through the runner.
-        let added = plan.selected.clone();
+        let (added, replacing) = absorbing(&plan.selected, added);
         drop(plan);
         let (tiered, code) = (self.clone(), code.clone());
         // Instantiated here, where the host type is known; the job only needs the pointer.
         let compile: CompileAdded = compile_added::<H>;
         background::submit(Box::new(move || {
-            let (mut added, mut last) = (added, last);
+            let (mut added, mut last, mut replacing) = (added, last, replacing);
             loop {
                 if Arc::strong_count(&tiered) == 1 {
                     // Evicted from its cache and run by no one: nobody would run the unit.
@@ -250,7 +248,7 @@ impl Tiered {
                 }
                 let unit = compile(&tiered, &code, &added);
                 let mut plan = lock(&tiered.plan);
-                tiered.finish_tier_up(&mut plan, unit, last, true);
+                tiered.finish_tier_up(&mut plan, unit, last, replacing);
                 // Blocks that got hot while this compiled found the plan busy: their turn.
                 let next = if std::mem::take(&mut plan.missed) {
                     tiered.select_warm(&mut plan, &code, hot)
@@ -258,7 +256,10 @@ impl Tiered {
                     None
                 };
                 match next {
-                    Some((_, more_last)) => (added, last) = (plan.selected.clone(), more_last),
+                    Some((more, more_last)) => {
+                        (added, replacing) = absorbing(&plan.selected, more);
+                        last = more_last;
+                    }
                     None => {
                         plan.pending = false;
                         return;
@@ -327,6 +328,22 @@ impl Tiered {
     }
 }
 
+/// What a background tier-up compiles, given the segments now `selected` of which `added` are
+/// new, and whether its unit replaces the units before it. Off the running thread, one unit
+/// holding every selected segment saves each jump between units its trip through the runner,
+/// so the tier-up recompiles the older units' segments too, as long as they are no more
+/// than the new ones: each recompilation at least doubles what is compiled, so all of them
+/// together compile at most about twice the code that ends up native.
+fn absorbing(selected: &[bool], added: Vec<bool>) -> (Vec<bool>, bool) {
+    let count = |v: &[bool]| v.iter().filter(|s| **s).count();
+    let new = count(&added);
+    if count(selected) - new <= new {
+        (selected.to_vec(), true)
+    } else {
+        (added, false)
+    }
+}
+
 /// [`compile_added`] for one host type.
 type CompileAdded = fn(&Tiered, &Bytecode, &[bool]) -> Result<CompiledCode, CompileError>;
 
@@ -350,12 +367,10 @@ mod tests {
     use crate::compile::tests::AnyHost;
     use nestedvm_interp::{Fork, Profile};
 
-    #[test]
-    fn a_block_hot_while_a_unit_compiles_gets_a_tier_up_after_it_with_the_units_before() {
+    /// `bytes` (EVM code) with no heat, its compilations counted in the returned counter.
+    fn fresh(bytes: &[u8]) -> (Arc<Bytecode>, Arc<Tiered>, Arc<AtomicU64>) {
         let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
-        // Two loops: a: JUMPDEST PUSH1 a JUMP at 0, b: the same at 4.
-        let bytes = [0x5b, 0x60, 0x00, 0x56, 0x5b, 0x60, 0x04, 0x56];
-        let code = Arc::new(Bytecode::new(&bytes));
+        let code = Arc::new(Bytecode::new(bytes));
         let compiles = Arc::new(AtomicU64::new(0));
         let tiered = Arc::new(Tiered::new(
             spec,
@@ -363,6 +378,13 @@ mod tests {
             CompileOptions::default(),
             compiles.clone(),
         ));
+        (code, tiered, compiles)
+    }
+
+    #[test]
+    fn a_block_hot_while_a_unit_compiles_gets_a_tier_up_after_it_with_the_units_before() {
+        // Two loops: a: JUMPDEST PUSH1 a JUMP at 0, b: the same at 4.
+        let (code, tiered, compiles) = fresh(&[0x5b, 0x60, 0x00, 0x56, 0x5b, 0x60, 0x04, 0x56]);
         let hot = 32;
         let held = background::hold();
         tiered.heat[0].store(hot, Ordering::Relaxed);
@@ -388,5 +410,27 @@ mod tests {
         assert!(std::ptr::eq(a, b));
         // Nothing is pending any more: the next hot block tiers up at once.
         assert!(!lock(&tiered.plan).pending);
+    }
+
+    #[test]
+    fn a_background_tier_up_smaller_than_the_units_before_it_gets_a_unit_of_its_own() {
+        // Three loops (JUMPDEST PUSH1 self JUMP) at 0, 4 and 8.
+        let (code, tiered, compiles) = fresh(&[
+            0x5b, 0x60, 0x00, 0x56, 0x5b, 0x60, 0x04, 0x56, 0x5b, 0x60, 0x08, 0x56,
+        ]);
+        let hot = 32;
+        let held = background::hold();
+        tiered.heat[0].store(hot, Ordering::Relaxed);
+        tiered.heat[4].store(hot, Ordering::Relaxed);
+        tiered.tier_up::<AnyHost>(&code, 0, hot, true);
+        tiered.heat[8].store(hot, Ordering::Relaxed);
+        tiered.tier_up::<AnyHost>(&code, 8, hot, true);
+        drop(held);
+        background::wait_idle();
+        assert_eq!(compiles.load(Ordering::Relaxed), 2);
+        let units = tiered.compiled();
+        let owner = |pc| units.at(pc).map(|(i, _)| i);
+        // One segment after two: recompiling them would more than double the work.
+        assert_eq!((owner(0), owner(4), owner(8)), (Some(0), Some(0), Some(1)));
     }
 }
