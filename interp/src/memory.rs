@@ -14,20 +14,15 @@ pub const MEMORY_LIMIT: u64 = 1 << 30;
 /// Guest memory a new frame has room for before its buffer is reallocated.
 const INITIAL_ROOM: usize = 1024;
 
-/// Largest buffer a thread keeps for the next frames' memories in its pool.
-const MAX_SPARE_BYTES: usize = 64 * 1024;
-
-/// Largest buffer a thread keeps, alone, for the next frame whose memory outgrows the pool's
-/// (bigger ones are freed).
-const MAX_BIG_SPARE_BYTES: usize = 16 << 20;
+/// Bytes of memory buffers a thread keeps for the next frames: room for small ones and one
+/// of up to 16 MiB. A contract that builds megabytes in memory (snailtracer's image: 7.6 MB)
+/// otherwise reallocates its way there every run, copying what it has and faulting in fresh
+/// pages for the kernel to zero.
+const SPARE_BYTES: usize = 17 << 20;
 
 thread_local! {
     /// Zeroed memory buffers dropped on this thread (see [`crate::spare`]).
     static SPARE: crate::spare::Pool<u8> = const { std::cell::RefCell::new(Vec::new()) };
-    /// One zeroed buffer larger than the pool's: a contract that builds megabytes in memory
-    /// (snailtracer's image: 7.6 MB) otherwise reallocates its way there every run, copying
-    /// what it has and faulting in fresh pages for the kernel to zero.
-    static BIG_SPARE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Host memory of one frame.
@@ -94,10 +89,10 @@ impl Memory {
                 // log n times, and native code grows in place meanwhile.
                 let room = self.data.len().saturating_mul(2).min(MEMORY_LIMIT as usize);
                 let want = new_len.max(room);
-                match take_big(want) {
-                    Some(mut big) => {
-                        big[..self.len].copy_from_slice(&self.data[..self.len]);
-                        let old = std::mem::replace(&mut self.data, big);
+                match crate::spare::take(&SPARE, |b| b.len() >= want) {
+                    Some(mut kept) => {
+                        kept[..self.len].copy_from_slice(&self.data[..self.len]);
+                        let old = std::mem::replace(&mut self.data, kept);
                         recycle(old, self.len);
                     }
                     None => self.data.resize(want, 0),
@@ -179,40 +174,12 @@ impl Drop for Memory {
     }
 }
 
-/// The kept big buffer, when the thread has one of at least `len` bytes (only for sizes the
-/// pool does not keep).
-fn take_big(len: usize) -> Option<Vec<u8>> {
-    if len <= MAX_SPARE_BYTES {
-        return None;
+/// Keeps `data`, of which the first `used` bytes were written, for a later frame, zeroed
+/// again there (the room past them is zeros already).
+fn recycle(data: Vec<u8>, used: usize) {
+    if !data.is_empty() {
+        crate::spare::give(&SPARE, data, SPARE_BYTES, |d| d[..used].fill(0));
     }
-    BIG_SPARE
-        .try_with(|big| {
-            let mut big = big.borrow_mut();
-            (big.len() >= len).then(|| std::mem::take(&mut *big))
-        })
-        .ok()
-        .flatten()
-}
-
-/// Keeps `data`, of which the first `used` bytes were written, for a later frame: zeroed
-/// again there (the room past them is zeros already), in the pool or as the big buffer
-/// (the larger one stays). Too large a buffer is freed.
-fn recycle(mut data: Vec<u8>, used: usize) {
-    if data.is_empty() || data.len() > MAX_BIG_SPARE_BYTES {
-        return;
-    }
-    if data.len() <= MAX_SPARE_BYTES {
-        data[..used].fill(0);
-        crate::spare::give(&SPARE, data);
-        return;
-    }
-    let _ = BIG_SPARE.try_with(|big| {
-        let mut big = big.borrow_mut();
-        if data.len() > big.len() {
-            data[..used].fill(0);
-            *big = data;
-        }
-    });
 }
 
 #[cfg(test)]
@@ -277,16 +244,19 @@ mod tests {
     }
 
     #[test]
-    fn a_memory_outgrowing_the_pool_takes_the_kept_big_buffer_with_its_bytes() {
-        // A frame grows to 1 MiB, writes all of it, and is dropped: its buffer is kept.
+    fn a_memory_outgrowing_its_buffer_takes_a_kept_big_one_with_its_bytes() {
+        // A frame grows to 1 MiB, writes all of it, and is dropped after a small one: both
+        // buffers are kept, the small one on top.
+        let small = Memory::new(0x340);
         let mut first = Memory::new(0);
         first.grow(1 << 20);
         let len = first.len();
         first.slice_mut(0, len).fill(0xab);
         let kept = first.data.as_ptr();
         drop(first);
-        // The next frame writes some words, then grows past the pool's sizes: it moves into
-        // the kept buffer, its words with it, and the rest reads as zeros.
+        drop(small);
+        // The next frame starts in the small buffer, writes some words, then grows past it:
+        // it moves into the kept big buffer, its words with it, and the rest reads as zeros.
         let mut next = Memory::new(0x340);
         next.grow(0x340 + 64);
         next.slice_mut(0x340, 64).fill(0x5b);

@@ -26,11 +26,21 @@ pub(crate) fn take<T>(
     .flatten()
 }
 
-/// Keeps `buffer` in `pool` for a later frame, unless the pool is full.
-pub(crate) fn give<T>(pool: &'static LocalKey<Pool<T>>, buffer: Vec<T>) {
+/// Keeps `buffer` in `pool` for a later frame, made ready by `clean` first, unless the pool
+/// is full: [`MAX_SPARE`] buffers, or `max_bytes` allocated for them in all. A buffer not
+/// kept is freed without being cleaned.
+pub(crate) fn give<T>(
+    pool: &'static LocalKey<Pool<T>>,
+    mut buffer: Vec<T>,
+    max_bytes: usize,
+    clean: impl FnOnce(&mut Vec<T>),
+) {
+    let bytes = |b: &Vec<T>| b.capacity().saturating_mul(std::mem::size_of::<T>());
     let _ = pool.try_with(|spare| {
         let mut spare = spare.borrow_mut();
-        if spare.len() < MAX_SPARE {
+        let held: usize = spare.iter().map(bytes).sum();
+        if spare.len() < MAX_SPARE && held.saturating_add(bytes(&buffer)) <= max_bytes {
+            clean(&mut buffer);
             spare.push(buffer);
         }
     });

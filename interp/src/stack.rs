@@ -25,10 +25,10 @@ impl Clone for Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let mut data = std::mem::take(&mut self.data);
+        let data = std::mem::take(&mut self.data);
         if data.capacity() >= STACK_LIMIT {
-            data.clear();
-            crate::spare::give(&SPARE, data);
+            // Stacks are all alike: the pool's count bounds them.
+            crate::spare::give(&SPARE, data, usize::MAX, Vec::clear);
         }
     }
 }
