@@ -6,7 +6,7 @@
 #[cfg(target_arch = "x86_64")]
 use crate::context::offsets;
 use crate::context::{exit, JitContext};
-use nestedvm_interp::gas::words;
+use nestedvm_interp::gas::{memory_cost, words};
 use nestedvm_interp::instructions::{self, memory_range, InstructionTable, Step};
 use nestedvm_interp::opcode::{MLOAD, MSTORE, MSTORE8};
 use nestedvm_interp::{Frame, HaltReason, Host, U256};
@@ -160,8 +160,9 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
 /// Memory growth within the buffer's zeroed room, for native code whose access ends at host
 /// offset `end` past `memory_len`: pays the expansion out of `gas` (net of the segment's
 /// later static costs) and returns what is left, or `u64::MAX` with nothing else changed
-/// when it cannot (past the room, not enough gas), for the slow path to take over. One small shared function rather than the computation inline at every access:
-/// code that runs once is bound by fetching its instructions, and this stays in cache.
+/// when it cannot (past the room, not enough gas), for the slow path to take over. One small
+/// shared function rather than the computation inline at every access: code that runs once
+/// is bound by fetching its instructions, and this stays in cache.
 ///
 /// # Safety
 /// `ctx` is a valid, exclusive context.
@@ -179,26 +180,20 @@ fn grown(ctx: &mut JitContext, end: u64, gas: u64) -> Option<u64> {
     }
     let new_words = words(end);
     let old_words = ctx.memory_len / 32;
-    let cost = cost_in_room(new_words)?.saturating_sub(cost_in_room(old_words)?);
+    // Within the room (at most 1 GiB) the costs are exact.
+    let cost = memory_cost(new_words).saturating_sub(memory_cost(old_words));
     let left = gas.checked_sub(cost)?;
     ctx.memory_len = (new_words * 32).max(ctx.memory_len);
     // Below `u64::MAX` whenever memory grows: growing costs at least 3.
     Some(left)
 }
 
-/// The interpreter's [`nestedvm_interp::gas::memory_cost`] in plain 64-bit arithmetic, for the word counts memory
-/// can grow to in place (`None` past 2^32 words, for the slow path): its 128-bit products
-/// and double shifts were most of the growth's time.
-fn cost_in_room(words: u64) -> Option<u64> {
-    let square = words.checked_mul(words)?;
-    Some(3 * words + square / 512)
-}
-
 /// [`grow_memory`] for native code to call with Cranelift's `preserve_all` convention: it
 /// keeps every register but the flags and its result (`rax`, read straight from the
-/// register where a result left in the context waited on a store and a load), so the values native code holds in registers across
-/// the call (the stack's words, the gas) stay there, where the system convention made the
-/// allocator spill them and reload them on the path where memory does not grow. In assembly,
+/// register where a result left in the context waited on a store and a load), so the values
+/// native code holds in registers across the call (the stack's words, the gas) stay there,
+/// where the system convention made the allocator spill them and reload them on the path
+/// where memory does not grow. In assembly,
 /// saving only the four registers it uses: a Rust body behind a trampoline saving all the
 /// caller-saved ones cost twice the instructions, which loops growing memory at every
 /// allocation felt. The same contract and arithmetic as [`grow_memory`] (the tests hold them
@@ -431,26 +426,6 @@ mod tests {
                 _ => panic!("the frame must have halted"),
             }
         });
-    }
-
-    #[test]
-    fn growth_in_place_costs_what_the_interpreter_charges() {
-        use nestedvm_interp::gas::memory_cost;
-        for w in [
-            0u64,
-            1,
-            2,
-            26,
-            27,
-            511,
-            512,
-            1 << 20,
-            1 << 25,
-            (1 << 32) - 1,
-        ] {
-            assert_eq!(cost_in_room(w), Some(memory_cost(w)), "{w} words");
-        }
-        assert_eq!(cost_in_room(1 << 32), None);
     }
 
     /// Calls the growth builtin (through the register-preserving entry where there is one,
