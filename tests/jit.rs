@@ -1,6 +1,6 @@
 //! The JIT against the interpreter, the truth: every program the other tests run, and
-//! generated ones, through both engines under both dynamic-jump policies and both optimization
-//! levels, in both profiles. Status, halt reason, output, gas used, refund, logs, storage,
+//! generated ones, through both engines under both dynamic-jump policies, both Cranelift optimization
+//! levels and the baseline tier, in both profiles. Status, halt reason, output, gas used, refund, logs, storage,
 //! host memory at the end, the halting pc and the plain-contract gas must be equal.
 
 mod common;
@@ -28,6 +28,10 @@ fn jit_configs() -> Vec<(&'static str, JitConfig)> {
         (
             "jit-O0-table",
             with(OptLevel::None, DynamicJumps::JumpTable),
+        ),
+        (
+            "baseline",
+            with(OptLevel::Baseline, DynamicJumps::JumpTable),
         ),
     ]
 }

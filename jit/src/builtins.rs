@@ -272,26 +272,31 @@ fn set_scratch_result(ctx: &mut JitContext, w: &U256) {
     }
 }
 
+/// The address of `$f::<OP>` for the word instruction `$op` (those
+/// [`instructions::word_op`] answers), `$f::<0>` for any other: one function per opcode, so
+/// that no dispatch on the opcode runs at the call.
+macro_rules! per_word_opcode {
+    ($op:expr, $f:ident) => {
+        per_word_opcode!(@ $op, $f, ADD, SUB, MUL, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR,
+            NOT, DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND, BYTE, SHL, SHR, SAR)
+    };
+    (@ $op:expr, $f:ident, $($name:ident),*) => {
+        match $op {
+            $(nestedvm_interp::opcode::$name => {
+                $f::<{ nestedvm_interp::opcode::$name }> as *const () as usize
+            })*
+            _ => $f::<0> as *const () as usize,
+        }
+    };
+}
+
 /// The address of the builtin computing the word instruction `op` (DIV, MOD, ADDMOD, SAR, …:
 /// those [`instructions::word_op`] answers): `fn(ctx) -> exit code`, one function per opcode so that no
 /// dispatch on the opcode runs at the call. Its inputs are in `scratch[0..4]` (top),
 /// `[4..8]` and `[8..12]`; the result comes back in `scratch[0..4]`. No gas, no frame state:
 /// native code keeps its stack in registers across the call.
 pub fn word_op(op: u8) -> usize {
-    macro_rules! by_opcode {
-        ($($name:ident),*) => {
-            match op {
-                $(nestedvm_interp::opcode::$name => {
-                    word_op_of::<{ nestedvm_interp::opcode::$name }> as *const () as usize
-                })*
-                _ => word_op_of::<0> as *const () as usize,
-            }
-        };
-    }
-    by_opcode!(
-        ADD, SUB, MUL, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT, DIV, SDIV, MOD, SMOD,
-        ADDMOD, MULMOD, SIGNEXTEND, BYTE, SHL, SHR, SAR
-    )
+    per_word_opcode!(op, word_op_of)
 }
 
 /// The builtin of [`word_op`] for opcode `OP` (an opcode [`instructions::word_op`] does not
@@ -314,6 +319,58 @@ unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
         }
         _ => {
             // SAFETY: as in `exec`.
+            let frame = unsafe { &mut *ctx.frame };
+            sync_in(ctx, frame);
+            frame.halt(HaltReason::Internal);
+            sync_back_but_stack(ctx, frame);
+            exit::STOPPED
+        }
+    }
+}
+
+/// The address of the baseline tier's builtin for word instruction `op` (as [`word_op`]):
+/// `fn(ctx, top) -> exit code`, working on the stack in place: `top` points at the top item,
+/// the other inputs lie below it, and the result replaces the deepest input.
+pub fn word_on_stack(op: u8) -> usize {
+    per_word_opcode!(op, word_on_stack_of)
+}
+
+/// The builtin of [`word_on_stack`] for opcode `OP`.
+///
+/// # Safety
+/// As for [`exec`]; `top` and the items below it that `OP` reads are stack items.
+unsafe extern "C" fn word_on_stack_of<const OP: u8>(ctx: *mut JitContext, top: *mut U256) -> u32 {
+    use nestedvm_interp::opcode::{ADDMOD, ISZERO, MULMOD, NOT};
+    let inputs = match OP {
+        ADDMOD | MULMOD => 3,
+        ISZERO | NOT => 1,
+        _ => 2,
+    };
+    // SAFETY: the caller guarantees the items `OP` reads.
+    let (a, b, c) = unsafe {
+        (
+            top.read(),
+            if inputs > 1 {
+                top.sub(1).read()
+            } else {
+                U256::zero()
+            },
+            if inputs > 2 {
+                top.sub(2).read()
+            } else {
+                U256::zero()
+            },
+        )
+    };
+    match catch_unwind(|| instructions::word_op(OP, &a, &b, &c)) {
+        Ok(Some(r)) => {
+            // SAFETY: as above: the deepest input's place.
+            unsafe { top.sub(inputs - 1).write(r) };
+            exit::CONTINUE
+        }
+        _ => {
+            // SAFETY: as in `exec`.
+            let ctx = unsafe { &mut *ctx };
             let frame = unsafe { &mut *ctx.frame };
             sync_in(ctx, frame);
             frame.halt(HaltReason::Internal);

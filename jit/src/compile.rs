@@ -23,6 +23,9 @@ pub enum OptLevel {
     /// Optimize for speed (the default).
     #[default]
     Speed,
+    /// No Cranelift at all: the baseline tier's one-pass machine code ([`crate::baseline`]),
+    /// compiled about a thousand times faster and running slower.
+    Baseline,
 }
 
 impl std::str::FromStr for OptLevel {
@@ -31,7 +34,10 @@ impl std::str::FromStr for OptLevel {
         match s {
             "none" => Ok(OptLevel::None),
             "speed" => Ok(OptLevel::Speed),
-            _ => Err(format!("unknown opt level `{s}` (expected speed or none)")),
+            "baseline" => Ok(OptLevel::Baseline),
+            _ => Err(format!(
+                "unknown opt level `{s}` (expected speed, none or baseline)"
+            )),
         }
     }
 }
@@ -60,6 +66,9 @@ impl std::error::Error for CompileError {}
 /// A contract compiled to native code.
 pub struct CompiledCode {
     module: Option<JITModule>,
+    /// The baseline tier's code, when it compiled this.
+    #[cfg(all(target_arch = "x86_64", unix))]
+    _baseline: Option<crate::baseline::ExecMemory>,
     entry: EntryFn,
     entries: Vec<u64>,
     code_size: usize,
@@ -89,6 +98,25 @@ impl fmt::Debug for CompiledCode {
 }
 
 impl CompiledCode {
+    /// Code the baseline tier wrote into `memory`.
+    #[cfg(all(target_arch = "x86_64", unix))]
+    pub(crate) fn from_baseline(
+        memory: crate::baseline::ExecMemory,
+        entries: Vec<u64>,
+        code_size: usize,
+    ) -> CompiledCode {
+        // SAFETY: the code starts with the baseline's entry function, which has `EntryFn`'s
+        // ABI (see `baseline::emit`).
+        let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(memory.as_ptr()) };
+        CompiledCode {
+            module: None,
+            _baseline: Some(memory),
+            entry,
+            entries,
+            code_size,
+        }
+    }
+
     /// Whether native code can be entered at `pc` (a segment start).
     #[inline]
     pub fn is_entry(&self, pc: usize) -> bool {
@@ -114,6 +142,11 @@ fn isa(options: &CompileOptions) -> Result<cranelift_codegen::isa::OwnedTargetIs
     let level = match options.opt_level {
         OptLevel::None => "none",
         OptLevel::Speed => "speed",
+        OptLevel::Baseline => {
+            return Err(CompileError(
+                "the baseline tier does not use Cranelift".to_string(),
+            ))
+        }
     };
     flags.set("opt_level", level).map_err(|e| err(&e))?;
     flags
@@ -168,12 +201,7 @@ fn build_function<H: Host>(
     if let Selection::Only(select) = selection {
         segments.retain(|&start, _| select(start));
     }
-    let mut entries = vec![0u64; (code.len() + 34).div_ceil(64)];
-    for &start in segments.keys() {
-        if start / 64 < entries.len() {
-            entries[start / 64] |= 1 << (start % 64);
-        }
-    }
+    let entries = entry_bits(code, &segments);
     let mut func =
         Function::with_name_signature(UserFuncName::user(0, 0), entry_signature(call_conv));
     let mut fctx = FunctionBuilderContext::new();
@@ -186,6 +214,20 @@ fn build_function<H: Host>(
     }
     .lower(&mut func, &mut fctx);
     (func, entries)
+}
+
+/// The segment starts of `segments` as a bit set over the code's offsets.
+pub(crate) fn entry_bits(
+    code: &Bytecode,
+    segments: &std::collections::BTreeMap<usize, crate::segments::Segment>,
+) -> Vec<u64> {
+    let mut entries = vec![0u64; (code.len() + 34).div_ceil(64)];
+    for &start in segments.keys() {
+        if start / 64 < entries.len() {
+            entries[start / 64] |= 1 << (start % 64);
+        }
+    }
+    entries
 }
 
 /// The longest code the JIT compiles: the largest init code (EIP-3860), so every deployable
@@ -246,6 +288,9 @@ fn compile_unguarded<H: Host>(
     options: CompileOptions,
     selection: Selection<'_>,
 ) -> Result<CompiledCode, CompileError> {
+    if options.opt_level == OptLevel::Baseline {
+        return crate::baseline::compile::<H>(spec, code, selection);
+    }
     let isa = isa(&options)?;
     let call_conv = isa.default_call_conv();
     let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
@@ -270,6 +315,8 @@ fn compile_unguarded<H: Host>(
     let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(ptr) };
     Ok(CompiledCode {
         module: Some(module),
+        #[cfg(all(target_arch = "x86_64", unix))]
+        _baseline: None,
         entry,
         entries,
         code_size,

@@ -12,10 +12,13 @@
 //!   own instruction code; [`context`]: the struct native code sees.
 //! - [`runner`]: a frame on native code, handing over to the interpreter and back.
 //! - [`tiered`]: compiling only the code that runs hot, found by the interpreter's counts.
+//! - [`baseline`]: a tier without Cranelift, one pass from bytecode to machine code, for code
+//!   that must start native at once.
 //! - [`cache`]: compiled code shared across threads; [`background`]: the threads compiling
 //!   tier-ups while the code goes on in the interpreter.
 
 pub mod background;
+pub mod baseline;
 pub mod builtins;
 pub mod cache;
 pub mod compile;

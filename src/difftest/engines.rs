@@ -5,7 +5,7 @@
 use super::case::reaches_call_guard;
 use super::case::Case;
 use super::observed::Observed;
-use crate::jit::{CompileOptions, DynamicJumps};
+use crate::jit::{CompileOptions, DynamicJumps, OptLevel};
 use crate::{Config, Engine, JitConfig, Profile, Vm};
 use std::fmt;
 
@@ -21,6 +21,9 @@ pub enum DiffEngine {
     /// `auto` with a tiny hot threshold: tiered compilation, so runs move between the
     /// interpreter and several units of native code compiled from parts of the code.
     JitTiered,
+    /// The JIT's baseline tier (machine code without Cranelift), jumps to computed targets
+    /// through its table.
+    JitBaseline,
     /// revm 43 running one message call (`evm` only).
     Revm,
     /// The deployed hypervisor's bytecode run in revm behind a DELEGATECALLing wallet
@@ -32,7 +35,8 @@ pub enum DiffEngine {
 }
 
 /// The names `--engines` accepts, for messages.
-const NAMES: &str = "interp, jit, jit-interp, jit-table, jit-tiered, revm or hyvm-onchain";
+const NAMES: &str =
+    "interp, jit, jit-interp, jit-table, jit-tiered, jit-baseline, revm or hyvm-onchain";
 
 impl DiffEngine {
     /// The name in reports.
@@ -42,6 +46,7 @@ impl DiffEngine {
             DiffEngine::JitInterp => "jit-interp",
             DiffEngine::JitTable => "jit-table",
             DiffEngine::JitTiered => "jit-tiered",
+            DiffEngine::JitBaseline => "jit-baseline",
             DiffEngine::Revm => "revm",
             DiffEngine::HyvmOnchain => "hyvm-onchain",
             #[cfg(feature = "fault-injection")]
@@ -49,8 +54,8 @@ impl DiffEngine {
         }
     }
 
-    /// The engines one `--engines` item names: `jit` is both dynamic-jump policies and
-    /// tiered compilation.
+    /// The engines one `--engines` item names: `jit` is both dynamic-jump policies, tiered
+    /// compilation and the baseline tier.
     fn from_item(item: &str) -> Result<&'static [DiffEngine], String> {
         Ok(match item {
             "interp" => &[DiffEngine::Interp],
@@ -58,10 +63,12 @@ impl DiffEngine {
                 DiffEngine::JitInterp,
                 DiffEngine::JitTable,
                 DiffEngine::JitTiered,
+                DiffEngine::JitBaseline,
             ],
             "jit-interp" => &[DiffEngine::JitInterp],
             "jit-table" => &[DiffEngine::JitTable],
             "jit-tiered" => &[DiffEngine::JitTiered],
+            "jit-baseline" => &[DiffEngine::JitBaseline],
             "revm" => &[DiffEngine::Revm],
             "hyvm-onchain" => &[DiffEngine::HyvmOnchain],
             #[cfg(feature = "fault-injection")]
@@ -87,7 +94,11 @@ impl DiffEngine {
         let jit = |dynamic_jumps| JitConfig {
             options: CompileOptions {
                 dynamic_jumps,
-                ..CompileOptions::default()
+                opt_level: if self == DiffEngine::JitBaseline {
+                    OptLevel::Baseline
+                } else {
+                    OptLevel::default()
+                },
             },
             hot_after: 0,
             // Tier-ups where the seed puts them, so that a failure replays.
@@ -110,7 +121,7 @@ impl DiffEngine {
                 Engine::Interpreter,
                 JitConfig::default(),
             )?)),
-            DiffEngine::JitInterp | DiffEngine::JitTable => {
+            DiffEngine::JitInterp | DiffEngine::JitTable | DiffEngine::JitBaseline => {
                 let policy = if self == DiffEngine::JitTable {
                     DynamicJumps::JumpTable
                 } else {
@@ -243,7 +254,8 @@ mod tests {
                 DiffEngine::Interp,
                 DiffEngine::JitInterp,
                 DiffEngine::JitTable,
-                DiffEngine::JitTiered
+                DiffEngine::JitTiered,
+                DiffEngine::JitBaseline
             ])
         );
         assert_eq!(

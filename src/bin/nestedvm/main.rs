@@ -103,7 +103,8 @@ pub struct RunArgs {
     /// JIT: how jumps to computed targets are taken (interpreter or jump-table).
     #[arg(long, default_value = "jump-table")]
     dynamic_jumps: String,
-    /// JIT: Cranelift's optimization level (speed or none).
+    /// JIT: Cranelift's optimization level (speed or none), or baseline: machine code written
+    /// in one pass without Cranelift, compiled in well under a millisecond (x86-64).
     #[arg(long, default_value = "speed")]
     opt_level: String,
     /// auto: runs of a block before the code around it is compiled (0: compile every code

@@ -1,0 +1,714 @@
+//! Segments to x86-64 machine code in one pass, with the same entry points, exits and context
+//! as the Cranelift tier (see [`crate::context`]), so the runner enters either alike.
+//!
+//! Registers for the whole function (all callee-saved, so builtins keep them):
+//! `r15` the context, `rbx` the stack buffer, `r12` the stack height at the last point it was
+//! synchronised (a segment's entry, or after a builtin), `r13` the gas (after the current
+//! segment's static gas), `r14` the address of the item above the top at that point. Inside
+//! a segment the height's change since then is known while compiling (`depth` below), so
+//! every stack item is `[r14 + constant]`.
+
+use super::x64::{Alu, Asm, Cond, Label, Mem, Reg, Reg::*};
+use crate::builtins::Builtins;
+use crate::compile::CompileError;
+use crate::context::{exit, offsets};
+use crate::segments::{jump_landing, Segment, SegmentEnd};
+use nestedvm_interp::opcode;
+use nestedvm_interp::spec::OpKind;
+use nestedvm_interp::{Bytecode, Spec, STACK_LIMIT, U256};
+use std::collections::BTreeMap;
+
+const CTX: Reg = R15;
+const BASE: Reg = Rbx;
+const LEN: Reg = R12;
+const GAS: Reg = R13;
+const TOP: Reg = R14;
+
+/// Machine code for a unit, and the offsets native code may be entered at.
+pub(super) struct Emitted {
+    /// The function, its tables after it.
+    pub code: Vec<u8>,
+}
+
+/// Code run out of the way of the hot path, emitted after every segment.
+enum Cold {
+    /// Hands over to the interpreter at `pc` with the height `LEN + delta` and the gas
+    /// `GAS + give_back`, writing `word` at `[TOP + disp]` first (a jump target that was
+    /// never stored).
+    Interpret {
+        at: Label,
+        pc: usize,
+        delta: i32,
+        give_back: u64,
+        word: Option<(i32, U256)>,
+    },
+    /// A memory instruction the fast path cannot take: the interpreter's instruction runs
+    /// through `exec`, the height unchanged in registers (the instruction keeps to its stack
+    /// effect), then back to `resume`.
+    MemorySlow {
+        at: Label,
+        pc: usize,
+        /// The height before the instruction, relative to `LEN`.
+        depth: i32,
+        rest_after: u64,
+        last: bool,
+        resume: Label,
+    },
+}
+
+/// Translates the selected `segments` of `code`.
+pub(super) fn emit(
+    spec: &'static Spec,
+    code: &Bytecode,
+    segments: &BTreeMap<usize, Segment>,
+    builtins: Builtins,
+) -> Result<Emitted, CompileError> {
+    let bytes = code.padded();
+    let mut a = Asm::with_capacity(64 * code.len() + 256);
+    let start = a.label();
+    a.bind(start);
+    let entry_len = bytes.len() + 1;
+    let mut entries: Vec<Option<Label>> = vec![None; entry_len];
+    for &s in segments.keys() {
+        if s < entry_len {
+            entries[s] = Some(a.label());
+        }
+    }
+    let epilogue = a.label();
+    let interpret_synced = a.label();
+    let entry_table = a.label();
+    let jump_table = a.label();
+    let mut e = Emitter {
+        a,
+        spec,
+        code,
+        bytes,
+        builtins,
+        entries,
+        epilogue,
+        interpret_synced,
+        start,
+        jump_table,
+        cold: Vec::new(),
+        depth: 0,
+    };
+    e.prologue(entry_table, entry_len);
+    let order: Vec<usize> = segments.keys().copied().collect();
+    for (i, seg) in segments.values().enumerate() {
+        e.segment(seg, order.get(i + 1).copied());
+    }
+    e.cold_code();
+    let Emitter { mut a, entries, .. } = e;
+    // The tables: `u32` offsets of entry points from the function's start, 0 for none.
+    while a.buf.len() % 4 != 0 {
+        a.bytes(&[0xcc]);
+    }
+    let offset_of = |a: &Asm, l: Option<Label>| l.and_then(|l| a.offset(l)).unwrap_or(0);
+    a.bind(entry_table);
+    let table: Vec<u8> = entries
+        .iter()
+        .flat_map(|&l| offset_of(&a, l).to_le_bytes())
+        .collect();
+    a.bytes(&table);
+    a.bind(jump_table);
+    let table: Vec<u8> = (0..code.len())
+        .flat_map(|d| {
+            let l = jump_landing(spec, code, d).and_then(|to| entries.get(to).copied().flatten());
+            offset_of(&a, l).to_le_bytes()
+        })
+        .collect();
+    a.bytes(&table);
+    let code = a
+        .finish()
+        .ok_or_else(|| CompileError("baseline: a jump to an unbound label".to_string()))?;
+    Ok(Emitted { code })
+}
+
+struct Emitter<'a> {
+    a: Asm,
+    spec: &'static Spec,
+    code: &'a Bytecode,
+    bytes: &'a [u8],
+    builtins: Builtins,
+    /// Segment entries by offset: they expect the height in `LEN` and the gas in `GAS`.
+    entries: Vec<Option<Label>>,
+    /// Restores the caller's registers and returns `eax`.
+    epilogue: Label,
+    /// Returns `exit::INTERPRET` with the context already up to date.
+    interpret_synced: Label,
+    start: Label,
+    jump_table: Label,
+    cold: Vec<Cold>,
+    /// The height now, relative to `LEN`.
+    depth: i32,
+}
+
+impl Emitter<'_> {
+    fn entry(&self, pc: usize) -> Option<Label> {
+        self.entries.get(pc).copied().flatten()
+    }
+
+    /// Limb `limb` of stack item `n` (1 the top).
+    fn item(&self, n: i32, limb: i32) -> Mem {
+        Mem::Base(TOP, (self.depth - n) * 32 + 8 * limb)
+    }
+
+    /// The entry: `fn(ctx, resume_pc)`, saving the callee-saved registers it uses (five
+    /// pushes keep the stack 16-byte aligned for calls), then a jump to `resume_pc`'s segment.
+    fn prologue(&mut self, entry_table: Label, entry_len: usize) {
+        let a = &mut self.a;
+        for r in [Rbx, R12, R13, R14, R15] {
+            a.push(r);
+        }
+        a.mov(CTX, Rdi);
+        a.load(BASE, Mem::Base(CTX, offsets::STACK));
+        a.load(LEN, Mem::Base(CTX, offsets::STACK_LEN));
+        a.load(GAS, Mem::Base(CTX, offsets::GAS));
+        let unknown = a.label();
+        a.mov_imm(Rax, entry_len as u64);
+        a.alu(Alu::Cmp, Rsi, Rax);
+        a.jcc(Cond::Ae, unknown);
+        a.lea_label(Rcx, entry_table);
+        a.load32(Rax, Mem::Indexed(Rcx, Rsi, 2));
+        a.test32(Rax, Rax);
+        a.jcc(Cond::E, unknown);
+        a.lea_label(Rcx, self.start);
+        a.alu(Alu::Add, Rax, Rcx);
+        a.jmp_reg(Rax);
+        a.bind(unknown);
+        a.store(Mem::Base(CTX, offsets::PC), Rsi);
+        a.bind(self.interpret_synced);
+        a.mov_imm(Rax, exit::INTERPRET as u64);
+        a.bind(self.epilogue);
+        for r in [R15, R14, R13, R12, Rbx] {
+            a.pop(r);
+        }
+        a.ret();
+    }
+
+    /// `TOP` from `LEN`, and the depth back to 0.
+    fn sync_top(&mut self) {
+        self.a.mov(TOP, LEN);
+        self.a.shl_imm(TOP, 5);
+        self.a.alu(Alu::Add, TOP, BASE);
+        self.depth = 0;
+    }
+
+    /// `dst = src + imm`.
+    fn add_imm(&mut self, dst: Reg, src: Reg, imm: i64) {
+        match i32::try_from(imm) {
+            Ok(0) if dst == src => {}
+            Ok(imm) => self.a.lea(dst, Mem::Base(src, imm)),
+            Err(_) => {
+                self.a.mov_imm(Rax, imm as u64);
+                self.a.mov(dst, src);
+                self.a.alu(Alu::Add, dst, Rax);
+            }
+        }
+    }
+
+    /// `cmp r, imm` for an unsigned `imm`.
+    fn cmp_imm(&mut self, r: Reg, imm: u64) {
+        match i32::try_from(imm) {
+            Ok(imm) => self.a.alu_imm(Alu::Cmp, r, imm),
+            Err(_) => {
+                self.a.mov_imm(Rax, imm);
+                self.a.alu(Alu::Cmp, r, Rax);
+            }
+        }
+    }
+
+    /// `r -= imm` for an unsigned `imm`.
+    fn sub_imm(&mut self, r: Reg, imm: u64) {
+        match i32::try_from(imm) {
+            Ok(0) => {}
+            Ok(imm) => self.a.alu_imm(Alu::Sub, r, imm),
+            Err(_) => {
+                self.a.mov_imm(Rax, imm);
+                self.a.alu(Alu::Sub, r, Rax);
+            }
+        }
+    }
+
+    /// A label for handing over to the interpreter at `pc` from here, the height `delta`
+    /// from `LEN` and `give_back` gas added back to `GAS`.
+    fn interpret_at(&mut self, pc: usize, delta: i32, give_back: u64) -> Label {
+        let at = self.a.label();
+        self.cold.push(Cold::Interpret {
+            at,
+            pc,
+            delta,
+            give_back,
+            word: None,
+        });
+        at
+    }
+
+    fn segment(&mut self, seg: &Segment, following: Option<usize>) {
+        let Some(entry) = self.entry(seg.start) else {
+            return;
+        };
+        self.a.bind(entry);
+        let bail = self.interpret_at(seg.start, 0, 0);
+        if seg.min_entry > seg.max_entry {
+            // Every height fails one of its instructions: the interpreter finds which.
+            self.a.jmp(bail);
+            return;
+        }
+        if seg.static_gas > 0 {
+            self.cmp_imm(GAS, seg.static_gas);
+            self.a.jcc(Cond::B, bail);
+        }
+        if seg.min_entry > 0 || (seg.max_entry as usize) < STACK_LIMIT {
+            self.a.lea(Rax, Mem::Base(LEN, -i32::from(seg.min_entry)));
+            self.a
+                .alu_imm(Alu::Cmp, Rax, i32::from(seg.max_entry - seg.min_entry));
+            self.a.jcc(Cond::A, bail);
+        }
+        self.sub_imm(GAS, seg.static_gas);
+        self.sync_top();
+        let mut rest_from = vec![0u64; seg.instrs.len() + 1];
+        for (i, ins) in seg.instrs.iter().enumerate().rev() {
+            rest_from[i] = rest_from[i + 1] + self.spec.static_gas[ins.op as usize];
+        }
+        // A PUSH whose value only the next instruction's jump reads, to a landing with an
+        // entry: never stored, the jump goes straight there.
+        let mut target: Option<U256> = None;
+        let n = seg.instrs.len();
+        for (i, ins) in seg.instrs.iter().enumerate() {
+            let next = seg.instrs.get(i + 1).map(|n| n.op);
+            let last = i + 1 == n;
+            let (rest_from, rest_after) = (rest_from[i], rest_from[i + 1]);
+            match self.instruction(
+                ins.pc,
+                ins.op,
+                next,
+                &mut target,
+                rest_from,
+                rest_after,
+                last,
+            ) {
+                Flow::Next => {}
+                Flow::Left => return,
+            }
+        }
+        match seg.end {
+            SegmentEnd::FallThrough(next) => self.goto(next, following),
+            // Every terminal instruction leaves on its own (an instruction that went on all
+            // the same leaves the context as the builtin left it).
+            SegmentEnd::Terminal => self.a.jmp(self.interpret_synced),
+        }
+    }
+
+    /// Goes on at segment `pc` with the height now.
+    fn goto(&mut self, pc: usize, following: Option<usize>) {
+        self.add_imm(LEN, LEN, self.depth as i64);
+        self.depth = 0;
+        match self.entry(pc) {
+            Some(l) if following == Some(pc) => {
+                // Laid out next: fall through.
+                let _ = l;
+            }
+            Some(l) => self.a.jmp(l),
+            None => {
+                let at = self.interpret_at(pc, 0, 0);
+                self.a.jmp(at);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn instruction(
+        &mut self,
+        pc: usize,
+        op: u8,
+        next: Option<u8>,
+        target: &mut Option<U256>,
+        rest_from: u64,
+        rest_after: u64,
+        last: bool,
+    ) -> Flow {
+        use opcode::*;
+        if self.spec.kind[op as usize] != OpKind::Run {
+            return self.exec(pc, rest_after, last);
+        }
+        match op {
+            PUSH0..=PUSH32 => {
+                let n = (op - PUSH0) as usize;
+                let v = U256::from_big_endian(&self.bytes[pc + 1..pc + 1 + n]);
+                let lands = v.bits() <= 32
+                    && jump_landing(self.spec, self.code, v.low_u64() as usize)
+                        .is_some_and(|to| self.entry(to).is_some());
+                if lands && matches!(next, Some(JUMP | JUMPI)) {
+                    *target = Some(v);
+                } else {
+                    self.push_word(v);
+                }
+                self.depth += 1;
+            }
+            POP => self.depth -= 1,
+            JUMPDEST => {}
+            0x80..=0x8f => {
+                let n = i32::from(op - 0x80) + 1;
+                for j in 0..4 {
+                    self.a.load(Rax, self.item(n, j));
+                    self.a.store(self.item(0, j), Rax);
+                }
+                self.depth += 1;
+            }
+            0x90..=0x9f => {
+                let n = i32::from(op - 0x90) + 1;
+                for j in 0..4 {
+                    self.a.load(Rax, self.item(1, j));
+                    self.a.load(Rcx, self.item(n + 1, j));
+                    self.a.store(self.item(1, j), Rcx);
+                    self.a.store(self.item(n + 1, j), Rax);
+                }
+            }
+            ADD | SUB => {
+                let (first, carry) = if op == ADD {
+                    (Alu::Add, Alu::Adc)
+                } else {
+                    (Alu::Sub, Alu::Sbb)
+                };
+                for j in 0..4 {
+                    self.a.load(Rax, self.item(1, j));
+                    let alu = if j == 0 { first } else { carry };
+                    self.a.alu_load(alu, Rax, self.item(2, j));
+                    self.a.store(self.item(2, j), Rax);
+                }
+                self.depth -= 1;
+            }
+            AND | OR | XOR => {
+                let alu = match op {
+                    AND => Alu::And,
+                    OR => Alu::Or,
+                    _ => Alu::Xor,
+                };
+                for j in 0..4 {
+                    self.a.load(Rax, self.item(1, j));
+                    self.a.alu_store(alu, self.item(2, j), Rax);
+                }
+                self.depth -= 1;
+            }
+            NOT => {
+                for j in 0..4 {
+                    self.a.not_mem(self.item(1, j));
+                }
+            }
+            ISZERO => {
+                self.a.load(Rax, self.item(1, 0));
+                for j in 1..4 {
+                    self.a.alu_load(Alu::Or, Rax, self.item(1, j));
+                }
+                self.a.set_flag(Cond::E, Rcx);
+                self.store_flag(1);
+            }
+            EQ => {
+                self.a.load(Rax, self.item(1, 0));
+                self.a.alu_load(Alu::Xor, Rax, self.item(2, 0));
+                for j in 1..4 {
+                    self.a.load(Rcx, self.item(1, j));
+                    self.a.alu_load(Alu::Xor, Rcx, self.item(2, j));
+                    self.a.alu(Alu::Or, Rax, Rcx);
+                }
+                self.a.set_flag(Cond::E, Rcx);
+                self.store_flag(2);
+                self.depth -= 1;
+            }
+            LT | GT | SLT | SGT => {
+                // x < y over the four limbs by a subtraction's borrow (unsigned) or its sign
+                // and overflow (signed); GT and SGT swap the operands.
+                let (x, y) = if matches!(op, LT | SLT) {
+                    (1, 2)
+                } else {
+                    (2, 1)
+                };
+                self.a.load(Rax, self.item(x, 0));
+                self.a.alu_load(Alu::Cmp, Rax, self.item(y, 0));
+                for j in 1..4 {
+                    self.a.load(Rax, self.item(x, j));
+                    self.a.alu_load(Alu::Sbb, Rax, self.item(y, j));
+                }
+                let cc = if matches!(op, LT | GT) {
+                    Cond::B
+                } else {
+                    Cond::L
+                };
+                self.a.set_flag(cc, Rcx);
+                self.store_flag(2);
+                self.depth -= 1;
+            }
+            MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR
+            | SAR => {
+                let inputs = if matches!(op, ADDMOD | MULMOD) { 3 } else { 2 };
+                self.a.mov(Rdi, CTX);
+                self.a.lea(Rsi, self.item(1, 0));
+                self.a
+                    .mov_imm(Rax, crate::builtins::word_on_stack(op) as u64);
+                self.a.call(Rax);
+                self.a.test32(Rax, Rax);
+                self.a.jcc(Cond::Ne, self.epilogue);
+                self.depth -= inputs - 1;
+            }
+            MLOAD | MSTORE => self.memory(pc, op, rest_after, last),
+            JUMP | JUMPI => {
+                // Both ways out of a JUMPI are taken here (it ends its segment).
+                self.jump(pc, op == JUMPI, target.take(), rest_from);
+                return Flow::Left;
+            }
+            _ => return self.exec(pc, rest_after, last),
+        }
+        Flow::Next
+    }
+
+    /// Writes `v` as the new top item (at the current depth; the caller counts it).
+    fn push_word(&mut self, v: U256) {
+        for j in 0..4 {
+            let limb = v.0[j as usize];
+            let at = self.item(0, j);
+            match i32::try_from(limb as i64) {
+                Ok(imm) => self.a.store_imm(at, imm),
+                Err(_) => {
+                    self.a.mov_imm(Rax, limb);
+                    self.a.store(at, Rax);
+                }
+            }
+        }
+    }
+
+    /// Writes the flag in `rcx` as item `n`'s word.
+    fn store_flag(&mut self, n: i32) {
+        self.a.store(self.item(n, 0), Rcx);
+        for j in 1..4 {
+            self.a.store_imm(self.item(n, j), 0);
+        }
+    }
+
+    /// Runs the instruction at `pc` through the interpreter's code (`exec`), with the height
+    /// and the gas as the interpreter counts them there, then reloads both.
+    fn exec(&mut self, pc: usize, rest_after: u64, last: bool) -> Flow {
+        self.call_exec(pc, self.depth, rest_after);
+        self.a.load(LEN, Mem::Base(CTX, offsets::STACK_LEN));
+        self.sync_top();
+        self.after_exec(rest_after, last);
+        Flow::Next
+    }
+
+    /// Stores the height (`LEN + depth`) and the gas, and calls `exec` on `pc`; leaves when
+    /// the frame stopped.
+    fn call_exec(&mut self, pc: usize, depth: i32, rest_after: u64) {
+        if depth == 0 {
+            self.a.store(Mem::Base(CTX, offsets::STACK_LEN), LEN);
+        } else {
+            self.a.lea(Rax, Mem::Base(LEN, depth));
+            self.a.store(Mem::Base(CTX, offsets::STACK_LEN), Rax);
+        }
+        self.add_imm(Rax, GAS, rest_after as i64);
+        self.a.store(Mem::Base(CTX, offsets::GAS), Rax);
+        self.a.mov(Rdi, CTX);
+        self.a.mov_imm(Rsi, pc as u64);
+        self.a.mov_imm(Rax, self.builtins.exec as u64);
+        self.a.call(Rax);
+        self.a.test32(Rax, Rax);
+        self.a.jcc(Cond::Ne, self.epilogue);
+    }
+
+    /// The gas after a builtin: reloaded, and when the rest of the segment needs more than
+    /// is left, the interpreter goes on (it runs out of gas at the right instruction).
+    fn after_exec(&mut self, rest_after: u64, last: bool) {
+        self.a.load(GAS, Mem::Base(CTX, offsets::GAS));
+        if rest_after > 0 && !last {
+            self.cmp_imm(GAS, rest_after);
+            self.a.jcc(Cond::B, self.interpret_synced);
+        }
+        self.sub_imm(GAS, rest_after);
+    }
+
+    /// MLOAD and MSTORE of a word inside memory, in place (big-endian in memory, limbs on
+    /// the stack); anything else (growth, huge offsets) through the interpreter's code.
+    fn memory(&mut self, pc: usize, op: u8, rest_after: u64, last: bool) {
+        let reserved = self.spec.reserved as i32;
+        let slow = self.a.label();
+        let resume = self.a.label();
+        // Addressable in place only below 2^32 (after the 160-bit mask in `hyvm`).
+        self.a.load(Rax, self.item(1, 1));
+        if self.spec.mask_offsets {
+            self.a.load(Rcx, self.item(1, 2));
+            self.a.mov32(Rcx, Rcx);
+            self.a.alu(Alu::Or, Rax, Rcx);
+        } else {
+            self.a.alu_load(Alu::Or, Rax, self.item(1, 2));
+            self.a.alu_load(Alu::Or, Rax, self.item(1, 3));
+        }
+        self.a.load(Rcx, self.item(1, 0));
+        self.a.mov(Rdx, Rcx);
+        self.a.shr_imm(Rdx, 32);
+        self.a.alu(Alu::Or, Rax, Rdx);
+        self.a.jcc(Cond::Ne, slow);
+        self.a.lea(Rdx, Mem::Base(Rcx, reserved + 32));
+        self.a
+            .alu_load(Alu::Cmp, Rdx, Mem::Base(CTX, offsets::MEMORY_LEN));
+        self.a.jcc(Cond::A, slow);
+        self.a
+            .alu_load(Alu::Add, Rcx, Mem::Base(CTX, offsets::MEMORY));
+        if op == opcode::MLOAD {
+            for j in 0..4 {
+                self.a.load(Rax, Mem::Base(Rcx, reserved + 24 - 8 * j));
+                self.a.bswap(Rax);
+                self.a.store(self.item(1, j), Rax);
+            }
+        } else {
+            for j in 0..4 {
+                self.a.load(Rax, self.item(2, j));
+                self.a.bswap(Rax);
+                self.a.store(Mem::Base(Rcx, reserved + 24 - 8 * j), Rax);
+            }
+        }
+        self.a.bind(resume);
+        self.cold.push(Cold::MemorySlow {
+            at: slow,
+            pc,
+            depth: self.depth,
+            rest_after,
+            last,
+            resume,
+        });
+        if op == opcode::MSTORE {
+            self.depth -= 2;
+        }
+    }
+
+    /// JUMP or JUMPI, the target `known` when a PUSH just before gave it (and it lands on an
+    /// entry), else read from the stack and looked up in the jump table.
+    fn jump(&mut self, pc: usize, conditional: bool, known: Option<U256>, rest_from: u64) {
+        let before = self.depth;
+        // Handing over with the jump not done: the interpreter runs it again, its static gas
+        // (and a taken JUMPI's extra) given back; a known target is stored for it first.
+        let give_up = |e: &mut Self, give_back: u64| {
+            let at = e.a.label();
+            e.cold.push(Cold::Interpret {
+                at,
+                pc,
+                delta: before,
+                give_back,
+                word: known.map(|v| ((before - 1) * 32, v)),
+            });
+            at
+        };
+        self.depth -= 1;
+        if conditional {
+            self.a.load(Rax, self.item(1, 0));
+            for j in 1..4 {
+                self.a.alu_load(Alu::Or, Rax, self.item(1, j));
+            }
+            self.depth -= 1;
+            let taken = self.a.label();
+            self.a.jcc(Cond::Ne, taken);
+            let depth = self.depth;
+            self.goto(pc + 1, None);
+            self.depth = depth;
+            self.a.bind(taken);
+            let extra = self.spec.jumpi_taken_gas;
+            if extra > 0 {
+                let short = give_up(self, rest_from);
+                self.cmp_imm(GAS, extra);
+                self.a.jcc(Cond::B, short);
+                self.sub_imm(GAS, extra);
+            }
+        }
+        let give_back = rest_from
+            + if conditional {
+                self.spec.jumpi_taken_gas
+            } else {
+                0
+            };
+        let known_entry = known.and_then(|v| {
+            jump_landing(self.spec, self.code, v.low_u64() as usize).and_then(|to| self.entry(to))
+        });
+        if let Some(l) = known_entry {
+            self.add_imm(LEN, LEN, self.depth as i64);
+            self.a.jmp(l);
+        } else if known.is_some() {
+            // Not set for targets without an entry; should one come, the interpreter jumps.
+            let at = give_up(self, give_back);
+            self.a.jmp(at);
+        } else {
+            let at = give_up(self, give_back);
+            let t = before;
+            let limb = |j: i32| Mem::Base(TOP, (t - 1) * 32 + 8 * j);
+            self.a.load(Rax, limb(1));
+            self.a.alu_load(Alu::Or, Rax, limb(2));
+            self.a.alu_load(Alu::Or, Rax, limb(3));
+            self.a.jcc(Cond::Ne, at);
+            self.a.load(Rax, limb(0));
+            self.cmp_imm(Rax, self.code.len() as u64);
+            self.a.jcc(Cond::Ae, at);
+            self.a.lea_label(Rcx, self.jump_table);
+            self.a.load32(Rax, Mem::Indexed(Rcx, Rax, 2));
+            self.a.test32(Rax, Rax);
+            self.a.jcc(Cond::E, at);
+            self.a.lea_label(Rcx, self.start);
+            self.a.alu(Alu::Add, Rax, Rcx);
+            self.add_imm(LEN, LEN, self.depth as i64);
+            self.a.jmp_reg(Rax);
+        }
+        self.depth = 0;
+    }
+
+    fn cold_code(&mut self) {
+        for cold in std::mem::take(&mut self.cold) {
+            match cold {
+                Cold::Interpret {
+                    at,
+                    pc,
+                    delta,
+                    give_back,
+                    word,
+                } => {
+                    self.a.bind(at);
+                    if let Some((disp, v)) = word {
+                        for j in 0..4 {
+                            let limb = v.0[j];
+                            let m = Mem::Base(TOP, disp + 8 * j as i32);
+                            match i32::try_from(limb as i64) {
+                                Ok(imm) => self.a.store_imm(m, imm),
+                                Err(_) => {
+                                    self.a.mov_imm(Rax, limb);
+                                    self.a.store(m, Rax);
+                                }
+                            }
+                        }
+                    }
+                    self.add_imm(Rax, GAS, give_back as i64);
+                    self.a.store(Mem::Base(CTX, offsets::GAS), Rax);
+                    self.add_imm(Rax, LEN, delta as i64);
+                    self.a.store(Mem::Base(CTX, offsets::STACK_LEN), Rax);
+                    self.a.mov_imm(Rax, pc as u64);
+                    self.a.store(Mem::Base(CTX, offsets::PC), Rax);
+                    self.a.jmp(self.interpret_synced);
+                }
+                Cold::MemorySlow {
+                    at,
+                    pc,
+                    depth,
+                    rest_after,
+                    last,
+                    resume,
+                } => {
+                    self.a.bind(at);
+                    self.call_exec(pc, depth, rest_after);
+                    self.after_exec(rest_after, last);
+                    self.a.jmp(resume);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a segment's code goes on after an instruction.
+enum Flow {
+    Next,
+    /// The instruction left the segment (a jump).
+    Left,
+}

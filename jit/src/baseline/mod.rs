@@ -1,0 +1,57 @@
+//! The baseline tier: machine code written straight from the bytecode in one pass, with no
+//! IR and no register allocation, so that compiling costs little more than reading the code
+//! (Cranelift spends about 50 ms per KiB; this about a thousandth of that). Each segment is
+//! a run of instruction templates on the stack in memory: stack moves, PUSH, ADD/SUB,
+//! comparisons, bitwise ops and in-place MLOAD/MSTORE inline; the longer word operations
+//! through small builtins; everything else through the interpreter's own instruction code
+//! (`exec`). It has the Cranelift tier's entry points, exits and context, so the runner takes
+//! either alike, and it is exact by the same construction: the same segments, static gas and
+//! stack checks, and hand-overs to the interpreter wherever it does not go on by itself.
+//!
+//! x86-64 only: elsewhere [`compile`] refuses and the caller interprets.
+
+#[cfg(all(target_arch = "x86_64", unix))]
+mod emit;
+#[cfg(all(target_arch = "x86_64", unix))]
+mod exec_memory;
+#[cfg(all(target_arch = "x86_64", unix))]
+pub mod x64;
+
+#[cfg(all(target_arch = "x86_64", unix))]
+pub(crate) use exec_memory::ExecMemory;
+
+use crate::compile::{CompileError, CompiledCode, Selection};
+use nestedvm_interp::{Bytecode, Host, Spec};
+
+/// Compiles the selected segments of `code` under `spec` for host type `H`.
+#[cfg(all(target_arch = "x86_64", unix))]
+pub(crate) fn compile<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    selection: Selection<'_>,
+) -> Result<CompiledCode, CompileError> {
+    let mut segments = crate::segments::segments(spec, code);
+    if let Selection::Only(select) = selection {
+        segments.retain(|&start, _| select(start));
+    }
+    let entries = crate::compile::entry_bits(code, &segments);
+    let emitted = emit::emit(spec, code, &segments, crate::builtins::Builtins::of::<H>())?;
+    let memory = ExecMemory::new(&emitted.code)?;
+    Ok(CompiledCode::from_baseline(
+        memory,
+        entries,
+        emitted.code.len(),
+    ))
+}
+
+/// Compiles the selected segments of `code` under `spec` for host type `H`.
+#[cfg(not(all(target_arch = "x86_64", unix)))]
+pub(crate) fn compile<H: Host>(
+    _spec: &'static Spec,
+    _code: &Bytecode,
+    _selection: Selection<'_>,
+) -> Result<CompiledCode, CompileError> {
+    Err(CompileError(
+        "the baseline compiler writes x86-64 code only".to_string(),
+    ))
+}
