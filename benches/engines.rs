@@ -22,6 +22,7 @@ fn engines(c: &mut Criterion) {
                 &BenchEngine::ALL,
                 false,
                 &Arc::new(JitCache::new(4)),
+                Default::default(),
             )
             .unwrap_or_else(|e| panic!("{e}"));
             let mut group = c.benchmark_group(format!("{} {profile}", program.name));

@@ -266,8 +266,8 @@ fn compiled_size_of_adversarial_code_grows_linearly() {
     for (s, l) in small.iter().zip(&large) {
         assert_eq!(s.name, l.name);
         let (a, b) = (
-            measure_compile(s, &settings).expect("compiles"),
-            measure_compile(l, &settings).expect("compiles"),
+            measure_compile(s, &settings, Default::default()).expect("compiles"),
+            measure_compile(l, &settings, Default::default()).expect("compiles"),
         );
         assert!(a.machine_bytes > 0, "{}", s.name);
         // Twice the code, about twice the machine code (machine code size is deterministic).

@@ -236,6 +236,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         &["bench", "fib", "--time", "soon"],
         &["bench", "fib", "--engines", "interp,fast"],
         &["bench", "fib", "--engines", ""],
+        &["bench", "fib", "--opt-level", "fastest"],
         &["bench", "fib", "--profile", "wasm"],
         &["bench", "snailtracer", "--profile", "hyvm"],
         &["bench", "fib", "--calldata", "0x01"],
@@ -428,6 +429,44 @@ fn bench_json_has_one_line_per_program_profile_and_engine() {
             assert!(l["compile_ns"].is_null(), "{l}");
         }
     }
+}
+
+#[test]
+fn bench_times_the_baseline_tier_from_cold_and_warm() {
+    // From cold: a column of its own, each run compiling.
+    let mut args = vec![
+        "bench",
+        "fib",
+        "--profile",
+        "evm",
+        "--engines",
+        "interp,baseline",
+    ];
+    args.extend(QUICK);
+    let o = nestedvm(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = stdout(&o);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows[0].contains("baseline(cold)"), "{table}");
+    args.push("--json");
+    let lines = json_lines(&nestedvm(&args));
+    let engines: Vec<&str> = lines
+        .iter()
+        .map(|l| l["engine"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(engines, ["interp", "baseline"]);
+    assert!(lines
+        .iter()
+        .all(|l| l["median_ns"].as_u64().is_some_and(|n| n > 0)));
+    // Warm, as `jit` with `--opt-level baseline`: its compilation timed apart.
+    let mut args = vec!["bench", "fib", "--profile", "evm", "--engines", "jit"];
+    args.extend(QUICK);
+    args.extend(["--opt-level", "baseline", "--json"]);
+    let lines = json_lines(&nestedvm(&args));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["engine"], "jit");
+    assert!(lines[0]["compile_ns"].as_u64().is_some_and(|n| n > 0));
 }
 
 #[test]

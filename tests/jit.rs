@@ -22,18 +22,21 @@ fn jit_configs() -> Vec<(&'static str, JitConfig)> {
         hot_after: 0,
         background: false,
     };
-    vec![
+    let mut configs = vec![
         ("jit", with(OptLevel::Speed, DynamicJumps::Interpreter)),
         ("jit-table", with(OptLevel::Speed, DynamicJumps::JumpTable)),
         (
             "jit-O0-table",
             with(OptLevel::None, DynamicJumps::JumpTable),
         ),
-        (
+    ];
+    if nestedvm::jit::baseline::AVAILABLE {
+        configs.push((
             "baseline",
             with(OptLevel::Baseline, DynamicJumps::JumpTable),
-        ),
-    ]
+        ));
+    }
+    configs
 }
 
 fn config(profile: Profile, fork: Fork, engine: Engine, jit: JitConfig) -> Config {

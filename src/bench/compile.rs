@@ -104,12 +104,15 @@ impl CompileTime {
     }
 }
 
-/// Times the compilation of `case` with the default options: up to `settings.samples`
-/// compilations, stopping once `settings.time` is spent (at least one).
-pub fn measure_compile(case: &CompileCase, settings: &Settings) -> Result<CompileTime, String> {
+/// Times the compilation of `case` with `options`: up to `settings.samples` compilations,
+/// stopping once `settings.time` is spent (at least one).
+pub fn measure_compile(
+    case: &CompileCase,
+    settings: &Settings,
+    options: CompileOptions,
+) -> Result<CompileTime, String> {
     let spec = Spec::get(case.profile, FORK, false);
     let code = Bytecode::new(&case.code);
-    let options = CompileOptions::default();
     let mut samples = Vec::new();
     let mut machine_bytes = 0;
     let budget = Instant::now();

@@ -20,13 +20,16 @@
 //! - `auto` (only when asked for): one [`Vm::run`] under [`Engine::Auto`] on a fresh VM,
 //!   so nothing is compiled and nothing has heat: what a first run costs with tiered
 //!   compilation, which compiles the code's hot parts while it runs.
+//! - `baseline` (only when asked for): one [`Vm::run`] under [`Engine::Jit`] with the
+//!   baseline tier ([`OptLevel::Baseline`]) on a fresh VM: compiling the whole code and
+//!   running it, what a first run costs when the JIT compiles eagerly.
 //! - `compile`: one Cranelift compilation of the top frame's code for the profile, as
 //!   [`JitCache`](crate::jit::JitCache) does on a miss.
 
 use super::programs::Program;
 use crate::engine::{Engine, JitConfig};
 use crate::interp::{Bytecode, Spec};
-use crate::jit::JitCache;
+use crate::jit::{CompileOptions, JitCache, OptLevel};
 use crate::{Config, Fork, Profile, Request, Vm, World};
 use std::collections::HashMap;
 use std::fmt;
@@ -47,16 +50,19 @@ pub enum BenchEngine {
     Jit,
     /// nestedvm's `auto` engine from cold: tiered compilation during the run.
     Auto,
+    /// nestedvm's JIT with its baseline tier from cold: the compilation and the run.
+    Baseline,
     /// revm's interpreter (the reference; needs the cargo feature `revm`).
     Revm,
 }
 
 impl BenchEngine {
     /// Every engine, in table order.
-    pub const ALL: [BenchEngine; 4] = [
+    pub const ALL: [BenchEngine; 5] = [
         BenchEngine::Interp,
         BenchEngine::Jit,
         BenchEngine::Auto,
+        BenchEngine::Baseline,
         BenchEngine::Revm,
     ];
 
@@ -66,6 +72,7 @@ impl BenchEngine {
             BenchEngine::Interp => "interp",
             BenchEngine::Jit => "jit",
             BenchEngine::Auto => "auto",
+            BenchEngine::Baseline => "baseline",
             BenchEngine::Revm => "revm",
         }
     }
@@ -84,9 +91,10 @@ impl FromStr for BenchEngine {
             "interp" | "interpreter" => Ok(BenchEngine::Interp),
             "jit" => Ok(BenchEngine::Jit),
             "auto" => Ok(BenchEngine::Auto),
+            "baseline" => Ok(BenchEngine::Baseline),
             "revm" => Ok(BenchEngine::Revm),
             _ => Err(format!(
-                "unknown engine `{s}` (expected interp, jit, auto or revm)"
+                "unknown engine `{s}` (expected interp, jit, auto, baseline or revm)"
             )),
         }
     }
@@ -122,7 +130,10 @@ pub fn parse_engines(list: &str) -> Result<Vec<BenchEngine>, String> {
 pub fn default_engines() -> Vec<BenchEngine> {
     BenchEngine::ALL
         .into_iter()
-        .filter(|e| *e != BenchEngine::Auto && (*e != BenchEngine::Revm || REVM_BUILT))
+        .filter(|e| {
+            !matches!(e, BenchEngine::Auto | BenchEngine::Baseline)
+                && (*e != BenchEngine::Revm || REVM_BUILT)
+        })
         .collect()
 }
 
@@ -200,6 +211,19 @@ impl OurRunner {
         }
     }
 
+    /// A runner of `request` on the JIT's baseline tier with a fresh VM (and JIT cache) for
+    /// every run, so each run compiles.
+    pub fn cold_baseline(profile: Profile, request: Request) -> Self {
+        let mut config = config(profile, Engine::Jit);
+        config.jit.options.opt_level = OptLevel::Baseline;
+        OurRunner {
+            vm: Vm::new(),
+            config,
+            request,
+            cold: true,
+        }
+    }
+
     /// Runs it once, reporting what the agreement check compares and whether native code ran.
     pub fn check(&mut self) -> Result<(Observed, bool), String> {
         let outcome = self.run_once().map_err(|e| e.to_string())?;
@@ -227,28 +251,29 @@ impl OurRunner {
     }
 }
 
-/// One Cranelift compilation of a program's top-frame code, prepared.
+/// One compilation of a program's top-frame code, prepared.
 pub struct CompileRunner {
     spec: &'static Spec,
     code: Bytecode,
+    options: CompileOptions,
 }
 
 impl CompileRunner {
-    /// The compilation of `code` for `profile` with the default options; `Err` when the JIT
-    /// does not compile it (over its size limit), as `jit` then interprets it.
-    pub fn new(profile: Profile, code: &[u8]) -> Result<Self, String> {
+    /// The compilation of `code` for `profile` with `options`; `Err` when the JIT does not
+    /// compile it (over its size limit), as `jit` then interprets it.
+    pub fn new(profile: Profile, code: &[u8], options: CompileOptions) -> Result<Self, String> {
         let runner = CompileRunner {
             spec: Spec::get(profile, FORK, false),
             code: Bytecode::new(code),
+            options,
         };
         runner.compile()?;
         Ok(runner)
     }
 
     fn compile(&self) -> Result<(), String> {
-        let compiled =
-            crate::jit::compile::<World>(self.spec, &self.code, JitConfig::default().options)
-                .map_err(|e| e.to_string())?;
+        let compiled = crate::jit::compile::<World>(self.spec, &self.code, self.options)
+            .map_err(|e| e.to_string())?;
         black_box(compiled);
         Ok(())
     }
@@ -270,6 +295,9 @@ pub struct Settings {
     /// A sample repeats the run until it lasts about this long, so fast programs are not
     /// measured at the clock's resolution.
     pub sample_time: Duration,
+    /// How `jit` and `compile` compile (Cranelift's optimization level or the baseline
+    /// tier, the dynamic-jump policy).
+    pub options: CompileOptions,
 }
 
 impl Default for Settings {
@@ -278,6 +306,7 @@ impl Default for Settings {
             samples: 10,
             time: Duration::from_secs(2),
             sample_time: Duration::from_millis(5),
+            options: CompileOptions::default(),
         }
     }
 }
@@ -373,6 +402,7 @@ pub fn prepare(
     engines: &[BenchEngine],
     compile: bool,
     cache: &Arc<JitCache>,
+    options: CompileOptions,
 ) -> Result<(Observed, Vec<Ready>), String> {
     let name = &program.name;
     if !program.profiles().contains(&profile) {
@@ -396,12 +426,13 @@ pub fn prepare(
             },
             BenchEngine::Jit => {
                 let mut runner = OurRunner::new(profile, Engine::Jit, request.clone(), cache);
+                runner.config.jit.options = options;
                 let (observed, native) = runner.check()?;
                 if observed != truth {
                     return Err(disagreement(name, profile, "jit", &observed, &truth));
                 }
                 let start = Instant::now();
-                match CompileRunner::new(profile, &program.code) {
+                match CompileRunner::new(profile, &program.code, options) {
                     Ok(_) if !native => {
                         return Err(format!(
                             "{name} ({profile}): the JIT compiles this code but did not run it natively"
@@ -421,12 +452,19 @@ pub fn prepare(
                 (Runner::Ours(Box::new(runner)), None)
             }
             BenchEngine::Auto => {
-                let mut runner = OurRunner::cold_auto(profile, request.clone());
-                let start = Instant::now();
-                let (observed, _) = runner.check()?;
-                let first_run = start.elapsed();
-                if observed != truth {
-                    return Err(disagreement(name, profile, "auto", &observed, &truth));
+                let runner = OurRunner::cold_auto(profile, request.clone());
+                let (runner, first_run, _) = checked_cold(runner, name, profile, "auto", &truth)?;
+                (Runner::Ours(Box::new(runner)), Some(first_run))
+            }
+            BenchEngine::Baseline => {
+                let runner = OurRunner::cold_baseline(profile, request.clone());
+                let (runner, first_run, native) =
+                    checked_cold(runner, name, profile, "baseline", &truth)?;
+                let compilable = program.code.len() <= crate::jit::MAX_COMPILE_LEN;
+                if compilable && !native && crate::jit::baseline::AVAILABLE {
+                    return Err(format!(
+                        "{name} ({profile}): the baseline tier did not run this code natively"
+                    ));
                 }
                 (Runner::Ours(Box::new(runner)), Some(first_run))
             }
@@ -440,6 +478,25 @@ pub fn prepare(
     }
     ready.sort_by_key(|r| r.engine.map_or(BenchEngine::ALL.len(), |e| e as usize));
     Ok((truth, ready))
+}
+
+/// Runs a cold runner's first run (timed: a cold run's check is a run like any other) and
+/// checks it against the interpreter's `truth`; returns it with the run's time and whether
+/// native code ran.
+fn checked_cold(
+    mut runner: OurRunner,
+    name: &str,
+    profile: Profile,
+    engine: &str,
+    truth: &Observed,
+) -> Result<(OurRunner, Duration, bool), String> {
+    let start = Instant::now();
+    let (observed, native) = runner.check()?;
+    let first_run = start.elapsed();
+    if observed != *truth {
+        return Err(disagreement(name, profile, engine, &observed, truth));
+    }
+    Ok((runner, first_run, native))
 }
 
 struct Sampled {
@@ -563,6 +620,7 @@ impl Session {
             &self.engines,
             known.is_none(),
             &self.cache,
+            self.settings.options,
         )?;
         let settings = &self.settings;
         let mut items: Vec<Sampled> = ready

@@ -128,8 +128,10 @@ impl DiffEngine {
                     DynamicJumps::Interpreter
                 };
                 let o = ours(vm, Engine::Jit, jit(policy))?;
-                // Code over the JIT's limit is interpreted by design.
-                let compilable = case.request.code.len() <= crate::jit::MAX_COMPILE_LEN;
+                // Code over the JIT's limit is interpreted by design (and all code where the
+                // baseline tier is not built).
+                let compilable = case.request.code.len() <= crate::jit::MAX_COMPILE_LEN
+                    && (self != DiffEngine::JitBaseline || crate::jit::baseline::AVAILABLE);
                 Ok(Observed {
                     native: compilable.then_some(o.engine == Engine::Jit),
                     ..Observed::from_outcome(&o)

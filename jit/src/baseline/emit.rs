@@ -42,6 +42,15 @@ enum Cold {
         give_back: u64,
         word: Option<(i32, U256)>,
     },
+    /// A memory access ending at host offset `rdx` past memory's length, its guest offset in
+    /// `rcx`: memory grows in place through the preserving builtin (paid out of `GAS`), then
+    /// the access runs at `access`; when it cannot (past the buffer's room, too little gas),
+    /// `slow` takes over.
+    Grow {
+        at: Label,
+        access: Label,
+        slow: Label,
+    },
     /// A memory instruction the fast path cannot take: the interpreter's instruction runs
     /// through `exec`, the height unchanged in registers (the instruction keeps to its stack
     /// effect), then back to `resume`.
@@ -549,7 +558,10 @@ impl Emitter<'_> {
         self.a.lea(Rdx, Mem::Base(Rcx, reserved + 32));
         self.a
             .alu_load(Alu::Cmp, Rdx, Mem::Base(CTX, offsets::MEMORY_LEN));
-        self.a.jcc(Cond::A, slow);
+        let grow = self.a.label();
+        self.a.jcc(Cond::A, grow);
+        let access = self.a.label();
+        self.a.bind(access);
         self.a
             .alu_load(Alu::Add, Rcx, Mem::Base(CTX, offsets::MEMORY));
         if op == opcode::MLOAD {
@@ -566,6 +578,11 @@ impl Emitter<'_> {
             }
         }
         self.a.bind(resume);
+        self.cold.push(Cold::Grow {
+            at: grow,
+            access,
+            slow,
+        });
         self.cold.push(Cold::MemorySlow {
             at: slow,
             pc,
@@ -687,6 +704,20 @@ impl Emitter<'_> {
                     self.a.mov_imm(Rax, pc as u64);
                     self.a.store(Mem::Base(CTX, offsets::PC), Rax);
                     self.a.jmp(self.interpret_synced);
+                }
+                Cold::Grow { at, access, slow } => {
+                    // The builtin keeps every register but `rax` (see
+                    // `builtins::grow_memory_preserving`), so `rcx` still holds the offset.
+                    self.a.bind(at);
+                    self.a.mov(Rdi, CTX);
+                    self.a.mov(Rsi, Rdx);
+                    self.a.mov(Rdx, GAS);
+                    self.a.mov_imm(Rax, self.builtins.grow_memory as u64);
+                    self.a.call(Rax);
+                    self.a.alu_imm(Alu::Cmp, Rax, -1);
+                    self.a.jcc(Cond::E, slow);
+                    self.a.mov(GAS, Rax);
+                    self.a.jmp(access);
                 }
                 Cold::MemorySlow {
                     at,

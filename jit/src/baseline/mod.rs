@@ -23,6 +23,9 @@ pub(crate) use exec_memory::ExecMemory;
 use crate::compile::{CompileError, CompiledCode, Selection};
 use nestedvm_interp::{Bytecode, Host, Spec};
 
+/// Whether this build has the baseline tier (x86-64 on Unix); elsewhere it refuses to compile.
+pub const AVAILABLE: bool = cfg!(all(target_arch = "x86_64", unix));
+
 /// Compiles the selected segments of `code` under `spec` for host type `H`.
 #[cfg(all(target_arch = "x86_64", unix))]
 pub(crate) fn compile<H: Host>(

@@ -10,6 +10,7 @@ use nestedvm::bench::measure::{
 use nestedvm::bench::programs::{catalogue, select, state_test_programs, Program, CATALOGUE_GAS};
 use nestedvm::bench::throughput::{measure_throughput, Throughput, Workload};
 use nestedvm::input::{parse_hex, parse_u64};
+use nestedvm::jit::{CompileOptions, OptLevel};
 use nestedvm::Profile;
 use serde::Serialize;
 use std::path::Path;
@@ -24,6 +25,7 @@ pub struct BenchArgs {
     /// whole catalogue.
     programs: Vec<String>,
     /// Comma-separated: interp, jit, auto (a first run under `auto`, tiered compilation
+    /// included), baseline (a first run on the JIT's baseline tier, its compilation
     /// included), revm. Default: interp and jit, and revm when built with the `revm` feature.
     #[arg(long)]
     engines: Option<String>,
@@ -58,6 +60,10 @@ pub struct BenchArgs {
     /// --batch: requests per batch.
     #[arg(long, default_value = "10000")]
     batch_len: String,
+    /// How `jit` and `compile` (and --compile) compile: speed or none (Cranelift's
+    /// optimization levels), or baseline (the one-pass tier).
+    #[arg(long, default_value = "speed")]
+    opt_level: String,
 }
 
 fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
@@ -72,9 +78,17 @@ fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
         .ok()
         .filter(|t| t.is_finite() && *t >= 0.0 && *t <= 1e6)
         .ok_or_else(|| format!("--time: `{}` is not a number of seconds", args.time))?;
+    let options = CompileOptions {
+        opt_level: args
+            .opt_level
+            .parse::<OptLevel>()
+            .map_err(|e| format!("--opt-level: {e}"))?,
+        ..CompileOptions::default()
+    };
     Ok(Settings {
         samples: usize::try_from(samples).map_err(|_| "--samples: too large".to_string())?,
         time: Duration::from_secs_f64(time),
+        options,
         ..Settings::default()
     })
 }
@@ -222,16 +236,18 @@ fn print_measurement(m: &Measurement, json: bool) {
         ratio(BenchEngine::Jit),
         optional(m.compile_ns, duration),
     );
-    if m.median(BenchEngine::Auto).is_some() {
-        let vs_interp = m
-            .median(BenchEngine::Interp)
-            .zip(m.median(BenchEngine::Auto))
-            .map(|(i, a)| i / a);
-        print!(
-            " {:>10} {:>12}",
-            time(BenchEngine::Auto),
-            optional(vs_interp, |r| format!("{r:.2}x"))
-        );
+    for cold in [BenchEngine::Auto, BenchEngine::Baseline] {
+        if m.median(cold).is_some() {
+            let vs_interp = m
+                .median(BenchEngine::Interp)
+                .zip(m.median(cold))
+                .map(|(i, a)| i / a);
+            print!(
+                " {:>14} {:>16}",
+                time(cold),
+                optional(vs_interp, |r| format!("{r:.2}x"))
+            );
+        }
     }
     println!();
 }
@@ -270,7 +286,7 @@ fn compile_times(settings: &Settings, json: bool) -> Result<ExitCode, UsageError
     // Per case: its time per KiB at the smallest size and at the largest, with the sizes.
     let mut growth: Vec<(String, f64, usize, f64, usize)> = Vec::new();
     for case in cases() {
-        let t: CompileTime = match measure_compile(&case, settings) {
+        let t: CompileTime = match measure_compile(&case, settings, settings.options) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -414,7 +430,10 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode, UsageError> {
             "program", "profile", "interp", "jit", "revm", "interp/revm", "jit/revm", "compile"
         );
         if engines.contains(&BenchEngine::Auto) {
-            print!(" {:>10} {:>12}", "auto(cold)", "auto/interp");
+            print!(" {:>14} {:>16}", "auto(cold)", "auto/interp");
+        }
+        if engines.contains(&BenchEngine::Baseline) {
+            print!(" {:>14} {:>16}", "baseline(cold)", "baseline/interp");
         }
         println!();
     }
