@@ -17,6 +17,12 @@ pub struct JitConfig {
     /// on in the interpreter and takes the native code once it is ready (the default: no run
     /// waits for a compilation), rather than compiling it before the run goes on.
     pub background: bool,
+    /// Under [`Engine::Auto`], from a code's first tier-up on, run what no Cranelift unit
+    /// holds yet on the JIT's baseline tier (the whole code compiled in one pass, in about a
+    /// thousandth of Cranelift's time) rather than in the interpreter: a long first run goes
+    /// native while Cranelift compiles its hot code. The default where the baseline tier is
+    /// built (x86-64).
+    pub baseline: bool,
 }
 
 impl Default for JitConfig {
@@ -25,6 +31,7 @@ impl Default for JitConfig {
             options: CompileOptions::default(),
             hot_after: 10_000,
             background: true,
+            baseline: nestedvm_jit::baseline::AVAILABLE,
         }
     }
 }

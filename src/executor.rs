@@ -16,7 +16,7 @@ use nestedvm_interp::{
     CreateInputs, CreateKind, Fork, Frame, FrameAction, FrameResult, Profile, Spec, Status, B256,
     CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
 };
-use nestedvm_jit::{run_frame_tiered, JitCache, Tiered};
+use nestedvm_jit::{run_frame_tiered, JitCache, Tiered, Tiering};
 use std::sync::Arc;
 
 /// The JIT's state kept between runs: compiled code and the heat of the code not compiled
@@ -285,8 +285,11 @@ impl<'a> Executor<'a> {
                     self.world,
                     table,
                     tiered,
-                    self.config.jit.hot_after,
-                    self.config.jit.background,
+                    Tiering {
+                        hot: self.config.jit.hot_after,
+                        background: self.config.jit.background,
+                        baseline: self.config.jit.baseline,
+                    },
                     &mut self.ran_native,
                 ),
                 _ => run_frame(&mut current.frame, self.world, table),

@@ -21,6 +21,7 @@ fn jit_configs() -> Vec<(&'static str, JitConfig)> {
         },
         hot_after: 0,
         background: false,
+        baseline: false,
     };
     let mut configs = vec![
         ("jit", with(OptLevel::Speed, DynamicJumps::Interpreter)),
@@ -107,19 +108,23 @@ fn compare(profile: Profile, fork: Fork, req: &Request) -> Result<Outcome, Strin
             return Err(format!("{name}: ran on {}, not native code", o.engine));
         }
     }
-    // Tiered: a block is hot after two runs, so the run moves between the interpreter and
-    // units compiled from parts of the code (it may also never get hot).
-    let tiered = JitConfig {
-        hot_after: 2,
-        background: false,
-        ..JitConfig::default()
-    };
-    let o = Vm::new()
-        .run(&config(profile, fork, Engine::Auto, tiered), req)
-        .map_err(|e| e.to_string())?;
-    let d = differences(&truth, &o);
-    if !d.is_empty() {
-        return Err(format!("tiered: {}", d.join("; ")));
+    // Tiered: a block is hot after two runs, so the run moves between the interpreter (or
+    // baseline code, from the first tier-up on) and units compiled from parts of the code
+    // (it may also never get hot).
+    for baseline in [false, true] {
+        let tiered = JitConfig {
+            hot_after: 2,
+            background: false,
+            baseline,
+            ..JitConfig::default()
+        };
+        let o = Vm::new()
+            .run(&config(profile, fork, Engine::Auto, tiered), req)
+            .map_err(|e| e.to_string())?;
+        let d = differences(&truth, &o);
+        if !d.is_empty() {
+            return Err(format!("tiered (baseline {baseline}): {}", d.join("; ")));
+        }
     }
     Ok(truth)
 }

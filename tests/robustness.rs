@@ -53,6 +53,7 @@ fn random_bytes_and_programs_always_end_within_their_gas() {
                         },
                         hot_after: 0,
                         background: false,
+                        ..Default::default()
                     },
                     ..config
                 };

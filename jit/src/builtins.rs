@@ -383,28 +383,12 @@ unsafe extern "C" fn word_on_stack_of<const OP: u8>(ctx: *mut JitContext, top: *
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nestedvm_interp::{
-        Address, Bytecode, CallContext, Fork, FrameAction, Profile, Spec, Status,
-    };
+    use nestedvm_interp::{Bytecode, FrameAction, Status};
     use std::sync::Arc;
 
     /// A frame with 100 gas on a one-byte code.
     fn test_frame() -> Frame {
-        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
-        let context = CallContext {
-            address: Address::zero(),
-            caller: Address::zero(),
-            value: U256::zero(),
-            is_static: false,
-            depth: 0,
-        };
-        Frame::new(
-            spec,
-            Arc::new(Bytecode::new(&[0])),
-            Vec::new(),
-            context,
-            100,
-        )
+        crate::compile::tests::test_frame(Arc::new(Bytecode::new(&[0])), 100)
     }
 
     #[test]

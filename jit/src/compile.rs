@@ -374,7 +374,20 @@ pub(crate) mod tests {
         Address, Fork, Log, Profile, SStoreResult, SelfDestructResult, B256, U256,
     };
 
-    /// A host type for compiling only: nothing here runs the code.
+    /// A top frame of `code` in `evm` (Osaka) with `gas`, called by the zero address.
+    pub(crate) fn test_frame(code: std::sync::Arc<Bytecode>, gas: u64) -> nestedvm_interp::Frame {
+        let context = nestedvm_interp::CallContext {
+            address: Address::zero(),
+            caller: Address::zero(),
+            value: U256::zero(),
+            is_static: false,
+            depth: 0,
+        };
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        nestedvm_interp::Frame::new(spec, code, Vec::new(), context, gas)
+    }
+
+    /// A host type for tests whose code uses no host state: every query panics.
     pub(crate) struct AnyHost;
 
     impl Host for AnyHost {

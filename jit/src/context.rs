@@ -90,6 +90,10 @@ pub mod exit {
     pub const STOPPED: u32 = 1;
     /// Go on in the interpreter at `pc` with the context's state.
     pub const INTERPRET: u32 = 2;
+    /// Stopped at the segment start `pc` (its entry checks not done) for the runner to act
+    /// on the heat native code counts: a block just got hot, or it is time to look for newer
+    /// units (the baseline tier under `auto`).
+    pub const YIELD: u32 = 3;
 }
 
 /// The signature of a compiled contract: `fn(ctx, resume_pc) -> exit code`.

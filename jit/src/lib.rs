@@ -34,5 +34,5 @@ pub use compile::{
     OptLevel, Selection, MAX_COMPILE_LEN,
 };
 pub use lower::DynamicJumps;
-pub use runner::run_frame_tiered;
+pub use runner::{run_frame_tiered, Tiering};
 pub use tiered::Tiered;

@@ -13,20 +13,37 @@ use nestedvm_interp::{Frame, FrameAction, Host};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+/// When and how code tiers up under `auto` (see [`run_frame_tiered`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiering {
+    /// Runs of a block before the code around it is compiled.
+    pub hot: u32,
+    /// Compile tier-ups on the background threads while the run goes on, rather than before.
+    pub background: bool,
+    /// From the first tier-up on, run the code no Cranelift unit holds on the baseline tier
+    /// (compiled whole at that point, counting heat itself) rather than interpreting it.
+    pub baseline: bool,
+}
+
 /// Runs `frame` until it finishes or needs the driver, like [`nestedvm_interp::run_frame`],
 /// on whatever `tiered` has compiled of the frame's code, counting heat while interpreting
-/// and tiering up when a block has run `hot` times (compiling in the `background` or before
-/// going on). Sets `native` when the frame ran with native code compiled for it (even if it
-/// stopped before entering it).
+/// (or in baseline code) and tiering up when a block has run `tiering.hot` times. Sets
+/// `native` when the frame ran with native code compiled for it (even if it stopped before
+/// entering it).
 pub fn run_frame_tiered<H: Host>(
     frame: &mut Frame,
     host: &mut H,
     table: &InstructionTable<H>,
     tiered: &Arc<Tiered>,
-    hot: u32,
-    background: bool,
+    tiering: Tiering,
     native: &mut bool,
 ) -> FrameAction {
+    let Tiering {
+        hot,
+        background,
+        baseline,
+    } = tiering;
+    let hot = hot.max(1);
     let mut seen = tiered.installs().load(Ordering::Acquire);
     let mut units = tiered.compiled();
     *native |= !units.is_empty();
@@ -40,11 +57,26 @@ pub fn run_frame_tiered<H: Host>(
         if let Some((i, unit)) = units.at(frame.pc) {
             if left != Some(i) {
                 *native = true;
-                if enter(frame, host, table, unit) == exit::STOPPED {
-                    break;
+                match enter(frame, host, table, unit) {
+                    exit::STOPPED => break,
+                    exit::YIELD => {
+                        // Baseline code counted a block hot, or polls for newer units.
+                        let pc = frame.pc;
+                        let heat = tiered.heat().and_then(|h| h.get(pc));
+                        if heat.is_some_and(|n| n.load(Ordering::Relaxed) == hot) {
+                            tiered.tier_up::<H>(&frame.code, pc, hot, background, baseline);
+                        }
+                        let now = tiered.installs().load(Ordering::Acquire);
+                        if now != seen {
+                            seen = now;
+                            units = tiered.compiled();
+                        }
+                        left = None;
+                        continue;
+                    }
+                    // A jump to a segment of another unit comes back here and enters it.
+                    _ => left = Some(i),
                 }
-                // A jump to a segment of another unit comes back here and enters it.
-                left = Some(i);
                 continue;
             }
         }
@@ -52,7 +84,7 @@ pub fn run_frame_tiered<H: Host>(
         let mut watch = Watch {
             units: (!units.is_empty()).then_some(&*units),
             heat: tiered.heat(),
-            hot: hot.max(1),
+            hot,
             installs: (tiered.installs(), seen),
             fired: false,
             stale: false,
@@ -62,7 +94,7 @@ pub fn run_frame_tiered<H: Host>(
         }
         let (fired, stale) = (watch.fired, watch.stale);
         if fired {
-            tiered.tier_up::<H>(&frame.code, frame.pc, hot, background);
+            tiered.tier_up::<H>(&frame.code, frame.pc, hot, background, baseline);
         }
         if fired || stale {
             seen = tiered.installs().load(Ordering::Acquire);
@@ -140,4 +172,114 @@ fn enter<H: Host>(
     crate::builtins::sync_in(&ctx, frame);
     frame.pc = ctx.pc as usize;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::background;
+    use crate::compile::tests::AnyHost;
+    use crate::compile::CompileOptions;
+    use nestedvm_interp::{Bytecode, Fork, Profile, Spec, Status, U256};
+    use std::sync::atomic::AtomicU64;
+
+    fn evm() -> &'static Spec {
+        Spec::get(Profile::Evm, Fork::Osaka, false)
+    }
+
+    fn frame(code: &Arc<Bytecode>, gas: u64) -> Frame {
+        crate::compile::tests::test_frame(code.clone(), gas)
+    }
+
+    /// The word a finished frame returned (its first 32 bytes).
+    fn returned(action: FrameAction) -> U256 {
+        match action {
+            FrameAction::Return(r) => {
+                assert_eq!(r.status, Status::Success, "{r:?}");
+                U256::from_big_endian(&r.output)
+            }
+            other => panic!("not finished: {other:?}"),
+        }
+    }
+
+    /// A loop counting `n` down to 0 in the block at offset 3, returning the count of
+    /// iterations kept in memory word 0.
+    fn countdown(n: u16) -> Vec<u8> {
+        let [hi, lo] = n.to_be_bytes();
+        vec![
+            0x61, hi, lo,   // PUSH2 n
+            0x5b, // 3: JUMPDEST
+            0x5f, 0x51, 0x60, 0x01, 0x01, 0x5f, 0x52, // MLOAD(0) + 1 -> MSTORE(0)
+            0x60, 0x01, 0x90, 0x03, // n - 1
+            0x80, 0x60, 0x03, 0x57, // DUP1 PUSH1 3 JUMPI
+            0x60, 0x20, 0x5f, 0xf3, // RETURN(0, 32)
+        ]
+    }
+
+    #[test]
+    fn baseline_code_counts_no_heat_past_the_codes_end() {
+        // PUSH1 1: its segment falls through to a STOP segment at offset 2, the code's end.
+        let code = Bytecode::new(&[0x60, 0x01]);
+        let counters: Vec<AtomicU32> = (0..3).map(|_| AtomicU32::new(0)).collect();
+        // SAFETY: `counters` outlives the unit.
+        let unit = unsafe {
+            crate::baseline::compile_counting::<AnyHost>(evm(), &code, &counters[..2], 1000)
+        }
+        .expect("compiles");
+        assert!(unit.is_entry(2), "a segment starts at the code's end");
+        let code = Arc::new(code);
+        let mut f = frame(&code, 1000);
+        let table = InstructionTable::<AnyHost>::new(evm());
+        assert_eq!(enter(&mut f, &mut AnyHost, &table, &unit), exit::STOPPED);
+        assert_eq!(counters[0].load(Ordering::Relaxed), 1);
+        // The third counter is past the slice the code was given: nothing wrote it.
+        assert_eq!(counters[2].load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn auto_runs_baseline_code_while_cranelift_compiles_then_takes_the_unit() {
+        let code = Arc::new(Bytecode::new(&countdown(5000)));
+        let tiered = Arc::new(Tiered::new(
+            evm(),
+            code.shared_code(),
+            CompileOptions::default(),
+            Arc::new(AtomicU64::new(0)),
+        ));
+        let table = InstructionTable::<AnyHost>::new(evm());
+        let tiering = Tiering {
+            hot: 64,
+            background: true,
+            baseline: true,
+        };
+        // The compiler is held: the loop gets hot, and the run goes on in baseline code.
+        let held = background::hold();
+        let mut f = frame(&code, 10_000_000);
+        let mut native = false;
+        let action = run_frame_tiered(&mut f, &mut AnyHost, &table, &tiered, tiering, &mut native);
+        assert_eq!(returned(action), U256::from(5000));
+        assert!(native, "baseline code ran");
+        let units = tiered.compiled();
+        assert!(units.has_baseline());
+        // Baseline code counted the loop's block after the interpreter's 64 runs.
+        assert!(tiered.counters()[3].load(Ordering::Relaxed) >= 5000);
+        // The baseline's index is past the units': none yet.
+        assert_eq!(units.at(3).map(|(i, _)| i), Some(0));
+        drop(held);
+        background::wait_idle();
+        // The Cranelift unit holds the loop now, and a run entering baseline code at 0 goes
+        // over to it when its loop yields (every 1024 counts): the loop's block then counts
+        // no more than about that many runs.
+        let units = tiered.compiled();
+        assert_eq!(units.at(3).map(|(i, _)| i), Some(0));
+        assert!(!std::ptr::eq(
+            units.at(3).map(|(_, u)| u).expect("compiled"),
+            units.at(0).map(|(_, u)| u).expect("baseline")
+        ));
+        let before = tiered.counters()[3].load(Ordering::Relaxed);
+        let mut f = frame(&code, 10_000_000);
+        let action = run_frame_tiered(&mut f, &mut AnyHost, &table, &tiered, tiering, &mut native);
+        assert_eq!(returned(action), U256::from(5000));
+        let counted = tiered.counters()[3].load(Ordering::Relaxed) - before;
+        assert!(counted <= 1025, "baseline kept the loop for {counted} runs");
+    }
 }

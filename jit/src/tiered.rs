@@ -32,10 +32,13 @@ pub struct Units {
     units: Vec<Arc<CompiledCode>>,
     /// Per offset: 0 when no unit starts a segment there, else the unit's index plus one.
     owner: Box<[u8]>,
+    /// The baseline tier's code of every segment, for the segments no unit holds.
+    baseline: Option<Arc<CompiledCode>>,
 }
 
 impl Units {
-    /// The unit (and its index) whose segment starts at `pc`.
+    /// The unit (and its index) whose segment starts at `pc`: a Cranelift unit's, else the
+    /// baseline tier's (its index is past the units').
     #[inline]
     pub fn at(&self, pc: usize) -> Option<(usize, &CompiledCode)> {
         match self.owner.get(pc) {
@@ -43,13 +46,22 @@ impl Units {
                 let i = u as usize - 1;
                 self.units.get(i).map(|c| (i, &**c))
             }
-            _ => None,
+            _ => self
+                .baseline
+                .as_deref()
+                .filter(|b| b.is_entry(pc))
+                .map(|b| (self.units.len(), b)),
         }
     }
 
     /// Whether native code holds no segment.
     pub fn is_empty(&self) -> bool {
-        self.units.is_empty()
+        self.units.is_empty() && self.baseline.is_none()
+    }
+
+    /// Whether the baseline tier's code is here.
+    pub fn has_baseline(&self) -> bool {
+        self.baseline.is_some()
     }
 
     /// These units and `unit`, which holds segments none of them does.
@@ -68,7 +80,11 @@ impl Units {
         }
         let mut units = self.units.clone();
         units.push(Arc::new(unit));
-        Units { units, owner }
+        Units {
+            units,
+            owner,
+            baseline: self.baseline.clone(),
+        }
     }
 }
 
@@ -90,6 +106,8 @@ pub struct Tiered {
     current: Mutex<Arc<Units>>,
     /// Units installed so far: a runner holding an older count has older units.
     installs: AtomicU32,
+    /// Whether the baseline tier's code was made (or failed).
+    baseline_tried: AtomicBool,
     plan: Mutex<Plan>,
     compiles: Arc<AtomicU64>,
 }
@@ -133,6 +151,7 @@ impl Tiered {
             profiling: AtomicBool::new(true),
             current: Mutex::new(Arc::new(Units::default())),
             installs: AtomicU32::new(0),
+            baseline_tried: AtomicBool::new(false),
             plan: Mutex::new(Plan {
                 selected: vec![false; len],
                 tier_ups: 0,
@@ -167,6 +186,12 @@ impl Tiered {
             .then_some(&self.heat[..])
     }
 
+    /// The heat counters, counted or not.
+    #[cfg(test)]
+    pub(crate) fn counters(&self) -> &[AtomicU32] {
+        &self.heat
+    }
+
     /// Compiles every segment of `code` (the code this was made for) that no unit holds yet.
     pub fn compile_all<H: Host>(&self, code: &Bytecode) -> Result<(), CompileError> {
         let mut plan = lock(&self.plan);
@@ -193,8 +218,13 @@ impl Tiered {
     /// every segment they do). Runners holding the old units go on with them.
     fn install(&self, unit: CompiledCode, len: usize, replacing: bool) {
         let mut current = lock(&self.current);
+        let replaced;
         let before = if replacing {
-            &Units::default()
+            replaced = Units {
+                baseline: current.baseline.clone(),
+                ..Units::default()
+            };
+            &replaced
         } else {
             &**current
         };
@@ -202,17 +232,46 @@ impl Tiered {
         self.installs.fetch_add(1, Ordering::Release);
     }
 
+    /// Compiles the whole code with the baseline tier, counting heat, unless that was tried
+    /// already: `auto` runs it where no Cranelift unit holds the code yet, from the first
+    /// tier-up on (the blocks are hot, Cranelift's unit may take a while).
+    fn add_baseline<H: Host>(&self, code: &Bytecode, hot: u32) {
+        if !crate::baseline::AVAILABLE || self.baseline_tried.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        // SAFETY: the unit lives in this `Tiered`'s units, so the counters outlive it.
+        let unit =
+            unsafe { crate::baseline::compile_counting::<H>(self.spec, code, &self.heat, hot) };
+        // Failing (over-long code is never tiered) leaves the interpreter, as before.
+        if let Ok(unit) = unit {
+            let mut current = lock(&self.current);
+            let units = Units {
+                units: current.units.clone(),
+                owner: current.owner.clone(),
+                baseline: Some(Arc::new(unit)),
+            };
+            *current = Arc::new(units);
+            self.installs.fetch_add(1, Ordering::Release);
+        }
+    }
+
     /// The block at `pc` of `code` has run `hot` times: compiles the warm segments no unit
     /// holds into a new unit, here or in the `background` (then [`Tiered::installs`] moves
     /// once it is in [`Tiered::compiled`]). Nothing when another thread is compiling this
-    /// code (the caller goes on interpreting) or nothing new is warm.
+    /// code (the caller goes on interpreting) or nothing new is warm. With `baseline`, the
+    /// first tier-up also compiles the whole code with the baseline tier, here (it takes
+    /// about a thousandth of Cranelift's time), which then runs what no unit holds.
     pub fn tier_up<H: Host>(
         self: &Arc<Self>,
         code: &Arc<Bytecode>,
         pc: usize,
         hot: u32,
         background: bool,
+        baseline: bool,
     ) {
+        if baseline {
+            self.add_baseline::<H>(code, hot);
+        }
         let mut plan = match self.plan.try_lock() {
             Ok(plan) => plan,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
@@ -388,13 +447,13 @@ mod tests {
         let hot = 32;
         let held = background::hold();
         tiered.heat[0].store(hot, Ordering::Relaxed);
-        tiered.tier_up::<AnyHost>(&code, 0, hot, true);
+        tiered.tier_up::<AnyHost>(&code, 0, hot, true, false);
         // `a` again (in the unit in flight), then `b`, get hot while `a`'s unit waits for the
         // compiler: only `b` makes another tier-up.
-        tiered.tier_up::<AnyHost>(&code, 0, hot, true);
+        tiered.tier_up::<AnyHost>(&code, 0, hot, true, false);
         assert!(!lock(&tiered.plan).missed);
         tiered.heat[4].store(hot, Ordering::Relaxed);
-        tiered.tier_up::<AnyHost>(&code, 4, hot, true);
+        tiered.tier_up::<AnyHost>(&code, 4, hot, true, false);
         assert_eq!(compiles.load(Ordering::Relaxed), 1, "one unit in flight");
         assert!(tiered.compiled().is_empty(), "nothing installed while held");
         assert_eq!(tiered.installs().load(Ordering::Relaxed), 0);
@@ -422,9 +481,9 @@ mod tests {
         let held = background::hold();
         tiered.heat[0].store(hot, Ordering::Relaxed);
         tiered.heat[4].store(hot, Ordering::Relaxed);
-        tiered.tier_up::<AnyHost>(&code, 0, hot, true);
+        tiered.tier_up::<AnyHost>(&code, 0, hot, true, false);
         tiered.heat[8].store(hot, Ordering::Relaxed);
-        tiered.tier_up::<AnyHost>(&code, 8, hot, true);
+        tiered.tier_up::<AnyHost>(&code, 8, hot, true, false);
         drop(held);
         background::wait_idle();
         assert_eq!(compiles.load(Ordering::Relaxed), 2);

@@ -103,6 +103,8 @@ impl DiffEngine {
             hot_after: 0,
             // Tier-ups where the seed puts them, so that a failure replays.
             background: false,
+            // `jit-tiered`: baseline code from the first tier-up on, as by default.
+            baseline: JitConfig::default().baseline,
         };
         let ours = |vm: &mut Vm, engine, jit_config| {
             let config = Config {

@@ -32,6 +32,9 @@ pub(super) struct Emitted {
 
 /// Code run out of the way of the hot path, emitted after every segment.
 enum Cold {
+    /// Yields to the runner at segment start `pc`, the height in `LEN` and the gas in `GAS`
+    /// (the segment's entry checks not done).
+    Yield { at: Label, pc: usize },
     /// Hands over to the interpreter at `pc` with the height `LEN + delta` and the gas
     /// `GAS + give_back`, writing `word` at `[TOP + disp]` first (a jump target that was
     /// never stored).
@@ -65,12 +68,27 @@ enum Cold {
     },
 }
 
+/// Heat counting in native code, for `auto`: each segment entry adds one to the counter of
+/// its offset and yields to the runner when it reaches `hot` and every 1024 counts.
+#[derive(Clone, Copy)]
+pub(super) struct Profiling {
+    /// The address of the counters (one `u32` per offset of the code), which must outlive
+    /// the code.
+    pub heat: usize,
+    /// How many counters there are: segments starting past them (at the code's end) count
+    /// nothing.
+    pub len: usize,
+    /// The count at which a block is hot.
+    pub hot: u32,
+}
+
 /// Translates the selected `segments` of `code`.
 pub(super) fn emit(
     spec: &'static Spec,
     code: &Bytecode,
     segments: &BTreeMap<usize, Segment>,
     builtins: Builtins,
+    profiling: Option<Profiling>,
 ) -> Result<Emitted, CompileError> {
     let bytes = code.padded();
     let mut a = Asm::with_capacity(64 * code.len() + 256);
@@ -100,6 +118,7 @@ pub(super) fn emit(
         jump_table,
         cold: Vec::new(),
         depth: 0,
+        profiling,
     };
     e.prologue(entry_table, entry_len);
     let order: Vec<usize> = segments.keys().copied().collect();
@@ -150,6 +169,7 @@ struct Emitter<'a> {
     cold: Vec<Cold>,
     /// The height now, relative to `LEN`.
     depth: i32,
+    profiling: Option<Profiling>,
 }
 
 impl Emitter<'_> {
@@ -258,6 +278,19 @@ impl Emitter<'_> {
             return;
         };
         self.a.bind(entry);
+        if let Some(p) = self.profiling.filter(|p| seg.start < p.len) {
+            let at = self.a.label();
+            self.cold.push(Cold::Yield { at, pc: seg.start });
+            self.a.mov_imm(Rcx, (p.heat + 4 * seg.start) as u64);
+            self.a.load32(Rax, Mem::Base(Rcx, 0));
+            self.a.alu_imm(Alu::Add, Rax, 1);
+            self.a.store32(Mem::Base(Rcx, 0), Rax);
+            self.a.mov_imm(Rdx, u64::from(p.hot));
+            self.a.alu(Alu::Cmp, Rax, Rdx);
+            self.a.jcc(Cond::E, at);
+            self.a.test_eax_imm(1023);
+            self.a.jcc(Cond::E, at);
+        }
         let bail = self.interpret_at(seg.start, 0, 0);
         if seg.min_entry > seg.max_entry {
             // Every height fails one of its instructions: the interpreter finds which.
@@ -704,6 +737,15 @@ impl Emitter<'_> {
                     self.a.mov_imm(Rax, pc as u64);
                     self.a.store(Mem::Base(CTX, offsets::PC), Rax);
                     self.a.jmp(self.interpret_synced);
+                }
+                Cold::Yield { at, pc } => {
+                    self.a.bind(at);
+                    self.a.store(Mem::Base(CTX, offsets::GAS), GAS);
+                    self.a.store(Mem::Base(CTX, offsets::STACK_LEN), LEN);
+                    self.a.mov_imm(Rax, pc as u64);
+                    self.a.store(Mem::Base(CTX, offsets::PC), Rax);
+                    self.a.mov_imm(Rax, u64::from(exit::YIELD));
+                    self.a.jmp(self.epilogue);
                 }
                 Cold::Grow { at, access, slow } => {
                     // The builtin keeps every register but `rax` (see

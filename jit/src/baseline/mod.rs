@@ -37,14 +37,69 @@ pub(crate) fn compile<H: Host>(
     if let Selection::Only(select) = selection {
         segments.retain(|&start, _| select(start));
     }
-    let entries = crate::compile::entry_bits(code, &segments);
-    let emitted = emit::emit(spec, code, &segments, crate::builtins::Builtins::of::<H>())?;
+    finish::<H>(spec, code, &segments, None)
+}
+
+/// Compiles all of `code` under `spec` for host type `H`, its segment entries counting heat in
+/// `heat` (one counter per offset) and yielding to the runner ([`crate::context::exit::YIELD`])
+/// when a counter reaches `hot` and every 1024 counts, for `auto`, whose interpreter does not
+/// count where this code runs.
+///
+/// # Safety
+/// `heat` must outlive the compiled code: native code writes to it.
+#[cfg(all(target_arch = "x86_64", unix))]
+pub(crate) unsafe fn compile_counting<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    heat: &[std::sync::atomic::AtomicU32],
+    hot: u32,
+) -> Result<CompiledCode, CompileError> {
+    let segments = crate::segments::segments(spec, code);
+    let profiling = emit::Profiling {
+        heat: heat.as_ptr() as usize,
+        len: heat.len(),
+        hot,
+    };
+    finish::<H>(spec, code, &segments, Some(profiling))
+}
+
+/// Emits `segments` and maps the machine code.
+#[cfg(all(target_arch = "x86_64", unix))]
+fn finish<H: Host>(
+    spec: &'static Spec,
+    code: &Bytecode,
+    segments: &std::collections::BTreeMap<usize, crate::segments::Segment>,
+    profiling: Option<emit::Profiling>,
+) -> Result<CompiledCode, CompileError> {
+    let entries = crate::compile::entry_bits(code, segments);
+    let builtins = crate::builtins::Builtins::of::<H>();
+    let emitted = emit::emit(spec, code, segments, builtins, profiling)?;
     let memory = ExecMemory::new(&emitted.code)?;
     Ok(CompiledCode::from_baseline(
         memory,
         entries,
         emitted.code.len(),
     ))
+}
+
+/// Refuses (see [`compile`]).
+///
+/// # Safety
+/// None needed.
+#[cfg(not(all(target_arch = "x86_64", unix)))]
+pub(crate) unsafe fn compile_counting<H: Host>(
+    _spec: &'static Spec,
+    _code: &Bytecode,
+    _heat: &[std::sync::atomic::AtomicU32],
+    _hot: u32,
+) -> Result<CompiledCode, CompileError> {
+    Err(unavailable())
+}
+
+/// Why the baseline tier does not compile here.
+#[cfg(not(all(target_arch = "x86_64", unix)))]
+fn unavailable() -> CompileError {
+    CompileError("the baseline compiler writes x86-64 code only".to_string())
 }
 
 /// Compiles the selected segments of `code` under `spec` for host type `H`.
@@ -54,7 +109,5 @@ pub(crate) fn compile<H: Host>(
     _code: &Bytecode,
     _selection: Selection<'_>,
 ) -> Result<CompiledCode, CompileError> {
-    Err(CompileError(
-        "the baseline compiler writes x86-64 code only".to_string(),
-    ))
+    Err(unavailable())
 }

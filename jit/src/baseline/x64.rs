@@ -45,6 +45,16 @@ pub enum Mem {
     Indexed(Reg, Reg, u8),
 }
 
+impl Mem {
+    /// REX's X and B bits: the high bits of the index and the base.
+    fn rex_bits(self) -> (u8, u8) {
+        match self {
+            Mem::Base(base, _) => (0, base.high()),
+            Mem::Indexed(base, index, _) => (index.high(), base.high()),
+        }
+    }
+}
+
 /// An ALU operation, by its encoding's group number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -143,10 +153,7 @@ impl Asm {
 
     /// REX with W set, for a register in the reg field and an operand.
     fn rex_w(&mut self, reg: u8, m: Mem) {
-        let (x, b) = match m {
-            Mem::Base(base, _) => (0, base.high()),
-            Mem::Indexed(base, index, _) => (index.high(), base.high()),
-        };
+        let (x, b) = m.rex_bits();
         self.byte(0x48 | (reg >> 3) << 2 | x << 1 | b);
     }
 
@@ -201,23 +208,36 @@ impl Asm {
         self.mem_form(&[0x8b], dst as u8, m);
     }
 
-    /// `mov dst32, dword [m]` (zero-extended).
-    pub fn load32(&mut self, dst: Reg, m: Mem) {
-        let (x, b) = match m {
-            Mem::Base(base, _) => (0, base.high()),
-            Mem::Indexed(base, index, _) => (index.high(), base.high()),
-        };
-        let rex = dst.high() << 2 | x << 1 | b;
+    /// A 32-bit `opcode` with a register in the reg field and a memory operand.
+    fn mem_form32(&mut self, opcode: u8, reg: Reg, m: Mem) {
+        let (x, b) = m.rex_bits();
+        let rex = reg.high() << 2 | x << 1 | b;
         if rex != 0 {
             self.byte(0x40 | rex);
         }
-        self.byte(0x8b);
-        self.modrm_mem(dst as u8, m);
+        self.byte(opcode);
+        self.modrm_mem(reg as u8, m);
+    }
+
+    /// `mov dst32, dword [m]` (zero-extended).
+    pub fn load32(&mut self, dst: Reg, m: Mem) {
+        self.mem_form32(0x8b, dst, m);
     }
 
     /// `mov [m], src`.
     pub fn store(&mut self, m: Mem, src: Reg) {
         self.mem_form(&[0x89], src as u8, m);
+    }
+
+    /// `mov dword [m], src32`.
+    pub fn store32(&mut self, m: Mem, src: Reg) {
+        self.mem_form32(0x89, src, m);
+    }
+
+    /// `test eax, imm`.
+    pub fn test_eax_imm(&mut self, imm: u32) {
+        self.byte(0xa9);
+        self.imm32(imm as i32);
     }
 
     /// `mov qword [m], imm` (sign-extended 32-bit immediate).
@@ -537,6 +557,13 @@ mod tests {
             (
                 bytes(|a| a.set_flag(Cond::B, Rcx)),
                 &[0x0f, 0x92, 0xc1, 0x0f, 0xb6, 0xc9],
+            ),
+            // mov dword [rcx], eax
+            (bytes(|a| a.store32(Mem::Base(Rcx, 0), Rax)), &[0x89, 0x01]),
+            // test eax, 1023
+            (
+                bytes(|a| a.test_eax_imm(1023)),
+                &[0xa9, 0xff, 0x03, 0x00, 0x00],
             ),
             // call rax
             (bytes(|a| a.call(Rax)), &[0xff, 0xd0]),

@@ -115,6 +115,10 @@ pub struct RunArgs {
     /// it goes on in the interpreter.
     #[arg(long)]
     sync_compile: bool,
+    /// auto: keep the code no Cranelift unit holds in the interpreter, rather than running it
+    /// on the baseline tier from the first tier-up on.
+    #[arg(long)]
+    no_baseline: bool,
     /// Print the Cranelift IR the JIT builds for the code instead of running it.
     #[arg(long, conflicts_with = "dump_asm")]
     dump_ir: bool,
@@ -220,6 +224,7 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
             hot_after: u32::try_from(parse_u64("--hot-after", &args.hot_after)?)
                 .map_err(|_| "--hot-after: too large".to_string())?,
             background: !args.sync_compile,
+            baseline: !args.no_baseline && JitConfig::default().baseline,
         },
         ..Config::default()
     };
