@@ -264,7 +264,9 @@ pub fn compile_selected<H: Host>(
 
 /// Runs `build`, turning a panic in the lowering or in Cranelift (a bug of ours or theirs,
 /// on some input) into an error: it must not take the process down.
-fn without_panics<T>(build: impl FnOnce() -> Result<T, CompileError>) -> Result<T, CompileError> {
+pub(crate) fn without_panics<T>(
+    build: impl FnOnce() -> Result<T, CompileError>,
+) -> Result<T, CompileError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).unwrap_or_else(|panic| {
         let why = panic
             .downcast_ref::<&str>()

@@ -239,10 +239,12 @@ impl Tiered {
         if !crate::baseline::AVAILABLE || self.baseline_tried.swap(true, Ordering::Relaxed) {
             return;
         }
-        // SAFETY: the unit lives in this `Tiered`'s units, so the counters outlive it.
-        let unit =
-            unsafe { crate::baseline::compile_counting::<H>(self.spec, code, &self.heat, hot) };
-        // Failing (over-long code is never tiered) leaves the interpreter, as before.
+        // A panic while compiling (a bug) is an error here too, never the running thread's.
+        let unit = crate::compile::without_panics(|| {
+            // SAFETY: the unit lives in this `Tiered`'s units, so the counters outlive it.
+            unsafe { crate::baseline::compile_counting::<H>(self.spec, code, &self.heat, hot) }
+        });
+        // Failing (over-long code is never tiered; a compiler bug) leaves the interpreter.
         if let Ok(unit) = unit {
             let mut current = lock(&self.current);
             let units = Units {
