@@ -1,5 +1,5 @@
-//! The interpreter against the JIT under both dynamic-jump policies and tiered, in both
-//! profiles (and the verifier build).
+//! The interpreter against the JIT under both dynamic-jump policies, tiered and on the
+//! baseline tier, in both profiles (and the verifier build).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,11 +8,12 @@ use nestedvm::{Profile, Vm};
 use nestedvm_fuzz::{check, Input};
 use std::cell::RefCell;
 
-const ENGINES: [DiffEngine; 4] = [
+const ENGINES: [DiffEngine; 5] = [
     DiffEngine::Interp,
     DiffEngine::JitInterp,
     DiffEngine::JitTable,
     DiffEngine::JitTiered,
+    DiffEngine::JitBaseline,
 ];
 
 thread_local! {
