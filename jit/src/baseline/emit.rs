@@ -313,22 +313,16 @@ impl Emitter<'_> {
         for (i, ins) in seg.instrs.iter().enumerate().rev() {
             rest_from[i] = rest_from[i + 1] + self.spec.static_gas[ins.op as usize];
         }
-        // A PUSH whose value only the next instruction's jump reads, to a landing with an
-        // entry: never stored, the jump goes straight there.
-        let mut target: Option<U256> = None;
+        // A PUSH whose value only the next instruction reads, as a jump target landing on an
+        // entry or a constant operand: never stored (see `takes_constant`).
+        let mut known: Option<U256> = None;
         let n = seg.instrs.len();
         for (i, ins) in seg.instrs.iter().enumerate() {
             let next = seg.instrs.get(i + 1).map(|n| n.op);
             let last = i + 1 == n;
             let (rest_from, rest_after) = (rest_from[i], rest_from[i + 1]);
             match self.instruction(
-                ins.pc,
-                ins.op,
-                next,
-                &mut target,
-                rest_from,
-                rest_after,
-                last,
+                ins.pc, ins.op, next, &mut known, rest_from, rest_after, last,
             ) {
                 Flow::Next => {}
                 Flow::Left => return,
@@ -365,7 +359,7 @@ impl Emitter<'_> {
         pc: usize,
         op: u8,
         next: Option<u8>,
-        target: &mut Option<U256>,
+        known: &mut Option<U256>,
         rest_from: u64,
         rest_after: u64,
         last: bool,
@@ -374,15 +368,23 @@ impl Emitter<'_> {
         if self.spec.kind[op as usize] != OpKind::Run {
             return self.exec(pc, rest_after, last);
         }
+        if let Some(c) = known.take_if(|_| !Self::constant_taker(op)) {
+            // Deferred only for an instruction that takes it; should another come, it is
+            // stored after all.
+            self.depth -= 1;
+            self.push_word(c);
+            self.depth += 1;
+        }
+        if let Some(c) = known.take_if(|_| !matches!(op, JUMP | JUMPI)) {
+            self.with_constant(op, c);
+            return Flow::Next;
+        }
         match op {
             PUSH0..=PUSH32 => {
                 let n = (op - PUSH0) as usize;
                 let v = U256::from_big_endian(&self.bytes[pc + 1..pc + 1 + n]);
-                let lands = v.bits() <= 32
-                    && jump_landing(self.spec, self.code, v.low_u64() as usize)
-                        .is_some_and(|to| self.entry(to).is_some());
-                if lands && matches!(next, Some(JUMP | JUMPI)) {
-                    *target = Some(v);
+                if next.is_some_and(|next| self.takes_constant(next, v)) {
+                    *known = Some(v);
                 } else {
                     self.push_word(v);
                 }
@@ -496,12 +498,141 @@ impl Emitter<'_> {
             MLOAD | MSTORE => self.memory(pc, op, rest_after, last),
             JUMP | JUMPI => {
                 // Both ways out of a JUMPI are taken here (it ends its segment).
-                self.jump(pc, op == JUMPI, target.take(), rest_from);
+                self.jump(pc, op == JUMPI, known.take(), rest_from);
                 return Flow::Left;
             }
             _ => return self.exec(pc, rest_after, last),
         }
         Flow::Next
+    }
+
+    /// Opcodes with a constant-operand form in [`Emitter::with_constant`] (and the jumps).
+    fn constant_taker(op: u8) -> bool {
+        use opcode::*;
+        matches!(
+            op,
+            JUMP | JUMPI | ADD | AND | OR | XOR | SHL | SHR | MUL | EQ
+        )
+    }
+
+    /// Whether `op`, right after a PUSH of `v`, takes `v` as a constant rather than from the
+    /// stack: jumps to a landing with an entry; ADD of a small constant (immediates);
+    /// AND, OR, XOR (limb by limb, all-zero and all-one limbs costing nothing); SHL, SHR and
+    /// MUL by a power of two (limb moves instead of a builtin call); EQ with a 64-bit value.
+    fn takes_constant(&self, op: u8, v: U256) -> bool {
+        use opcode::*;
+        if self.spec.kind[op as usize] != OpKind::Run || !Self::constant_taker(op) {
+            return false;
+        }
+        match op {
+            JUMP | JUMPI => {
+                v.bits() <= 32
+                    && jump_landing(self.spec, self.code, v.low_u64() as usize)
+                        .is_some_and(|to| self.entry(to).is_some())
+            }
+            ADD => v < U256::from(i32::MAX as u64),
+            MUL => !v.is_zero() && (v & (v - U256::one())).is_zero(),
+            EQ => v.bits() <= 64,
+            _ => true,
+        }
+    }
+
+    /// `op` with its top input the constant `c` (not on the stack, its slot counted), the
+    /// other input item 2; see [`Emitter::takes_constant`].
+    fn with_constant(&mut self, op: u8, c: U256) {
+        use opcode::*;
+        match op {
+            ADD => {
+                self.a
+                    .alu_mem_imm(Alu::Add, self.item(2, 0), c.low_u64() as i32);
+                for j in 1..4 {
+                    self.a.alu_mem_imm(Alu::Adc, self.item(2, j), 0);
+                }
+            }
+            AND | OR | XOR => {
+                for j in 0..4 {
+                    let limb = c.0[j as usize];
+                    let at = self.item(2, j);
+                    match (op, limb) {
+                        (AND, u64::MAX) | (OR | XOR, 0) => {}
+                        (AND, 0) => self.a.store_imm(at, 0),
+                        (OR, u64::MAX) => self.a.store_imm(at, -1),
+                        _ => {
+                            let alu = match op {
+                                AND => Alu::And,
+                                OR => Alu::Or,
+                                _ => Alu::Xor,
+                            };
+                            self.a.mov_imm(Rax, limb);
+                            self.a.alu_store(alu, at, Rax);
+                        }
+                    }
+                }
+            }
+            SHL | MUL => {
+                let shift = if op == MUL {
+                    c.trailing_zeros()
+                } else {
+                    c.min(U256::from(256)).low_u64() as u32
+                };
+                self.shift_constant(shift, true);
+            }
+            SHR => self.shift_constant(c.min(U256::from(256)).low_u64() as u32, false),
+            EQ => {
+                self.a.mov_imm(Rax, c.low_u64());
+                self.a.alu_load(Alu::Xor, Rax, self.item(2, 0));
+                for j in 1..4 {
+                    self.a.alu_load(Alu::Or, Rax, self.item(2, j));
+                }
+                self.a.set_flag(Cond::E, Rcx);
+                self.store_flag(2);
+            }
+            _ => {
+                // Not a taker: `takes_constant` said no.
+                self.depth -= 1;
+                self.push_word(c);
+                self.depth += 1;
+                return;
+            }
+        }
+        self.depth -= 1;
+    }
+
+    /// Item 2 shifted left (or right) by `shift` bits (256 or more: zero), in place: limbs
+    /// written in the order that reads each source limb before it is overwritten.
+    fn shift_constant(&mut self, shift: u32, left: bool) {
+        let (q, r) = ((shift / 64) as i32, (shift % 64) as u8);
+        let order: [i32; 4] = if left { [3, 2, 1, 0] } else { [0, 1, 2, 3] };
+        for j in order {
+            let (src, spill) = if left {
+                (j - q, j - q - 1)
+            } else {
+                (j + q, j + q + 1)
+            };
+            let at = self.item(2, j);
+            if shift >= 256 || !(0..4).contains(&src) {
+                self.a.store_imm(at, 0);
+                continue;
+            }
+            self.a.load(Rax, self.item(2, src));
+            if r > 0 {
+                if left {
+                    self.a.shl_imm(Rax, r);
+                } else {
+                    self.a.shr_imm(Rax, r);
+                }
+                if (0..4).contains(&spill) {
+                    self.a.load(Rcx, self.item(2, spill));
+                    if left {
+                        self.a.shr_imm(Rcx, 64 - r);
+                    } else {
+                        self.a.shl_imm(Rcx, 64 - r);
+                    }
+                    self.a.alu(Alu::Or, Rax, Rcx);
+                }
+            }
+            self.a.store(at, Rax);
+        }
     }
 
     /// Writes `v` as the new top item (at the current depth; the caller counts it).

@@ -276,6 +276,20 @@ impl Asm {
         self.byte(0xc0 | src.low() << 3 | dst.low());
     }
 
+    /// `op qword [m], imm` (sign-extended immediate).
+    pub fn alu_mem_imm(&mut self, op: Alu, m: Mem, imm: i32) {
+        match i8::try_from(imm) {
+            Ok(small) => {
+                self.mem_form(&[0x83], op as u8, m);
+                self.byte(small as u8);
+            }
+            Err(_) => {
+                self.mem_form(&[0x81], op as u8, m);
+                self.imm32(imm);
+            }
+        }
+    }
+
     /// `op dst, imm` (sign-extended 32-bit immediate).
     pub fn alu_imm(&mut self, op: Alu, dst: Reg, imm: i32) {
         self.rex_rr(true, 0, dst);
@@ -500,6 +514,21 @@ mod tests {
             (
                 bytes(|a| a.alu_store(Alu::And, Mem::Base(R14, -64), Rax)),
                 &[0x49, 0x21, 0x46, 0xc0],
+            ),
+            // add qword [r14 - 32], 0x20
+            (
+                bytes(|a| a.alu_mem_imm(Alu::Add, Mem::Base(R14, -32), 0x20)),
+                &[0x49, 0x83, 0x46, 0xe0, 0x20],
+            ),
+            // adc qword [r14 - 24], 0
+            (
+                bytes(|a| a.alu_mem_imm(Alu::Adc, Mem::Base(R14, -24), 0)),
+                &[0x49, 0x83, 0x56, 0xe8, 0x00],
+            ),
+            // add qword [rbx + 8], 0x12345
+            (
+                bytes(|a| a.alu_mem_imm(Alu::Add, Mem::Base(Rbx, 8), 0x12345)),
+                &[0x48, 0x81, 0x43, 0x08, 0x45, 0x23, 0x01, 0x00],
             ),
             // cmp r13, 21
             (
