@@ -93,6 +93,17 @@ pub(crate) fn hold() -> MutexGuard<'static, ()> {
     lock(&HOLD)
 }
 
+/// Held by a test to keep Cranelift tier-ups from starting (baseline jobs still run).
+#[cfg(test)]
+static HOLD_TIER_UPS: Mutex<()> = Mutex::new(());
+
+/// Keeps Cranelift tier-up jobs (taking this at their start) waiting until the guard is
+/// dropped, while jobs queued before them run.
+#[cfg(test)]
+pub(crate) fn hold_tier_ups() -> MutexGuard<'static, ()> {
+    lock(&HOLD_TIER_UPS)
+}
+
 /// Queues `job` for a compiler thread; runs it here when no thread could be started.
 pub(crate) fn submit(job: Job) {
     let c = compiler();

@@ -232,13 +232,10 @@ impl Tiered {
         self.installs.fetch_add(1, Ordering::Release);
     }
 
-    /// Compiles the whole code with the baseline tier, counting heat, unless that was tried
-    /// already: `auto` runs it where no Cranelift unit holds the code yet, from the first
-    /// tier-up on (the blocks are hot, Cranelift's unit may take a while).
+    /// Compiles the whole code with the baseline tier, counting heat, and installs it: `auto`
+    /// runs it where no Cranelift unit holds the code yet, from the first tier-up on (the
+    /// blocks are hot, Cranelift's unit may take a while).
     fn add_baseline<H: Host>(&self, code: &Bytecode, hot: u32) {
-        if !crate::baseline::AVAILABLE || self.baseline_tried.swap(true, Ordering::Relaxed) {
-            return;
-        }
         // A panic while compiling (a bug) is an error here too, never the running thread's.
         let unit = crate::compile::without_panics(|| {
             // SAFETY: the unit lives in this `Tiered`'s units, so the counters outlive it.
@@ -261,8 +258,9 @@ impl Tiered {
     /// holds into a new unit, here or in the `background` (then [`Tiered::installs`] moves
     /// once it is in [`Tiered::compiled`]). Nothing when another thread is compiling this
     /// code (the caller goes on interpreting) or nothing new is warm. With `baseline`, the
-    /// first tier-up also compiles the whole code with the baseline tier, here (it takes
-    /// about a thousandth of Cranelift's time), which then runs what no unit holds.
+    /// first tier-up also compiles the whole code with the baseline tier (in about a
+    /// thousandth of Cranelift's time; in the background, ahead of the tier-up, or here),
+    /// which then runs what no unit holds.
     pub fn tier_up<H: Host>(
         self: &Arc<Self>,
         code: &Arc<Bytecode>,
@@ -271,8 +269,23 @@ impl Tiered {
         background: bool,
         baseline: bool,
     ) {
-        if baseline {
-            self.add_baseline::<H>(code, hot);
+        if baseline
+            && crate::baseline::AVAILABLE
+            && !self.baseline_tried.swap(true, Ordering::Relaxed)
+        {
+            if background {
+                // Queued before the Cranelift tier-up below, so it lands first (in about a
+                // thousandth of the time), and the running thread never waits for it.
+                let (tiered, code) = (self.clone(), code.clone());
+                let compile: fn(&Tiered, &Bytecode, u32) = Tiered::add_baseline::<H>;
+                background::submit(Box::new(move || {
+                    if Arc::strong_count(&tiered) > 1 {
+                        compile(&tiered, &code, hot);
+                    }
+                }));
+            } else {
+                self.add_baseline::<H>(code, hot);
+            }
         }
         let mut plan = match self.plan.try_lock() {
             Ok(plan) => plan,
@@ -300,6 +313,8 @@ impl Tiered {
         // Instantiated here, where the host type is known; the job only needs the pointer.
         let compile: CompileAdded = compile_added::<H>;
         background::submit(Box::new(move || {
+            #[cfg(test)]
+            let _held = background::hold_tier_ups();
             let (mut added, mut last, mut replacing) = (added, last, replacing);
             loop {
                 if Arc::strong_count(&tiered) == 1 {
