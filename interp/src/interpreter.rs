@@ -355,7 +355,7 @@ unsafe fn binary_at(top: *mut U256, f: impl Fn(U256, U256) -> U256) {
     unsafe {
         let a = crate::stack::limbwise(&*top);
         let b = crate::stack::limbwise(&*top.sub(1));
-        top.sub(1).write(f(a, b));
+        top.sub(1).write(crate::stack::limbwise(&f(a, b)));
     }
 }
 
@@ -370,7 +370,7 @@ unsafe fn ternary_at(top: *mut U256, f: fn(&U256, &U256, &U256) -> U256) {
         let a = crate::stack::limbwise(&*top);
         let b = crate::stack::limbwise(&*top.sub(1));
         let n = crate::stack::limbwise(&*top.sub(2));
-        top.sub(2).write(f(&a, &b, &n));
+        top.sub(2).write(crate::stack::limbwise(&f(&a, &b, &n)));
     }
 }
 

@@ -135,9 +135,10 @@ impl Stack {
 /// limb at a time (arithmetic results, PUSH immediates); a wider read of a word just written
 /// that way cannot be forwarded from the store buffer and stalls, which made DUP and SWAP
 /// the interpreter's costliest instructions. Volatile keeps the compiler from merging the
-/// reads back into wide ones.
+/// reads back into wide ones. The same holds for a word a called function returned through
+/// memory: read it this way before storing it.
 #[inline(always)]
-pub(crate) fn limbwise(word: &U256) -> U256 {
+pub fn limbwise(word: &U256) -> U256 {
     // SAFETY: each pointer comes from a reference to a live, aligned u64.
     U256(
         word.0

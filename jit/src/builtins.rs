@@ -362,6 +362,8 @@ unsafe extern "C" fn word_on_stack_of<const OP: u8>(ctx: *mut JitContext, top: *
     let (a, b, c) = (read(0), read(1), read(2));
     match catch_unwind(|| instructions::word_op(OP, &a, &b, &c)) {
         Ok(Some(r)) => {
+            // The word code returned `r` through memory a limb at a time: read it back so.
+            let r = nestedvm_interp::stack::limbwise(&r);
             // SAFETY: as above: the deepest input's place.
             unsafe { top.sub(inputs - 1).write(r) };
             exit::CONTINUE
