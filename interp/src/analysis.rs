@@ -194,6 +194,18 @@ fn ends_block(spec: &Spec, op: u8) -> bool {
 /// (every 0x5B byte in `hyvm`, where push data can be jumped into, is a start as well: such
 /// blocks overlap the block holding the push) and after every block-ending instruction.
 pub fn basic_blocks(spec: &Spec, code: &Bytecode) -> Vec<BasicBlock> {
+    let starts = block_starts(spec, code);
+    starts
+        .iter()
+        .map(|&start| block_from(spec, code, start, &starts))
+        .collect()
+}
+
+/// Where the blocks of [`basic_blocks`] start, in order, without decoding the blocks: a
+/// block decoded from inside push data (a `hyvm` landing) runs on through the real
+/// instructions after it, so decoding every block costs more than linear time in code full
+/// of such landings, and the JIT only needs the starts.
+pub fn block_starts(spec: &Spec, code: &Bytecode) -> Vec<usize> {
     let mut starts: Vec<usize> = vec![0];
     let mut pc = 0;
     while pc < code.len() {
@@ -217,9 +229,6 @@ pub fn basic_blocks(spec: &Spec, code: &Bytecode) -> Vec<BasicBlock> {
     starts.sort_unstable();
     starts.dedup();
     starts
-        .iter()
-        .map(|&start| block_from(spec, code, start, &starts))
-        .collect()
 }
 
 /// Decodes the block that begins at `start` and runs to the next start or block end.

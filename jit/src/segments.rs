@@ -8,7 +8,7 @@
 //! that suspend the frame (calls and creates), so native code can be re-entered there.
 //! Every segment start is an entry point of the compiled function.
 
-use nestedvm_interp::analysis::{basic_blocks, immediate_len};
+use nestedvm_interp::analysis::{block_starts, immediate_len};
 use nestedvm_interp::opcode::{self, OPCODES};
 use nestedvm_interp::spec::OpKind;
 use nestedvm_interp::{Bytecode, Spec, STACK_LIMIT};
@@ -104,7 +104,7 @@ pub fn jump_landing(spec: &Spec, code: &Bytecode, dest: usize) -> Option<usize> 
 
 /// The segments of `code` under `spec`, by start offset.
 pub fn segments(spec: &Spec, code: &Bytecode) -> BTreeMap<usize, Segment> {
-    let mut starts: Vec<usize> = basic_blocks(spec, code).iter().map(|b| b.start).collect();
+    let mut starts = block_starts(spec, code);
     starts.push(0);
     let mut landings = vec![false; code.len() + 2];
     for d in 0..code.len() {
