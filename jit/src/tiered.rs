@@ -258,8 +258,8 @@ impl Tiered {
     /// holds into a new unit, here or in the `background` (then [`Tiered::installs`] moves
     /// once it is in [`Tiered::compiled`]). Nothing when another thread is compiling this
     /// code (the caller goes on interpreting) or nothing new is warm. With `baseline`, the
-    /// first tier-up also compiles the whole code with the baseline tier (in about a
-    /// thousandth of Cranelift's time; in the background, ahead of the tier-up, or here),
+    /// first tier-up also compiles the whole code with the baseline tier (hundreds of
+    /// times faster than Cranelift; in the background, ahead of the tier-up, or here),
     /// which then runs what no unit holds.
     pub fn tier_up<H: Host>(
         self: &Arc<Self>,
@@ -274,8 +274,8 @@ impl Tiered {
             && !self.baseline_tried.swap(true, Ordering::Relaxed)
         {
             if background {
-                // Queued before the Cranelift tier-up below, so it lands first (in about a
-                // thousandth of the time), and the running thread never waits for it.
+                // Queued before the Cranelift tier-up below, so it lands first (hundreds of
+                // times sooner), and the running thread never waits for it.
                 let (tiered, code) = (self.clone(), code.clone());
                 let compile: fn(&Tiered, &Bytecode, u32) = Tiered::add_baseline::<H>;
                 background::submit(Box::new(move || {

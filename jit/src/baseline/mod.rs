@@ -1,6 +1,6 @@
 //! The baseline tier: machine code written straight from the bytecode in one pass, with no
 //! IR and no register allocation, so that compiling costs little more than reading the code
-//! (Cranelift spends about 50 ms per KiB; this about a thousandth of that). Each segment is
+//! (Cranelift spends about 50 ms per KiB; this about 0.13 ms). Each segment is
 //! a run of instruction templates on the stack in memory: stack moves, PUSH, ADD/SUB,
 //! comparisons, bitwise ops and in-place MLOAD/MSTORE inline; the longer word operations
 //! through small builtins; everything else through the interpreter's own instruction code
