@@ -19,8 +19,8 @@ pub struct Builtins {
     pub exec: usize,
     /// [`memory_op`]: `fn(ctx, op, pc) -> exit code`.
     pub memory_op: usize,
-    /// [`grow_memory`], or on x86-64 [`grow_memory_preserving`]: `fn(ctx, end, gas)`, gas
-    /// left (or `u64::MAX`) returned.
+    /// [`grow_memory`], or on x86-64 [`grow_memory_preserving`]: `fn(ctx, end, gas)`, the
+    /// gas left (or `u64::MAX`) reported in the context's `grown`.
     pub grow_memory: usize,
 }
 
@@ -159,8 +159,9 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
 
 /// Memory growth within the buffer's zeroed room, for native code whose access ends at host
 /// offset `end` past `memory_len`: pays the expansion out of `gas` (net of the segment's
-/// later static costs) and returns what is left, or `u64::MAX` with nothing else changed
-/// when it cannot (past the room, not enough gas), for the slow path to take over. One small
+/// later static costs) and reports what is left, or `u64::MAX` with nothing else changed
+/// when it cannot (past the room, not enough gas), for the slow path to take over; reported
+/// both as its result and in the context's `grown`. One small
 /// shared function rather than the computation inline at every access: code that runs once
 /// is bound by fetching its instructions, and this stays in cache.
 ///
@@ -169,7 +170,9 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
 pub unsafe extern "C" fn grow_memory(ctx: *mut JitContext, end: u64, gas: u64) -> u64 {
     // SAFETY: as in `exec`; only the context's own fields are read and written.
     let ctx = unsafe { &mut *ctx };
-    grown(ctx, end, gas).unwrap_or(u64::MAX)
+    let left = grown(ctx, end, gas).unwrap_or(u64::MAX);
+    ctx.grown = left;
+    left
 }
 
 /// The gas left after growing memory over `end`, when it can grow in place (see
@@ -189,11 +192,12 @@ fn grown(ctx: &mut JitContext, end: u64, gas: u64) -> Option<u64> {
 }
 
 /// [`grow_memory`] for native code to call with Cranelift's `preserve_all` convention: it
-/// keeps every register but the flags and its result (`rax`, read straight from the
-/// register where a result left in the context waited on a store and a load), so the values
-/// native code holds in registers across the call (the stack's words, the gas) stay there,
-/// where the system convention made the allocator spill them and reload them on the path
-/// where memory does not grow. In assembly,
+/// keeps every register but the flags, so the values native code holds in
+/// registers across the call (the stack's words, the gas) stay there, where the system
+/// convention made the allocator spill them and reload them on the path where memory does
+/// not grow. Its result is in the context's `grown` only, `rax` kept too: Cranelift's
+/// `preserve_all` calls have no return values (its verifier refuses a signature with one),
+/// so its code assumes every register survives the call. In assembly,
 /// saving only the four registers it uses: a Rust body behind a trampoline saving all the
 /// caller-saved ones cost twice the instructions, which loops growing memory at every
 /// allocation felt. The same contract and arithmetic as [`grow_memory`] (the tests hold them
@@ -204,9 +208,10 @@ fn grown(ctx: &mut JitContext, end: u64, gas: u64) -> Option<u64> {
 /// convention's registers.
 #[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
-pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, gas: u64) -> u64 {
+pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, gas: u64) {
     // rdi: ctx, rsi: end, rdx: gas. rax: the result, rcx: the new length, r8 and r9: costs.
     std::arch::naked_asm!(
+        "push rax",
         "push rcx",
         "push r8",
         "push r9",
@@ -245,12 +250,15 @@ pub unsafe extern "C" fn grow_memory_preserving(ctx: *mut JitContext, end: u64, 
         "mov rax, rdx",
         "sub rax, r9",
         "2:",
+        "mov [rdi + {grown}], rax",
         "pop r9",
         "pop r8",
         "pop rcx",
+        "pop rax",
         "ret",
         cap = const offsets::MEMORY_CAP,
         len = const offsets::MEMORY_LEN,
+        grown = const offsets::GROWN,
     )
 }
 
@@ -472,11 +480,14 @@ mod tests {
     /// Calls the growth builtin (through the register-preserving entry where there is one,
     /// which must behave the same when called from Rust) and returns what it reports.
     fn grow(ctx: &mut JitContext, end: u64, gas: u64) -> u64 {
-        let f: unsafe extern "C" fn(*mut JitContext, u64, u64) -> u64 =
-            // SAFETY: the address of a function of this signature.
+        // Read through `grown`, as native code does: the preserving entry returns nothing.
+        let f: unsafe extern "C" fn(*mut JitContext, u64, u64) =
+            // SAFETY: the address of a function taking these arguments (the Rust entry's
+            // result is left unread).
             unsafe { std::mem::transmute(grow_memory_entry()) };
         // SAFETY: the context is valid for the call.
-        unsafe { f(ctx, end, gas) }
+        unsafe { f(ctx, end, gas) };
+        ctx.grown
     }
 
     #[test]
@@ -524,8 +535,9 @@ mod tests {
                             let run = |ctx: &mut JitContext, f: &dyn Fn(&mut JitContext) -> u64| {
                                 ctx.memory_len = len;
                                 ctx.memory_cap = cap;
-                                let left = f(ctx);
-                                (left, ctx.memory_len)
+                                ctx.grown = 7;
+                                let _ = f(ctx);
+                                (ctx.grown, ctx.memory_len)
                             };
                             // SAFETY: the context is valid for the call.
                             let rust = run(ctx, &|c| unsafe { grow_memory(c, end, gas) });

@@ -162,7 +162,9 @@ fn isa(options: &CompileOptions) -> Result<cranelift_codegen::isa::OwnedTargetIs
             .set("regalloc_algorithm", "single_pass")
             .map_err(|e| err(&e))?;
     }
-    let verify = if cfg!(debug_assertions) {
+    // Also in this crate's tests, release builds included, so invalid IR fails them rather
+    // than only a debug build (where a verifier error falls back to the interpreter).
+    let verify = if cfg!(debug_assertions) || cfg!(test) {
         "true"
     } else {
         "false"
@@ -428,6 +430,32 @@ pub(crate) mod tests {
         }
         fn selfdestruct(&mut self, _: Address, _: Address) -> SelfDestructResult {
             unreachable!()
+        }
+    }
+
+    #[test]
+    fn lowered_code_passes_cranelifts_verifier() {
+        // Memory accesses at run-time offsets (the growth call), a computed jump, word
+        // builtins, a call to the interpreter's code: in both profiles, both optimization
+        // levels and both dynamic-jump policies. The verifier is on in this crate's tests.
+        let code = nestedvm_interp::asm::assemble(
+            "PUSH0 CALLDATALOAD DUP1 MLOAD PUSH1 7 DUP3 MSTORE8 DUP2 MSTORE \
+             PUSH1 3 PUSH1 5 MULMOD PUSH1 2 SDIV PUSH1 9 EXP BALANCE POP \
+             PUSH1 0x20 JUMP JUMPDEST STOP",
+        )
+        .expect("assembles");
+        for profile in [Profile::Evm, Profile::Hyvm] {
+            let spec = Spec::get(profile, Fork::Osaka, false);
+            for opt_level in [OptLevel::Speed, OptLevel::None] {
+                for dynamic_jumps in [DynamicJumps::Interpreter, DynamicJumps::JumpTable] {
+                    let options = CompileOptions {
+                        opt_level,
+                        dynamic_jumps,
+                    };
+                    let compiled = compile::<AnyHost>(spec, &Bytecode::new(&code), options);
+                    assert!(compiled.is_ok(), "{profile} {options:?}: {compiled:?}");
+                }
+            }
         }
     }
 

@@ -35,6 +35,9 @@ pub struct JitContext {
     pub callers_pinned: u64,
     /// Words passed to and from builtins (the memory slow path: offset, value, result).
     pub scratch: [u64; 12],
+    /// What the growth builtin last reported (gas left, or `u64::MAX`): Cranelift's
+    /// `preserve_all` calls have no return values, so its code reads it here.
+    pub grown: u64,
 }
 
 #[cfg(test)]
@@ -55,6 +58,7 @@ impl JitContext {
             table: std::ptr::null(),
             callers_pinned: 0,
             scratch: [0; 12],
+            grown: 0,
         }
     }
 }
@@ -80,6 +84,8 @@ pub mod offsets {
     pub const CALLERS_PINNED: i32 = offset_of!(JitContext, callers_pinned) as i32;
     /// `scratch`.
     pub const SCRATCH: i32 = offset_of!(JitContext, scratch) as i32;
+    /// `grown`.
+    pub const GROWN: i32 = offset_of!(JitContext, grown) as i32;
 }
 
 /// What a compiled function (or a builtin) reports.

@@ -256,9 +256,9 @@ impl Lowering<'_> {
         } else {
             call_conv
         };
+        // No return value: `preserve_all` calls have none, the builtin reports in `grown`.
         let mut grow = Signature::new(grow_conv);
         grow.params.extend([AbiParam::new(I64); 3]);
-        grow.returns.push(AbiParam::new(I64));
         let grow_sig = b.import_signature(grow);
         let mut word = Signature::new(call_conv);
         word.params.push(AbiParam::new(I64));
@@ -1180,11 +1180,14 @@ impl Ctx<'_, '_> {
         let ctx = self.ctx();
         let gas = self.b.use_var(self.gas);
         let callee = self.iconst(self.l.builtins.grow_memory as u64);
-        let call = self
-            .b
+        self.b
             .ins()
             .call_indirect(self.grow_sig, callee, &[ctx, end, gas]);
-        let left = self.b.inst_results(call)[0];
+        let ctx = self.ctx();
+        let left = self
+            .b
+            .ins()
+            .load(I64, MemFlags::trusted(), ctx, offsets::GROWN);
         let failed = self.b.ins().icmp_imm(IntCC::Equal, left, -1);
         let paid = self.b.create_block();
         self.b.ins().brif(failed, slow, &[], paid, &[]);

@@ -161,6 +161,7 @@ fn enter<H: Host>(
         table: table as *const InstructionTable<H> as *const (),
         callers_pinned: 0,
         scratch: [0; 12],
+        grown: 0,
     };
     let pc = frame.pc as u64;
     // SAFETY: the code was compiled for this frame's code, spec and host type; the context

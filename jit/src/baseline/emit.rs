@@ -879,7 +879,7 @@ impl Emitter<'_> {
                     self.a.jmp(self.epilogue);
                 }
                 Cold::Grow { at, access, slow } => {
-                    // The builtin keeps every register but `rax` (see
+                    // The builtin keeps every register (see
                     // `builtins::grow_memory_preserving`), so `rcx` still holds the offset.
                     self.a.bind(at);
                     self.a.mov(Rdi, CTX);
@@ -887,6 +887,7 @@ impl Emitter<'_> {
                     self.a.mov(Rdx, GAS);
                     self.a.mov_imm(Rax, self.builtins.grow_memory as u64);
                     self.a.call(Rax);
+                    self.a.load(Rax, Mem::Base(CTX, offsets::GROWN));
                     self.a.alu_imm(Alu::Cmp, Rax, -1);
                     self.a.jcc(Cond::E, slow);
                     self.a.mov(GAS, Rax);
