@@ -1,6 +1,6 @@
 //! Untrusted bytecode: random bytes and generated programs in both profiles (and the verifier
-//! build) must always give a result (never a panic), within the gas given, on both engines,
-//! and the JIT's must be the interpreter's. `NESTEDVM_SOAK=N` runs N programs per profile
+//! build) must always give a result (never a panic), within the gas given, on both engines
+//! (the JIT's two tiers), and the JIT's must be the interpreter's. `NESTEDVM_SOAK=N` runs N programs per profile
 //! instead of the default (use it with a debug build to catch arithmetic overflow too).
 
 mod common;
@@ -49,7 +49,12 @@ fn random_bytes_and_programs_always_end_within_their_gas() {
                             } else {
                                 nestedvm::jit::DynamicJumps::Interpreter
                             },
-                            ..Default::default()
+                            // Every fourth program on the baseline tier, where it is built.
+                            opt_level: if n % 4 == 1 && nestedvm::jit::baseline::AVAILABLE {
+                                nestedvm::jit::OptLevel::Baseline
+                            } else {
+                                nestedvm::jit::OptLevel::Speed
+                            },
                         },
                         hot_after: 0,
                         background: false,
