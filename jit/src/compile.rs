@@ -65,10 +65,7 @@ impl std::error::Error for CompileError {}
 
 /// A contract compiled to native code.
 pub struct CompiledCode {
-    module: Option<JITModule>,
-    /// The baseline tier's code, when it compiled this.
-    #[cfg(all(target_arch = "x86_64", unix))]
-    _baseline: Option<crate::baseline::ExecMemory>,
+    memory: Memory,
     entry: EntryFn,
     entries: Vec<u64>,
     code_size: usize,
@@ -80,9 +77,20 @@ unsafe impl Send for CompiledCode {}
 // SAFETY: as above.
 unsafe impl Sync for CompiledCode {}
 
+/// Where a unit's machine code lives.
+enum Memory {
+    /// Cranelift's module.
+    Cranelift(Box<JITModule>),
+    /// The baseline tier's pages (unmapped when dropped).
+    #[cfg(all(target_arch = "x86_64", unix))]
+    Baseline(#[allow(dead_code)] crate::baseline::ExecMemory),
+    /// Freed (while dropping).
+    Freed,
+}
+
 impl Drop for CompiledCode {
     fn drop(&mut self) {
-        if let Some(module) = self.module.take() {
+        if let Memory::Cranelift(module) = std::mem::replace(&mut self.memory, Memory::Freed) {
             // SAFETY: nothing runs this code any more: runners hold an `Arc` while they use it.
             unsafe { module.free_memory() };
         }
@@ -109,8 +117,7 @@ impl CompiledCode {
         // ABI (see `baseline::emit`).
         let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(memory.as_ptr()) };
         CompiledCode {
-            module: None,
-            _baseline: Some(memory),
+            memory: Memory::Baseline(memory),
             entry,
             entries,
             code_size,
@@ -199,10 +206,7 @@ fn build_function<H: Host>(
     if PANIC_IN_COMPILE.with(|p| p.replace(false)) {
         panic!("injected");
     }
-    let mut segments = segments(spec, code);
-    if let Selection::Only(select) = selection {
-        segments.retain(|&start, _| select(start));
-    }
+    let segments = selected_segments(spec, code, selection);
     let entries = entry_bits(code, &segments);
     let mut func =
         Function::with_name_signature(UserFuncName::user(0, 0), entry_signature(call_conv));
@@ -216,6 +220,19 @@ fn build_function<H: Host>(
     }
     .lower(&mut func, &mut fctx);
     (func, entries)
+}
+
+/// The segments of `code` under `spec` that `selection` keeps, by start offset.
+pub(crate) fn selected_segments(
+    spec: &Spec,
+    code: &Bytecode,
+    selection: Selection<'_>,
+) -> std::collections::BTreeMap<usize, crate::segments::Segment> {
+    let mut segments = segments(spec, code);
+    if let Selection::Only(select) = selection {
+        segments.retain(|&start, _| select(start));
+    }
+    segments
 }
 
 /// The segment starts of `segments` as a bit set over the code's offsets.
@@ -318,9 +335,7 @@ fn compile_unguarded<H: Host>(
     // SAFETY: the function was built with `entry_signature`, which is `EntryFn`'s ABI.
     let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(ptr) };
     Ok(CompiledCode {
-        module: Some(module),
-        #[cfg(all(target_arch = "x86_64", unix))]
-        _baseline: None,
+        memory: Memory::Cranelift(Box::new(module)),
         entry,
         entries,
         code_size,

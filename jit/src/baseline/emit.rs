@@ -9,6 +9,7 @@
 //! every stack item is `[r14 + constant]`.
 
 use super::x64::{Alu, Asm, Cond, Label, Mem, Reg, Reg::*};
+use super::Profiling;
 use crate::builtins::Builtins;
 use crate::compile::CompileError;
 use crate::context::{exit, offsets};
@@ -23,12 +24,6 @@ const BASE: Reg = Rbx;
 const LEN: Reg = R12;
 const GAS: Reg = R13;
 const TOP: Reg = R14;
-
-/// Machine code for a unit, and the offsets native code may be entered at.
-pub(super) struct Emitted {
-    /// The function, its tables after it.
-    pub code: Vec<u8>,
-}
 
 /// Code run out of the way of the hot path, emitted after every segment.
 enum Cold {
@@ -68,28 +63,14 @@ enum Cold {
     },
 }
 
-/// Heat counting in native code, for `auto`: each segment entry adds one to the counter of
-/// its offset and yields to the runner when it reaches `hot` and every 1024 counts.
-#[derive(Clone, Copy)]
-pub(super) struct Profiling {
-    /// The address of the counters (one `u32` per offset of the code), which must outlive
-    /// the code.
-    pub heat: usize,
-    /// How many counters there are: segments starting past them (at the code's end) count
-    /// nothing.
-    pub len: usize,
-    /// The count at which a block is hot.
-    pub hot: u32,
-}
-
-/// Translates the selected `segments` of `code`.
+/// Translates the selected `segments` of `code`: the function, its tables after it.
 pub(super) fn emit(
     spec: &'static Spec,
     code: &Bytecode,
     segments: &BTreeMap<usize, Segment>,
     builtins: Builtins,
     profiling: Option<Profiling>,
-) -> Result<Emitted, CompileError> {
+) -> Result<Vec<u8>, CompileError> {
     let bytes = code.padded();
     let mut a = Asm::with_capacity(64 * code.len() + 256);
     let start = a.label();
@@ -121,9 +102,10 @@ pub(super) fn emit(
         profiling,
     };
     e.prologue(entry_table, entry_len);
-    let order: Vec<usize> = segments.keys().copied().collect();
-    for (i, seg) in segments.values().enumerate() {
-        e.segment(seg, order.get(i + 1).copied());
+    let mut ordered = segments.values().peekable();
+    while let Some(seg) = ordered.next() {
+        let following = ordered.peek().map(|s| s.start);
+        e.segment(seg, following);
     }
     e.cold_code();
     let Emitter { mut a, entries, .. } = e;
@@ -146,10 +128,8 @@ pub(super) fn emit(
         })
         .collect();
     a.bytes(&table);
-    let code = a
-        .finish()
-        .ok_or_else(|| CompileError("baseline: a jump to an unbound label".to_string()))?;
-    Ok(Emitted { code })
+    a.finish()
+        .ok_or_else(|| CompileError("baseline: a jump to an unbound label".to_string()))
 }
 
 struct Emitter<'a> {
@@ -262,13 +242,24 @@ impl Emitter<'_> {
     /// A label for handing over to the interpreter at `pc` from here, the height `delta`
     /// from `LEN` and `give_back` gas added back to `GAS`.
     fn interpret_at(&mut self, pc: usize, delta: i32, give_back: u64) -> Label {
+        self.interpret_storing(pc, delta, give_back, None)
+    }
+
+    /// [`Emitter::interpret_at`], writing `word` (displacement from `TOP`, value) first.
+    fn interpret_storing(
+        &mut self,
+        pc: usize,
+        delta: i32,
+        give_back: u64,
+        word: Option<(i32, U256)>,
+    ) -> Label {
         let at = self.a.label();
         self.cold.push(Cold::Interpret {
             at,
             pc,
             delta,
             give_back,
-            word: None,
+            word,
         });
         at
     }
@@ -341,10 +332,8 @@ impl Emitter<'_> {
         self.add_imm(LEN, LEN, self.depth as i64);
         self.depth = 0;
         match self.entry(pc) {
-            Some(l) if following == Some(pc) => {
-                // Laid out next: fall through.
-                let _ = l;
-            }
+            // Laid out next: fall through.
+            Some(_) if following == Some(pc) => {}
             Some(l) => self.a.jmp(l),
             None => {
                 let at = self.interpret_at(pc, 0, 0);
@@ -368,16 +357,16 @@ impl Emitter<'_> {
         if self.spec.kind[op as usize] != OpKind::Run {
             return self.exec(pc, rest_after, last);
         }
-        if let Some(c) = known.take_if(|_| !Self::constant_taker(op)) {
-            // Deferred only for an instruction that takes it; should another come, it is
-            // stored after all.
+        // A PUSH deferred its value for this instruction (see `takes_constant`).
+        let constant = known.take();
+        if let Some(c) = constant.filter(|_| !matches!(op, JUMP | JUMPI)) {
+            if self.with_constant(op, c) {
+                return Flow::Next;
+            }
+            // No constant form (`takes_constant` defers for none such): stored after all.
             self.depth -= 1;
             self.push_word(c);
             self.depth += 1;
-        }
-        if let Some(c) = known.take_if(|_| !matches!(op, JUMP | JUMPI)) {
-            self.with_constant(op, c);
-            return Flow::Next;
         }
         match op {
             PUSH0..=PUSH32 => {
@@ -485,7 +474,7 @@ impl Emitter<'_> {
             }
             MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR
             | SAR => {
-                let inputs = if matches!(op, ADDMOD | MULMOD) { 3 } else { 2 };
+                let inputs = opcode::OPCODES[op as usize].map_or(0, |i| i32::from(i.inputs));
                 self.a.mov(Rdi, CTX);
                 self.a.lea(Rsi, self.item(1, 0));
                 self.a
@@ -498,21 +487,12 @@ impl Emitter<'_> {
             MLOAD | MSTORE => self.memory(pc, op, rest_after, last),
             JUMP | JUMPI => {
                 // Both ways out of a JUMPI are taken here (it ends its segment).
-                self.jump(pc, op == JUMPI, known.take(), rest_from);
+                self.jump(pc, op == JUMPI, constant, rest_from);
                 return Flow::Left;
             }
             _ => return self.exec(pc, rest_after, last),
         }
         Flow::Next
-    }
-
-    /// Opcodes with a constant-operand form in [`Emitter::with_constant`] (and the jumps).
-    fn constant_taker(op: u8) -> bool {
-        use opcode::*;
-        matches!(
-            op,
-            JUMP | JUMPI | ADD | AND | OR | XOR | SHL | SHR | MUL | EQ
-        )
     }
 
     /// Whether `op`, right after a PUSH of `v`, takes `v` as a constant rather than from the
@@ -521,25 +501,31 @@ impl Emitter<'_> {
     /// MUL by a power of two (limb moves instead of a builtin call); EQ with a 64-bit value.
     fn takes_constant(&self, op: u8, v: U256) -> bool {
         use opcode::*;
-        if self.spec.kind[op as usize] != OpKind::Run || !Self::constant_taker(op) {
+        if self.spec.kind[op as usize] != OpKind::Run {
             return false;
         }
         match op {
-            JUMP | JUMPI => {
-                v.bits() <= 32
-                    && jump_landing(self.spec, self.code, v.low_u64() as usize)
-                        .is_some_and(|to| self.entry(to).is_some())
-            }
+            JUMP | JUMPI => self.known_entry(v).is_some(),
             ADD => v < U256::from(i32::MAX as u64),
             MUL => !v.is_zero() && (v & (v - U256::one())).is_zero(),
             EQ => v.bits() <= 64,
-            _ => true,
+            AND | OR | XOR | SHL | SHR => true,
+            _ => false,
         }
     }
 
+    /// The entry a jump to the constant `v` lands on, if it lands on one.
+    fn known_entry(&self, v: U256) -> Option<Label> {
+        (v.bits() <= 32)
+            .then(|| jump_landing(self.spec, self.code, v.low_u64() as usize))
+            .flatten()
+            .and_then(|to| self.entry(to))
+    }
+
     /// `op` with its top input the constant `c` (not on the stack, its slot counted), the
-    /// other input item 2; see [`Emitter::takes_constant`].
-    fn with_constant(&mut self, op: u8, c: U256) {
+    /// other input item 2, for the instructions [`Emitter::takes_constant`] accepts; false
+    /// (nothing emitted) for any other.
+    fn with_constant(&mut self, op: u8, c: U256) -> bool {
         use opcode::*;
         match op {
             ADD => {
@@ -587,15 +573,10 @@ impl Emitter<'_> {
                 self.a.set_flag(Cond::E, Rcx);
                 self.store_flag(2);
             }
-            _ => {
-                // Not a taker: `takes_constant` said no.
-                self.depth -= 1;
-                self.push_word(c);
-                self.depth += 1;
-                return;
-            }
+            _ => return false,
         }
         self.depth -= 1;
+        true
     }
 
     /// Item 2 shifted left (or right) by `shift` bits (256 or more: zero), in place: limbs
@@ -637,9 +618,14 @@ impl Emitter<'_> {
 
     /// Writes `v` as the new top item (at the current depth; the caller counts it).
     fn push_word(&mut self, v: U256) {
+        self.store_word(self.depth * 32, v);
+    }
+
+    /// Writes `v` as the word at `[TOP + disp]`.
+    fn store_word(&mut self, disp: i32, v: U256) {
         for j in 0..4 {
             let limb = v.0[j as usize];
-            let at = self.item(0, j);
+            let at = Mem::Base(TOP, disp + 8 * j);
             match i32::try_from(limb as i64) {
                 Ok(imm) => self.a.store_imm(at, imm),
                 Err(_) => {
@@ -766,17 +752,9 @@ impl Emitter<'_> {
         let before = self.depth;
         // Handing over with the jump not done: the interpreter runs it again, its static gas
         // (and a taken JUMPI's extra) given back; a known target is stored for it first.
-        let give_up = |e: &mut Self, give_back: u64| {
-            let at = e.a.label();
-            e.cold.push(Cold::Interpret {
-                at,
-                pc,
-                delta: before,
-                give_back,
-                word: known.map(|v| ((before - 1) * 32, v)),
-            });
-            at
-        };
+        let target = known.map(|v| ((before - 1) * 32, v));
+        let give_up =
+            |e: &mut Self, give_back: u64| e.interpret_storing(pc, before, give_back, target);
         self.depth -= 1;
         if conditional {
             self.a.load(Rax, self.item(1, 0));
@@ -804,17 +782,15 @@ impl Emitter<'_> {
             } else {
                 0
             };
-        let known_entry = known.and_then(|v| {
-            jump_landing(self.spec, self.code, v.low_u64() as usize).and_then(|to| self.entry(to))
-        });
-        if let Some(l) = known_entry {
+        // `known` is only set for targets landing on an entry (`takes_constant`).
+        if let Some(l) = known.and_then(|v| self.known_entry(v)) {
             self.add_imm(LEN, LEN, self.depth as i64);
             self.a.jmp(l);
-        } else if known.is_some() {
-            // Not set for targets without an entry; should one come, the interpreter jumps.
-            let at = give_up(self, give_back);
-            self.a.jmp(at);
         } else {
+            // A deferred target without an entry (never deferred so) is looked up like any.
+            if let Some((disp, v)) = target {
+                self.store_word(disp, v);
+            }
             let at = give_up(self, give_back);
             let t = before;
             let limb = |j: i32| Mem::Base(TOP, (t - 1) * 32 + 8 * j);
@@ -837,6 +813,17 @@ impl Emitter<'_> {
         self.depth = 0;
     }
 
+    /// Stores where execution stands for the runner: `pc`, the height `LEN + delta` and the
+    /// gas `GAS + give_back`.
+    fn store_state(&mut self, pc: usize, delta: i32, give_back: u64) {
+        self.add_imm(Rax, GAS, give_back as i64);
+        self.a.store(Mem::Base(CTX, offsets::GAS), Rax);
+        self.add_imm(Rax, LEN, delta as i64);
+        self.a.store(Mem::Base(CTX, offsets::STACK_LEN), Rax);
+        self.a.mov_imm(Rax, pc as u64);
+        self.a.store(Mem::Base(CTX, offsets::PC), Rax);
+    }
+
     fn cold_code(&mut self) {
         for cold in std::mem::take(&mut self.cold) {
             match cold {
@@ -849,32 +836,14 @@ impl Emitter<'_> {
                 } => {
                     self.a.bind(at);
                     if let Some((disp, v)) = word {
-                        for j in 0..4 {
-                            let limb = v.0[j];
-                            let m = Mem::Base(TOP, disp + 8 * j as i32);
-                            match i32::try_from(limb as i64) {
-                                Ok(imm) => self.a.store_imm(m, imm),
-                                Err(_) => {
-                                    self.a.mov_imm(Rax, limb);
-                                    self.a.store(m, Rax);
-                                }
-                            }
-                        }
+                        self.store_word(disp, v);
                     }
-                    self.add_imm(Rax, GAS, give_back as i64);
-                    self.a.store(Mem::Base(CTX, offsets::GAS), Rax);
-                    self.add_imm(Rax, LEN, delta as i64);
-                    self.a.store(Mem::Base(CTX, offsets::STACK_LEN), Rax);
-                    self.a.mov_imm(Rax, pc as u64);
-                    self.a.store(Mem::Base(CTX, offsets::PC), Rax);
+                    self.store_state(pc, delta, give_back);
                     self.a.jmp(self.interpret_synced);
                 }
                 Cold::Yield { at, pc } => {
                     self.a.bind(at);
-                    self.a.store(Mem::Base(CTX, offsets::GAS), GAS);
-                    self.a.store(Mem::Base(CTX, offsets::STACK_LEN), LEN);
-                    self.a.mov_imm(Rax, pc as u64);
-                    self.a.store(Mem::Base(CTX, offsets::PC), Rax);
+                    self.store_state(pc, 0, 0);
                     self.a.mov_imm(Rax, u64::from(exit::YIELD));
                     self.a.jmp(self.epilogue);
                 }

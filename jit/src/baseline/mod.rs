@@ -21,22 +21,35 @@ pub mod x64;
 pub(crate) use exec_memory::ExecMemory;
 
 use crate::compile::{CompileError, CompiledCode, Selection};
+use crate::segments::Segment;
 use nestedvm_interp::{Bytecode, Host, Spec};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU32;
 
 /// Whether this build has the baseline tier (x86-64 on Unix); elsewhere it refuses to compile.
 pub const AVAILABLE: bool = cfg!(all(target_arch = "x86_64", unix));
 
+/// Heat counting in native code, for `auto`: each segment entry adds one to the counter of
+/// its offset and yields to the runner when it reaches `hot` and every 1024 counts.
+#[derive(Clone, Copy)]
+struct Profiling {
+    /// The address of the counters (one `u32` per offset of the code), which must outlive
+    /// the code.
+    heat: usize,
+    /// How many counters there are: segments starting past them (at the code's end) count
+    /// nothing.
+    len: usize,
+    /// The count at which a block is hot.
+    hot: u32,
+}
+
 /// Compiles the selected segments of `code` under `spec` for host type `H`.
-#[cfg(all(target_arch = "x86_64", unix))]
 pub(crate) fn compile<H: Host>(
     spec: &'static Spec,
     code: &Bytecode,
     selection: Selection<'_>,
 ) -> Result<CompiledCode, CompileError> {
-    let mut segments = crate::segments::segments(spec, code);
-    if let Selection::Only(select) = selection {
-        segments.retain(|&start, _| select(start));
-    }
+    let segments = crate::compile::selected_segments(spec, code, selection);
     finish::<H>(spec, code, &segments, None)
 }
 
@@ -47,15 +60,14 @@ pub(crate) fn compile<H: Host>(
 ///
 /// # Safety
 /// `heat` must outlive the compiled code: native code writes to it.
-#[cfg(all(target_arch = "x86_64", unix))]
 pub(crate) unsafe fn compile_counting<H: Host>(
     spec: &'static Spec,
     code: &Bytecode,
-    heat: &[std::sync::atomic::AtomicU32],
+    heat: &[AtomicU32],
     hot: u32,
 ) -> Result<CompiledCode, CompileError> {
-    let segments = crate::segments::segments(spec, code);
-    let profiling = emit::Profiling {
+    let segments = crate::compile::selected_segments(spec, code, Selection::All);
+    let profiling = Profiling {
         heat: heat.as_ptr() as usize,
         len: heat.len(),
         hot,
@@ -68,46 +80,29 @@ pub(crate) unsafe fn compile_counting<H: Host>(
 fn finish<H: Host>(
     spec: &'static Spec,
     code: &Bytecode,
-    segments: &std::collections::BTreeMap<usize, crate::segments::Segment>,
-    profiling: Option<emit::Profiling>,
+    segments: &BTreeMap<usize, Segment>,
+    profiling: Option<Profiling>,
 ) -> Result<CompiledCode, CompileError> {
     let entries = crate::compile::entry_bits(code, segments);
     let builtins = crate::builtins::Builtins::of::<H>();
-    let emitted = emit::emit(spec, code, segments, builtins, profiling)?;
-    let memory = ExecMemory::new(&emitted.code)?;
+    let machine_code = emit::emit(spec, code, segments, builtins, profiling)?;
+    let memory = ExecMemory::new(&machine_code)?;
     Ok(CompiledCode::from_baseline(
         memory,
         entries,
-        emitted.code.len(),
+        machine_code.len(),
     ))
 }
 
-/// Refuses (see [`compile`]).
-///
-/// # Safety
-/// None needed.
+/// Refuses: the baseline tier writes x86-64 code only.
 #[cfg(not(all(target_arch = "x86_64", unix)))]
-pub(crate) unsafe fn compile_counting<H: Host>(
+fn finish<H: Host>(
     _spec: &'static Spec,
     _code: &Bytecode,
-    _heat: &[std::sync::atomic::AtomicU32],
-    _hot: u32,
+    _segments: &BTreeMap<usize, Segment>,
+    _profiling: Option<Profiling>,
 ) -> Result<CompiledCode, CompileError> {
-    Err(unavailable())
-}
-
-/// Why the baseline tier does not compile here.
-#[cfg(not(all(target_arch = "x86_64", unix)))]
-fn unavailable() -> CompileError {
-    CompileError("the baseline compiler writes x86-64 code only".to_string())
-}
-
-/// Compiles the selected segments of `code` under `spec` for host type `H`.
-#[cfg(not(all(target_arch = "x86_64", unix)))]
-pub(crate) fn compile<H: Host>(
-    _spec: &'static Spec,
-    _code: &Bytecode,
-    _selection: Selection<'_>,
-) -> Result<CompiledCode, CompileError> {
-    Err(unavailable())
+    Err(CompileError(
+        "the baseline compiler writes x86-64 code only".to_string(),
+    ))
 }
