@@ -160,19 +160,17 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
 /// Memory growth within the buffer's zeroed room, for native code whose access ends at host
 /// offset `end` past `memory_len`: pays the expansion out of `gas` (net of the segment's
 /// later static costs) and reports what is left, or `u64::MAX` with nothing else changed
-/// when it cannot (past the room, not enough gas), for the slow path to take over; reported
-/// both as its result and in the context's `grown`. One small
+/// when it cannot (past the room, not enough gas), for the slow path to take over, in the
+/// context's `grown`. One small
 /// shared function rather than the computation inline at every access: code that runs once
 /// is bound by fetching its instructions, and this stays in cache.
 ///
 /// # Safety
 /// `ctx` is a valid, exclusive context.
-pub unsafe extern "C" fn grow_memory(ctx: *mut JitContext, end: u64, gas: u64) -> u64 {
+pub unsafe extern "C" fn grow_memory(ctx: *mut JitContext, end: u64, gas: u64) {
     // SAFETY: as in `exec`; only the context's own fields are read and written.
     let ctx = unsafe { &mut *ctx };
-    let left = grown(ctx, end, gas).unwrap_or(u64::MAX);
-    ctx.grown = left;
-    left
+    ctx.grown = grown(ctx, end, gas).unwrap_or(u64::MAX);
 }
 
 /// The gas left after growing memory over `end`, when it can grow in place (see
@@ -325,14 +323,7 @@ unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
             set_scratch_result(ctx, &r);
             exit::CONTINUE
         }
-        _ => {
-            // SAFETY: as in `exec`.
-            let frame = unsafe { &mut *ctx.frame };
-            sync_in(ctx, frame);
-            frame.halt(HaltReason::Internal);
-            sync_back_but_stack(ctx, frame);
-            exit::STOPPED
-        }
+        _ => halt_internal(ctx),
     }
 }
 
@@ -348,21 +339,14 @@ pub fn word_on_stack(op: u8) -> usize {
 /// # Safety
 /// As for [`exec`]; `top` and the items below it that `OP` reads are stack items.
 unsafe extern "C" fn word_on_stack_of<const OP: u8>(ctx: *mut JitContext, top: *mut U256) -> u32 {
-    use nestedvm_interp::opcode::{ADDMOD, ISZERO, MULMOD, NOT};
-    let inputs = match OP {
-        ADDMOD | MULMOD => 3,
-        ISZERO | NOT => 1,
-        _ => 2,
-    };
+    let inputs = nestedvm_interp::opcode::OPCODES[OP as usize].map_or(0, |i| i.inputs as usize);
     // Limb by limb: baseline code has just stored them one by one, and a wider load
     // spanning two of those stores waits for both to leave the store buffer (a quarter of
     // the builtin's time on snailtracer).
     let read = |k: usize| {
         if k < inputs {
             // SAFETY: the caller guarantees the items `OP` reads.
-            U256(std::array::from_fn(|i| unsafe {
-                std::ptr::read_volatile((top.sub(k) as *const u64).add(i))
-            }))
+            nestedvm_interp::stack::limbwise(unsafe { &*top.sub(k) })
         } else {
             U256::zero()
         }
@@ -376,16 +360,19 @@ unsafe extern "C" fn word_on_stack_of<const OP: u8>(ctx: *mut JitContext, top: *
             unsafe { top.sub(inputs - 1).write(r) };
             exit::CONTINUE
         }
-        _ => {
-            // SAFETY: as in `exec`.
-            let ctx = unsafe { &mut *ctx };
-            let frame = unsafe { &mut *ctx.frame };
-            sync_in(ctx, frame);
-            frame.halt(HaltReason::Internal);
-            sync_back_but_stack(ctx, frame);
-            exit::STOPPED
-        }
+        // SAFETY: as in `exec`.
+        _ => halt_internal(unsafe { &mut *ctx }),
     }
+}
+
+/// Halts the frame behind `ctx` with an internal error (a word builtin's impossible case).
+fn halt_internal(ctx: &mut JitContext) -> u32 {
+    // SAFETY: as in `exec`.
+    let frame = unsafe { &mut *ctx.frame };
+    sync_in(ctx, frame);
+    frame.halt(HaltReason::Internal);
+    sync_back_but_stack(ctx, frame);
+    exit::STOPPED
 }
 
 #[cfg(test)]
@@ -480,10 +467,9 @@ mod tests {
     /// Calls the growth builtin (through the register-preserving entry where there is one,
     /// which must behave the same when called from Rust) and returns what it reports.
     fn grow(ctx: &mut JitContext, end: u64, gas: u64) -> u64 {
-        // Read through `grown`, as native code does: the preserving entry returns nothing.
+        // Read through `grown`, as native code does.
         let f: unsafe extern "C" fn(*mut JitContext, u64, u64) =
-            // SAFETY: the address of a function taking these arguments (the Rust entry's
-            // result is left unread).
+            // SAFETY: the address of a function of this signature.
             unsafe { std::mem::transmute(grow_memory_entry()) };
         // SAFETY: the context is valid for the call.
         unsafe { f(ctx, end, gas) };
@@ -536,11 +522,13 @@ mod tests {
                                 ctx.memory_len = len;
                                 ctx.memory_cap = cap;
                                 ctx.grown = 7;
-                                let _ = f(ctx);
-                                (ctx.grown, ctx.memory_len)
+                                (f(ctx), ctx.memory_len)
                             };
-                            // SAFETY: the context is valid for the call.
-                            let rust = run(ctx, &|c| unsafe { grow_memory(c, end, gas) });
+                            let rust = run(ctx, &|c| {
+                                // SAFETY: the context is valid for the call.
+                                unsafe { grow_memory(c, end, gas) };
+                                c.grown
+                            });
                             let native = run(ctx, &|c| grow(c, end, gas));
                             assert_eq!(native, rust, "len {len} end {end} gas {gas} cap {cap}");
                         }

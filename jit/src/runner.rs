@@ -66,11 +66,7 @@ pub fn run_frame_tiered<H: Host>(
                         if heat.is_some_and(|n| n.load(Ordering::Relaxed) == hot) {
                             tiered.tier_up::<H>(&frame.code, pc, hot, background, baseline);
                         }
-                        let now = tiered.installs().load(Ordering::Acquire);
-                        if now != seen {
-                            seen = now;
-                            units = tiered.compiled();
-                        }
+                        take_newer(tiered, &mut seen, &mut units);
                         left = None;
                         continue;
                     }
@@ -97,12 +93,20 @@ pub fn run_frame_tiered<H: Host>(
             tiered.tier_up::<H>(&frame.code, frame.pc, hot, background, baseline);
         }
         if fired || stale {
-            seen = tiered.installs().load(Ordering::Acquire);
-            units = tiered.compiled();
+            take_newer(tiered, &mut seen, &mut units);
         }
         *native |= !units.is_empty();
     }
     end_of_run(frame)
+}
+
+/// Takes the code's newer units when any were installed since `seen` (read before `units`).
+fn take_newer(tiered: &Tiered, seen: &mut u32, units: &mut Arc<Units>) {
+    let now = tiered.installs().load(Ordering::Acquire);
+    if now != *seen {
+        *seen = now;
+        *units = tiered.compiled();
+    }
 }
 
 /// The interpreter's probe: stops where native code can take over, where a block has just

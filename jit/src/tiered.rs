@@ -217,18 +217,23 @@ impl Tiered {
     /// Makes `unit` native code, with the units before it, or `replacing` them (it holds
     /// every segment they do). Runners holding the old units go on with them.
     fn install(&self, unit: CompiledCode, len: usize, replacing: bool) {
+        self.publish(|current| {
+            if replacing {
+                Units {
+                    baseline: current.baseline.clone(),
+                    ..Units::default()
+                }
+                .with(unit, len)
+            } else {
+                current.with(unit, len)
+            }
+        });
+    }
+
+    /// Replaces the native code with what `next` makes of it, and counts an install.
+    fn publish(&self, next: impl FnOnce(&Units) -> Units) {
         let mut current = lock(&self.current);
-        let replaced;
-        let before = if replacing {
-            replaced = Units {
-                baseline: current.baseline.clone(),
-                ..Units::default()
-            };
-            &replaced
-        } else {
-            &**current
-        };
-        *current = Arc::new(before.with(unit, len));
+        *current = Arc::new(next(&current));
         self.installs.fetch_add(1, Ordering::Release);
     }
 
@@ -243,14 +248,11 @@ impl Tiered {
         });
         // Failing (over-long code is never tiered; a compiler bug) leaves the interpreter.
         if let Ok(unit) = unit {
-            let mut current = lock(&self.current);
-            let units = Units {
+            self.publish(|current| Units {
                 units: current.units.clone(),
                 owner: current.owner.clone(),
                 baseline: Some(Arc::new(unit)),
-            };
-            *current = Arc::new(units);
-            self.installs.fetch_add(1, Ordering::Release);
+            });
         }
     }
 
