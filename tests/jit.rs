@@ -96,14 +96,20 @@ fn compare(profile: Profile, fork: Fork, req: &Request) -> Result<Outcome, Strin
         common::against_hypervisor(&interp, req, &truth)
             .map_err(|e| format!("vs the real hypervisor: {e}"))?;
     }
-    for (name, jit) in jit_configs() {
+    // One engine's run, `Err` naming what differs from the interpreter's.
+    let agreeing = |name: &str, engine, jit| -> Result<Outcome, String> {
         let o = Vm::new()
-            .run(&config(profile, fork, Engine::Jit, jit), req)
+            .run(&config(profile, fork, engine, jit), req)
             .map_err(|e| e.to_string())?;
         let d = differences(&truth, &o);
-        if !d.is_empty() {
-            return Err(format!("{name}: {}", d.join("; ")));
+        if d.is_empty() {
+            Ok(o)
+        } else {
+            Err(format!("{name}: {}", d.join("; ")))
         }
+    };
+    for (name, jit) in jit_configs() {
+        let o = agreeing(name, Engine::Jit, jit)?;
         if o.engine != Engine::Jit {
             return Err(format!("{name}: ran on {}, not native code", o.engine));
         }
@@ -118,13 +124,11 @@ fn compare(profile: Profile, fork: Fork, req: &Request) -> Result<Outcome, Strin
             baseline,
             ..JitConfig::default()
         };
-        let o = Vm::new()
-            .run(&config(profile, fork, Engine::Auto, tiered), req)
-            .map_err(|e| e.to_string())?;
-        let d = differences(&truth, &o);
-        if !d.is_empty() {
-            return Err(format!("tiered (baseline {baseline}): {}", d.join("; ")));
-        }
+        agreeing(
+            &format!("tiered (baseline {baseline})"),
+            Engine::Auto,
+            tiered,
+        )?;
     }
     Ok(truth)
 }

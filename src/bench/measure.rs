@@ -201,21 +201,9 @@ impl OurRunner {
         }
     }
 
-    /// A runner of `request` under `auto` with a fresh VM (and JIT cache) for every run.
-    pub fn cold_auto(profile: Profile, request: Request) -> Self {
-        OurRunner {
-            vm: Vm::new(),
-            config: config(profile, Engine::Auto),
-            request,
-            cold: true,
-        }
-    }
-
-    /// A runner of `request` on the JIT's baseline tier with a fresh VM (and JIT cache) for
-    /// every run, so each run compiles.
-    pub fn cold_baseline(profile: Profile, request: Request) -> Self {
-        let mut config = config(profile, Engine::Jit);
-        config.jit.options.opt_level = OptLevel::Baseline;
+    /// A runner of `request` under `config` with a fresh VM (and JIT cache) for every run:
+    /// `auto` from cold, or the baseline tier compiling at each run.
+    pub fn cold(config: Config, request: Request) -> Self {
         OurRunner {
             vm: Vm::new(),
             config,
@@ -452,12 +440,14 @@ pub fn prepare(
                 (Runner::Ours(Box::new(runner)), None)
             }
             BenchEngine::Auto => {
-                let runner = OurRunner::cold_auto(profile, request.clone());
+                let runner = OurRunner::cold(config(profile, Engine::Auto), request.clone());
                 let (runner, first_run, _) = checked_cold(runner, name, profile, "auto", &truth)?;
                 (Runner::Ours(Box::new(runner)), Some(first_run))
             }
             BenchEngine::Baseline => {
-                let runner = OurRunner::cold_baseline(profile, request.clone());
+                let mut baseline = config(profile, Engine::Jit);
+                baseline.jit.options.opt_level = OptLevel::Baseline;
+                let runner = OurRunner::cold(baseline, request.clone());
                 let (runner, first_run, native) =
                     checked_cold(runner, name, profile, "baseline", &truth)?;
                 let compilable = program.code.len() <= crate::jit::MAX_COMPILE_LEN;
