@@ -144,13 +144,17 @@ impl Bytecode {
         pc < self.len && self.padded[pc] == opcode::JUMPDEST
     }
 
-    /// Whether a jump to `pc` succeeds under `spec`.
-    #[inline]
-    pub fn is_valid_jump(&self, spec: &Spec, pc: usize) -> bool {
-        if spec.is_hyvm() {
-            self.is_jumpdest_byte(pc)
+    /// Where a jump to `dest` goes on, or `None` when the destination is bad: the one place
+    /// the jump rule of each profile lives. In `evm` the destination must be a JUMPDEST found
+    /// by analysis and execution resumes on it; in `hyvm` any 0x5B byte is a destination
+    /// (the hypervisor does no analysis) and execution resumes after it, since the
+    /// hypervisor's jump handler skips the JUMPDEST it lands on.
+    #[inline(always)]
+    pub fn jump_landing(&self, hyvm: bool, dest: usize) -> Option<usize> {
+        if hyvm {
+            self.is_jumpdest_byte(dest).then_some(dest + 1)
         } else {
-            self.is_jumpdest(pc)
+            self.is_jumpdest(dest).then_some(dest)
         }
     }
 }

@@ -330,19 +330,15 @@ fn run_blocks<H: Host, P: Probe>(
     }
 }
 
-/// Where a jump to `target` lands in `code` when it is valid: on the JUMPDEST in `evm`, after
-/// any 0x5B byte in `hyvm`. Inlined into each jump of the block runner, which calling it
-/// would make spill its registers.
+/// Where a jump to `target` lands in `code` when it is valid ([`Bytecode::jump_landing`]),
+/// inlined into each jump of the block runner, which calling it would make spill its
+/// registers.
 #[inline(always)]
 fn landing(code: &Bytecode, hyvm: bool, target: &U256) -> Option<usize> {
-    let d = target.0[0] as usize;
-    let valid = target.0[1] | target.0[2] | target.0[3] == 0
-        && if hyvm {
-            code.is_jumpdest_byte(d)
-        } else {
-            code.is_jumpdest(d)
-        };
-    valid.then_some(d + usize::from(hyvm))
+    if target.0[1] | target.0[2] | target.0[3] != 0 {
+        return None;
+    }
+    code.jump_landing(hyvm, target.0[0] as usize)
 }
 
 /// `top[-1] = f(top[0], top[-1])`, out of the block runner's loop.

@@ -98,8 +98,7 @@ fn is_terminal(spec: &Spec, op: u8) -> bool {
 
 /// Where a jump to `dest` goes on under `spec`, when `dest` is valid.
 pub fn jump_landing(spec: &Spec, code: &Bytecode, dest: usize) -> Option<usize> {
-    code.is_valid_jump(spec, dest)
-        .then(|| if spec.is_hyvm() { dest + 1 } else { dest })
+    code.jump_landing(spec.is_hyvm(), dest)
 }
 
 /// The segments of `code` under `spec`, by start offset.

@@ -16,10 +16,14 @@ pub fn stop<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 /// destination and the JUMPDEST itself is skipped.
 #[inline]
 fn jump_to(frame: &mut Frame, target: U256) -> Step {
-    let dest = as_u64(&target).map(|d| d as usize);
-    match dest {
-        Some(d) if frame.code.is_valid_jump(frame.spec, d) => {
-            frame.pc = if frame.spec.is_hyvm() { d + 1 } else { d };
+    let landing = as_u64(&target).and_then(|d| {
+        usize::try_from(d)
+            .ok()
+            .and_then(|d| frame.code.jump_landing(frame.spec.is_hyvm(), d))
+    });
+    match landing {
+        Some(to) => {
+            frame.pc = to;
             Step::Continue
         }
         _ if frame.spec.is_hyvm() => {
