@@ -2,7 +2,7 @@
 //! `--json` shape, a malformed line answered with `{"error":"…"}`. The command line reads
 //! stdin through it; the benchmarks measure its throughput through the same code.
 
-use crate::input::{parse_address, parse_hex, parse_u256, parse_u64};
+use crate::parse::{parse_address, parse_hex, parse_u256, parse_u64};
 use crate::{output, Config, Engine, Fork, Profile, Request, Vm};
 use serde_json::{Map, Value};
 

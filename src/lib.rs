@@ -10,19 +10,14 @@
 
 pub mod authorization;
 pub mod batch;
-pub mod bench;
-pub mod difftest;
 pub mod engine;
 pub mod executor;
-pub mod input;
-#[cfg(feature = "revm")]
-pub mod oracle;
 pub mod output;
+pub mod parse;
 pub mod precompiles;
 pub mod run;
 pub mod signer;
 pub mod state_root;
-pub mod statetest;
 pub mod transaction;
 pub mod world;
 

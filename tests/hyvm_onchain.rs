@@ -10,9 +10,9 @@ mod common;
 use common::gen::{program_excluding, world_accounts, Choices, Rng};
 use common::hyvm_oracle::{run_hyvm, wallet_code, HyvmRequest};
 use common::oracle::OracleAccount;
-use nestedvm::difftest::case::{hyvm_storage, reaches_call_guard};
 use nestedvm::interp::{hyvm, opcode};
 use nestedvm::{Account, Config, Engine, Outcome, Request, Status, Vm, U256};
+use nestedvm_cli::difftest::case::{hyvm_storage, reaches_call_guard};
 
 /// Storage slots of the wallet before the call.
 type Storage = Vec<(U256, U256)>;

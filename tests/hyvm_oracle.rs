@@ -43,7 +43,8 @@ const FORKS: [nestedvm::Fork; 4] = nestedvm::Fork::ALL;
 
 #[test]
 fn fixtures_match_readme() {
-    // keccak256 of the runtimes as listed in tests/fixtures/hyvm/README.md.
+    // keccak256 of the runtimes as published (interp/data/README.md), so a damaged copy of the
+    // bytecode cannot pass unnoticed.
     let k = |b: &[u8]| format!("{:x}", revm::primitives::keccak256(b));
     let plain = hyvm_code(false);
     let verif = hyvm_code(true);

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nestedvm::difftest::DiffEngine;
+use nestedvm_cli::difftest::DiffEngine;
 use nestedvm::{Profile, Vm};
 use nestedvm_fuzz::{check, Input};
 use std::cell::RefCell;

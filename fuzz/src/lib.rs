@@ -3,8 +3,8 @@
 //! local change of the program), and one input in eight runs `choices` as raw code instead.
 
 use arbitrary::Arbitrary;
-use nestedvm::difftest::gen::ByteChoices;
-use nestedvm::difftest::{compare, Case, DiffEngine};
+use nestedvm_cli::difftest::gen::ByteChoices;
+use nestedvm_cli::difftest::{compare, Case, DiffEngine};
 use nestedvm::{Fork, Profile, Vm};
 
 /// Raw code is capped: longer inputs add nothing but time.

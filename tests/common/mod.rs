@@ -7,15 +7,15 @@
 pub mod vmfixture;
 
 #[allow(unused_imports)]
-pub use nestedvm::difftest::gen;
+pub use nestedvm_cli::difftest::gen;
 
 /// revm running one message call, and the helpers shared by both oracles.
 pub mod oracle {
     // Each test binary uses a different part.
     #[allow(unused_imports)]
-    pub use nestedvm::oracle::revm::{OracleOutcome, OracleRequest};
+    pub use nestedvm_cli::oracle::revm::{OracleOutcome, OracleRequest};
     #[allow(unused_imports)]
-    pub use nestedvm::oracle::{
+    pub use nestedvm_cli::oracle::{
         addr_low, block_env, bytecode_of, default_origin_balance, frame_figures, from_addr,
         from_ru, intrinsic_gas, message_call_cfg, spec_of, storage_of, to_addr, to_b256, to_ru,
         OracleAccount, OracleEnv, OracleLog, DEFAULT_ADDRESS, DEFAULT_COINBASE, DEFAULT_ORIGIN,
@@ -23,26 +23,26 @@ pub mod oracle {
 
     /// revm's result; a request it refuses fails the test.
     pub fn run_revm(req: &OracleRequest) -> OracleOutcome {
-        nestedvm::oracle::revm::run_revm(req).unwrap_or_else(|e| panic!("{e}"))
+        nestedvm_cli::oracle::revm::run_revm(req).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
 /// The real hypervisor run in revm.
 pub mod hyvm_oracle {
     #[allow(unused_imports)]
-    pub use nestedvm::oracle::hyvm_onchain::{
+    pub use nestedvm_cli::oracle::hyvm_onchain::{
         hyvm_code, hyvm_code_at, static_runner_code, wallet_code, HyvmOutcome, HyvmRequest,
         HYPERVISOR, STATIC_RUNNER, VERIFIER_SLOT, WALLET,
     };
 
     /// The hypervisor frame's result; a request the harness refuses fails the test.
     pub fn run_hyvm(req: &HyvmRequest) -> HyvmOutcome {
-        nestedvm::oracle::hyvm_onchain::run_hyvm(req).unwrap_or_else(|e| panic!("{e}"))
+        nestedvm_cli::oracle::hyvm_onchain::run_hyvm(req).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
-use nestedvm::difftest::Observed;
 use nestedvm::{Config, Engine, Env, Fork, Outcome, Profile, Request, Vm, U256};
+use nestedvm_cli::difftest::Observed;
 use oracle::{OracleOutcome, OracleRequest};
 
 /// How many generated programs a campaign runs: `NESTEDVM_SOAK` when set, else `default`.
@@ -159,7 +159,7 @@ pub fn against_hypervisor(config: &Config, req: &Request, ours: &Outcome) -> Res
         is_static: config.is_static,
         ..hyvm_oracle::HyvmRequest::from_request(config.fork, config.verifier, req)
     });
-    let unmodelled = config.verifier && nestedvm::difftest::case::reaches_call_guard(&req.code);
+    let unmodelled = config.verifier && nestedvm_cli::difftest::case::reaches_call_guard(&req.code);
     differences(
         ours,
         Expected {

@@ -1,0 +1,697 @@
+//! Timing the engines on one program in one profile: each engine is prepared once, checked
+//! against the interpreter, then sampled round-robin (one sample of each engine in turn, so
+//! drift of the machine hits them alike) and summarised by medians.
+//!
+//! What one timed run includes, per engine:
+//! - `interp` and `jit`: one [`Vm::run`] on a VM kept across runs, exactly as a caller of the
+//!   library pays it: the [`World`](nestedvm::World) rebuilt from the request (accounts,
+//!   storage, warm addresses; its tables' memory kept from the last run), the analysed code looked up by content, the run, and the
+//!   [`Outcome`](nestedvm::Outcome) (storage and memory copied out) dropped. `jit` finds its code
+//!   compiled in the VM's cache (the agreement check compiled it); compilation is timed
+//!   apart (`compile`).
+//! - `revm` (cargo feature `revm`): revm 43's EVM is built once over its in-memory database
+//!   holding the pre-state; a run is one `transact` of the same transaction (validation,
+//!   intrinsic gas, the call, and the journal's state changes handed back and dropped; the
+//!   database is never committed, so every run starts from the same state). In `evm` it runs
+//!   the program as a contract; in `hyvm`, where revm has no such profile, it runs the
+//!   deployed HyVM bytecode DELEGATECALLed by a wallet with the guest as call data (the
+//!   `hyvm-onchain` oracle of `difftest`): what simulating the payload costs without
+//!   nestedvm.
+//! - `auto` (only when asked for): one [`Vm::run`] under [`Engine::Auto`] on a fresh VM,
+//!   so nothing is compiled and nothing has heat: what a first run costs with tiered
+//!   compilation, which compiles the code's hot parts while it runs.
+//! - `baseline` (only when asked for): one [`Vm::run`] under [`Engine::Jit`] with the
+//!   baseline tier ([`OptLevel::Baseline`]) on a fresh VM: compiling the whole code and
+//!   running it, what a first run costs when the JIT compiles eagerly.
+//! - `compile`: one Cranelift compilation of the top frame's code for the profile, as
+//!   [`JitCache`](nestedvm::jit::JitCache) does on a miss.
+
+use super::programs::Program;
+use nestedvm::engine::{Engine, JitConfig};
+use nestedvm::interp::{Bytecode, Spec};
+use nestedvm::jit::{CompileOptions, JitCache, OptLevel};
+use nestedvm::{Config, Fork, Profile, Request, Vm, World};
+use std::collections::HashMap;
+use std::fmt;
+use std::hint::black_box;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The fork every benchmark runs at (the default of `run`).
+pub const FORK: Fork = Fork::Osaka;
+
+/// An engine the benchmarks time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BenchEngine {
+    /// nestedvm's interpreter.
+    Interp,
+    /// nestedvm's JIT, its code already compiled.
+    Jit,
+    /// nestedvm's `auto` engine from cold: tiered compilation during the run.
+    Auto,
+    /// nestedvm's JIT with its baseline tier from cold: the compilation and the run.
+    Baseline,
+    /// revm's interpreter (the reference; needs the cargo feature `revm`).
+    Revm,
+}
+
+impl BenchEngine {
+    /// Every engine, in table order.
+    pub const ALL: [BenchEngine; 5] = [
+        BenchEngine::Interp,
+        BenchEngine::Jit,
+        BenchEngine::Auto,
+        BenchEngine::Baseline,
+        BenchEngine::Revm,
+    ];
+
+    /// The name on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchEngine::Interp => "interp",
+            BenchEngine::Jit => "jit",
+            BenchEngine::Auto => "auto",
+            BenchEngine::Baseline => "baseline",
+            BenchEngine::Revm => "revm",
+        }
+    }
+}
+
+impl fmt::Display for BenchEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BenchEngine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "interp" | "interpreter" => Ok(BenchEngine::Interp),
+            "jit" => Ok(BenchEngine::Jit),
+            "auto" => Ok(BenchEngine::Auto),
+            "baseline" => Ok(BenchEngine::Baseline),
+            "revm" => Ok(BenchEngine::Revm),
+            _ => Err(format!(
+                "unknown engine `{s}` (expected interp, jit, auto, baseline or revm)"
+            )),
+        }
+    }
+}
+
+/// Whether this build can time revm (the cargo feature `revm`).
+pub const REVM_BUILT: bool = cfg!(feature = "revm");
+
+/// The engines of a comma-separated list, in table order, without repeats; naming revm in a
+/// build without it is an error.
+pub fn parse_engines(list: &str) -> Result<Vec<BenchEngine>, String> {
+    let mut named = Vec::new();
+    for item in list.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(format!("--engines: empty engine name in `{list}`"));
+        }
+        let engine = item.parse::<BenchEngine>()?;
+        if engine == BenchEngine::Revm && !REVM_BUILT {
+            return Err(
+                "--engines revm: this binary was built without revm; rebuild with `--features revm`"
+                    .into(),
+            );
+        }
+        named.push(engine);
+    }
+    Ok(BenchEngine::ALL
+        .into_iter()
+        .filter(|e| named.contains(e))
+        .collect())
+}
+
+/// The default engines: interp and jit, and revm when built with it.
+pub fn default_engines() -> Vec<BenchEngine> {
+    BenchEngine::ALL
+        .into_iter()
+        .filter(|e| {
+            !matches!(e, BenchEngine::Auto | BenchEngine::Baseline)
+                && (*e != BenchEngine::Revm || REVM_BUILT)
+        })
+        .collect()
+}
+
+/// What the engines must agree on before they are timed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// `success`, `revert` or `halt`.
+    pub status: &'static str,
+    /// Return or revert data.
+    pub output: Vec<u8>,
+    /// Gas used by the top frame (in `hyvm`, the on-chain figure).
+    pub gas_used: u64,
+}
+
+impl fmt::Display for Observed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, gas used {}, output {}",
+            self.status,
+            self.gas_used,
+            nestedvm::output::hex0x(&self.output)
+        )
+    }
+}
+
+/// The configuration our engines run benchmarks with: `jit` compiles before the first run,
+/// `auto` tiers up as by default, and `hyvm` does not add a second run as a plain contract.
+pub fn config(profile: Profile, engine: Engine) -> Config {
+    Config {
+        profile,
+        fork: FORK,
+        engine,
+        jit: JitConfig {
+            hot_after: if engine == Engine::Auto {
+                JitConfig::default().hot_after
+            } else {
+                0
+            },
+            ..JitConfig::default()
+        },
+        evm_gas: false,
+        ..Config::default()
+    }
+}
+
+/// One of our engines, prepared to run one request again and again.
+pub struct OurRunner {
+    vm: Vm,
+    config: Config,
+    request: Request,
+    /// Every run on a fresh VM (`auto` from cold).
+    cold: bool,
+}
+
+impl OurRunner {
+    /// A runner of `request` on `engine` in `profile`, with a VM of its own whose compiled
+    /// code lives in `cache`.
+    pub fn new(profile: Profile, engine: Engine, request: Request, cache: &Arc<JitCache>) -> Self {
+        OurRunner {
+            vm: Vm::with_jit_cache(cache.clone()),
+            config: config(profile, engine),
+            request,
+            cold: false,
+        }
+    }
+
+    /// A runner of `request` under `config` with a fresh VM (and JIT cache) for every run:
+    /// `auto` from cold, or the baseline tier compiling at each run.
+    pub fn cold(config: Config, request: Request) -> Self {
+        OurRunner {
+            vm: Vm::new(),
+            config,
+            request,
+            cold: true,
+        }
+    }
+
+    /// Runs it once, reporting what the agreement check compares and whether native code ran.
+    pub fn check(&mut self) -> Result<(Observed, bool), String> {
+        let outcome = self.run_once().map_err(|e| e.to_string())?;
+        let native = outcome.engine == Engine::Jit;
+        let observed = Observed {
+            status: outcome.status.name(),
+            output: outcome.output,
+            gas_used: outcome.gas_used,
+        };
+        Ok((observed, native))
+    }
+
+    /// Runs it once (the timed path).
+    pub fn run(&mut self) {
+        // The request was validated by `check`, so this cannot fail; the outcome is dropped
+        // inside the timing, as a caller's would be.
+        let _ = black_box(self.run_once());
+    }
+
+    fn run_once(&mut self) -> Result<nestedvm::Outcome, nestedvm::Error> {
+        if self.cold {
+            self.vm = Vm::new();
+        }
+        self.vm.run(&self.config, &self.request)
+    }
+}
+
+/// One compilation of a program's top-frame code, prepared.
+pub struct CompileRunner {
+    spec: &'static Spec,
+    code: Bytecode,
+    options: CompileOptions,
+}
+
+impl CompileRunner {
+    /// The compilation of `code` for `profile` with `options`; `Err` when the JIT does not
+    /// compile it (over its size limit), as `jit` then interprets it.
+    pub fn new(profile: Profile, code: &[u8], options: CompileOptions) -> Result<Self, String> {
+        let runner = CompileRunner {
+            spec: Spec::get(profile, FORK, false),
+            code: Bytecode::new(code),
+            options,
+        };
+        runner.compile()?;
+        Ok(runner)
+    }
+
+    fn compile(&self) -> Result<(), String> {
+        let compiled = nestedvm::jit::compile::<World>(self.spec, &self.code, self.options)
+            .map_err(|e| e.to_string())?;
+        black_box(compiled);
+        Ok(())
+    }
+
+    /// Compiles once (the timed path); the compiled code is freed inside the timing.
+    pub fn run(&mut self) {
+        let _ = self.compile();
+    }
+}
+
+/// How long to measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Samples per engine (compilation: at most [`COMPILE_SAMPLES`]).
+    pub samples: usize,
+    /// Time budget per program and profile, checks excluded: once spent, sampling stops after
+    /// the current round (every engine has at least one sample).
+    pub time: Duration,
+    /// A sample repeats the run until it lasts about this long, so fast programs are not
+    /// measured at the clock's resolution.
+    pub sample_time: Duration,
+    /// How `jit` and `compile` compile (Cranelift's optimization level or the baseline
+    /// tier, the dynamic-jump policy).
+    pub options: CompileOptions,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            samples: 10,
+            time: Duration::from_secs(2),
+            sample_time: Duration::from_millis(5),
+            options: CompileOptions::default(),
+        }
+    }
+}
+
+/// The most compilations timed per program: each is 10 to 1000 times one run.
+pub const COMPILE_SAMPLES: usize = 3;
+
+/// One engine's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineTime {
+    /// The engine.
+    pub engine: BenchEngine,
+    /// Median time of one run, in nanoseconds.
+    pub median_ns: f64,
+    /// Samples taken.
+    pub samples: usize,
+    /// Runs per sample.
+    pub runs_per_sample: u64,
+}
+
+/// The figures of one program in one profile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measurement {
+    /// The program's name.
+    pub program: String,
+    /// The profile.
+    pub profile: Profile,
+    /// The timed engines, in table order.
+    pub engines: Vec<EngineTime>,
+    /// Median compile time of the top frame's code, when `jit` was timed and compiles it.
+    pub compile_ns: Option<f64>,
+    /// What every engine agreed on.
+    pub observed: Observed,
+}
+
+impl Measurement {
+    /// The median of `engine`, when timed.
+    pub fn median(&self, engine: BenchEngine) -> Option<f64> {
+        self.engines
+            .iter()
+            .find(|t| t.engine == engine)
+            .map(|t| t.median_ns)
+    }
+
+    /// How many times faster than revm `engine` is (revm's median over its own).
+    pub fn speedup_vs_revm(&self, engine: BenchEngine) -> Option<f64> {
+        Some(self.median(BenchEngine::Revm)? / self.median(engine)?)
+    }
+}
+
+/// A prepared engine (or the compilation), run by the round-robin and the criterion benches.
+pub enum Runner {
+    /// The interpreter or the JIT.
+    Ours(Box<OurRunner>),
+    /// revm.
+    #[cfg(feature = "revm")]
+    Revm(Box<super::revm::RevmRunner>),
+    /// The compilation of the code.
+    Compile(CompileRunner),
+}
+
+impl Runner {
+    /// Runs once (the timed path).
+    pub fn run(&mut self) {
+        match self {
+            Runner::Ours(r) => r.run(),
+            #[cfg(feature = "revm")]
+            Runner::Revm(r) => r.run(),
+            Runner::Compile(r) => r.run(),
+        }
+    }
+}
+
+/// An engine ready to be timed.
+pub struct Ready {
+    /// The engine; `None` for the compilation of the code (when `jit` is timed).
+    pub engine: Option<BenchEngine>,
+    /// Its runner.
+    pub runner: Runner,
+    /// How long the check's run on the timed path took, when it tells one run's time.
+    pub first_run: Option<Duration>,
+}
+
+/// Prepares every engine of `engines` for `program` in `profile`, and the compilation of its
+/// code when `compile` and `jit` is among them, and checks each against the interpreter. The
+/// JIT keeps its code in `cache`, so inputs of one code share a compilation. Checks:
+/// status, output and gas used must agree, and `jit` must have run native code unless the
+/// JIT leaves this code to the interpreter (over its size limit). Returns what they agreed
+/// on and the runners in table order (the compilation last).
+pub fn prepare(
+    program: &Program,
+    profile: Profile,
+    engines: &[BenchEngine],
+    compile: bool,
+    cache: &Arc<JitCache>,
+    options: CompileOptions,
+) -> Result<(Observed, Vec<Ready>), String> {
+    let name = &program.name;
+    if !program.profiles().contains(&profile) {
+        return Err(format!(
+            "{name}: needs call data, which the hyvm profile does not give the guest"
+        ));
+    }
+    let request = program.request(profile);
+    let mut reference = OurRunner::new(profile, Engine::Interpreter, request.clone(), cache);
+    let start = Instant::now();
+    let (truth, _) = reference
+        .check()
+        .map_err(|e| format!("{name} ({profile}): {e}"))?;
+    let mut reference = Some((reference, start.elapsed()));
+    let mut ready = Vec::new();
+    for engine in BenchEngine::ALL.into_iter().filter(|e| engines.contains(e)) {
+        let (runner, first_run) = match engine {
+            BenchEngine::Interp => match reference.take() {
+                Some((runner, first_run)) => (Runner::Ours(Box::new(runner)), Some(first_run)),
+                None => continue,
+            },
+            BenchEngine::Jit => {
+                let mut runner = OurRunner::new(profile, Engine::Jit, request.clone(), cache);
+                runner.config.jit.options = options;
+                let (observed, native) = runner.check()?;
+                if observed != truth {
+                    return Err(disagreement(name, profile, "jit", &observed, &truth));
+                }
+                let start = Instant::now();
+                match CompileRunner::new(profile, &program.code, options) {
+                    Ok(_) if !native => {
+                        return Err(format!(
+                            "{name} ({profile}): the JIT compiles this code but did not run it natively"
+                        ))
+                    }
+                    Ok(compiler) if compile => ready.push(Ready {
+                        engine: None,
+                        runner: Runner::Compile(compiler),
+                        first_run: Some(start.elapsed()),
+                    }),
+                    Ok(_) => {}
+                    // Code the JIT refuses is interpreted by design.
+                    Err(_) if !native => {}
+                    Err(e) => return Err(format!("{name} ({profile}): {e}")),
+                }
+                // Its check compiled: no hint of one run's time.
+                (Runner::Ours(Box::new(runner)), None)
+            }
+            BenchEngine::Auto => {
+                let runner = OurRunner::cold(config(profile, Engine::Auto), request.clone());
+                let (runner, first_run, _) = checked_cold(runner, name, profile, "auto", &truth)?;
+                (Runner::Ours(Box::new(runner)), Some(first_run))
+            }
+            BenchEngine::Baseline => {
+                let mut baseline = config(profile, Engine::Jit);
+                baseline.jit.options.opt_level = OptLevel::Baseline;
+                let runner = OurRunner::cold(baseline, request.clone());
+                let (runner, first_run, native) =
+                    checked_cold(runner, name, profile, "baseline", &truth)?;
+                let compilable = program.code.len() <= nestedvm::jit::MAX_COMPILE_LEN;
+                if compilable && !native && nestedvm::jit::baseline::AVAILABLE {
+                    return Err(format!(
+                        "{name} ({profile}): the baseline tier did not run this code natively"
+                    ));
+                }
+                (Runner::Ours(Box::new(runner)), Some(first_run))
+            }
+            BenchEngine::Revm => revm_runner(program, profile, &request, &truth)?,
+        };
+        ready.push(Ready {
+            engine: Some(engine),
+            runner,
+            first_run,
+        });
+    }
+    ready.sort_by_key(|r| r.engine.map_or(BenchEngine::ALL.len(), |e| e as usize));
+    Ok((truth, ready))
+}
+
+/// Runs a cold runner's first run (timed: a cold run's check is a run like any other) and
+/// checks it against the interpreter's `truth`; returns it with the run's time and whether
+/// native code ran.
+fn checked_cold(
+    mut runner: OurRunner,
+    name: &str,
+    profile: Profile,
+    engine: &str,
+    truth: &Observed,
+) -> Result<(OurRunner, Duration, bool), String> {
+    let start = Instant::now();
+    let (observed, native) = runner.check()?;
+    let first_run = start.elapsed();
+    if observed != *truth {
+        return Err(disagreement(name, profile, engine, &observed, truth));
+    }
+    Ok((runner, first_run, native))
+}
+
+struct Sampled {
+    engine: Option<BenchEngine>,
+    runner: Runner,
+    runs_per_sample: u64,
+    max_samples: usize,
+    samples: Vec<f64>,
+}
+
+impl Sampled {
+    /// Chooses how many runs a sample takes from `first_run`, the time of a run already done
+    /// (a check), when that was long enough to tell; else times one run.
+    fn new(ready: Ready, settings: &Settings) -> Self {
+        let Ready {
+            engine,
+            mut runner,
+            first_run,
+        } = ready;
+        let max_samples = match engine {
+            Some(_) => settings.samples,
+            None => settings.samples.min(COMPILE_SAMPLES),
+        };
+        let once = match first_run {
+            Some(t) if t >= settings.sample_time => t.as_nanos(),
+            _ => {
+                let start = Instant::now();
+                runner.run();
+                start.elapsed().as_nanos().max(1)
+            }
+        };
+        let runs = settings
+            .sample_time
+            .as_nanos()
+            .div_ceil(once)
+            .clamp(1, 1 << 20);
+        // A compilation does the same work every time, so the check's counts as a sample
+        // (a first run of an engine may pay for cold caches instead).
+        let samples = match (engine, first_run) {
+            (None, Some(t)) if runs == 1 => vec![t.as_nanos() as f64],
+            _ => Vec::new(),
+        };
+        nestedvm::jit::background::wait_idle();
+        Sampled {
+            engine,
+            runner,
+            runs_per_sample: u64::try_from(runs).unwrap_or(1),
+            max_samples,
+            samples,
+        }
+    }
+
+    fn sample(&mut self) {
+        let start = Instant::now();
+        for _ in 0..self.runs_per_sample {
+            self.runner.run();
+        }
+        let ns = start.elapsed().as_nanos() as f64;
+        self.samples.push(ns / self.runs_per_sample as f64);
+        // `auto`'s background compilations finish here, untimed, rather than during the
+        // next engine's samples.
+        nestedvm::jit::background::wait_idle();
+    }
+
+    fn median(&self) -> f64 {
+        median(&self.samples)
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count; 0 for none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// A disagreement of `engine` with the interpreter, as one line.
+fn disagreement(
+    program: &str,
+    profile: Profile,
+    engine: &str,
+    theirs: &Observed,
+    truth: &Observed,
+) -> String {
+    format!(
+        "{program} ({profile}): {engine} disagrees with the interpreter: {engine}: {theirs}; interp: {truth}"
+    )
+}
+
+/// Measures programs with one set of engines and settings, compiling and timing the
+/// compilation of each (code, profile) once however many inputs share that code.
+pub struct Session {
+    engines: Vec<BenchEngine>,
+    settings: Settings,
+    compile_times: HashMap<(Vec<u8>, Profile), f64>,
+    cache: Arc<JitCache>,
+}
+
+impl Session {
+    /// A session timing `engines` with `settings`.
+    pub fn new(engines: Vec<BenchEngine>, settings: Settings) -> Self {
+        Session {
+            engines,
+            settings,
+            compile_times: HashMap::new(),
+            cache: Arc::new(JitCache::new(64)),
+        }
+    }
+
+    /// Prepares and checks the engines ([`prepare`]), then samples them round-robin.
+    pub fn measure(&mut self, program: &Program, profile: Profile) -> Result<Measurement, String> {
+        let key = (program.code.clone(), profile);
+        let known = self.compile_times.get(&key).copied();
+        let (truth, ready) = prepare(
+            program,
+            profile,
+            &self.engines,
+            known.is_none(),
+            &self.cache,
+            self.settings.options,
+        )?;
+        let settings = &self.settings;
+        let mut items: Vec<Sampled> = ready
+            .into_iter()
+            .map(|r| Sampled::new(r, settings))
+            .collect();
+        let start = Instant::now();
+        for round in 0.. {
+            let n = items.len();
+            for k in 0..n {
+                // Each round starts with the next item, so no engine always runs first.
+                let sampled = &mut items[(round + k) % n];
+                if sampled.samples.len() < sampled.max_samples.max(1) {
+                    sampled.sample();
+                }
+            }
+            let done = items
+                .iter()
+                .all(|s| s.samples.len() >= s.max_samples.max(1));
+            if done || start.elapsed() >= settings.time {
+                break;
+            }
+        }
+        let mut timed = Vec::new();
+        let mut compile_ns = known;
+        for sampled in &items {
+            match sampled.engine {
+                Some(engine) => timed.push(EngineTime {
+                    engine,
+                    median_ns: sampled.median(),
+                    samples: sampled.samples.len(),
+                    runs_per_sample: sampled.runs_per_sample,
+                }),
+                None => compile_ns = Some(sampled.median()),
+            }
+        }
+        if let (None, Some(ns)) = (known, compile_ns) {
+            self.compile_times.insert(key, ns);
+        }
+        Ok(Measurement {
+            program: program.name.clone(),
+            profile,
+            engines: timed,
+            compile_ns,
+            observed: truth,
+        })
+    }
+}
+
+/// revm's runner, checked: what the oracle observed must be the interpreter's, and the timed
+/// path must agree with the oracle. Returns the runner and how long the timed path's check run
+/// took.
+#[cfg(feature = "revm")]
+fn revm_runner(
+    program: &Program,
+    profile: Profile,
+    request: &Request,
+    truth: &Observed,
+) -> Result<(Runner, Option<Duration>), String> {
+    let name = &program.name;
+    let (mut runner, observed) = super::revm::RevmRunner::new(profile, request)
+        .map_err(|e| format!("{name} ({profile}): {e}"))?;
+    if observed != *truth {
+        return Err(disagreement(name, profile, "revm", &observed, truth));
+    }
+    let start = Instant::now();
+    runner
+        .check(&observed)
+        .map_err(|e| format!("{name} ({profile}): {e}"))?;
+    Ok((Runner::Revm(Box::new(runner)), Some(start.elapsed())))
+}
+
+#[cfg(not(feature = "revm"))]
+fn revm_runner(
+    program: &Program,
+    _profile: Profile,
+    _request: &Request,
+    _truth: &Observed,
+) -> Result<(Runner, Option<Duration>), String> {
+    Err(format!(
+        "{}: timing revm needs a build with `--features revm`",
+        program.name
+    ))
+}

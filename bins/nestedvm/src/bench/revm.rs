@@ -1,0 +1,86 @@
+//! revm as a timed engine (cargo feature `revm`): the oracle's pre-state and transaction,
+//! revm's EVM built once, one `transact` per run.
+
+use super::measure::{Observed, FORK};
+use crate::oracle::hyvm_onchain::{self, HyvmRequest};
+use crate::oracle::revm::{self as oracle_revm, OracleRequest};
+use crate::oracle::PreparedCall;
+use nestedvm::{Profile, Request};
+use revm::context::result::ExecutionResult;
+use revm::context::TxEnv;
+use revm::database::{CacheDB, EmptyDB};
+use revm::handler::MainnetContext;
+use revm::{Context, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
+use std::hint::black_box;
+
+/// revm's EVM over one pre-state, running one transaction again and again.
+pub struct RevmRunner {
+    evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
+    tx: TxEnv,
+}
+
+impl RevmRunner {
+    /// A runner of `request` in `profile` (in `hyvm`, through the deployed hypervisor), and
+    /// the top frame's figures as the oracle reports them (its run under an inspector gives
+    /// the frame's gas).
+    pub fn new(profile: Profile, request: &Request) -> Result<(Self, Observed), String> {
+        let (prepared, status, output, gas_used) = match profile {
+            Profile::Evm => {
+                let req = OracleRequest::from_request(FORK, request);
+                let o = oracle_revm::run_revm(&req)?;
+                (oracle_revm::prepare(&req)?, o.status, o.output, o.gas_used)
+            }
+            Profile::Hyvm => {
+                let req = HyvmRequest::from_request(FORK, false, request);
+                let o = hyvm_onchain::run_hyvm(&req)?;
+                (hyvm_onchain::prepare(&req)?, o.status, o.output, o.gas_used)
+            }
+        };
+        let observed = Observed {
+            status,
+            output,
+            gas_used,
+        };
+        let PreparedCall { db, cfg, block, tx } = prepared;
+        let evm = Context::mainnet()
+            .with_db(db)
+            .with_cfg(cfg)
+            .with_block(block)
+            .build_mainnet();
+        Ok((RevmRunner { evm, tx }, observed))
+    }
+
+    /// Runs the transaction once and checks it against `observed` (the oracle's figures, as
+    /// [`RevmRunner::new`] returned them) on success and output: the inspector the oracle
+    /// runs under must not have changed what the timed path does.
+    pub fn check(&mut self, observed: &Observed) -> Result<(), String> {
+        let result = self.transact()?;
+        // A halted hypervisor frame makes the wallet revert with its (empty) return data.
+        let (success, output) = match &result {
+            ExecutionResult::Success { output, .. } => (true, output.data().to_vec()),
+            ExecutionResult::Revert { output, .. } => (false, output.to_vec()),
+            ExecutionResult::Halt { .. } => (false, Vec::new()),
+        };
+        if success != (observed.status == "success") || output != observed.output {
+            return Err(format!(
+                "revm: the timed transaction ({}, output {}) differs from the oracle's run ({observed})",
+                if success { "success" } else { "failure" },
+                nestedvm::output::hex0x(&output)
+            ));
+        }
+        Ok(())
+    }
+
+    fn transact(&mut self) -> Result<ExecutionResult, String> {
+        self.evm
+            .transact(self.tx.clone())
+            .map(|r| r.result)
+            .map_err(|e| format!("revm rejected the transaction: {e:?}"))
+    }
+
+    /// Runs the transaction once (the timed path); its state changes are dropped, never
+    /// committed.
+    pub fn run(&mut self) {
+        let _ = black_box(self.evm.transact(self.tx.clone()));
+    }
+}

@@ -1,0 +1,147 @@
+//! `run --batch` throughput: executions per second of small `hyvm` payloads through the
+//! batch protocol's own code ([`Batch`]), with the defaults of `run --batch` (engine `auto`,
+//! each guest also run as a plain contract for `evm_gas_used`). Reading stdin and writing
+//! stdout are not timed; parsing each request line and printing its JSON answer are.
+
+use super::measure::median;
+use nestedvm::batch::Batch;
+use nestedvm::output::hex0x;
+use nestedvm::{Config, Request, Vm};
+use std::fmt;
+use std::time::Instant;
+
+/// Payloads per batch: 10,000, as the benchmarks issue asks.
+pub const BATCH_LEN: usize = 10_000;
+
+/// What a batch holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Every payload different: nothing is hot, everything is interpreted, and each code is
+    /// analysed once.
+    Distinct,
+    /// One payload over and over: `auto` compiles it once it is hot, then every run is a
+    /// cache hit on native code.
+    Repeated,
+}
+
+impl Workload {
+    /// Both workloads.
+    pub const ALL: [Workload; 2] = [Workload::Distinct, Workload::Repeated];
+
+    /// Its name in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Distinct => "distinct",
+            Workload::Repeated => "repeated",
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Payload `i`: a guest summing a 24-bit constant, storing it, logging it and returning it:
+/// `x = i + 1; SSTORE(0, x); LOG1(x); RETURN x`, 29 bytes.
+pub fn payload(i: u32) -> Vec<u8> {
+    let [_, a, b, c] = (i & 0xff_ffff).to_be_bytes();
+    vec![
+        0x62, a, b, c, // PUSH3 i
+        0x60, 0x01, 0x01, // PUSH1 1 ADD
+        0x80, 0x5f, 0x55, // DUP1 PUSH0 SSTORE
+        0x80, 0x5f, 0x52, // DUP1 PUSH0 MSTORE
+        0x80, 0x60, 0x20, 0x5f, 0xa1, // DUP1 PUSH1 32 PUSH0 LOG1
+        0x60, 0x20, 0x5f, 0xf3, // PUSH1 32 PUSH0 RETURN
+    ]
+}
+
+/// The request lines of a batch of `len` payloads.
+pub fn lines(workload: Workload, len: usize) -> Vec<String> {
+    (0..len)
+        .map(|i| {
+            let i = match workload {
+                Workload::Distinct => u32::try_from(i).unwrap_or(u32::MAX),
+                Workload::Repeated => 0,
+            };
+            format!("{{\"code\":\"{}\"}}", hex0x(&payload(i)))
+        })
+        .collect()
+}
+
+/// The configuration of `run --batch` without flags.
+pub fn batch_defaults() -> (Config, Request) {
+    (
+        Config {
+            evm_gas: true,
+            ..Config::default()
+        },
+        Request::new(Vec::new()),
+    )
+}
+
+/// The throughput of one workload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Throughput {
+    /// The workload.
+    pub workload: Workload,
+    /// Requests per batch.
+    pub executions: usize,
+    /// Median time of one whole batch, in nanoseconds.
+    pub median_ns: f64,
+    /// Batches timed.
+    pub samples: usize,
+    /// Compilations during one batch.
+    pub compiles: u64,
+}
+
+impl Throughput {
+    /// Executions per second, from the median batch.
+    pub fn per_second(&self) -> f64 {
+        self.executions as f64 * 1e9 / self.median_ns.max(1.0)
+    }
+}
+
+/// Answers every line on a fresh batch (a fresh VM, as a new `run --batch` process has),
+/// returning the time taken and the compilations done; fails when a request did not succeed.
+pub fn run_batch(lines: &[String]) -> Result<(f64, u64), String> {
+    let (config, request) = batch_defaults();
+    let mut batch = Batch::new(Vm::new(), config, request);
+    let mut answers = Vec::with_capacity(lines.len());
+    let start = Instant::now();
+    for line in lines {
+        answers.push(batch.answer(line));
+    }
+    let ns = start.elapsed().as_nanos() as f64;
+    if let Some(bad) = answers
+        .iter()
+        .find(|a| !a.starts_with("{\"status\":\"success\""))
+    {
+        return Err(format!("batch: a payload did not succeed: {bad}"));
+    }
+    Ok((ns, batch.vm().jit_cache().compiles()))
+}
+
+/// Times `samples` batches of `len` requests of `workload` (at least one).
+pub fn measure_throughput(
+    workload: Workload,
+    len: usize,
+    samples: usize,
+) -> Result<Throughput, String> {
+    let lines = lines(workload, len);
+    let mut times = Vec::new();
+    let mut compiles = 0;
+    for _ in 0..samples.max(1) {
+        let (ns, c) = run_batch(&lines)?;
+        times.push(ns);
+        compiles = c;
+    }
+    Ok(Throughput {
+        workload,
+        executions: len,
+        median_ns: median(&times),
+        samples: times.len(),
+        compiles,
+    })
+}

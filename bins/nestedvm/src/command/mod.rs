@@ -1,0 +1,7 @@
+//! The subcommands' own code: flags, progress and printing around the tooling library.
+
+pub mod batch;
+pub mod bench;
+pub mod difftest;
+pub mod progress;
+pub mod statetest;

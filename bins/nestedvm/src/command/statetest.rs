@@ -1,0 +1,51 @@
+//! `statetest PATH...`: runs ethereum/tests GeneralStateTests and reports each failing vector
+//! (or, with `--json`, every vector) and the closing `N passed, M failed` line.
+
+use super::progress::progress_bar;
+use crate::UsageError;
+use nestedvm::Engine;
+use nestedvm_cli::statetest::Suite;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options of `statetest`.
+#[derive(clap::Args, Clone)]
+pub struct StatetestArgs {
+    /// Test files or directories (searched recursively for `.json` files).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// interp, jit or auto.
+    #[arg(long, default_value = "auto")]
+    engine: String,
+    /// Print one JSON object per vector, one per line (the closing line goes to stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the suite; exit code 0 when every vector passed, 1 otherwise.
+pub fn statetest(args: StatetestArgs) -> Result<ExitCode, UsageError> {
+    let engine = args.engine.parse::<Engine>()?;
+    let suite = Suite::load(&args.paths).map_err(|e| UsageError(e.to_string()))?;
+    let bar = progress_bar(suite.vector_count() as u64, "vectors");
+    let summary = suite
+        .run(engine, |result| {
+            bar.inc(1);
+            if args.json {
+                bar.suspend(|| println!("{}", result.to_json()));
+            } else if !result.passed() {
+                bar.suspend(|| println!("{result}"));
+            }
+        })
+        .map_err(|e| UsageError(e.to_string()))?;
+    bar.finish_and_clear();
+    if args.json {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

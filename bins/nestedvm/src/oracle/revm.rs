@@ -1,0 +1,245 @@
+//! revm 43 as the oracle of the `evm` profile: runs one message call and reports the top
+//! frame's result (status, output, gas, refund counter, logs, storage of the executing
+//! account).
+//!
+//! The top frame is a CALL from `env.origin` to `address` with `calldata`, `value` and exactly
+//! `gas` gas: the transaction's gas limit is `gas` plus revm's own intrinsic gas for the fork
+//! (legacy, no access list), and the EIP-7825 cap is lifted. No fee is charged, so during
+//! execution the caller holds its balance minus the value. GASPRICE, BASEFEE and BLOBBASEFEE
+//! return the environment's figures.
+
+use super::{
+    addr_low, block_env, bytecode_of, call_tx, default_origin_balance, frame_figures, from_addr,
+    from_ru, logs_of, message_call_cfg, spec_of, storage_of, to_addr, to_ru, OracleAccount,
+    OracleEnv, OracleLog, PreparedCall, DEFAULT_ADDRESS,
+};
+use nestedvm::{Address, Fork, U256};
+use revm::{
+    database::{CacheDB, EmptyDB},
+    inspector::Inspector,
+    interpreter::{CallInputs, CallOutcome},
+    state::AccountInfo,
+    Context, DatabaseCommit, InspectEvm, MainBuilder, MainContext,
+};
+use std::collections::BTreeMap;
+
+/// One message call to run.
+#[derive(Clone, Debug)]
+pub struct OracleRequest {
+    /// The fork.
+    pub fork: Fork,
+    /// Block and transaction environment.
+    pub env: OracleEnv,
+    /// Executing account (default 0x…c0de, balance 0, nonce 1 unless in `accounts`).
+    pub address: Address,
+    /// Code placed at `address` (overrides any code given for it in `accounts`).
+    pub code: Vec<u8>,
+    /// Call data.
+    pub calldata: Vec<u8>,
+    /// The frame's gas limit (intrinsic gas excluded).
+    pub gas: u64,
+    /// Value sent.
+    pub value: U256,
+    /// Pre-state storage of `address` (added to any storage given in `accounts`).
+    pub storage: Vec<(U256, U256)>,
+    /// Extra accounts (may also describe `address` or the origin to override defaults).
+    pub accounts: Vec<OracleAccount>,
+}
+
+impl Default for OracleRequest {
+    fn default() -> Self {
+        OracleRequest {
+            fork: Fork::Osaka,
+            env: OracleEnv::default(),
+            address: addr_low(DEFAULT_ADDRESS),
+            code: Vec::new(),
+            calldata: Vec::new(),
+            gas: 1_000_000,
+            value: U256::zero(),
+            storage: Vec::new(),
+            accounts: Vec::new(),
+        }
+    }
+}
+
+impl OracleRequest {
+    /// The oracle's view of a nestedvm `evm` request at `fork` (the caller is the origin).
+    pub fn from_request(fork: Fork, req: &nestedvm::Request) -> Self {
+        OracleRequest {
+            fork,
+            env: OracleEnv::from_env(&req.env, req.caller),
+            address: req.address,
+            code: req.code.clone(),
+            calldata: req.calldata.clone(),
+            gas: req.gas,
+            value: req.value,
+            storage: req.storage.clone(),
+            accounts: req
+                .accounts
+                .iter()
+                .map(|(a, acc)| OracleAccount::from_account(*a, acc))
+                .collect(),
+        }
+    }
+}
+
+/// The top frame's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OracleOutcome {
+    /// "success" | "revert" | "halt" (revm's classification of the top frame's result).
+    pub status: &'static str,
+    /// The top frame's return data.
+    pub output: Vec<u8>,
+    /// Top frame gas limit minus its remaining gas (before refunds).
+    pub gas_used: u64,
+    /// The top frame's refund counter (0 unless success).
+    pub gas_refund: i64,
+    /// The transaction's logs (empty unless success).
+    pub logs: Vec<OracleLog>,
+    /// Non-zero storage of `address` after the call, as committed.
+    pub storage: BTreeMap<U256, U256>,
+    /// Post balance of every touched account, sorted by address.
+    pub balances: Vec<(Address, U256)>,
+    /// The gas limit the top frame was given, as seen by the inspector (should equal `req.gas`).
+    pub frame_gas_limit: u64,
+}
+
+/// Records the top frame's gas limit and its CallOutcome.
+#[derive(Default)]
+struct TopFrameProbe {
+    depth: usize,
+    frame_gas_limit: Option<u64>,
+    outcome: Option<CallOutcome>,
+}
+
+impl<CTX> Inspector<CTX> for TopFrameProbe {
+    fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
+        if self.depth == 0 {
+            self.frame_gas_limit = Some(inputs.gas_limit);
+        }
+        self.depth += 1;
+        None
+    }
+
+    fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
+        self.depth -= 1;
+        if self.depth == 0 {
+            self.outcome = Some(outcome.clone());
+        }
+    }
+}
+
+/// The call `req` describes, ready for revm; `Err` when its pre-state cannot be built.
+pub fn prepare(req: &OracleRequest) -> Result<PreparedCall, String> {
+    let spec = spec_of(req.fork);
+    let env = &req.env;
+    let origin = env.origin;
+
+    // ---- pre-state
+    let mut db = CacheDB::<EmptyDB>::default();
+    let mut has_origin = false;
+    let mut has_target = false;
+    for acc in &req.accounts {
+        has_origin |= acc.address == origin;
+        has_target |= acc.address == req.address;
+        let code = if acc.address == req.address {
+            &req.code
+        } else {
+            &acc.code
+        };
+        let mut info = AccountInfo::default()
+            .with_balance(to_ru(acc.balance))
+            .with_nonce(acc.nonce);
+        if !code.is_empty() {
+            info = info.with_code(bytecode_of(code));
+        }
+        db.insert_account_info(to_addr(acc.address), info);
+        for (k, v) in &acc.storage {
+            db.insert_account_storage(to_addr(acc.address), to_ru(*k), to_ru(*v))
+                .map_err(|e| format!("oracle: {e:?}"))?;
+        }
+    }
+    if !has_target {
+        let mut info = AccountInfo::default().with_nonce(1);
+        if !req.code.is_empty() {
+            info = info.with_code(bytecode_of(&req.code));
+        }
+        db.insert_account_info(to_addr(req.address), info);
+    }
+    if !has_origin && origin != req.address {
+        db.insert_account_info(
+            to_addr(origin),
+            AccountInfo::default().with_balance(to_ru(default_origin_balance())),
+        );
+    }
+    for (k, v) in &req.storage {
+        db.insert_account_storage(to_addr(req.address), to_ru(*k), to_ru(*v))
+            .map_err(|e| format!("oracle: {e:?}"))?;
+    }
+
+    // ---- tx: gas limit = frame gas + intrinsic
+    let tx = call_tx(
+        req.fork,
+        env,
+        req.address,
+        req.value,
+        &req.calldata,
+        req.gas,
+    );
+    Ok(PreparedCall {
+        db,
+        cfg: message_call_cfg(spec, env),
+        block: block_env(env),
+        tx,
+    })
+}
+
+/// Runs one message call in revm and reports the top frame's result; `Err` when revm rejects
+/// the transaction or the top frame is not seen.
+pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
+    let PreparedCall { db, cfg, block, tx } = prepare(req)?;
+    let ctx = Context::mainnet()
+        .with_db(db)
+        .with_cfg(cfg)
+        .with_block(block);
+    let mut evm = ctx.build_mainnet_with_inspector(TopFrameProbe::default());
+    let res = evm
+        .inspect_tx(tx)
+        .map_err(|e| format!("oracle: revm rejected the transaction: {e:?}"))?;
+
+    let probe = &evm.inspector;
+    let frame_gas_limit = probe
+        .frame_gas_limit
+        .ok_or("oracle: top frame call() not seen")?;
+    let outcome = probe
+        .outcome
+        .clone()
+        .ok_or("oracle: top frame call_end() not seen")?;
+    let (status, gas_used, gas_refund, output) = frame_figures(&outcome);
+
+    let logs = logs_of(&res.result);
+
+    let mut balances: Vec<(Address, U256)> = res
+        .state
+        .iter()
+        .filter(|(_, a)| a.is_touched())
+        .map(|(addr, a)| (from_addr(*addr), from_ru(a.info.balance)))
+        .collect();
+    balances.sort();
+
+    // ---- commit and read the post-state storage of `address`
+    let db = &mut evm.ctx.journaled_state.database;
+    db.commit(res.state);
+    let storage = storage_of(db, req.address);
+
+    Ok(OracleOutcome {
+        status,
+        output,
+        gas_used,
+        gas_refund,
+        logs,
+        storage,
+        balances,
+        frame_gas_limit,
+    })
+}

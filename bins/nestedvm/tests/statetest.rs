@@ -1,0 +1,276 @@
+//! The state-test runner: every copied GeneralStateTests vector passes through the library,
+//! and the `statetest` command keeps its output and exit-code contract.
+
+use nestedvm::Engine;
+use nestedvm_cli::statetest::Suite;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state")
+}
+
+/// A small fixture that passes: one file, one vector.
+fn small_fixture() -> PathBuf {
+    fixtures().join("stChainId/chainId.json")
+}
+
+/// A scratch folder of this test binary, named after `what`.
+fn scratch(what: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("statetest-{what}"));
+    std::fs::create_dir_all(&dir).expect("creates a scratch folder");
+    dir
+}
+
+/// A copy of the small fixture with `change` applied to its one test, written as `name`.
+fn variant(name: &str, change: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let text = std::fs::read_to_string(small_fixture()).expect("reads the fixture");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("parses");
+    change(&mut json["chainId"]);
+    let path = scratch(name).join(format!("{name}.json"));
+    std::fs::write(&path, json.to_string()).expect("writes");
+    path
+}
+
+/// A copy of the small fixture whose expected state root is wrong: one failing vector.
+fn failing_fixture() -> PathBuf {
+    variant("wrong_root", |test| {
+        test["post"]["Cancun"][0]["hash"] = serde_json::json!(format!("0x{}", "00".repeat(32)));
+    })
+}
+
+/// The error of the one vector of `path`.
+fn only_error(path: &Path) -> String {
+    let suite = Suite::load(&[path.to_path_buf()]).expect("loads");
+    let mut errors = Vec::new();
+    suite
+        .run(Engine::Auto, |r| errors.push(r.error.clone()))
+        .expect("runs");
+    assert_eq!(errors.len(), 1, "one vector");
+    errors.remove(0).unwrap_or_default()
+}
+
+fn nestedvm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+        .arg("statetest")
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn every_copied_fixture_passes_on(engine: Engine) {
+    let suite = Suite::load(&[fixtures()]).expect("the fixtures load");
+    let mut failures = Vec::new();
+    let summary = suite
+        .run(engine, |r| {
+            if !r.passed() {
+                failures.push(r.to_string());
+            }
+        })
+        .expect("the engine runs");
+    assert!(
+        failures.is_empty(),
+        "{engine}: {} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // Every Cancun vector of the 750 files ran.
+    assert_eq!(summary.passed, 2434);
+    assert_eq!(suite.vector_count(), 2434);
+}
+
+#[test]
+fn every_copied_fixture_passes_on_the_interpreter() {
+    every_copied_fixture_passes_on(Engine::Interpreter);
+}
+
+#[test]
+fn every_copied_fixture_passes_on_the_jit() {
+    every_copied_fixture_passes_on(Engine::Jit);
+}
+
+#[test]
+fn a_wrong_expectation_is_reported_with_its_vector() {
+    let suite = Suite::load(&[failing_fixture()]).expect("loads");
+    let mut results = Vec::new();
+    let summary = suite
+        .run(Engine::Interpreter, |r| results.push(r.clone()))
+        .expect("runs");
+    assert_eq!((summary.passed, summary.failed), (0, 1));
+    let error = results[0].error.as_deref().expect("a failure");
+    assert!(
+        error.starts_with("state root expected 0x0000000000000000000000000000000000000000000000000000000000000000 got 0x"),
+        "{error}"
+    );
+    assert_eq!(results[0].name, "chainId");
+    assert_eq!(results[0].file, failing_fixture());
+    assert_eq!((results[0].d, results[0].g, results[0].v), (0, 0, 0));
+}
+
+#[test]
+fn cli_runs_the_jit() {
+    let o = nestedvm(&["--engine", "jit", small_fixture().to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "1 passed, 0 failed\n");
+}
+
+#[test]
+fn cli_passes_with_exit_0_and_the_closing_line() {
+    let o = nestedvm(&[small_fixture().to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "1 passed, 0 failed\n");
+    // No progress bar when stderr is not a terminal.
+    assert_eq!(text(&o.stderr), "");
+}
+
+#[test]
+fn cli_lists_failures_and_exits_1() {
+    let failing = failing_fixture();
+    let o = nestedvm(&[
+        failing.to_str().expect("utf-8"),
+        small_fixture().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "FAIL {} chainId cancun d=0 g=0 v=0: state root expected 0x00",
+            failing.display()
+        )),
+        "{out}"
+    );
+    assert_eq!(lines[1], "1 passed, 1 failed");
+}
+
+#[test]
+fn cli_json_is_one_object_per_vector() {
+    let o = nestedvm(&["--json", small_fixture().to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["file"], small_fixture().display().to_string());
+    assert_eq!(v["name"], "chainId");
+    assert_eq!(v["fork"], "cancun");
+    assert_eq!(
+        (v["d"].as_u64(), v["g"].as_u64(), v["v"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+    assert_eq!(v["pass"], true);
+    assert!(v["error"].is_null());
+    // The closing line goes to stderr, so stdout stays JSON lines.
+    assert_eq!(text(&o.stderr), "1 passed, 0 failed\n");
+}
+
+#[test]
+fn cli_bad_input_is_one_line_naming_the_file_and_exit_2() {
+    let missing = scratch("missing").join("nothing-here.json");
+    let o = nestedvm(&[missing.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("error: {}: cannot read", missing.display())),
+        "{err}"
+    );
+
+    let malformed = scratch("malformed").join("broken.json");
+    std::fs::write(&malformed, "{\"t\": {\"env\": 1}").expect("writes");
+    let o = nestedvm(&[malformed.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: {}: malformed state test",
+            malformed.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        text(&o.stdout),
+        "",
+        "nothing runs before the input is known good"
+    );
+
+    let o = nestedvm(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = nestedvm(&["--engine", "fast", small_fixture().to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("unknown engine `fast`"));
+}
+
+#[test]
+fn vectors_that_cannot_be_built_or_break_their_expectation_fail_with_the_reason() {
+    use serde_json::json;
+    type Change = fn(&mut serde_json::Value);
+    let cases: [(&str, Change, &str); 6] = [
+        (
+            "valid_but_exception_expected",
+            |t| t["post"]["Cancun"][0]["expectException"] = json!("TransactionException.X"),
+            "exception TransactionException.X expected, but the transaction was valid",
+        ),
+        (
+            "rejected_unexpectedly",
+            |t| t["transaction"]["nonce"] = json!("0x05"),
+            "unexpected exception: nonce 5 is not the sender's nonce 0",
+        ),
+        (
+            "authorizations_before_prague",
+            |t| t["transaction"]["authorizationList"] = json!([]),
+            "unexpected exception: set-code transaction before prague",
+        ),
+        (
+            "no_sender_no_key",
+            |t| {
+                let tx = t["transaction"].as_object_mut().expect("an object");
+                tx.remove("sender");
+                tx.remove("secretKey");
+            },
+            "neither `sender` nor `secretKey`",
+        ),
+        (
+            "bad_key",
+            |t| {
+                let tx = t["transaction"].as_object_mut().expect("an object");
+                tx.remove("sender");
+                tx["secretKey"] = json!(format!("0x{}", "00".repeat(32)));
+            },
+            "`secretKey` is not a valid secp256k1 key",
+        ),
+        (
+            "index_out_of_range",
+            |t| t["post"]["Cancun"][0]["indexes"]["data"] = json!(3),
+            "data index 3 out of range (the transaction has 1)",
+        ),
+    ];
+    for (name, change, expected) in cases {
+        let error = only_error(&variant(name, change));
+        assert!(error.starts_with(expected), "{name}: {error}");
+    }
+}
+
+#[test]
+fn the_sender_is_derived_from_the_secret_key_when_absent() {
+    let path = variant("sender_from_key", |t| {
+        let tx = t["transaction"].as_object_mut().expect("an object");
+        tx.remove("sender");
+    });
+    assert_eq!(only_error(&path), "", "passes as with `sender`");
+}
+
+#[test]
+fn forks_the_project_does_not_support_are_not_run() {
+    let path = variant("older_fork", |t| {
+        let entries = t["post"]["Cancun"].clone();
+        t["post"]["Berlin"] = entries;
+    });
+    let suite = Suite::load(&[path]).expect("loads");
+    assert_eq!(suite.vector_count(), 1, "only the Cancun entry");
+}
