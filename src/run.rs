@@ -115,7 +115,7 @@ pub struct Outcome {
     /// Return or revert data.
     pub output: Vec<u8>,
     /// Gas used by the top frame, before refunds: in `hyvm`, what the deployed hypervisor
-    /// spends running the guest (`hyvm-gas.md`).
+    /// spends running the guest (docs/hyvm.md).
     pub gas_used: u64,
     /// What the same code costs as a plain contract at the same fork: `gas_used` in `evm`;
     /// in `hyvm`, the `evm` profile's figure when [`Config::evm_gas`] asked for it.
@@ -158,7 +158,32 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Runs requests, keeping what can be reused between them (analysed code).
+/// Runs requests, keeping what can be reused between them: analysed code, compiled code and
+/// `auto`'s heat counts, the hypervisor account, a world's tables.
+///
+/// One `Vm` per thread; VMs on several threads share compiled code through one
+/// [`JitCache`](nestedvm_jit::JitCache):
+///
+/// ```
+/// use nestedvm::{Config, Request, Vm};
+/// use std::sync::Arc;
+///
+/// let cache = Arc::new(nestedvm::jit::JitCache::new(256)); // at most 256 compiled codes
+/// let code = nestedvm::parse::parse_hex("code", "0x6001600255").unwrap(); // SSTORE(2, 1)
+/// let threads: Vec<_> = (0..2)
+///     .map(|_| {
+///         let (cache, code) = (cache.clone(), code.clone());
+///         std::thread::spawn(move || {
+///             let mut vm = Vm::with_jit_cache(cache);
+///             vm.run(&Config::default(), &Request::new(code)).unwrap()
+///         })
+///     })
+///     .collect();
+/// for t in threads {
+///     let outcome = t.join().unwrap();
+///     assert_eq!(outcome.storage.get(&2.into()), Some(&1.into()));
+/// }
+/// ```
 #[derive(Default)]
 pub struct Vm {
     codes: CodeCache,

@@ -447,6 +447,85 @@ fn env_of(fork: Fork, block: &Block, tx: &Transaction) -> Env {
     }
 }
 
+/// Takes the gas limit's price and the blob fee from the sender, bumps its nonce for a call,
+/// and warms what a transaction starts with warm (EIP-2929 and EIP-2930).
+fn buy_gas_and_warm(world: &mut World, fork: Fork, block: &Block, tx: &Transaction) {
+    let price = world.env.gas_price;
+    let blob_fee = U256::from(tx.blob_gas()) * world.env.blob_base_fee;
+    // Validation bounded gas limit × fee cap + blob fee cap by the balance.
+    let upfront = U256::from(tx.gas_limit) * price + blob_fee;
+    let balance = world.balance_of(&tx.sender);
+    world.set_balance(tx.sender, balance - upfront);
+    if tx.to.is_some() {
+        // A creation's nonce is bumped by the executor, as CREATE's is.
+        world.set_nonce(tx.sender, tx.nonce + 1);
+    }
+    for a in PrecompileSet::for_fork(fork).addresses() {
+        world.warm(a);
+    }
+    world.warm(tx.sender);
+    world.warm(block.env.coinbase);
+    if let Some(to) = tx.to {
+        world.warm(to);
+    }
+    for (address, keys) in &tx.access_list {
+        world.warm(*address);
+        for key in keys {
+            world.warm_slot(*address, *key);
+        }
+    }
+}
+
+/// The top-level message of `tx`, given `gas` after the intrinsic charge.
+fn message_of(tx: &Transaction, gas: u64) -> Message {
+    match tx.to {
+        Some(to) => Message::Call(CallInputs {
+            kind: CallKind::Call,
+            code_address: to,
+            address: to,
+            caller: tx.sender,
+            value: tx.value,
+            transfers_value: true,
+            input: tx.data.clone(),
+            gas_limit: gas,
+            is_static: false,
+            depth: 0,
+        }),
+        None => Message::Create(CreateInputs {
+            kind: CreateKind::Create,
+            caller: tx.sender,
+            value: tx.value,
+            init_code: tx.data.clone(),
+            gas_limit: gas,
+            depth: 0,
+        }),
+    }
+}
+
+/// The gas `tx` is charged after its message spent `spent` with `refund` to give back:
+/// refunds are capped at a fifth of what was spent (EIP-3529), and the calldata floor
+/// (EIP-7623) is the least charged. The sender gets back the gas not charged and the
+/// coinbase the priority fee of what was, paid (and so touched) even when zero.
+fn settle(
+    world: &mut World,
+    block: &Block,
+    tx: &Transaction,
+    floor: u64,
+    spent: u64,
+    refund: u64,
+) -> u64 {
+    let price = world.env.gas_price;
+    let gas_used = (spent - refund.min(spent / REFUND_QUOTIENT)).max(floor);
+    let sender_balance = world.balance_of(&tx.sender);
+    let returned = U256::from(tx.gas_limit - gas_used) * price;
+    world.set_balance(tx.sender, sender_balance.saturating_add(returned));
+    let coinbase = block.env.coinbase;
+    let tip = U256::from(gas_used) * (price - block.env.basefee);
+    let coinbase_balance = world.balance_of(&coinbase);
+    world.set_balance(coinbase, coinbase_balance.saturating_add(tip));
+    gas_used
+}
+
 impl Vm {
     /// Applies `tx` to `world` in the `evm` profile at `fork`, as a block would: validates it
     /// (an invalid transaction changes nothing), buys its gas, runs its message, refunds
@@ -465,30 +544,7 @@ impl Vm {
         world.env = env_of(fork, block, tx);
         world.fork = fork;
         world.begin_transaction();
-        let price = world.env.gas_price;
-        let blob_fee = U256::from(tx.blob_gas()) * world.env.blob_base_fee;
-        // Validation bounded gas limit × fee cap + blob fee cap by the balance.
-        let upfront = U256::from(tx.gas_limit) * price + blob_fee;
-        let balance = world.balance_of(&tx.sender);
-        world.set_balance(tx.sender, balance - upfront);
-        if tx.to.is_some() {
-            // A creation's nonce is bumped by the executor, as CREATE's is.
-            world.set_nonce(tx.sender, tx.nonce + 1);
-        }
-        for a in PrecompileSet::for_fork(fork).addresses() {
-            world.warm(a);
-        }
-        world.warm(tx.sender);
-        world.warm(block.env.coinbase);
-        if let Some(to) = tx.to {
-            world.warm(to);
-        }
-        for (address, keys) in &tx.access_list {
-            world.warm(*address);
-            for key in keys {
-                world.warm_slot(*address, *key);
-            }
-        }
+        buy_gas_and_warm(world, fork, block, tx);
         // Delegations set here persist even if the message fails, and so does their refund.
         let authorization_refund = tx.authorization_list.as_deref().map_or(0, |list| {
             apply_authorizations(world, block.env.chain_id, list)
@@ -497,29 +553,7 @@ impl Vm {
             // The code the call runs is loaded, and so warmed, as revm does.
             world.warm(delegate);
         }
-        let gas = tx.gas_limit - intrinsic.initial;
-        let message = match tx.to {
-            Some(to) => Message::Call(CallInputs {
-                kind: CallKind::Call,
-                code_address: to,
-                address: to,
-                caller: tx.sender,
-                value: tx.value,
-                transfers_value: true,
-                input: tx.data.clone(),
-                gas_limit: gas,
-                is_static: false,
-                depth: 0,
-            }),
-            None => Message::Create(CreateInputs {
-                kind: CreateKind::Create,
-                caller: tx.sender,
-                value: tx.value,
-                init_code: tx.data.clone(),
-                gas_limit: gas,
-                depth: 0,
-            }),
-        };
+        let message = message_of(tx, tx.gas_limit - intrinsic.initial);
         let exec = ExecConfig {
             fork,
             verifier: false,
@@ -529,22 +563,14 @@ impl Vm {
         };
         let (codes, tables, jit) = self.executor_parts(fork, false);
         let outcome = Executor::new(world, exec, codes, tables, jit).run_message(message);
-        let spent = tx.gas_limit - outcome.gas_remaining;
         let frame_refund = if outcome.status == Status::Success {
             u64::try_from(outcome.refund).unwrap_or(0)
         } else {
             0
         };
+        let spent = tx.gas_limit - outcome.gas_remaining;
         let refund = frame_refund + authorization_refund;
-        let gas_used = (spent - refund.min(spent / REFUND_QUOTIENT)).max(intrinsic.floor);
-        let sender_balance = world.balance_of(&tx.sender);
-        let returned = U256::from(tx.gas_limit - gas_used) * price;
-        world.set_balance(tx.sender, sender_balance.saturating_add(returned));
-        // The coinbase is paid (and so touched) even when its fee is zero.
-        let coinbase = block.env.coinbase;
-        let tip = U256::from(gas_used) * (price - block.env.basefee);
-        let coinbase_balance = world.balance_of(&coinbase);
-        world.set_balance(coinbase, coinbase_balance.saturating_add(tip));
+        let gas_used = settle(world, block, tx, intrinsic.floor, spent, refund);
         let logs = world.take_logs();
         world.remove_touched_empty();
         world.end_transaction();

@@ -1,4 +1,4 @@
-//! Every row of the hyvm profile spec (`shared/spec/hyvm-profile.md`), one test each.
+//! Every row of the hyvm profile spec (docs/hyvm.md), one test each.
 
 mod common;
 
@@ -516,7 +516,7 @@ fn verifier_build_reports_staticcall_and_delegatecall_as_0xfa_and_truncates_long
     assert_eq!(w(0x2e4), U256::from(0x140));
 }
 
-/// The store guard as the verifier build's bytecode runs it (hyvm-profile.md describes a
+/// The store guard as the verifier build's bytecode runs it (the written spec described a
 /// comparison of the key with three slot values; the bytecode chains the comparisons'
 /// results instead, see `interp/src/hyvm.rs`).
 #[test]

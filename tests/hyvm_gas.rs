@@ -1,6 +1,7 @@
-//! Every row of the `hyvm` on-chain gas and stack-depth spec (`shared/spec/hyvm-gas.md`), one
-//! test each, with the figures the spec gives. `tests/hyvm_onchain.rs` checks the same model
-//! against the deployed hypervisor on generated programs.
+//! Every row of the `hyvm` on-chain gas and stack-depth spec (docs/hyvm.md, "Gas: the on-chain
+//! figure" and its table), one test each, with the figures the spec gives.
+//! `tests/hyvm_onchain.rs` checks the same model against the deployed hypervisor on generated
+//! programs.
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! The `hyvm` profile against the real hypervisor: its published runtime bytecode
-//! (`tests/fixtures/hyvm`, see the README there) run in revm as an oracle. The hypervisor's
+//! (`interp/data`, see the README there) run in revm as an oracle. The hypervisor's
 //! bytecode is never run by the product; here it only judges.
 //!
 //! Compared: status, output, gas used, refund, logs and the wallet's storage. The one part of
@@ -188,7 +188,7 @@ fn quirk_programs_agree_with_the_real_hypervisor() {
 }
 
 /// Every opcode at the deepest stack its handler allows and one item deeper, against the real
-/// hypervisor: the stack-depth column of `hyvm-gas.md` for all 256 bytes, with the gas.
+/// hypervisor: the stack-depth column of docs/hyvm.md for all 256 bytes, with the gas.
 #[test]
 fn every_opcode_overflows_where_the_real_hypervisor_does() {
     let mut failures = Vec::new();

@@ -1,8 +1,8 @@
-//! Self-tests of the HyVM oracle (tests/common/hyvm_oracle.rs): guests run through the real
-//! hypervisor bytecode in revm; expectations derived from
-//! /work/shared/spec/hyvm-profile.md and hyvm-gas.md (arithmetic in the comments).
+//! Self-tests of the HyVM oracle (`nestedvm_cli::oracle::hyvm_onchain`): guests run through
+//! the real hypervisor bytecode in revm; expectations derived from the profile's rules and
+//! on-chain gas model in docs/hyvm.md (arithmetic in the comments).
 //!
-//! Gas shorthand (hyvm-gas.md): start-up S = 204; an instruction costs 65 + H + D.
+//! Gas shorthand (docs/hyvm.md, "Gas: the on-chain figure"): start-up S = 204; an instruction costs 65 + H + D.
 //!   PUSHn = 65 + 47 = 112, PUSH0 = 65 + 3 = 68, ADD = 65 + 3 = 68, GAS = 65 + 2 = 67,
 //!   STOP = 65, RETURN = 65 + 12 + host mem, MSTORE = 65 + 15 + host mem, MSIZE = 65 + 20.
 //!   Host memory starts at 0x340 = 26 words: 3*26 + 26*26/512 = 79; 27 words: 81 + 1 = 82,
@@ -573,7 +573,8 @@ fn verifier_args_truncated_and_length() {
     );
 }
 
-// SPEC DISAGREEMENT (hyvm-profile.md, "Store guard"): the bytecode does NOT compare the key
+// The written spec and the bytecode disagree on the store guard (docs/hyvm.md, "The verifier
+// build"): the bytecode does NOT compare the key
 // with each of the three values. Its SSTORE handler (verifier build, pc 0x76b) is
 //   DUP1 PUSH32 reentrancy SLOAD EQ      e1 = (key == v_re)
 //   DUP1 PUSH32 verifier  SLOAD EQ OR    r  = e1 | (e1 == v_ver)   (DUP1 copies e1, not key)
@@ -664,7 +665,7 @@ fn large_gas_is_exact() {
 
 #[test]
 fn stack_overflow_depth() {
-    // hyvm-gas.md: an instruction overflows when depth_before + X(op) > 1024.
+    // docs/hyvm.md, "Stack depth": an instruction overflows when depth_before + X(op) > 1024.
     // PUSH0 (X = 4): the k-th PUSH0 runs at depth k - 1, so 1021 fit and the 1022nd halts;
     // the final STOP (X = 3) at depth 1021 is fine (1024).
     // PUSH1 (X = 5): 1020 fit, the 1021st halts.

@@ -156,7 +156,7 @@ fn the_evm_stack_holds_1024_items_and_the_hyvm_guest_1021() {
         let e = diff_evm(Fork::Osaka, &Request::new(code)).unwrap_or_else(|d| panic!("{n}: {d}"));
         assert_eq!((e.status, e.reason), expected(ok), "evm {n} {tail:?}");
     }
-    // In hyvm the hypervisor's handler and dispatch share the stack (`hyvm-gas.md`, X = 4 for
+    // In hyvm the hypervisor's handler and dispatch share the stack (docs/hyvm.md, X = 4 for
     // PUSH0 and DUP1); tests/hyvm_onchain.rs checks every opcode against the real one.
     for (n, tail, ok) in cases(1021) {
         let mut code = vec![opcode::PUSH0; n];

@@ -152,7 +152,7 @@ pub fn give_wallet_its_code(req: &mut Request) {
 
 /// Compares `ours`, the outcome of `req` in `config`, with the real hypervisor's (its
 /// deployed bytecode run in revm): status, output, gas used, refund, logs and storage. The
-/// verifier build's call guard is not modelled in gas (`hyvm-gas.md`), so a guest that
+/// verifier build's call guard is not modelled in gas (docs/hyvm.md), so a guest that
 /// reaches it is compared without gas.
 pub fn against_hypervisor(config: &Config, req: &Request, ours: &Outcome) -> Result<(), String> {
     let t = hyvm_oracle::run_hyvm(&hyvm_oracle::HyvmRequest {
