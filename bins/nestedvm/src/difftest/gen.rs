@@ -141,140 +141,157 @@ pub fn program_with(
     let assigned: Vec<u8> = (0..=255u8)
         .filter(|&op| OPCODES[op as usize].is_some() && !excluded.contains(&op))
         .collect();
-    let mut code = Vec::new();
-    let mut height = 0usize;
+    let mut p = ProgramBuilder::default();
     for _ in 0..4 + rng.below(12) {
-        push(&mut code, useful_value(rng));
-        height += 1;
+        p.push_value(useful_value(rng));
     }
-    let mut jumpdests = Vec::new();
-    let mut patches = Vec::new();
     for _ in 0..len {
         if let Some(profile) = rich.filter(|_| rng.chance(15)) {
-            rich_item(rng, &mut code, excluded, profile);
+            rich_item(rng, &mut p.code, excluded, profile);
             continue;
         }
         match rng.below(100) {
-            0..=34 => {
-                push(&mut code, useful_value(rng));
-                height += 1;
-            }
-            35..=84 => {
-                let op = assigned[rng.below(assigned.len() as u64) as usize];
-                if matches!(op, opcode::JUMP | opcode::JUMPI) && rng.chance(80) {
-                    continue;
-                }
-                // Fewer early endings so programs get somewhere.
-                if matches!(
-                    op,
-                    opcode::STOP
-                        | opcode::RETURN
-                        | opcode::REVERT
-                        | opcode::INVALID
-                        | opcode::SELFDESTRUCT
-                ) && rng.chance(80)
-                {
-                    continue;
-                }
-                let Some(info) = OPCODES[op as usize] else {
-                    continue;
-                };
-                // Mostly keep the stack deep enough for the instruction.
-                while height < info.inputs as usize && rng.chance(95) {
-                    push(&mut code, useful_value(rng));
-                    height += 1;
-                }
-                if (opcode::PUSH1..=opcode::PUSH32).contains(&op) {
-                    push(&mut code, useful_value(rng));
-                } else {
-                    code.push(op);
-                }
-                height = (height + info.outputs as usize).saturating_sub(info.inputs as usize);
-            }
+            0..=34 => p.push_value(useful_value(rng)),
+            35..=84 => p.instruction(rng, &assigned),
             85..=89 => {
-                jumpdests.push(code.len());
-                code.push(opcode::JUMPDEST);
+                p.jumpdests.push(p.code.len());
+                p.code.push(opcode::JUMPDEST);
             }
-            90..=95 => {
-                code.push(opcode::PUSH1 + 1);
-                patches.push(code.len());
-                code.extend_from_slice(&[0, 0]);
-                if rng.chance(30) {
-                    // A target computed at run time (a dynamic jump for the JIT): plus
-                    // `v ^ v` for the call value `v`, which the compiler cannot fold (it
-                    // folds `PUSH0 ADD`).
-                    code.extend_from_slice(&[
-                        opcode::CALLVALUE,
-                        opcode::DUP1,
-                        opcode::XOR,
-                        opcode::ADD,
-                    ]);
-                }
-                if rng.chance(50) {
-                    code.push(opcode::JUMP);
-                } else {
-                    push(&mut code, U256::from(rng.below(2)));
-                    code.push(opcode::SWAP1);
-                    code.push(opcode::JUMPI);
-                }
-            }
-            96..=97 => {
-                // A call to the world with small memory ranges.
-                for v in [32u64, 0, 32, 0] {
-                    push(&mut code, U256::from(rng.below(v + 1)));
-                }
-                push(&mut code, U256::from(rng.below(3)));
-                push(
-                    &mut code,
-                    [0x1000u64, 0x2000, 0x3000, 0x4000, 0x5000, 2, 4][rng.below(7) as usize].into(),
-                );
-                push(&mut code, U256::from(rng.below(100_000)));
-                let call = [
-                    opcode::CALL,
-                    opcode::CALL,
-                    opcode::CALLCODE,
-                    opcode::DELEGATECALL,
-                    opcode::STATICCALL,
-                ][rng.below(5) as usize];
-                if matches!(call, opcode::DELEGATECALL | opcode::STATICCALL) {
-                    // No value operand: drop it.
-                    code.extend_from_slice(&[
-                        opcode::SWAP1 + 1,
-                        opcode::POP,
-                        opcode::SWAP1,
-                        opcode::SWAP1 + 1,
-                    ]);
-                }
-                code.push(call);
-                height += 1;
-            }
+            90..=95 => p.jump(rng),
+            96..=97 => p.world_call(rng),
             _ => {
                 let b = rng.below(256) as u8;
                 if !excluded.contains(&b) {
-                    code.push(b);
+                    p.code.push(b);
                 }
             }
         }
     }
-    for p in patches {
-        let forward: Vec<usize> = jumpdests.iter().copied().filter(|&d| d > p).collect();
-        let target = if jumpdests.is_empty() || rng.chance(3) {
-            rng.below(code.len() as u64 + 2) as usize
-        } else if !forward.is_empty() && rng.chance(85) {
-            forward[rng.below(forward.len() as u64) as usize]
-        } else {
-            jumpdests[rng.below(jumpdests.len() as u64) as usize]
-        };
-        code[p] = (target >> 8) as u8;
-        code[p + 1] = target as u8;
-    }
+    p.patch_jumps(rng);
     match rng.below(5) {
-        0 => code.extend_from_slice(&[0x60, 0x40, 0x5f, 0xf3]),
-        1 => code.push(opcode::STOP),
-        2 => code.extend_from_slice(&[0x60, 0x20, 0x5f, 0xfd]),
+        0 => p.code.extend_from_slice(&[0x60, 0x40, 0x5f, 0xf3]),
+        1 => p.code.push(opcode::STOP),
+        2 => p.code.extend_from_slice(&[0x60, 0x20, 0x5f, 0xfd]),
         _ => {}
     }
-    code
+    p.code
+}
+
+/// A program being generated: its code, the stack height it assumes, and its jumps, whose
+/// targets are patched in once every JUMPDEST is placed.
+#[derive(Default)]
+struct ProgramBuilder {
+    code: Vec<u8>,
+    height: usize,
+    jumpdests: Vec<usize>,
+    /// Offsets of the PUSH2 operands of jumps, to point at a JUMPDEST later.
+    patches: Vec<usize>,
+}
+
+impl ProgramBuilder {
+    fn push_value(&mut self, v: U256) {
+        push(&mut self.code, v);
+        self.height += 1;
+    }
+
+    /// A random assigned opcode, mostly with enough stack under it; jumps and endings mostly
+    /// skipped, so programs get somewhere.
+    fn instruction(&mut self, rng: &mut (impl Choices + ?Sized), assigned: &[u8]) {
+        let op = assigned[rng.below(assigned.len() as u64) as usize];
+        if matches!(op, opcode::JUMP | opcode::JUMPI) && rng.chance(80) {
+            return;
+        }
+        if matches!(
+            op,
+            opcode::STOP | opcode::RETURN | opcode::REVERT | opcode::INVALID | opcode::SELFDESTRUCT
+        ) && rng.chance(80)
+        {
+            return;
+        }
+        let Some(info) = OPCODES[op as usize] else {
+            return;
+        };
+        while self.height < info.inputs as usize && rng.chance(95) {
+            self.push_value(useful_value(rng));
+        }
+        if (opcode::PUSH1..=opcode::PUSH32).contains(&op) {
+            push(&mut self.code, useful_value(rng));
+        } else {
+            self.code.push(op);
+        }
+        self.height = (self.height + info.outputs as usize).saturating_sub(info.inputs as usize);
+    }
+
+    /// A JUMP or JUMPI to a target patched in later, sometimes computed at run time.
+    fn jump(&mut self, rng: &mut (impl Choices + ?Sized)) {
+        self.code.push(opcode::PUSH1 + 1);
+        self.patches.push(self.code.len());
+        self.code.extend_from_slice(&[0, 0]);
+        if rng.chance(30) {
+            // A target computed at run time (a dynamic jump for the JIT): plus `v ^ v` for
+            // the call value `v`, which the compiler cannot fold (it folds `PUSH0 ADD`).
+            self.code.extend_from_slice(&[
+                opcode::CALLVALUE,
+                opcode::DUP1,
+                opcode::XOR,
+                opcode::ADD,
+            ]);
+        }
+        if rng.chance(50) {
+            self.code.push(opcode::JUMP);
+        } else {
+            push(&mut self.code, U256::from(rng.below(2)));
+            self.code.push(opcode::SWAP1);
+            self.code.push(opcode::JUMPI);
+        }
+    }
+
+    /// A call to the small world's accounts with small memory ranges.
+    fn world_call(&mut self, rng: &mut (impl Choices + ?Sized)) {
+        for v in [32u64, 0, 32, 0] {
+            push(&mut self.code, U256::from(rng.below(v + 1)));
+        }
+        push(&mut self.code, U256::from(rng.below(3)));
+        push(
+            &mut self.code,
+            [0x1000u64, 0x2000, 0x3000, 0x4000, 0x5000, 2, 4][rng.below(7) as usize].into(),
+        );
+        push(&mut self.code, U256::from(rng.below(100_000)));
+        let call = [
+            opcode::CALL,
+            opcode::CALL,
+            opcode::CALLCODE,
+            opcode::DELEGATECALL,
+            opcode::STATICCALL,
+        ][rng.below(5) as usize];
+        if matches!(call, opcode::DELEGATECALL | opcode::STATICCALL) {
+            // No value operand: drop it.
+            self.code.extend_from_slice(&[
+                opcode::SWAP1 + 1,
+                opcode::POP,
+                opcode::SWAP1,
+                opcode::SWAP1 + 1,
+            ]);
+        }
+        self.code.push(call);
+        self.height += 1;
+    }
+
+    /// Points every jump at a JUMPDEST, mostly a forward one, sometimes anywhere.
+    fn patch_jumps(&mut self, rng: &mut (impl Choices + ?Sized)) {
+        for &p in &self.patches {
+            let forward: Vec<usize> = self.jumpdests.iter().copied().filter(|&d| d > p).collect();
+            let target = if self.jumpdests.is_empty() || rng.chance(3) {
+                rng.below(self.code.len() as u64 + 2) as usize
+            } else if !forward.is_empty() && rng.chance(85) {
+                forward[rng.below(forward.len() as u64) as usize]
+            } else {
+                self.jumpdests[rng.below(self.jumpdests.len() as u64) as usize]
+            };
+            self.code[p] = (target >> 8) as u8;
+            self.code[p + 1] = target as u8;
+        }
+    }
 }
 
 /// A request running a random program in the small world.
@@ -352,167 +369,196 @@ pub fn rich_item(
     let base = code.len();
     let mut item = Vec::new();
     match rng.below(8) {
-        0 => {
-            // PUSH n; loop: JUMPDEST body; counter - 1; DUP1; JUMPI loop; POP.
-            push(&mut item, U256::from(1 + rng.below(8)));
-            let head = base + item.len();
-            item.push(opcode::JUMPDEST);
-            for _ in 0..1 + rng.below(3) {
-                match rng.below(4) {
-                    0 => {
-                        push(&mut item, useful_value(rng));
-                        push(&mut item, U256::from(32 * rng.below(8)));
-                        item.push(opcode::MSTORE);
-                    }
-                    1 => {
-                        push(&mut item, useful_value(rng));
-                        push(&mut item, useful_value(rng));
-                        item.push(
-                            [opcode::ADD, opcode::MUL, opcode::EXP, opcode::SDIV]
-                                [rng.below(4) as usize],
-                        );
-                        item.push(opcode::POP);
-                    }
-                    2 => {
-                        push(&mut item, U256::from(rng.below(3)));
-                        push(&mut item, U256::from(rng.below(4)));
-                        item.push(opcode::SSTORE);
-                    }
-                    _ => {
-                        push(&mut item, U256::from(rng.below(4)));
-                        item.push(opcode::SLOAD);
-                        item.push(opcode::POP);
-                    }
-                }
-            }
-            item.extend_from_slice(&[opcode::PUSH1, 1, opcode::SWAP1, opcode::SUB, opcode::DUP1]);
-            item.push(opcode::PUSH1 + 1);
-            item.extend_from_slice(&[(head >> 8) as u8, head as u8]);
-            item.extend_from_slice(&[opcode::JUMPI, opcode::POP]);
-        }
-        1 => {
-            let op = [opcode::MSTORE, opcode::MSTORE8, opcode::MLOAD][rng.below(3) as usize];
-            if op != opcode::MLOAD {
-                push(&mut item, useful_value(rng));
-            }
-            push(&mut item, memory_offset(rng));
-            item.push(op);
-            if op == opcode::MLOAD {
-                item.push(opcode::POP);
-            }
-        }
-        2 => {
-            let topics = rng.below(5) as u8;
-            for _ in 0..topics {
-                push(&mut item, useful_value(rng));
-            }
-            push(&mut item, U256::from(rng.below(70)));
-            push(
-                &mut item,
-                if rng.chance(80) {
-                    U256::from(rng.below(0x80))
-                } else {
-                    memory_offset(rng)
-                },
-            );
-            item.push(opcode::LOG0 + topics);
-        }
-        3 => {
-            // A call into a nested account: out, out size, in, in size, (value), address, gas.
-            for v in [64u64, 0, 32, 0] {
-                push(&mut item, U256::from(rng.below(v + 1)));
-            }
-            let kind = [
-                opcode::CALL,
-                opcode::DELEGATECALL,
-                opcode::STATICCALL,
-                opcode::CALLCODE,
-            ][rng.below(4) as usize];
-            if matches!(kind, opcode::CALL | opcode::CALLCODE) {
-                push(&mut item, U256::from(rng.below(2)));
-            }
-            push(
-                &mut item,
-                U256::from([0x8000u64, 0x9000, 0xa000][rng.below(3) as usize]),
-            );
-            push(
-                &mut item,
-                U256::from([5_000u64, 60_000, 400_000][rng.below(3) as usize]),
-            );
-            item.push(kind);
-        }
-        4 => {
-            // Init code returning one byte, or reverting with it, or storing then returning.
-            let init: &[u8] = match rng.below(3) {
-                0 => &[0x60, 0x01, 0x60, 0x00, 0xf3],
-                1 => &[0x60, 0x01, 0x60, 0x00, 0xfd],
-                _ => &[0x60, 0x01, 0x5f, 0x55, 0x00],
-            };
-            push(&mut item, U256::from_big_endian(init));
-            item.extend_from_slice(&[opcode::PUSH0, opcode::MSTORE]);
-            let create2 = rng.chance(40);
-            if create2 {
-                push(&mut item, U256::from(rng.below(3)));
-            }
-            push(&mut item, U256::from(init.len()));
-            push(&mut item, U256::from(32 - init.len()));
-            push(&mut item, U256::from(rng.below(2)));
-            item.push(if create2 {
-                opcode::CREATE2
-            } else {
-                opcode::CREATE
-            });
-        }
-        5 => {
-            // [cond] PUSH2 target JUMP(I) PUSH2 0x5b XX: the target is the 0x5b inside the push
-            // data (or, one time in two, the byte after it).
-            let conditional = rng.chance(30);
-            if conditional {
-                push(&mut item, U256::from(rng.below(2)));
-            }
-            let into_data = match profile {
-                Profile::Hyvm => 5 + usize::from(rng.chance(50)),
-                // PUSH2 0x5b XX, then the JUMPDEST below.
-                Profile::Evm => 7,
-            };
-            let target = base + item.len() + into_data;
-            item.push(opcode::PUSH1 + 1);
-            item.extend_from_slice(&[(target >> 8) as u8, target as u8]);
-            item.push(if conditional {
-                opcode::JUMPI
-            } else {
-                opcode::JUMP
-            });
-            let next = [
-                opcode::PUSH0,
-                opcode::CALLER,
-                opcode::PC,
-                opcode::MSIZE,
-                opcode::ADD,
-            ][rng.below(5) as usize];
-            item.extend_from_slice(&[opcode::PUSH1 + 1, opcode::JUMPDEST, next]);
-            if profile == Profile::Evm {
-                item.push(opcode::JUMPDEST);
-            }
-        }
-        6 => {
-            push(&mut item, U256::from(rng.below(0x60)));
-            push(&mut item, memory_offset(rng));
-            item.extend_from_slice(&[opcode::KECCAK256, opcode::POP]);
-        }
-        _ => {
-            // Mostly the whole return data; sometimes a range that may be out of bounds.
-            if rng.chance(70) {
-                item.extend_from_slice(&[opcode::RETURNDATASIZE, opcode::PUSH0]);
-            } else {
-                push(&mut item, U256::from(rng.below(0x48)));
-                push(&mut item, U256::from(rng.below(0x40)));
-            }
-            push(&mut item, U256::from(rng.below(0x80)));
-            item.push(opcode::RETURNDATACOPY);
-        }
+        0 => bounded_loop(rng, &mut item, base),
+        1 => memory_access(rng, &mut item),
+        2 => log(rng, &mut item),
+        3 => nested_call(rng, &mut item),
+        4 => creation(rng, &mut item),
+        5 => jump_into_push_data(rng, &mut item, base, profile),
+        6 => keccak(rng, &mut item),
+        _ => return_data_copy(rng, &mut item),
     }
     if !uses_any(&item, excluded) {
         code.extend_from_slice(&item);
     }
+}
+
+/// A bounded loop: PUSH n; loop: JUMPDEST body; counter - 1; DUP1; JUMPI loop; POP.
+fn bounded_loop(rng: &mut (impl Choices + ?Sized), item: &mut Vec<u8>, base: usize) {
+    push(item, U256::from(1 + rng.below(8)));
+    let head = base + item.len();
+    item.push(opcode::JUMPDEST);
+    for _ in 0..1 + rng.below(3) {
+        match rng.below(4) {
+            0 => {
+                push(item, useful_value(rng));
+                push(item, U256::from(32 * rng.below(8)));
+                item.push(opcode::MSTORE);
+            }
+            1 => {
+                push(item, useful_value(rng));
+                push(item, useful_value(rng));
+                item.push(
+                    [opcode::ADD, opcode::MUL, opcode::EXP, opcode::SDIV][rng.below(4) as usize],
+                );
+                item.push(opcode::POP);
+            }
+            2 => {
+                push(item, U256::from(rng.below(3)));
+                push(item, U256::from(rng.below(4)));
+                item.push(opcode::SSTORE);
+            }
+            _ => {
+                push(item, U256::from(rng.below(4)));
+                item.push(opcode::SLOAD);
+                item.push(opcode::POP);
+            }
+        }
+    }
+    item.extend_from_slice(&[opcode::PUSH1, 1, opcode::SWAP1, opcode::SUB, opcode::DUP1]);
+    item.push(opcode::PUSH1 + 1);
+    item.extend_from_slice(&[(head >> 8) as u8, head as u8]);
+    item.extend_from_slice(&[opcode::JUMPI, opcode::POP]);
+}
+
+/// An MSTORE, MSTORE8 or MLOAD at a small or huge offset.
+fn memory_access(rng: &mut (impl Choices + ?Sized), item: &mut Vec<u8>) {
+    let op = [opcode::MSTORE, opcode::MSTORE8, opcode::MLOAD][rng.below(3) as usize];
+    if op != opcode::MLOAD {
+        push(item, useful_value(rng));
+    }
+    push(item, memory_offset(rng));
+    item.push(op);
+    if op == opcode::MLOAD {
+        item.push(opcode::POP);
+    }
+}
+
+/// A LOG0 to LOG4 of a small range, at a small or huge offset.
+fn log(rng: &mut (impl Choices + ?Sized), item: &mut Vec<u8>) {
+    let topics = rng.below(5) as u8;
+    for _ in 0..topics {
+        push(item, useful_value(rng));
+    }
+    push(item, U256::from(rng.below(70)));
+    push(
+        item,
+        if rng.chance(80) {
+            U256::from(rng.below(0x80))
+        } else {
+            memory_offset(rng)
+        },
+    );
+    item.push(opcode::LOG0 + topics);
+}
+
+/// A call into a nested account of [`rich_world_accounts`].
+fn nested_call(rng: &mut (impl Choices + ?Sized), item: &mut Vec<u8>) {
+    // A call into a nested account: out, out size, in, in size, (value), address, gas.
+    for v in [64u64, 0, 32, 0] {
+        push(item, U256::from(rng.below(v + 1)));
+    }
+    let kind = [
+        opcode::CALL,
+        opcode::DELEGATECALL,
+        opcode::STATICCALL,
+        opcode::CALLCODE,
+    ][rng.below(4) as usize];
+    if matches!(kind, opcode::CALL | opcode::CALLCODE) {
+        push(item, U256::from(rng.below(2)));
+    }
+    push(
+        item,
+        U256::from([0x8000u64, 0x9000, 0xa000][rng.below(3) as usize]),
+    );
+    push(
+        item,
+        U256::from([5_000u64, 60_000, 400_000][rng.below(3) as usize]),
+    );
+    item.push(kind);
+}
+
+/// A CREATE or CREATE2 whose init code returns a byte, reverts, or stores then stops.
+fn creation(rng: &mut (impl Choices + ?Sized), item: &mut Vec<u8>) {
+    // Init code returning one byte, or reverting with it, or storing then returning.
+    let init: &[u8] = match rng.below(3) {
+        0 => &[0x60, 0x01, 0x60, 0x00, 0xf3],
+        1 => &[0x60, 0x01, 0x60, 0x00, 0xfd],
+        _ => &[0x60, 0x01, 0x5f, 0x55, 0x00],
+    };
+    push(item, U256::from_big_endian(init));
+    item.extend_from_slice(&[opcode::PUSH0, opcode::MSTORE]);
+    let create2 = rng.chance(40);
+    if create2 {
+        push(item, U256::from(rng.below(3)));
+    }
+    push(item, U256::from(init.len()));
+    push(item, U256::from(32 - init.len()));
+    push(item, U256::from(rng.below(2)));
+    item.push(if create2 {
+        opcode::CREATE2
+    } else {
+        opcode::CREATE
+    });
+}
+
+/// A jump to the 0x5B inside push data: a destination in `hyvm`, where execution goes on
+/// after it (or, one time in two, a jump to the byte after it); in `evm` the jump goes to the
+/// real JUMPDEST after the push instead.
+fn jump_into_push_data(
+    rng: &mut (impl Choices + ?Sized),
+    item: &mut Vec<u8>,
+    base: usize,
+    profile: Profile,
+) {
+    // [cond] PUSH2 target JUMP(I) PUSH2 0x5b XX: the target is the 0x5b inside the push
+    // data (or, one time in two, the byte after it).
+    let conditional = rng.chance(30);
+    if conditional {
+        push(item, U256::from(rng.below(2)));
+    }
+    let into_data = match profile {
+        Profile::Hyvm => 5 + usize::from(rng.chance(50)),
+        // PUSH2 0x5b XX, then the JUMPDEST below.
+        Profile::Evm => 7,
+    };
+    let target = base + item.len() + into_data;
+    item.push(opcode::PUSH1 + 1);
+    item.extend_from_slice(&[(target >> 8) as u8, target as u8]);
+    item.push(if conditional {
+        opcode::JUMPI
+    } else {
+        opcode::JUMP
+    });
+    let next = [
+        opcode::PUSH0,
+        opcode::CALLER,
+        opcode::PC,
+        opcode::MSIZE,
+        opcode::ADD,
+    ][rng.below(5) as usize];
+    item.extend_from_slice(&[opcode::PUSH1 + 1, opcode::JUMPDEST, next]);
+    if profile == Profile::Evm {
+        item.push(opcode::JUMPDEST);
+    }
+}
+
+/// A KECCAK256 over a small range at a small or huge offset.
+fn keccak(rng: &mut (impl Choices + ?Sized), item: &mut Vec<u8>) {
+    push(item, U256::from(rng.below(0x60)));
+    push(item, memory_offset(rng));
+    item.extend_from_slice(&[opcode::KECCAK256, opcode::POP]);
+}
+
+/// A RETURNDATACOPY of the whole return data, or of a range that may be out of bounds.
+fn return_data_copy(rng: &mut (impl Choices + ?Sized), item: &mut Vec<u8>) {
+    // Mostly the whole return data; sometimes a range that may be out of bounds.
+    if rng.chance(70) {
+        item.extend_from_slice(&[opcode::RETURNDATASIZE, opcode::PUSH0]);
+    } else {
+        push(item, U256::from(rng.below(0x48)));
+        push(item, U256::from(rng.below(0x40)));
+    }
+    push(item, U256::from(rng.below(0x80)));
+    item.push(opcode::RETURNDATACOPY);
 }
