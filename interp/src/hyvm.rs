@@ -237,8 +237,9 @@ pub enum StoreGuard {
     Stopped,
 }
 
-/// The store guard, run by SSTORE in the verifier build, as its bytecode does it (which is not
-/// what hyvm-profile.md describes: the comparisons chain their own results, not the key).
+/// The store guard, run by SSTORE in the verifier build, as its deployed bytecode does it, not
+/// as a reading of its intent would have it: the comparisons chain their own results, not the
+/// key.
 /// With `e = (key == re-entrancy value)`, `r = e | (verifier value == e)` and
 /// `g = r | (owner value == r)`: when `g` is 0 the store is plain; otherwise an owner equal to
 /// CALLER makes it `SSTORE(owner, key)`, a zero owner makes it plain, and any other owner

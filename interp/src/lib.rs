@@ -2,15 +2,23 @@
 //!
 //! - [`spec`]: profile (`hyvm` / `evm`) and fork as data, built once.
 //! - [`opcode`]: the opcode table (names, immediates, stack effects, base gas).
-//! - [`analysis`]: bytecode decoding, JUMPDEST map and basic blocks.
+//! - [`analysis`]: bytecode decoding, the JUMPDEST map, the jump-landing rule, block starts.
+//! - [`blocks`]: the interpreter's block table (static gas and stack bounds per block).
+//! - [`word`]: the 256-bit word arithmetic every stack-only opcode computes with.
 //! - [`gas`]: the gas schedule's formulas.
 //! - [`memory`], [`stack`]: frame storage, with the `hyvm` reserved region.
 //! - [`hyvm_gas`]: the `hyvm` profile's on-chain gas and stack-depth model.
+//! - [`hyvm`]: the hypervisor's runtime, its host memory and the verifier build's guards.
 //! - [`host`]: the narrow trait instructions use to reach the world.
 //! - [`frame`]: one call frame's state and the requests it hands to the driver.
 //! - [`instructions`]: one function per opcode behind a table.
 //! - [`interpreter`]: the instruction loop.
 //! - [`asm`]: disassembler and assembler.
+//! - `keccak` (private, re-exported as [`keccak256`]) and `spare` (private: reuse of dropped
+//!   frame buffers).
+//!
+//! `docs/architecture.md` places the crate in the project; `docs/hyvm.md` gives the `hyvm`
+//! profile's semantics and on-chain gas.
 
 pub mod analysis;
 pub mod asm;

@@ -11,9 +11,9 @@ pub fn stop<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     Step::Exit
 }
 
-/// Moves to `target` or ends the frame as the profile says for a bad destination: `evm`
-/// halts; `hyvm` pays the hypervisor's check, then reverts with empty data and keeps the rest. In `hyvm` any 0x5B byte is a
-/// destination and the JUMPDEST itself is skipped.
+/// Moves to where a jump to `target` lands ([`crate::Bytecode::jump_landing`]) or ends the
+/// frame as the profile says for a bad destination: `evm` halts; `hyvm` pays the hypervisor's
+/// check, then reverts with empty data and keeps the rest of the gas.
 #[inline]
 fn jump_to(frame: &mut Frame, target: U256) -> Step {
     let landing = as_u64(&target).and_then(|d| {
