@@ -208,7 +208,7 @@ impl Blocks {
     /// Finds the blocks of `code` under `spec`. A block starts at offset 0, wherever a jump
     /// lands (every JUMPDEST in `evm`; the byte after every 0x5B in `hyvm`, whose jumps skip
     /// the JUMPDEST and may land in push data), after every instruction that ends a block and
-    /// after every [`MAX_COUNT`]th instruction of a straight run; it runs to the next start or
+    /// after every 1023rd instruction of a straight run; it runs to the next start or
     /// to an instruction that ends it. One pass per start, each stopping at the next start:
     /// linear in the code.
     pub fn analyse(spec: &Spec, code: &Bytecode) -> Blocks {

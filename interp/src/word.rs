@@ -615,7 +615,7 @@ fn magnitude(x: &[u64; 4]) -> ([u64; 4], bool) {
 
 /// SDIV: `a / b` on two's-complement words, rounding toward zero; 0 when `b` is 0, and
 /// `MIN / -1` is MIN. Small negative operands (all-ones high limbs) have small magnitudes, so
-/// they take [`divmod`]'s short paths too.
+/// they take the division's short paths too.
 #[inline]
 pub fn sdiv(a: &U256, b: &U256) -> U256 {
     let ((ma, na), (mb, nb)) = (magnitude(&a.0), magnitude(&b.0));
