@@ -1,4 +1,7 @@
-//! The instruction loop: charge static gas, check the stack bounds, run the instruction.
+//! The instruction loop: static gas and stack bounds checked once per block (the block table,
+//! [`crate::blocks`]) or, where a block's check fails, once per instruction; then the
+//! instructions run, the common ones inline (`step_in_block` says which), the rest through the
+//! instruction table.
 
 use crate::analysis::Bytecode;
 use crate::blocks::Blocks;
