@@ -377,9 +377,10 @@ fn decode_apart(spec: &Spec, code: &Bytecode) -> (Starts, Vec<Span>) {
         pc = next;
     }
     if hyvm {
-        for (i, &b) in code.code().iter().enumerate() {
-            if b == opcode::JUMPDEST {
-                starts.set(i + 1);
+        // Wherever a jump may land, by the rule the jumps themselves follow.
+        for dest in 0..len {
+            if let Some(to) = code.jump_landing(true, dest) {
+                starts.set(to);
             }
         }
     }
