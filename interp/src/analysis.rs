@@ -1,8 +1,9 @@
-//! Bytecode analysis: decode once, share everywhere. The JUMPDEST map (for `evm`), and basic
-//! blocks with their static gas and stack bounds (for per-block checks and for the JIT).
+//! Bytecode analysis: decode once, share everywhere. The JUMPDEST map (for `evm`), the
+//! jump-landing rule of both profiles, and where blocks start (for the JIT's segments; the
+//! interpreter's own block table, with each block's gas and stack bounds, is [`Blocks`]).
 
 use crate::blocks::Blocks;
-use crate::opcode::{self, OPCODES};
+use crate::opcode;
 use crate::spec::{OpKind, Spec};
 use std::sync::{Arc, OnceLock};
 
@@ -169,21 +170,6 @@ pub fn immediate_len(op: u8) -> usize {
     }
 }
 
-/// A straight-line run of instructions entered only at its start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BasicBlock {
-    /// Offset of the first instruction.
-    pub start: usize,
-    /// Offset just past the last instruction (and its immediate).
-    pub end: usize,
-    /// Sum of the static gas of its instructions under the spec.
-    pub static_gas: u64,
-    /// Stack items the block needs on entry.
-    pub stack_min: u16,
-    /// Largest net growth of the stack at any point inside the block.
-    pub stack_max_growth: u16,
-}
-
 /// Whether `op` ends a basic block (it jumps, stops, or may not continue).
 fn ends_block(spec: &Spec, op: u8) -> bool {
     use opcode::*;
@@ -194,21 +180,12 @@ fn ends_block(spec: &Spec, op: u8) -> bool {
         )
 }
 
-/// Splits `code` into basic blocks under `spec`. A block starts at offset 0, at every JUMPDEST
-/// (every 0x5B byte in `hyvm`, where push data can be jumped into, is a start as well: such
-/// blocks overlap the block holding the push) and after every block-ending instruction.
-pub fn basic_blocks(spec: &Spec, code: &Bytecode) -> Vec<BasicBlock> {
-    let starts = block_starts(spec, code);
-    starts
-        .iter()
-        .map(|&start| block_from(spec, code, start, &starts))
-        .collect()
-}
-
-/// Where the blocks of [`basic_blocks`] start, in order, without decoding the blocks: a
-/// block decoded from inside push data (a `hyvm` landing) runs on through the real
-/// instructions after it, so decoding every block costs more than linear time in code full
-/// of such landings, and the JIT only needs the starts.
+/// Where the blocks of `code` under `spec` start, in order: at offset 0, at every JUMPDEST
+/// (every 0x5B byte in `hyvm`, where push data can be jumped into: such blocks overlap the
+/// block holding the push) and after every block-ending instruction. Only the starts, without
+/// decoding the blocks: a block decoded from inside push data (a `hyvm` landing) runs on
+/// through the real instructions after it, so decoding every block costs more than linear
+/// time in code full of such landings, and the JIT only needs the starts.
 pub fn block_starts(spec: &Spec, code: &Bytecode) -> Vec<usize> {
     let mut starts: Vec<usize> = vec![0];
     let mut pc = 0;
@@ -235,37 +212,6 @@ pub fn block_starts(spec: &Spec, code: &Bytecode) -> Vec<usize> {
     starts
 }
 
-/// Decodes the block that begins at `start` and runs to the next start or block end.
-fn block_from(spec: &Spec, code: &Bytecode, start: usize, starts: &[usize]) -> BasicBlock {
-    let mut pc = start;
-    let mut gas = 0u64;
-    let mut height: i32 = 0;
-    let mut min: i32 = 0;
-    let mut max: i32 = 0;
-    loop {
-        let op = code.padded[pc];
-        gas += spec.static_gas[op as usize];
-        if let Some(info) = OPCODES[op as usize] {
-            if spec.kind[op as usize] == OpKind::Run {
-                min = min.min(height - info.inputs as i32);
-                height += info.outputs as i32 - info.inputs as i32;
-                max = max.max(height);
-            }
-        }
-        let next = pc + 1 + immediate_len(op);
-        if ends_block(spec, op) || next >= code.len() || starts.binary_search(&next).is_ok() {
-            return BasicBlock {
-                start,
-                end: next.min(code.len().max(start + 1)),
-                static_gas: gas,
-                stack_min: (-min) as u16,
-                stack_max_growth: max as u16,
-            };
-        }
-        pc = next;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,32 +228,15 @@ mod tests {
     }
 
     #[test]
-    fn blocks_carry_static_gas_and_stack_bounds() {
+    fn blocks_start_at_jumpdests_and_after_block_ends() {
         let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
         // PUSH1 1 ADD JUMPDEST PUSH1 2 PUSH1 3 POP STOP
         let code = Bytecode::new(&[0x60, 1, 0x01, 0x5b, 0x60, 2, 0x60, 3, 0x50, 0x00]);
-        let blocks = basic_blocks(spec, &code);
-        assert_eq!(blocks.len(), 2);
-        assert_eq!(
-            blocks[0],
-            BasicBlock {
-                start: 0,
-                end: 3,
-                static_gas: 6,
-                stack_min: 1,
-                stack_max_growth: 1
-            }
-        );
-        assert_eq!(
-            blocks[1],
-            BasicBlock {
-                start: 3,
-                end: 10,
-                static_gas: 1 + 3 + 3 + 2,
-                stack_min: 0,
-                stack_max_growth: 2
-            }
-        );
+        assert_eq!(block_starts(spec, &code), vec![0, 3]);
+        // PUSH1 0x5b STOP PUSH1 0 JUMP JUMPDEST: the 0x5B in push data starts nothing, the
+        // code after STOP and after JUMP does.
+        let code = Bytecode::new(&[0x60, 0x5b, 0x00, 0x60, 0, 0x56, 0x5b]);
+        assert_eq!(block_starts(spec, &code), vec![0, 3, 6]);
     }
 
     #[test]
@@ -331,7 +260,6 @@ mod tests {
     fn hyvm_blocks_start_inside_push_data() {
         let spec = Spec::get(Profile::Hyvm, Fork::Osaka, false);
         let code = Bytecode::new(&[0x61, 0x5b, 0x00, 0x00]);
-        let starts: Vec<usize> = basic_blocks(spec, &code).iter().map(|b| b.start).collect();
-        assert_eq!(starts, vec![0, 1]);
+        assert_eq!(block_starts(spec, &code), vec![0, 1]);
     }
 }

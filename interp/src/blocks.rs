@@ -208,7 +208,7 @@ impl Blocks {
     /// Finds the blocks of `code` under `spec`. A block starts at offset 0, wherever a jump
     /// lands (every JUMPDEST in `evm`; the byte after every 0x5B in `hyvm`, whose jumps skip
     /// the JUMPDEST and may land in push data), after every instruction that ends a block and
-    /// after every [`MAX_COUNT`]th instruction of a straight run; it runs to the next start or
+    /// after every 1023rd instruction of a straight run; it runs to the next start or
     /// to an instruction that ends it. One pass per start, each stopping at the next start:
     /// linear in the code.
     pub fn analyse(spec: &Spec, code: &Bytecode) -> Blocks {
@@ -377,9 +377,10 @@ fn decode_apart(spec: &Spec, code: &Bytecode) -> (Starts, Vec<Span>) {
         pc = next;
     }
     if hyvm {
-        for (i, &b) in code.code().iter().enumerate() {
-            if b == opcode::JUMPDEST {
-                starts.set(i + 1);
+        // Wherever a jump may land, by the rule the jumps themselves follow.
+        for dest in 0..len {
+            if let Some(to) = code.jump_landing(true, dest) {
+                starts.set(to);
             }
         }
     }

@@ -34,7 +34,8 @@ pub struct Env {
 }
 
 impl Default for Env {
-    /// The project's default environment (README: "Defaults").
+    /// Fixed, plausible values (chain 1, block 1, a 30M gas limit), so that a run that sets
+    /// no environment of its own gives the same result on every machine and engine.
     fn default() -> Self {
         Env {
             chain_id: 1,

@@ -1,9 +1,10 @@
 //! The hypervisor's own host memory and the contract-verifier build's guards.
 //!
-//! Host memory below `RESERVED` is the hypervisor's: the execution pointer at 0x00, the opcode
-//! jump table at 0x20-0x220 (copied from the end of its code at start-up), the word at 0x220
-//! (the last 32 bytes of its deployed code: 12 zero bytes and its own address), and in the
-//! verifier build the `verifyCall` arguments from 0x240. The guest cannot address this region
+//! Host memory below the reserved size ([`Spec::reserved`](crate::Spec::reserved)) is the
+//! hypervisor's: the execution pointer at 0x00, the opcode jump table at 0x20-0x220 (copied
+//! from the end of its code at start-up), the word at 0x220 (the last 32 bytes of its deployed
+//! code: 12 zero bytes and its own address), and in the verifier build the `verifyCall`
+//! arguments from 0x240. The guest cannot address this region
 //! (its offsets are masked to 160 bits and moved past it), but the verifier's answer lands at
 //! 0x220 over what was there, which the call guard then reads.
 
@@ -237,8 +238,9 @@ pub enum StoreGuard {
     Stopped,
 }
 
-/// The store guard, run by SSTORE in the verifier build, as its bytecode does it (which is not
-/// what hyvm-profile.md describes: the comparisons chain their own results, not the key).
+/// The store guard, run by SSTORE in the verifier build, as its deployed bytecode does it, not
+/// as a reading of its intent would have it: the comparisons chain their own results, not the
+/// key.
 /// With `e = (key == re-entrancy value)`, `r = e | (verifier value == e)` and
 /// `g = r | (owner value == r)`: when `g` is 0 the store is plain; otherwise an owner equal to
 /// CALLER makes it `SSTORE(owner, key)`, a zero owner makes it plain, and any other owner

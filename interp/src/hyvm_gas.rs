@@ -1,5 +1,5 @@
 //! What a guest costs on chain: the deployed hypervisor's gas and stack-depth model
-//! (`hyvm-gas.md`), as one table and a few constants.
+//! (`docs/hyvm.md` derives it), as one table and a few constants.
 //!
 //! Every guest instruction pays the dispatch plus its handler's static gas `H(op)`, then the
 //! native opcode's dynamic gas (memory expansion on host memory), and overflows the stack when

@@ -285,7 +285,8 @@ pub fn keccak256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Keccak-256 of `data` as the big-endian word KECCAK256 pushes, without going through bytes.
-/// Digests of 32- and 64-byte inputs are remembered (see [`Memo`]).
+/// Digests of 32- and 64-byte inputs are remembered per thread: contracts hash the same
+/// storage keys again at every access.
 pub fn keccak256_word(data: &[u8]) -> crate::U256 {
     if data.len() == 32 || data.len() == 64 {
         let mut words = [0u64; 8];

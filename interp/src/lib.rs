@@ -2,15 +2,96 @@
 //!
 //! - [`spec`]: profile (`hyvm` / `evm`) and fork as data, built once.
 //! - [`opcode`]: the opcode table (names, immediates, stack effects, base gas).
-//! - [`analysis`]: bytecode decoding, JUMPDEST map and basic blocks.
+//! - [`analysis`]: bytecode decoding, the JUMPDEST map, the jump-landing rule, block starts.
+//! - [`blocks`]: the interpreter's block table (static gas and stack bounds per block).
+//! - [`word`]: the 256-bit word arithmetic every stack-only opcode computes with.
 //! - [`gas`]: the gas schedule's formulas.
 //! - [`memory`], [`stack`]: frame storage, with the `hyvm` reserved region.
 //! - [`hyvm_gas`]: the `hyvm` profile's on-chain gas and stack-depth model.
+//! - [`hyvm`]: the hypervisor's runtime, its host memory and the verifier build's guards.
 //! - [`host`]: the narrow trait instructions use to reach the world.
 //! - [`frame`]: one call frame's state and the requests it hands to the driver.
 //! - [`instructions`]: one function per opcode behind a table.
 //! - [`interpreter`]: the instruction loop.
 //! - [`asm`]: disassembler and assembler.
+//! - `keccak` (private, re-exported as [`keccak256`]) and `spare` (private: reuse of dropped
+//!   frame buffers).
+//!
+//! `docs/architecture.md` places the crate in the project; `docs/hyvm.md` gives the `hyvm`
+//! profile's semantics and on-chain gas.
+//!
+//! # Example
+//!
+//! Assemble a program that adds two numbers and returns the sum, then run it as a plain `evm`
+//! contract. The driver (here, the example) owns the world through [`Host`]; a program that
+//! makes no call or create finishes in one [`run_frame`].
+//!
+//! ```
+//! use nestedvm_interp::host::AccountLoad;
+//! use nestedvm_interp::instructions::InstructionTable;
+//! use nestedvm_interp::*;
+//! use std::sync::Arc;
+//!
+//! /// A world with no accounts, storage or blocks: all this program needs.
+//! struct Empty(Env);
+//!
+//! impl Host for Empty {
+//!     fn env(&self) -> &Env {
+//!         &self.0
+//!     }
+//!     fn balance(&mut self, _: Address) -> (U256, bool) {
+//!         (U256::zero(), true)
+//!     }
+//!     fn code(&mut self, _: Address) -> (Arc<[u8]>, bool) {
+//!         (Arc::from(&[][..]), true)
+//!     }
+//!     fn code_hash(&mut self, _: Address) -> (B256, bool) {
+//!         (B256::zero(), true)
+//!     }
+//!     fn load_account(&mut self, _: Address) -> AccountLoad {
+//!         AccountLoad { is_cold: true, is_empty: true, delegate_is_cold: None }
+//!     }
+//!     fn sload(&mut self, _: Address, _: U256) -> (U256, bool) {
+//!         (U256::zero(), true)
+//!     }
+//!     fn sstore(&mut self, _: Address, _: U256, _: U256) -> SStoreResult {
+//!         SStoreResult { original: U256::zero(), current: U256::zero(), is_cold: true }
+//!     }
+//!     fn tload(&mut self, _: Address, _: U256) -> U256 {
+//!         U256::zero()
+//!     }
+//!     fn tstore(&mut self, _: Address, _: U256, _: U256) {}
+//!     fn block_hash(&mut self, _: u64) -> B256 {
+//!         B256::zero()
+//!     }
+//!     fn log(&mut self, _: Log) {}
+//!     fn selfdestruct(&mut self, _: Address, _: Address) -> SelfDestructResult {
+//!         SelfDestructResult { had_value: false, target_exists: false, target_is_cold: true }
+//!     }
+//! }
+//!
+//! let code = asm::assemble("PUSH1 2 PUSH1 40 ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN").unwrap();
+//! let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+//! let context = CallContext {
+//!     address: Address::from_low_u64_be(0xc0de),
+//!     caller: Address::from_low_u64_be(0xca11),
+//!     value: U256::zero(),
+//!     is_static: false,
+//!     depth: 0,
+//! };
+//! let mut frame = Frame::new(spec, Arc::new(Bytecode::new(&code)), Vec::new(), context, 100_000);
+//! let table = InstructionTable::new(spec);
+//! let FrameAction::Return(result) = run_frame(&mut frame, &mut Empty(Env::default()), &table)
+//! else {
+//!     unreachable!("the program makes no call");
+//! };
+//! assert_eq!(result.status, Status::Success);
+//! assert_eq!(U256::from_big_endian(&result.output), U256::from(42));
+//! // Three PUSH1, PUSH0 twice, ADD, MSTORE, RETURN, and the first word of memory.
+//! assert_eq!(result.gas.limit - result.gas.remaining, 3 * 3 + 2 * 2 + 3 + 3 + 0 + 3);
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod analysis;
 pub mod asm;

@@ -1,10 +1,24 @@
 //! Profile and fork as data: one [`Spec`] per (profile, fork, verifier), built once and shared.
 //!
-//! Everything that differs between `hyvm` and `evm`, or between forks, is decided here, in
+//! What differs between `hyvm` and `evm`, or between forks, as numbers is decided here, in
 //! tables the interpreter (and the JIT) read: which opcodes run, their static gas, the stack
-//! depth at which they overflow, and the memory layout. In `hyvm` the gas and the stack depth
-//! are the deployed hypervisor's ([`crate::hyvm_gas`]). Nothing else branches on the profile
-//! name.
+//! depth at which they overflow, the memory layout and the jump surcharges. In `hyvm` the gas
+//! and the stack depth are the deployed hypervisor's ([`crate::hyvm_gas`]); `docs/hyvm.md`
+//! gives the profile's semantics.
+//!
+//! What differs as behaviour cannot be a number, so it branches on [`Spec::is_hyvm`] (or on
+//! [`Spec::verifier`]) at the one place that behaviour is decided, and every engine calls that
+//! place rather than branching again:
+//! - where a jump lands: [`crate::analysis::Bytecode::jump_landing`], and so where blocks
+//!   start ([`crate::analysis::block_starts`], [`crate::blocks::Blocks::analyse`]);
+//! - what a bad jump or an opcode that does not run does (`hyvm` reverts, `evm` halts):
+//!   [`crate::instructions::control`];
+//! - the hypervisor's execution pointer left in host memory: [`crate::interpreter::end_of_run`];
+//! - the verifier build's guards on calls and stores: [`crate::hyvm`], called by SSTORE and
+//!   the calls when [`Spec::verifier`] is set.
+//!
+//! The driver outside this crate branches too, for what is no instruction's: the hypervisor
+//! account, its start-up and the call into it.
 
 use crate::hyvm_gas;
 use crate::opcode::OPCODES;

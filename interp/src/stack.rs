@@ -1,5 +1,6 @@
-//! The operand stack: 1024 words, bounds checked once per instruction by the loop from the
-//! spec's tables, so the accessors here do not check again.
+//! The operand stack: 1024 words, its bounds checked by the loop from the spec's tables (once
+//! per block, or per instruction where a block's check fails), so the accessors here do not
+//! check again.
 
 use crate::{STACK_LIMIT, U256};
 

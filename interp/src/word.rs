@@ -82,6 +82,51 @@ pub fn is_zero(a: &U256) -> bool {
     a.0[0] | a.0[1] | a.0[2] | a.0[3] == 0
 }
 
+/// A comparison's result as a word: 1 or 0.
+#[inline(always)]
+pub fn flag(b: bool) -> U256 {
+    U256([b as u64, 0, 0, 0])
+}
+
+/// `a & b`.
+#[inline(always)]
+pub fn and(a: &U256, b: &U256) -> U256 {
+    U256([
+        a.0[0] & b.0[0],
+        a.0[1] & b.0[1],
+        a.0[2] & b.0[2],
+        a.0[3] & b.0[3],
+    ])
+}
+
+/// `a | b`.
+#[inline(always)]
+pub fn or(a: &U256, b: &U256) -> U256 {
+    U256([
+        a.0[0] | b.0[0],
+        a.0[1] | b.0[1],
+        a.0[2] | b.0[2],
+        a.0[3] | b.0[3],
+    ])
+}
+
+/// `a ^ b`.
+#[inline(always)]
+pub fn xor(a: &U256, b: &U256) -> U256 {
+    U256([
+        a.0[0] ^ b.0[0],
+        a.0[1] ^ b.0[1],
+        a.0[2] ^ b.0[2],
+        a.0[3] ^ b.0[3],
+    ])
+}
+
+/// `!a`, every bit flipped.
+#[inline(always)]
+pub fn not(a: &U256) -> U256 {
+    U256([!a.0[0], !a.0[1], !a.0[2], !a.0[3]])
+}
+
 /// Limb `i` of `x` for an `i` known only at run time, without indexing memory: a word kept
 /// in registers stays there (indexing would spill it, and the reload stalls).
 #[inline(always)]
@@ -615,7 +660,7 @@ fn magnitude(x: &[u64; 4]) -> ([u64; 4], bool) {
 
 /// SDIV: `a / b` on two's-complement words, rounding toward zero; 0 when `b` is 0, and
 /// `MIN / -1` is MIN. Small negative operands (all-ones high limbs) have small magnitudes, so
-/// they take [`divmod`]'s short paths too.
+/// they take the division's short paths too.
 #[inline]
 pub fn sdiv(a: &U256, b: &U256) -> U256 {
     let ((ma, na), (mb, nb)) = (magnitude(&a.0), magnitude(&b.0));

@@ -1,62 +1,39 @@
 //! Comparisons, bitwise logic, BYTE, shifts and CLZ.
 
 use super::arithmetic::binary;
-use super::Step;
+use super::{word_result, Step};
 use crate::frame::Frame;
 use crate::host::Host;
-use crate::{word, U256};
+use crate::opcode::*;
+use crate::U256;
 
-#[inline(always)]
-fn flag(b: bool) -> U256 {
-    U256::from(b as u8)
+binary!(lt, LT);
+binary!(gt, GT);
+binary!(slt, SLT);
+binary!(sgt, SGT);
+binary!(eq, EQ);
+binary!(and, AND);
+binary!(or, OR);
+binary!(xor, XOR);
+binary!(byte, BYTE);
+binary!(shl, SHL);
+binary!(shr, SHR);
+binary!(sar, SAR);
+
+/// The instruction of a word opcode of one input.
+macro_rules! unary {
+    ($name:ident, $op:ident) => {
+        #[doc = concat!(stringify!($op), ".")]
+        pub fn $name<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
+            let top = frame.stack.top();
+            *top = word_result($op, top, &U256::zero(), &U256::zero());
+            Step::Continue
+        }
+    };
 }
 
-binary!(lt, "LT.", |a, b| flag(word::lt(&a, &b)));
-binary!(gt, "GT.", |a, b| flag(word::lt(&b, &a)));
-binary!(slt, "SLT.", |a, b| flag(word::slt(&a, &b)));
-binary!(sgt, "SGT.", |a, b| flag(word::slt(&b, &a)));
-binary!(eq, "EQ.", |a, b| flag(word::eq(&a, &b)));
-binary!(and, "AND.", |a, b| a & b);
-binary!(or, "OR.", |a, b| a | b);
-binary!(xor, "XOR.", |a, b| a ^ b);
-binary!(byte, "BYTE.", |i, x| byte_word(i, x));
-binary!(shl, "SHL.", |shift, x| shl_word(shift, x));
-binary!(shr, "SHR.", |shift, x| shr_word(shift, x));
-
-/// Left shift (0 from 256 on).
-pub fn shl_word(shift: U256, x: U256) -> U256 {
-    word::shl(&shift, &x)
-}
-
-/// Logical right shift (0 from 256 on).
-pub fn shr_word(shift: U256, x: U256) -> U256 {
-    word::shr(&shift, &x)
-}
-binary!(sar, "SAR.", |shift, x| sar_word(shift, x));
-
-/// Byte `i` (0 = most significant) of `x`.
-pub fn byte_word(i: U256, x: U256) -> U256 {
-    word::byte(&i, &x)
-}
-
-/// Arithmetic right shift.
-pub fn sar_word(shift: U256, x: U256) -> U256 {
-    word::sar(&shift, &x)
-}
-
-/// ISZERO.
-pub fn iszero<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
-    let top = frame.stack.top();
-    *top = flag(word::is_zero(top));
-    Step::Continue
-}
-
-/// NOT.
-pub fn not<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
-    let top = frame.stack.top();
-    *top = !*top;
-    Step::Continue
-}
+unary!(iszero, ISZERO);
+unary!(not, NOT);
 
 /// CLZ (EIP-7939): leading zero bits, 256 for zero.
 pub fn clz<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
@@ -67,23 +44,26 @@ pub fn clz<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::instructions::word_op;
+    use crate::opcode::{BYTE, SAR};
+    use crate::U256;
+
+    fn binary(op: u8, a: u64, b: U256) -> U256 {
+        word_op(op, &U256::from(a), &b, &U256::zero()).expect("a word instruction")
+    }
 
     #[test]
     fn sar_fills_with_the_sign() {
-        assert_eq!(sar_word(U256::from(4), U256::MAX - 0xff), U256::MAX - 0xf);
-        assert_eq!(sar_word(U256::from(300), U256::MAX), U256::MAX);
-        assert_eq!(sar_word(U256::from(300), U256::one()), U256::zero());
-        assert_eq!(sar_word(U256::from(1), U256::from(4)), U256::from(2));
+        assert_eq!(binary(SAR, 4, U256::MAX - 0xff), U256::MAX - 0xf);
+        assert_eq!(binary(SAR, 300, U256::MAX), U256::MAX);
+        assert_eq!(binary(SAR, 300, U256::one()), U256::zero());
+        assert_eq!(binary(SAR, 1, U256::from(4)), U256::from(2));
     }
 
     #[test]
     fn byte_counts_from_the_most_significant_end() {
-        assert_eq!(
-            byte_word(U256::from(31), U256::from(0xab)),
-            U256::from(0xab)
-        );
-        assert_eq!(byte_word(U256::zero(), U256::MAX), U256::from(0xff));
-        assert_eq!(byte_word(U256::from(32), U256::MAX), U256::zero());
+        assert_eq!(binary(BYTE, 31, U256::from(0xab)), U256::from(0xab));
+        assert_eq!(binary(BYTE, 0, U256::MAX), U256::from(0xff));
+        assert_eq!(binary(BYTE, 32, U256::MAX), U256::zero());
     }
 }

@@ -1,6 +1,7 @@
 //! STOP, jumps, PC, GAS, JUMPDEST, RETURN, REVERT, INVALID and the refusal of unsupported opcodes.
 
 use super::{as_u64, memory_range, try_halt, Step};
+use crate::analysis::Bytecode;
 use crate::frame::{Frame, HaltReason, Status};
 use crate::host::Host;
 use crate::U256;
@@ -11,17 +12,12 @@ pub fn stop<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     Step::Exit
 }
 
-/// Moves to `target` or ends the frame as the profile says for a bad destination: `evm`
-/// halts; `hyvm` pays the hypervisor's check, then reverts with empty data and keeps the rest. In `hyvm` any 0x5B byte is a
-/// destination and the JUMPDEST itself is skipped.
+/// Moves to where a jump to `target` lands ([`landing`]) or ends the frame as the profile
+/// says for a bad destination: `evm` halts; `hyvm` pays the hypervisor's check, then reverts
+/// with empty data and keeps the rest of the gas.
 #[inline]
 fn jump_to(frame: &mut Frame, target: U256) -> Step {
-    let landing = as_u64(&target).and_then(|d| {
-        usize::try_from(d)
-            .ok()
-            .and_then(|d| frame.code.jump_landing(frame.spec.is_hyvm(), d))
-    });
-    match landing {
+    match landing(&frame.code, frame.spec.is_hyvm(), &target) {
         Some(to) => {
             frame.pc = to;
             Step::Continue
@@ -39,6 +35,15 @@ fn jump_to(frame: &mut Frame, target: U256) -> Step {
             Step::Exit
         }
     }
+}
+
+/// Where a jump to `target` lands in `code` when it is valid ([`Bytecode::jump_landing`]; a
+/// target too large for an offset is no destination). Always inlined, here and into the block
+/// runner's jumps, which a call would make spill their registers.
+#[inline(always)]
+pub(crate) fn landing(code: &Bytecode, hyvm: bool, target: &U256) -> Option<usize> {
+    let dest = usize::try_from(as_u64(target)?).ok()?;
+    code.jump_landing(hyvm, dest)
 }
 
 /// JUMP.

@@ -13,7 +13,7 @@ const WORD: U256 = U256([32, 0, 0, 0]);
 pub fn mload<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let offset = frame.stack.pop();
     let off = try_halt!(frame, word_range(frame, &offset));
-    let value = word_from_be(frame.memory.slice(off, 32));
+    let value = load_word(frame, off);
     frame.stack.push(value);
     Step::Continue
 }
@@ -23,11 +23,23 @@ pub fn mstore<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     let offset = frame.stack.pop();
     let value = frame.stack.pop();
     let off = try_halt!(frame, word_range(frame, &offset));
+    store_word(frame, off, &value);
+    Step::Continue
+}
+
+/// The word at host offset `off`, inside memory: what MLOAD pushes.
+#[inline(always)]
+pub(crate) fn load_word(frame: &Frame, off: usize) -> U256 {
+    word_from_be(frame.memory.slice(off, 32))
+}
+
+/// Writes `value` at host offset `off`, inside memory: what MSTORE does.
+#[inline(always)]
+pub(crate) fn store_word(frame: &mut Frame, off: usize, value: &U256) {
     frame
         .memory
         .slice_mut(off, 32)
-        .copy_from_slice(&word_to_be(&value));
-    Step::Continue
+        .copy_from_slice(&word_to_be(value));
 }
 
 /// The host offset of the word at guest `offset` when it is already inside memory (no
@@ -52,7 +64,7 @@ fn word_range(frame: &mut Frame, offset: &U256) -> Result<usize, HaltReason> {
 
 /// A 32-byte big-endian word, read as four 64-bit loads.
 #[inline(always)]
-pub(crate) fn word_from_be(bytes: &[u8]) -> U256 {
+fn word_from_be(bytes: &[u8]) -> U256 {
     let limb = |i: usize| {
         bytes
             .get(i..i + 8)
@@ -64,7 +76,7 @@ pub(crate) fn word_from_be(bytes: &[u8]) -> U256 {
 
 /// A word as 32 big-endian bytes, written as four 64-bit stores.
 #[inline(always)]
-pub(crate) fn word_to_be(word: &U256) -> [u8; 32] {
+fn word_to_be(word: &U256) -> [u8; 32] {
     let mut out = [0u8; 32];
     for (chunk, limb) in out.chunks_exact_mut(8).zip(word.0.iter().rev()) {
         chunk.copy_from_slice(&limb.to_be_bytes());

@@ -38,13 +38,15 @@ pub fn stack_only(op: u8, a: U256, b: U256, c: U256) -> Option<U256> {
     word_op(op, &a, &b, &c)
 }
 
-/// [`stack_only`] on words where they lie.
-// Always inlined: with `op` known at the call (the JIT's per-opcode builtins) the match folds
-// away, and the words are read in place rather than copied for the call.
+/// [`stack_only`] on words where they lie: the one place each word instruction's semantics
+/// are written. The instruction functions of the table, the interpreter's block runner and the
+/// JIT's builtins and constant folding all compute through it.
+// Always inlined: with `op` known at the call (one call per opcode in the table's functions,
+// the block runner's arms and the JIT's builtins) the match folds away, and the words are
+// read in place rather than copied for the call.
 #[inline(always)]
 pub fn word_op(op: u8, a: &U256, b: &U256, c: &U256) -> Option<U256> {
-    use crate::word;
-    let flag = |x: bool| U256::from(x as u8);
+    use crate::word::{self, flag};
     Some(match op {
         ADD => word::add(a, b),
         SUB => word::sub(a, b),
@@ -55,10 +57,10 @@ pub fn word_op(op: u8, a: &U256, b: &U256, c: &U256) -> Option<U256> {
         SGT => flag(word::slt(b, a)),
         EQ => flag(word::eq(a, b)),
         ISZERO => flag(word::is_zero(a)),
-        AND => *a & *b,
-        OR => *a | *b,
-        XOR => *a ^ *b,
-        NOT => !*a,
+        AND => word::and(a, b),
+        OR => word::or(a, b),
+        XOR => word::xor(a, b),
+        NOT => word::not(a),
         DIV => word::div(a, b),
         SDIV => word::sdiv(a, b),
         MOD => word::rem(a, b),
@@ -72,6 +74,18 @@ pub fn word_op(op: u8, a: &U256, b: &U256, c: &U256) -> Option<U256> {
         SAR => word::sar(a, b),
         _ => return None,
     })
+}
+
+/// [`word_op`] for a caller that knows `op` is a word instruction (it dispatched on it).
+#[inline(always)]
+pub(crate) fn word_result(op: u8, a: &U256, b: &U256, c: &U256) -> U256 {
+    match word_op(op, a, b, c) {
+        Some(v) => v,
+        None => {
+            debug_assert!(false, "opcode {op:#04x} is not a word instruction");
+            U256::zero()
+        }
+    }
 }
 
 /// The instruction of every opcode under one spec.
