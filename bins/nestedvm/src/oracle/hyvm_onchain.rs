@@ -1,5 +1,5 @@
 //! The real HyVM as the oracle of the `hyvm` profile: runs guest bytecode through the
-//! hypervisor's published bytecode (`tests/fixtures/hyvm`, see its README for provenance)
+//! hypervisor's published bytecode (`interp/data`, see its README for provenance)
 //! inside revm 43 and reports the hypervisor frame's result.
 //!
 //! Pre-state:
