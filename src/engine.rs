@@ -38,8 +38,10 @@ impl Default for JitConfig {
 
 /// The execution engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Engine {
     /// The reference interpreter.
+    #[cfg_attr(feature = "clap", value(name = "interp", alias = "interpreter"))]
     Interpreter,
     /// The Cranelift JIT: every frame's code is compiled before it runs.
     Jit,
