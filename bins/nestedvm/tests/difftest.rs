@@ -118,9 +118,12 @@ fn the_report_does_not_depend_on_the_threads() {
 }
 
 #[test]
-fn bad_flags_are_one_line_and_exit_code_2() {
+fn bad_flags_are_short_and_exit_code_2() {
     let cases: &[(&[&str], &str)] = &[
-        (&["--engines", "interp,wasm"], "unknown engine `wasm`"),
+        (
+            &["--engines", "interp,wasm"],
+            "invalid value 'wasm' for '--engines",
+        ),
         (&["--engines", "interp,revm"], "evm profile only"),
         (
             &["--profile", "evm", "--engines", "interp,hyvm-onchain"],
@@ -147,7 +150,10 @@ fn bad_flags_are_one_line_and_exit_code_2() {
         let o = nestedvm(&all);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = text(&o.stderr);
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        // Ours are one line; clap's keep the lines naming the possible values, not its usage.
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.lines().count() <= 3, "{args:?}: {err}");
+        assert!(!err.contains("Usage:"), "{args:?}: {err}");
         assert!(err.contains(message), "{args:?}: {err}");
         assert_eq!(text(&o.stdout), "", "{args:?}: nothing runs");
     }

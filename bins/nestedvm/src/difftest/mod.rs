@@ -14,7 +14,7 @@ pub mod shrink;
 pub mod wallet;
 
 pub use case::{case_seed, Case};
-pub use engines::{default_engines, parse_engines, DiffEngine};
+pub use engines::{default_engines, select_engines, DiffEngine, ToolEngine};
 pub use observed::{Difference, Observed};
 
 use nestedvm::{Fork, Profile, Vm};
@@ -24,9 +24,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone, Debug)]
 pub struct Comparison {
     /// Each engine's result, or why it could not run the case.
-    pub results: Vec<(DiffEngine, Result<Observed, String>)>,
+    pub results: Vec<(ToolEngine, Result<Observed, String>)>,
     /// Each difference from the first engine, with the engine that differs.
-    pub differences: Vec<(DiffEngine, Difference)>,
+    pub differences: Vec<(ToolEngine, Difference)>,
 }
 
 impl Comparison {
@@ -36,7 +36,7 @@ impl Comparison {
     }
 
     /// Which engines differ in which fields: what a shrunk program must keep diverging in.
-    fn signature(&self) -> Vec<(DiffEngine, &'static str)> {
+    fn signature(&self) -> Vec<(ToolEngine, &'static str)> {
         self.differences
             .iter()
             .map(|(e, d)| (*e, d.field))
@@ -45,8 +45,11 @@ impl Comparison {
 }
 
 /// Runs `case` on every engine and compares each with the first.
-pub fn compare(vm: &mut Vm, engines: &[DiffEngine], case: &Case) -> Comparison {
-    let results: Vec<_> = engines.iter().map(|e| (*e, e.run(vm, case))).collect();
+pub fn compare(vm: &mut Vm, engines: &[ToolEngine], case: &Case) -> Comparison {
+    let results: Vec<_> = engines
+        .iter()
+        .map(|e| (*e, engines::run(*e, vm, case)))
+        .collect();
     let mut differences = Vec::new();
     if let Some(((reference, first), rest)) = results.split_first().map(|(f, r)| ((f.0, &f.1), r)) {
         for (engine, result) in rest {
@@ -88,7 +91,7 @@ pub struct Campaign {
     /// The contract-verifier build (`hyvm` only).
     pub verifier: bool,
     /// The engines, the first one the reference.
-    pub engines: Vec<DiffEngine>,
+    pub engines: Vec<ToolEngine>,
     /// The campaign's seed.
     pub seed: u64,
     /// How many cases.
