@@ -28,12 +28,12 @@
 
 use super::programs::Program;
 use crate::engines::{ToolEngine, ORACLES_BUILT};
+use crate::observed::Observed;
 use nestedvm::engine::{Engine, JitConfig};
 use nestedvm::interp::{Bytecode, Spec};
 use nestedvm::jit::{CompileOptions, JitCache};
 use nestedvm::{Config, Fork, Profile, Request, Vm, World};
 use std::collections::HashMap;
-use std::fmt;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,29 +74,6 @@ fn table_position(engine: Option<ToolEngine>) -> usize {
     engine
         .and_then(|e| ToolEngine::BENCH.iter().position(|b| *b == e))
         .unwrap_or(ToolEngine::BENCH.len())
-}
-
-/// What the engines must agree on before they are timed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observed {
-    /// `success`, `revert` or `halt`.
-    pub status: &'static str,
-    /// Return or revert data.
-    pub output: Vec<u8>,
-    /// Gas used by the top frame (in `hyvm`, the on-chain figure).
-    pub gas_used: u64,
-}
-
-impl fmt::Display for Observed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}, gas used {}, output {}",
-            self.status,
-            self.gas_used,
-            nestedvm::output::hex0x(&self.output)
-        )
-    }
 }
 
 /// The configuration one of our engines runs benchmarks with ([`ToolEngine::config`]):
@@ -156,13 +133,10 @@ impl OurRunner {
     /// Runs it once, reporting what the agreement check compares and whether native code ran.
     pub fn check(&mut self) -> Result<(Observed, bool), String> {
         let outcome = self.run_once().map_err(|e| e.to_string())?;
-        let native = outcome.engine == Engine::Jit;
-        let observed = Observed {
-            status: outcome.status.name(),
-            output: outcome.output,
-            gas_used: outcome.gas_used,
-        };
-        Ok((observed, native))
+        Ok((
+            Observed::from_outcome(&outcome),
+            outcome.engine == Engine::Jit,
+        ))
     }
 
     /// Runs it once (the timed path).
@@ -267,7 +241,8 @@ pub struct Measurement {
     pub engines: Vec<EngineTime>,
     /// Median compile time of the top frame's code, when `jit` was timed and compiles it.
     pub compile_ns: Option<f64>,
-    /// What every engine agreed on.
+    /// What the interpreter gave, which every engine agreed with on status, output and gas
+    /// used ([`Observed::agrees_on_result`]).
     pub observed: Observed,
 }
 
@@ -357,7 +332,7 @@ pub fn prepare(
             ToolEngine::Jit => {
                 let mut runner = OurRunner::new(ours(engine), request.clone(), cache);
                 let (observed, native) = runner.check()?;
-                if observed != truth {
+                if !observed.agrees_on_result(&truth) {
                     return Err(disagreement(name, profile, "jit", &observed, &truth));
                 }
                 let start = Instant::now();
@@ -423,7 +398,7 @@ fn checked_cold(
     let start = Instant::now();
     let (observed, native) = runner.check()?;
     let first_run = start.elapsed();
-    if observed != *truth {
+    if !observed.agrees_on_result(truth) {
         return Err(disagreement(name, profile, engine, &observed, truth));
     }
     Ok((runner, first_run, native))
@@ -516,7 +491,9 @@ fn disagreement(
     truth: &Observed,
 ) -> String {
     format!(
-        "{program} ({profile}): {engine} disagrees with the interpreter: {engine}: {theirs}; interp: {truth}"
+        "{program} ({profile}): {engine} disagrees with the interpreter: {engine}: {}; interp: {}",
+        theirs.result_line(),
+        truth.result_line()
     )
 }
 
@@ -613,7 +590,7 @@ fn revm_runner(
     let name = &program.name;
     let (mut runner, observed) = super::revm::RevmRunner::new(profile, request)
         .map_err(|e| format!("{name} ({profile}): {e}"))?;
-    if observed != *truth {
+    if !observed.agrees_on_result(truth) {
         return Err(disagreement(name, profile, "revm", &observed, truth));
     }
     let start = Instant::now();

@@ -4,8 +4,8 @@
 #[cfg(feature = "revm")]
 use super::case::reaches_call_guard;
 use super::case::Case;
-use super::observed::Observed;
 pub use crate::engines::ToolEngine;
+use crate::observed::Observed;
 use nestedvm::{Config, Engine, Profile, Vm};
 
 /// The engine type of `difftest`, under the name its callers (the fuzz targets) know.
@@ -54,13 +54,7 @@ fn run_oracle(engine: ToolEngine, case: &Case) -> Result<Observed, String> {
     match engine.oracle(case.profile) {
         Some(Oracle::Revm) => {
             let t = run_revm(&OracleRequest::from_request(case.fork, &case.request))?;
-            Ok(Observed::from_oracle(
-                t.status,
-                &t.output,
-                Some((t.gas_used, t.gas_refund)),
-                &t.logs,
-                &t.storage,
-            ))
+            Ok(Observed::from_oracle_outcome(&t, true))
         }
         Some(Oracle::HyvmOnchain) => {
             let t = run_hyvm(&HyvmRequest::from_request(
@@ -69,11 +63,8 @@ fn run_oracle(engine: ToolEngine, case: &Case) -> Result<Observed, String> {
                 &case.request,
             ))?;
             // The verifier build's call guard is not modelled in gas (`hyvm-gas.md`).
-            let gas = (!case.verifier || !reaches_call_guard(&case.request.code))
-                .then_some((t.gas_used, t.gas_refund));
-            Ok(Observed::from_oracle(
-                t.status, &t.output, gas, &t.logs, &t.storage,
-            ))
+            let gas_comparable = !case.verifier || !reaches_call_guard(&case.request.code);
+            Ok(Observed::from_oracle_outcome(&t, gas_comparable))
         }
         None => Err(format!("`{engine}` runs no oracle")),
     }

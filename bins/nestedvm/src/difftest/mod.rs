@@ -3,19 +3,18 @@
 //! diverges.
 //!
 //! `gen` is the generator (shared with the tests and the fuzz targets), `case` a program with
-//! its environment, `engines` what runs it, `observed` the common shape of a result, `shrink`
+//! its environment, `engines` what runs it (the result in the shape of [`Observed`]), `shrink`
 //! the delta debugging, `wallet` the on-chain harness's wallet code.
 
 pub mod case;
 pub mod engines;
 pub mod gen;
-pub mod observed;
 pub mod shrink;
 pub mod wallet;
 
+pub use crate::observed::{Difference, Observed};
 pub use case::{case_seed, Case};
 pub use engines::{default_engines, select_engines, DiffEngine, ToolEngine};
-pub use observed::{Difference, Observed};
 
 use nestedvm::{Fork, Profile, Vm};
 use std::sync::atomic::{AtomicU64, Ordering};
