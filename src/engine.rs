@@ -48,6 +48,7 @@ pub enum Engine {
     /// Interpret cold code; compile the code around a block once it has run
     /// [`JitConfig::hot_after`] times (tiered compilation: only hot code is compiled).
     #[default]
+    #[cfg_attr(feature = "clap", value(help = "Tiered: compiles hot code"))]
     Auto,
 }
 

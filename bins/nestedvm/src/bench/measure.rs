@@ -355,17 +355,16 @@ pub fn prepare(
                 // Its check compiled: no hint of one run's time.
                 (Runner::Ours(Box::new(runner)), None)
             }
-            ToolEngine::Auto => {
-                let runner = OurRunner::cold(ours(engine), request.clone());
-                let (runner, first_run, _) = checked_cold(runner, name, profile, "auto", &truth)?;
-                (Runner::Ours(Box::new(runner)), Some(first_run))
-            }
-            ToolEngine::Baseline => {
+            engine if engine.cold() => {
                 let runner = OurRunner::cold(ours(engine), request.clone());
                 let (runner, first_run, native) =
-                    checked_cold(runner, name, profile, "baseline", &truth)?;
+                    checked_cold(runner, name, profile, engine.name(), &truth)?;
                 let compilable = program.code.len() <= nestedvm::jit::MAX_COMPILE_LEN;
-                if compilable && !native && nestedvm::jit::baseline::AVAILABLE {
+                if engine == ToolEngine::Baseline
+                    && compilable
+                    && !native
+                    && nestedvm::jit::baseline::AVAILABLE
+                {
                     return Err(format!(
                         "{name} ({profile}): the baseline tier did not run this code natively"
                     ));

@@ -2,6 +2,7 @@
 //! revm's EVM built once, one `transact` per run.
 
 use super::measure::FORK;
+use crate::engines::{Oracle, ToolEngine};
 use crate::observed::Observed;
 use crate::oracle::hyvm_onchain::{self, HyvmRequest};
 use crate::oracle::revm::{self as oracle_revm, OracleRequest};
@@ -25,12 +26,12 @@ impl RevmRunner {
     /// the top frame's figures as the oracle reports them (its run under an inspector gives
     /// the frame's gas).
     pub fn new(profile: Profile, request: &Request) -> Result<(Self, Observed), String> {
-        let (prepared, outcome) = match profile {
-            Profile::Evm => {
+        let (prepared, outcome) = match ToolEngine::Revm.oracle(profile) {
+            Some(Oracle::Revm) => {
                 let req = OracleRequest::from_request(FORK, request);
                 (oracle_revm::prepare(&req)?, oracle_revm::run_revm(&req)?)
             }
-            Profile::Hyvm => {
+            _ => {
                 let req = HyvmRequest::from_request(FORK, false, request);
                 (hyvm_onchain::prepare(&req)?, hyvm_onchain::run_hyvm(&req)?)
             }
