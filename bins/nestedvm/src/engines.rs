@@ -10,6 +10,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::ValueEnum;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
 use nestedvm::{Config, Engine, JitConfig, Profile};
+use std::ffi::OsStr;
 use std::fmt;
 
 /// An engine `bench` times or `difftest` compares.
@@ -240,15 +241,10 @@ impl ToolEngine {
         matches!(self, ToolEngine::Revm | ToolEngine::HyvmOnchain)
     }
 
-    /// A parser of the names in `accepted` (aliases and any case included) for one command's
-    /// flag: its `--help` lists exactly these.
+    /// A parser of the names in `accepted` (aliases and any case included, white space around
+    /// a name ignored) for one command's flag: its `--help` lists exactly these.
     pub fn parser(accepted: &'static [ToolEngine]) -> impl TypedValueParser<Value = ToolEngine> {
-        PossibleValuesParser::new(accepted.iter().filter_map(ValueEnum::to_possible_value)).map(
-            |name| {
-                <ToolEngine as ValueEnum>::from_str(&name, true)
-                    .expect("the parser accepts possible values only")
-            },
-        )
+        Names(accepted)
     }
 }
 
@@ -263,6 +259,33 @@ impl ValueEnum for ToolEngine {
             ToolEngine::Interp => value.alias("interpreter"),
             _ => value,
         })
+    }
+}
+
+/// The parser of [`ToolEngine::parser`].
+#[derive(Clone, Copy)]
+struct Names(&'static [ToolEngine]);
+
+impl TypedValueParser for Names {
+    type Value = ToolEngine;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<ToolEngine, clap::Error> {
+        // `--engines "interp, jit"` as before clap parsed the list.
+        let trimmed = value.to_str().map_or(value, |v| OsStr::new(v.trim()));
+        let known = self.possible_values().into_iter().flatten();
+        let name = PossibleValuesParser::new(known).parse_ref(cmd, arg, trimmed)?;
+        Ok(ToolEngine::from_str(&name, true).expect("the parser accepts possible values only"))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            self.0.iter().filter_map(ValueEnum::to_possible_value),
+        ))
     }
 }
 

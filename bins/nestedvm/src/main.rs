@@ -217,10 +217,13 @@ fn code_argument(hex: &str) -> Result<Vec<u8>, UsageError> {
     }
 }
 
-/// Whether an `asm` argument names a file rather than holding assembly text.
+/// Whether an `asm` argument names a file rather than holding assembly text: one line ending
+/// in `.asm`, `.txt` or `.s`, or holding a `/` and no white space (assembly text with a `//`
+/// comment has both).
 fn looks_like_path(source: &str) -> bool {
-    !source.contains('\n')
-        && (source.contains('/') || [".asm", ".txt", ".s"].iter().any(|e| source.ends_with(e)))
+    let has_extension = [".asm", ".txt", ".s"].iter().any(|e| source.ends_with(e));
+    let has_slash = source.contains('/') && !source.contains(char::is_whitespace);
+    !source.contains('\n') && (has_extension || has_slash)
 }
 
 fn assemble(source: Option<String>) -> Result<(), UsageError> {

@@ -615,7 +615,7 @@ fn enum_flags_ignore_case_and_keep_their_old_spellings() {
         "bench",
         "fib",
         "--engines",
-        "Interpreter,JIT",
+        "Interpreter, JIT",
         "--profile",
         "Evm",
         "--samples",
@@ -703,11 +703,15 @@ fn asm_of_a_missing_file_says_so() {
         assert_short_error(&["asm", path], &o);
         assert_eq!(stderr(&o), format!("error: asm: {path}: no such file\n"));
     }
-    // Text that is no path is still assembled, and a file that exists is read.
-    assert_eq!(
-        stdout(&nestedvm(&["asm", "PUSH1 3 PUSH0"])).trim(),
-        "0x60035f"
-    );
+    // Text that is no path is still assembled (a `//` comment too), and a file that exists
+    // is read.
+    for text in ["PUSH1 3 PUSH0", "PUSH1 3 PUSH0 // three, then zero"] {
+        assert_eq!(
+            stdout(&nestedvm(&["asm", text])).trim(),
+            "0x60035f",
+            "{text}"
+        );
+    }
     let dir = std::env::temp_dir().join(format!("nestedvm-cli-asm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("prog.asm");
@@ -720,7 +724,8 @@ fn asm_of_a_missing_file_says_so() {
 fn batch_refuses_the_dump_flags() {
     for flag in ["--dump-ir", "--dump-asm"] {
         let args = ["run", "--batch", flag];
-        let o = with_stdin(&args, "{\"code\":\"0x00\"}\n");
+        // Refused before any line is read.
+        let o = nestedvm(&args);
         let err = assert_short_error(&args, &o);
         assert!(
             err.contains(&format!(
