@@ -117,14 +117,14 @@ impl ToolEngine {
     fn help(self) -> &'static str {
         match self {
             ToolEngine::Interp => "nestedvm's interpreter",
-            ToolEngine::Jit => "bench: the JIT, code compiled; difftest: every jit-* variant",
+            ToolEngine::Jit => "the JIT, code compiled first (difftest: every jit-* variant)",
             ToolEngine::Auto => "a first run under `auto`, tiered compilation included",
             ToolEngine::Baseline => "a first run on the baseline tier, its compilation included",
             ToolEngine::JitInterp => "the JIT, computed jumps through the interpreter",
             ToolEngine::JitTable => "the JIT, computed jumps through its jump table",
             ToolEngine::JitTiered => "tiered compilation with a tiny hot threshold",
             ToolEngine::JitBaseline => "the JIT's baseline tier",
-            ToolEngine::Revm => "revm (evm; bench in hyvm: the hypervisor in revm)",
+            ToolEngine::Revm => "revm (evm; bench times the hypervisor in revm for hyvm)",
             ToolEngine::HyvmOnchain => "the deployed hypervisor run in revm (hyvm)",
             #[cfg(feature = "fault-injection")]
             ToolEngine::InterpBroken => "test-only: the interpreter with its logs dropped",

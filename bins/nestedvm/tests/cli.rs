@@ -676,6 +676,23 @@ fn a_dash_reads_the_code_from_stdin() {
     assert_eq!(stdout(&o), "0x0000: PUSH1 0x03\n0x0002: PUSH0\n");
     let o = with_stdin(&["asm", "-"], "PUSH1 3\nPUSH0\n");
     assert_eq!(stdout(&o).trim(), "0x60035f");
+    let bench = [
+        "bench",
+        "--code-file",
+        "-",
+        "--engines",
+        "interp",
+        "--profile",
+        "evm",
+        "--samples",
+        "1",
+        "--time",
+        "0",
+        "--json",
+    ];
+    let lines = json_lines(&with_stdin(&bench, SEVEN_SPACED));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["program"], "stdin");
 }
 
 #[test]

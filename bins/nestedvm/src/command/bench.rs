@@ -50,7 +50,8 @@ pub struct BenchArgs {
     /// Print one JSON line per program and engine.
     #[arg(long)]
     json: bool,
-    /// Also time this code (hex text in a file), named after the file.
+    /// Also time this code (hex text in a file, or on stdin with `-`), named after the file
+    /// (`stdin` for `-`).
     #[arg(long, value_name = "PATH")]
     code_file: Option<String>,
     /// Call data (hex) for the code of --code-file and hex files (evm only).
@@ -101,9 +102,12 @@ fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
 /// The programs a file holds: a state test's inputs, or hex code with `--calldata`.
 fn file_programs(path: &str, calldata: &[u8]) -> Result<Vec<Program>, UsageError> {
     let text = read_text(path, path)?;
-    let stem = Path::new(path)
-        .file_stem()
-        .map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned());
+    let stem = match path {
+        "-" => "stdin".to_string(),
+        path => Path::new(path)
+            .file_stem()
+            .map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned()),
+    };
     if path.ends_with(".json") {
         if !calldata.is_empty() {
             return Err(UsageError(format!(
