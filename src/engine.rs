@@ -38,14 +38,17 @@ impl Default for JitConfig {
 
 /// The execution engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Engine {
     /// The reference interpreter.
+    #[cfg_attr(feature = "clap", value(name = "interp", alias = "interpreter"))]
     Interpreter,
     /// The Cranelift JIT: every frame's code is compiled before it runs.
     Jit,
     /// Interpret cold code; compile the code around a block once it has run
     /// [`JitConfig::hot_after`] times (tiered compilation: only hot code is compiled).
     #[default]
+    #[cfg_attr(feature = "clap", value(help = "Tiered: compiles hot code"))]
     Auto,
 }
 

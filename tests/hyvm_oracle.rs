@@ -11,6 +11,7 @@ mod common;
 
 use common::hyvm_oracle::*;
 use common::oracle::*;
+use nestedvm::Status;
 use primitive_types::{H160, U256};
 
 fn hex(s: &str) -> Vec<u8> {
@@ -95,7 +96,7 @@ fn add_mstore_return() {
             fork,
             ..guest("600360040160005260206000f3")
         });
-        assert_eq!(out.status, "success", "{fork}");
+        assert_eq!(out.status, Status::Success, "{fork}");
         assert_eq!(out.output, word(7), "{fork}");
         assert_eq!(out.gas_used, 992, "{fork}");
         assert_eq!(out.gas_refund, 0);
@@ -108,22 +109,22 @@ fn add_mstore_return() {
 fn startup_and_stop() {
     // STOP: S 204 + 65 = 269.
     let out = run("00");
-    assert_eq!((out.status, out.gas_used), ("success", 269));
+    assert_eq!((out.status, out.gas_used), (Status::Success, 269));
     assert!(out.output.is_empty());
     // Empty guest: running off the end executes the padding's STOP: also 269.
     let out = run("");
-    assert_eq!((out.status, out.gas_used), ("success", 269));
+    assert_eq!((out.status, out.gas_used), (Status::Success, 269));
     // Exactly 269 gas is enough; 268 runs out of gas (a halt: all gas used).
     let ok = run_hyvm(&HyvmRequest {
         gas: 269,
         ..guest("00")
     });
-    assert_eq!((ok.status, ok.gas_used), ("success", 269));
+    assert_eq!((ok.status, ok.gas_used), (Status::Success, 269));
     let oog = run_hyvm(&HyvmRequest {
         gas: 268,
         ..guest("00")
     });
-    assert_eq!((oog.status, oog.gas_used), ("halt", 268));
+    assert_eq!((oog.status, oog.gas_used), (Status::Halt, 268));
 }
 
 #[test]
@@ -132,7 +133,7 @@ fn gas_gas_differs_by_67() {
     // The second GAS reads 65 (dispatch) + 2 (GAS) less than the first.
     // Total: 204 + 67 + 67 + SWAP1 68 + SUB 68 + 112 + 83 + 112 + 112 + 77 = 970.
     let out = run("5a5a900360005260206000f3");
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.output, word(67));
     assert_eq!(out.gas_used, 970);
 }
@@ -179,7 +180,7 @@ fn jump_into_push_data() {
     // 0: PUSH1 4, 2: JUMP, 3: PUSH1 0x5b (byte 4 = 0x5b), 5: PUSH1 42, MSTORE(0), RETURN(0,32)
     // 204 + 112 + JUMP (65 + 49) + [JUMPDEST skipped] + 112 + 112 + 83 + 112 + 112 + 77 = 1038
     let out = run("6004 56 605b 602a 600052 6020 6000 f3");
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.output, word(42));
     assert_eq!(out.gas_used, 1038);
 }
@@ -189,26 +190,26 @@ fn jump_to_non_jumpdest_reverts() {
     // PUSH1 3, JUMP, STOP, STOP: byte 3 is 0x00 -> revert(0,0), gas kept.
     // 204 + 112 + (65 + 49 + 7) = 437
     let out = run("6003 56 00 00");
-    assert_eq!(out.status, "revert");
+    assert_eq!(out.status, Status::Revert);
     assert!(out.output.is_empty());
     assert_eq!(out.gas_used, 437);
     // Past the end of code: also a revert.
     let out = run("60ff 56");
-    assert_eq!((out.status, out.gas_used), ("revert", 437));
+    assert_eq!((out.status, out.gas_used), (Status::Revert, 437));
 }
 
 #[test]
 fn jumpi() {
     // not taken: PUSH1 0 (cond), PUSH1 6, JUMPI, STOP: 204 + 224 + (65 + 18) + 65 = 576
     let out = run("6000 6006 57 00");
-    assert_eq!((out.status, out.gas_used), ("success", 576));
+    assert_eq!((out.status, out.gas_used), (Status::Success, 576));
     // taken, valid: PUSH1 1, PUSH1 6, JUMPI, STOP, 6: JUMPDEST, STOP
     // 204 + 224 + (65 + 16 + 1 + 49) + 65 = 624
     let out = run("6001 6006 57 00 5b 00");
-    assert_eq!((out.status, out.gas_used), ("success", 624));
+    assert_eq!((out.status, out.gas_used), (Status::Success, 624));
     // taken, invalid (byte 5 = 0x00): 204 + 224 + (65 + 16 + 1 + 49 + 7) = 566, revert
     let out = run("6001 6005 57 00 5b 00");
-    assert_eq!((out.status, out.gas_used), ("revert", 566));
+    assert_eq!((out.status, out.gas_used), (Status::Revert, 566));
     assert!(out.output.is_empty());
 }
 
@@ -221,21 +222,21 @@ fn unsupported_opcodes_revert() {
     for op in ["0c", "5c", "f2", "1e", "5e", "49", "4a", "5d", "ef"] {
         for fork in FORKS {
             let out = run_hyvm(&HyvmRequest { fork, ..guest(op) });
-            assert_eq!(out.status, "revert", "{op} {fork}");
+            assert_eq!(out.status, Status::Revert, "{op} {fork}");
             assert!(out.output.is_empty(), "{op}");
             assert_eq!(out.gas_used, 275, "{op} {fork}");
         }
     }
     // SELFDESTRUCT(0): 204 + 112 + 71 = 387, revert.
     let out = run("6000 ff");
-    assert_eq!((out.status, out.gas_used), ("revert", 387));
+    assert_eq!((out.status, out.gas_used), (Status::Revert, 387));
     assert!(out.output.is_empty());
 }
 
 #[test]
 fn invalid_halts() {
     let out = run("fe");
-    assert_eq!(out.status, "halt");
+    assert_eq!(out.status, Status::Halt);
     assert_eq!(out.gas_used, 100_000);
     assert!(out.output.is_empty());
 }
@@ -246,7 +247,7 @@ fn invalid_halts() {
 fn sstore_writes_wallet_storage() {
     // PUSH1 1, PUSH1 0, SSTORE, STOP: 204 + 224 + (65 + 2100 cold + 20000 set) + 65 = 22658
     let out = run("6001 6000 55 00");
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.gas_used, 22_658);
     assert_eq!(out.gas_refund, 0);
     assert_eq!(out.storage.len(), 1);
@@ -261,7 +262,7 @@ fn sstore_clear_refund() {
         storage: vec![(U256::zero(), U256::one())],
         ..guest("6000 6000 55 00")
     });
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.gas_used, 5558);
     assert_eq!(out.gas_refund, 4800);
     assert!(out.storage.is_empty());
@@ -272,7 +273,7 @@ fn log1_from_wallet() {
     // MSTORE(0, 1); LOG1(offset 0, size 32, topic 7); STOP
     // 204 + 112 + 112 + 83 + 3*112 + LOG1 (65 + 762 + 8*32 data) + 65 = 1995
     let out = run("6001 6000 52 6007 6020 6000 a1 00");
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.gas_used, 1995);
     assert_eq!(
         out.logs,
@@ -288,7 +289,7 @@ fn log1_from_wallet() {
 fn logs_dropped_on_revert() {
     // LOG0(0, 0) then an unsupported opcode: revert drops the log.
     let out = run("6000 6000 a0 0c");
-    assert_eq!(out.status, "revert");
+    assert_eq!(out.status, Status::Revert);
     assert!(out.logs.is_empty());
 }
 
@@ -299,7 +300,7 @@ fn msize_is_guest_size() {
     // MSTORE(0, 1), MSIZE, MSTORE(0, msize), RETURN(0, 32)
     // 204 + 112 + 112 + 83 + MSIZE (65 + 20) + 112 + MSTORE 80 + 112 + 112 + 77 = 1089
     let out = run("6001 6000 52 59 6000 52 6020 6000 f3");
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.output, word(32));
     assert_eq!(out.gas_used, 1089);
 }
@@ -309,7 +310,7 @@ fn offset_alias_2_160() {
     // MSTORE(0, 42); MLOAD(2^160) -> aliases guest 0; MSTORE(32, v); RETURN(32, 32)
     let out =
         run("602a 6000 52 74 010000000000000000000000000000000000000000 51 6020 52 6020 6020 f3");
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.output, word(42));
 }
 
@@ -328,7 +329,7 @@ fn direct_call_reverts() {
             gas: 100_000,
             ..OracleRequest::default()
         });
-        assert_eq!(out.status, "revert");
+        assert_eq!(out.status, Status::Revert);
         assert!(out.output.is_empty());
         assert_eq!(out.gas_used, 111);
     }
@@ -354,7 +355,7 @@ fn direct_call_reverts() {
             accounts: vec![hyp.clone()],
             ..OracleRequest::default()
         });
-        assert_eq!(out.status, "success");
+        assert_eq!(out.status, Status::Success);
         assert_eq!(out.output, word(expect), "{code}");
     }
 }
@@ -368,14 +369,14 @@ fn static_mode() {
         is_static: true,
         ..guest("6001 6000 55 00")
     });
-    assert_eq!((out.status, out.gas_used), ("halt", 100_000));
+    assert_eq!((out.status, out.gas_used), (Status::Halt, 100_000));
     assert!(out.storage.is_empty());
     // Reads are fine; CALLER is the static runner (0x…5747); gas as in non-static mode (767).
     let out = run_hyvm(&HyvmRequest {
         is_static: true,
         ..guest("3360005260206000f3")
     });
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.output, word(0x5747));
     assert_eq!(out.gas_used, 767);
     // The same figures as non-static for a pure computation.
@@ -383,14 +384,14 @@ fn static_mode() {
         is_static: true,
         ..guest("600360040160005260206000f3")
     });
-    assert_eq!((out.status, out.gas_used), ("success", 992));
+    assert_eq!((out.status, out.gas_used), (Status::Success, 992));
     assert_eq!(out.output, word(7));
     // LOG0 is a state change too.
     let out = run_hyvm(&HyvmRequest {
         is_static: true,
         ..guest("6000 6000 a0 00")
     });
-    assert_eq!(out.status, "halt");
+    assert_eq!(out.status, Status::Halt);
 }
 
 // ------------------------------------------------------------------ verifier build
@@ -440,14 +441,14 @@ fn verified(guest_code: &str, verifier_code: Option<&str>) -> HyvmOutcome {
 }
 
 fn assert_allowed(out: &HyvmOutcome, log_address: H160, what: &str) {
-    assert_eq!(out.status, "success", "{what}");
+    assert_eq!(out.status, Status::Success, "{what}");
     assert_eq!(out.output, word(1), "{what}");
     assert_eq!(out.logs.len(), 1, "{what}");
     assert_eq!(out.logs[0].address, log_address, "{what}");
 }
 
 fn assert_refused(out: &HyvmOutcome, what: &str) {
-    assert_eq!(out.status, "revert", "{what}");
+    assert_eq!(out.status, Status::Revert, "{what}");
     assert!(out.output.is_empty(), "{what}");
     assert!(out.logs.is_empty(), "{what}");
     assert!(out.gas_used < 10_000, "{what}");
@@ -498,7 +499,7 @@ fn verifier_returning_1_allows() {
     assert_allowed(&verified(GUEST_DELEGATECALL, v), WALLET, "delegatecall");
     // STATICCALL is allowed too, but 0xbeef's LOG0 then fails under static: flag 0.
     let out = verified(GUEST_STATICCALL, v);
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.output, word(0));
 }
 
@@ -612,38 +613,38 @@ fn verifier_store_guard() {
     };
     // 1. key == v_re (0 = empty reentrancy slot), owner 0x1234 != caller: revert.
     let out = run_hyvm(&req("6001 6000 55 00", 0, VERIFIER, 0x1234)); // SSTORE(0, 1)
-    assert_eq!(out.status, "revert");
+    assert_eq!(out.status, Status::Revert);
     assert!(out.output.is_empty());
     // 2. key == v_ver (0xf00d): the spec says guarded -> revert; the bytecode stores it.
     let out = run_hyvm(&req("6001 61f00d 55 00", 0, VERIFIER, 0x1234)); // SSTORE(0xf00d, 1)
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(other(&out), vec![(U256::from(0xf00d), U256::one())]);
     // 3. key == v_own (0x1234): the spec says guarded -> revert; the bytecode stores it.
     let out = run_hyvm(&req("6001 611234 55 00", 0, VERIFIER, 0x1234));
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(other(&out), vec![(U256::from(0x1234), U256::one())]);
     // 4. unrelated key 5 with the verifier slot empty: guarded (r = 1) -> revert.
     let out = run_hyvm(&req("6001 6005 55 00", 0, 0, 0x1234));
-    assert_eq!(out.status, "revert");
+    assert_eq!(out.status, Status::Revert);
     // 5. same with a verifier set: not guarded -> stored.
     let out = run_hyvm(&req("6001 6005 55 00", 0, VERIFIER, 0x1234));
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(other(&out), vec![(U256::from(5), U256::one())]);
     // 6. owner 0: a guarded store goes ahead normally.
     let out = run_hyvm(&req("6001 6000 55 00", 0, VERIFIER, 0));
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(other(&out), vec![(U256::zero(), U256::one())]);
     // 7. owner == CALLER (0xca11), guarded key (== v_re = 7): SSTORE(0xca11, 7), and the
     //    value 1 stays on the stack; the guest returns it (MSTORE(0, 1), RETURN(0, 32)).
     //    (Per the spec: SSTORE(7, 1), then MSTORE underflows -> halt.)
     let out = run_hyvm(&req("6001 6007 55 600052 60206000f3", 7, VERIFIER, 0xca11));
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.output, word(1));
     assert_eq!(other(&out), vec![(U256::from(0xca11), U256::from(7))]);
     // 8. owner == CALLER, verifier slot empty (every key guarded): SSTORE(5, 1) writes
     //    slot 0xca11 := 5 instead.
     let out = run_hyvm(&req("6001 6005 55 600052 60206000f3", 0, 0, 0xca11));
-    assert_eq!(out.status, "success");
+    assert_eq!(out.status, Status::Success);
     assert_eq!(out.output, word(1));
     assert_eq!(other(&out), vec![(U256::from(0xca11), U256::from(5))]);
 }
@@ -653,13 +654,13 @@ fn large_gas_is_exact() {
     // The oracle asserts that the hypervisor frame gets exactly `gas`, also for big budgets.
     for gas in [30_000_000u64, 1_000_000_000] {
         let out = run_hyvm(&HyvmRequest { gas, ..guest("00") });
-        assert_eq!((out.status, out.gas_used), ("success", 269));
+        assert_eq!((out.status, out.gas_used), (Status::Success, 269));
         let out = run_hyvm(&HyvmRequest {
             gas,
             is_static: true,
             ..guest("fe")
         });
-        assert_eq!((out.status, out.gas_used), ("halt", gas));
+        assert_eq!((out.status, out.gas_used), (Status::Halt, gas));
     }
 }
 
@@ -679,9 +680,9 @@ fn stack_overflow_depth() {
     let push0 = |n: usize| [vec![0x5f; n], vec![0x00]].concat();
     let push1 = |n: usize| [[0x60, 0x01].repeat(n), vec![0x00]].concat();
     // 1021 PUSH0 + STOP: 204 + 1021*68 + 65 = 69697
-    assert_eq!(r(push0(1021)).status, "success");
+    assert_eq!(r(push0(1021)).status, Status::Success);
     assert_eq!(r(push0(1021)).gas_used, 69_697);
-    assert_eq!(r(push0(1022)).status, "halt");
-    assert_eq!(r(push1(1020)).status, "success");
-    assert_eq!(r(push1(1021)).status, "halt");
+    assert_eq!(r(push0(1022)).status, Status::Halt);
+    assert_eq!(r(push1(1020)).status, Status::Success);
+    assert_eq!(r(push1(1021)).status, Status::Halt);
 }

@@ -29,6 +29,7 @@ use std::sync::OnceLock;
 
 /// A supported hard fork, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Fork {
     /// Shanghai (PUSH0, EIP-3860 initcode limits).
     Shanghai,
@@ -76,6 +77,7 @@ impl FromStr for Fork {
 
 /// How guest code is run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Profile {
     /// The deployed HyVM hypervisor, quirks included (the default).
     #[default]

@@ -17,6 +17,7 @@ use std::fmt;
 
 /// Cranelift's optimization level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OptLevel {
     /// No optimization: fastest compile.
     None,

@@ -26,12 +26,15 @@ use std::collections::{BTreeMap, HashMap};
 
 /// How a jump whose target is only known at run time is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DynamicJumps {
     /// Native code hands over to the interpreter, which comes back at the next segment start.
+    #[cfg_attr(feature = "clap", value(alias = "interp"))]
     Interpreter,
     /// Native code looks the target up in a table of segment starts and stays native (the
     /// default: a hot loop with a computed jump runs about three times faster).
     #[default]
+    #[cfg_attr(feature = "clap", value(alias = "jump_table"))]
     JumpTable,
 }
 

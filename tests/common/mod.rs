@@ -41,7 +41,7 @@ pub mod hyvm_oracle {
     }
 }
 
-use nestedvm::{Config, Engine, Env, Fork, Outcome, Profile, Request, Vm, U256};
+use nestedvm::{Config, Engine, Env, Fork, Outcome, Profile, Request, Status, Vm, U256};
 use nestedvm_cli::difftest::Observed;
 use oracle::{OracleOutcome, OracleRequest};
 
@@ -188,7 +188,7 @@ pub fn to_oracle(fork: Fork, req: &Request) -> OracleRequest {
 pub struct Expected<'a> {
     /// Who says so (for messages).
     pub who: &'a str,
-    pub status: &'static str,
+    pub status: Status,
     pub output: &'a [u8],
     /// Gas used and refund, when the oracle's gas is comparable.
     pub gas: Option<(u64, i64)>,

@@ -6,9 +6,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use nestedvm::jit::JitCache;
-use nestedvm::{Engine, Vm};
-use nestedvm_cli::bench::measure::{config, prepare, BenchEngine};
+use nestedvm::Vm;
+use nestedvm_cli::bench::measure::{config, prepare};
 use nestedvm_cli::bench::programs::catalogue;
+use nestedvm_cli::engines::ToolEngine;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ fn engines(c: &mut Criterion) {
             let (_, ready) = prepare(
                 &program,
                 profile,
-                &BenchEngine::ALL,
+                ToolEngine::BENCH,
                 false,
                 &Arc::new(JitCache::new(4)),
                 Default::default(),
@@ -32,8 +33,8 @@ fn engines(c: &mut Criterion) {
             for mut r in ready {
                 let Some(engine) = r.engine else { continue };
                 group.bench_function(engine.name(), |b| b.iter(|| r.runner.run()));
-                if engine == BenchEngine::Jit {
-                    let jit = config(profile, Engine::Jit);
+                if engine == ToolEngine::Jit {
+                    let jit = config(profile, ToolEngine::Jit, Default::default());
                     let request = program.request(profile);
                     group.bench_function("jit+compile", |b| {
                         b.iter(|| {

@@ -1,12 +1,14 @@
 //! The tooling behind the `nestedvm` command, kept apart from the `nestedvm` library so that a
 //! library user compiles none of it: benchmarks ([`bench`]), differential testing
-//! ([`difftest`]), the Ethereum state-test runner ([`statetest`]) and, with the cargo feature
+//! ([`difftest`]), the Ethereum state-test runner ([`statetest`]), the engines they run ([`engines`]) and the one shape of their results ([`observed`]) and, with the cargo feature
 //! `revm`, the oracles the differential tests judge by ([`oracle`]).
 
 #![warn(missing_docs)]
 
 pub mod bench;
 pub mod difftest;
+pub mod engines;
+pub mod observed;
 #[cfg(feature = "revm")]
 pub mod oracle;
 pub mod statetest;

@@ -3,14 +3,14 @@
 
 mod command;
 
+use command::input::{hex_text, read_text};
 use command::{batch, bench, difftest, statetest};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use nestedvm::interp::asm;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
 use nestedvm::parse::{parse_address, parse_hex, parse_u256, parse_u64};
 use nestedvm::{output, Config, Engine, Fork, JitConfig, Profile, Request, Vm};
-use std::io::Read;
 use std::process::ExitCode;
 
 /// mimalloc rather than the system allocator: Cranelift's passes, the batch protocol's JSON
@@ -35,7 +35,7 @@ enum Command {
     Run(Box<RunArgs>),
     /// Print one instruction a line: `offset: MNEMONIC [immediate]`.
     Disasm {
-        /// Code as hex.
+        /// Code as hex, or `-` to read it from stdin.
         hex: String,
     },
     /// Assemble mnemonics (with labels) or disassembler output into hex.
@@ -49,31 +49,38 @@ enum Command {
     Difftest(Box<difftest::DifftestArgs>),
     /// Time the interpreter, the JIT and revm on benchmark programs (or --compile, --batch).
     Bench(Box<bench::BenchArgs>),
+    /// Print a completion script for SHELL (e.g. `nestedvm completions bash > nestedvm.bash`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum, ignore_case = true)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Options of `run`, also the defaults of every `--batch` request.
 #[derive(Args, Clone)]
 pub struct RunArgs {
-    /// Code as hex (guest code in hyvm, the contract's code in evm).
+    /// Code as hex (guest code in hyvm, the contract's code in evm), or `-` to read it from
+    /// stdin.
     hex: Option<String>,
-    /// Read the code (hex text) from a file.
+    /// Read the code (hex text) from a file, or from stdin with `-`.
     #[arg(long, value_name = "PATH")]
     code_file: Option<String>,
-    /// interp, jit or auto.
-    #[arg(long, default_value = "auto")]
-    engine: String,
-    /// hyvm or evm.
-    #[arg(long, default_value = "hyvm")]
-    profile: String,
+    /// The engine.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Engine::Auto)]
+    engine: Engine,
+    /// The profile.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Profile::Hyvm)]
+    profile: Profile,
     /// Run the contract-verifier build of the hypervisor (guest memory at 0x460).
     #[arg(long)]
     verifier: bool,
     /// Run read-only (STATICCALL rules).
     #[arg(long = "static")]
     is_static: bool,
-    /// shanghai, cancun, prague or osaka.
-    #[arg(long, default_value = "osaka")]
-    fork: String,
+    /// The host fork.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Fork::Osaka)]
+    fork: Fork,
     /// Gas of the top frame.
     #[arg(long, default_value = "30000000")]
     gas: String,
@@ -98,13 +105,13 @@ pub struct RunArgs {
     /// In hyvm, skip the second run as a plain contract that reports `evm_gas_used`.
     #[arg(long)]
     no_evm_gas: bool,
-    /// JIT: how jumps to computed targets are taken (interpreter or jump-table).
-    #[arg(long, default_value = "jump-table")]
-    dynamic_jumps: String,
+    /// JIT: how jumps to computed targets are taken.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = DynamicJumps::JumpTable)]
+    dynamic_jumps: DynamicJumps,
     /// JIT: Cranelift's optimization level (speed or none), or baseline: machine code written
     /// in one pass without Cranelift, compiled in well under a millisecond (x86-64).
-    #[arg(long, default_value = "speed")]
-    opt_level: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = OptLevel::Speed)]
+    opt_level: OptLevel,
     /// auto: runs of a block before the code around it is compiled (0: compile every code
     /// whole before it runs).
     #[arg(long, default_value = "10000")]
@@ -125,7 +132,7 @@ pub struct RunArgs {
     #[arg(long)]
     dump_asm: bool,
     /// Read one JSON request per line on stdin, write one JSON result per line.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["dump_ir", "dump_asm"])]
     batch: bool,
 }
 
@@ -150,31 +157,33 @@ fn main() -> ExitCode {
             }
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 eprintln!(
-                    "error: a command is required: run, disasm, asm, statetest, difftest or bench (see --help)"
+                    "error: a command is required: run, disasm, asm, statetest, difftest, bench or completions (see --help)"
                 );
                 return ExitCode::from(2);
             }
-            let rendered = e.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            eprintln!("{}", line.trim());
+            eprintln!("{}", without_usage(&e.render().to_string()));
             return ExitCode::from(2);
         }
     };
     let result = match cli.command {
         Command::Run(args) => run(*args).map(|()| ExitCode::SUCCESS),
-        Command::Disasm { hex } => parse_hex("code", &hex)
-            .map(|code| {
-                print!("{}", asm::disassemble(&code));
-                ExitCode::SUCCESS
-            })
-            .map_err(UsageError),
+        Command::Disasm { hex } => code_argument(&hex).map(|code| {
+            print!("{}", asm::disassemble(&code));
+            ExitCode::SUCCESS
+        }),
         Command::Asm { source } => assemble(source).map(|()| ExitCode::SUCCESS),
         Command::Statetest(args) => statetest::statetest(args),
         Command::Difftest(args) => difftest::difftest(*args),
         Command::Bench(args) => bench::bench(*args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "nestedvm",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -185,17 +194,46 @@ fn main() -> ExitCode {
     }
 }
 
+/// A clap error as the lines that say what is wrong (the error, the missing arguments, the
+/// possible values, the tip), without the usage and the pointer to `--help`.
+fn without_usage(rendered: &str) -> String {
+    let lines: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.trim().is_empty())
+        .map(str::trim_end)
+        .collect();
+    if lines.is_empty() {
+        return "error: invalid arguments".to_string();
+    }
+    lines.join("\n")
+}
+
+/// Code given as a hex argument: the hex itself, or `-` for hex text on stdin.
+fn code_argument(hex: &str) -> Result<Vec<u8>, UsageError> {
+    match hex {
+        "-" => hex_text("code", &read_text("code", "-")?),
+        hex => Ok(parse_hex("code", hex)?),
+    }
+}
+
+/// Whether an `asm` argument names a file rather than holding assembly text: one line ending
+/// in `.asm`, `.txt` or `.s`, or holding a `/` and no white space (assembly text with a `//`
+/// comment has both).
+fn looks_like_path(source: &str) -> bool {
+    let has_extension = [".asm", ".txt", ".s"].iter().any(|e| source.ends_with(e));
+    let has_slash = source.contains('/') && !source.contains(char::is_whitespace);
+    !source.contains('\n') && (has_extension || has_slash)
+}
+
 fn assemble(source: Option<String>) -> Result<(), UsageError> {
     let text = match source.as_deref() {
-        None | Some("-") => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| format!("stdin: {e}"))?;
-            s
+        None => read_text("asm", "-")?,
+        Some(path) if path == "-" || std::path::Path::new(path).is_file() => {
+            read_text(&format!("asm: {path}"), path)?
         }
-        Some(path) if std::path::Path::new(path).is_file() => {
-            std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
+        Some(path) if looks_like_path(path) => {
+            return Err(UsageError(format!("asm: {path}: no such file")))
         }
         Some(text) => text.to_string(),
     };
@@ -207,17 +245,17 @@ fn assemble(source: Option<String>) -> Result<(), UsageError> {
 /// The configuration and request the flags describe (code aside).
 pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
     let config = Config {
-        profile: args.profile.parse::<Profile>()?,
-        fork: args.fork.parse::<Fork>()?,
-        engine: args.engine.parse::<Engine>()?,
+        profile: args.profile,
+        fork: args.fork,
+        engine: args.engine,
         verifier: args.verifier,
         is_static: args.is_static,
         hypervisor: parse_address("--hypervisor", &args.hypervisor)?,
         evm_gas: !args.no_evm_gas,
         jit: JitConfig {
             options: CompileOptions {
-                opt_level: args.opt_level.parse::<OptLevel>()?,
-                dynamic_jumps: args.dynamic_jumps.parse::<DynamicJumps>()?,
+                opt_level: args.opt_level,
+                dynamic_jumps: args.dynamic_jumps,
             },
             hot_after: u32::try_from(parse_u64("--hot-after", &args.hot_after)?)
                 .map_err(|_| "--hot-after: too large".to_string())?,
@@ -248,19 +286,19 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
         return batch::run_batch(&args);
     }
     let (config, mut request) = base_request(&args)?;
-    let hex = match (&args.hex, &args.code_file) {
+    request.code = match (&args.hex, &args.code_file) {
         (Some(_), Some(_)) => {
             return Err(UsageError(
                 "give the code as HEX or --code-file, not both".into(),
             ))
         }
-        (Some(h), None) => h.clone(),
-        (None, Some(path)) => {
-            std::fs::read_to_string(path).map_err(|e| format!("--code-file {path}: {e}"))?
-        }
+        (Some(h), None) => code_argument(h)?,
+        (None, Some(path)) => hex_text(
+            &format!("--code-file {path}"),
+            &read_text(&format!("--code-file {path}"), path)?,
+        )?,
         (None, None) => return Err(UsageError("no code: give HEX or --code-file PATH".into())),
     };
-    request.code = parse_hex("code", &hex)?;
     if args.dump_ir {
         let ir = nestedvm::engine::jit_ir(&config, &request.code)
             .map_err(|e| UsageError(format!("--dump-ir: {e}")))?;

@@ -205,8 +205,22 @@ fn code_file_is_read_as_hex_text() {
     );
 }
 
+/// A bad-input error: exit code 2, nothing on stdout, and a short message on stderr: one
+/// line of ours, or clap's error with the lines that name what is missing, the possible values
+/// or a tip, never its usage and help boilerplate.
+fn assert_short_error(args: &[&str], o: &Output) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(stdout(o).is_empty(), "{args:?}");
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    assert!(err.trim_end().lines().count() <= 3, "{args:?}: {err}");
+    assert!(!err.contains("Usage:"), "{args:?}: {err}");
+    assert!(!err.contains("For more information"), "{args:?}: {err}");
+    err
+}
+
 #[test]
-fn bad_input_is_one_line_and_exit_code_2() {
+fn bad_input_is_a_short_error_and_exit_code_2() {
     let cases: &[&[&str]] = &[
         &["run", "0x600"],
         &["run", "0xzz"],
@@ -246,11 +260,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         &["bench", "--batch", "--batch-len", "0"],
     ];
     for args in cases {
-        let o = nestedvm(args);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-        assert!(stdout(&o).is_empty(), "{args:?}");
+        assert_short_error(args, &nestedvm(args));
     }
     // Names the problem.
     assert!(stderr(&nestedvm(&["run", "0x600"])).contains("odd number of hex digits"));
@@ -518,4 +528,227 @@ fn bench_batch_reports_both_workloads_and_their_compiles() {
     // 100 runs compile nothing (tests/bench.rs checks cache hits with a low threshold).
     assert_eq!(lines[1]["compiles"], 0);
     assert!(lines[1]["per_second"].as_u64().is_some_and(|n| n > 0));
+}
+
+#[test]
+fn clap_errors_keep_the_missing_argument_and_the_suggestion() {
+    let o = nestedvm(&["disasm"]);
+    let err = assert_short_error(&["disasm"], &o);
+    assert_eq!(
+        err,
+        "error: the following required arguments were not provided:\n  <HEX>\n"
+    );
+    let o = nestedvm(&["run", "0x00", "--jsn"]);
+    let err = assert_short_error(&["run", "--jsn"], &o);
+    assert!(
+        err.contains("tip: a similar argument exists: '--json'"),
+        "{err}"
+    );
+    let o = nestedvm(&["run", "0x00", "--engine", "fast"]);
+    let err = assert_short_error(&["--engine", "fast"], &o);
+    assert!(
+        err.contains("[possible values: interp, jit, auto]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_lists_the_possible_values_of_every_enum_flag() {
+    // The help of `command`, which must list `values`.
+    let lists = |command: &str, values: &[&str]| {
+        let o = nestedvm(&[command, "--help"]);
+        assert_eq!(o.status.code(), Some(0), "{command}");
+        let help = stdout(&o);
+        for value in values {
+            assert!(help.contains(value), "{command}: {value}: {help}");
+        }
+        help
+    };
+    let run_values = [
+        "interp",
+        "auto",
+        "evm",
+        "shanghai",
+        "osaka",
+        "jump-table",
+        "baseline",
+    ];
+    lists("run", &run_values);
+    lists(
+        "difftest",
+        &[
+            "jit-interp",
+            "jit-table",
+            "jit-tiered",
+            "jit-baseline",
+            "hyvm-onchain",
+        ],
+    );
+    let bench = lists("bench", &["baseline", "revm", "speed"]);
+    assert!(!bench.contains("jit-tiered"), "bench does not time it");
+}
+
+#[test]
+fn enum_flags_ignore_case_and_keep_their_old_spellings() {
+    let engine = |args: &[&str]| {
+        let o = nestedvm(&[&["run", "0x00", "--json"][..], args].concat());
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+        v["engine"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(engine(&["--engine", "JIT"]), "jit");
+    assert_eq!(engine(&["--engine", "Interpreter"]), "interp");
+    assert_eq!(
+        engine(&["--engine", "jit", "--dynamic-jumps", "interp"]),
+        "jit"
+    );
+    assert_eq!(
+        engine(&["--engine", "jit", "--dynamic-jumps", "jump_table"]),
+        "jit"
+    );
+    assert_eq!(engine(&["--engine", "jit", "--opt-level", "NONE"]), "jit");
+    assert_eq!(
+        engine(&["--engine", "interp", "--fork", "Cancun", "--profile", "EVM"]),
+        "interp"
+    );
+    let o = nestedvm(&[
+        "bench",
+        "fib",
+        "--engines",
+        "Interpreter, JIT",
+        "--profile",
+        "Evm",
+        "--samples",
+        "1",
+        "--time",
+        "0",
+        "--json",
+    ]);
+    let engines: Vec<String> = json_lines(&o)
+        .iter()
+        .map(|l| l["engine"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(engines, ["interp", "jit"]);
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = nestedvm(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        assert!(script.contains("nestedvm"), "{shell}");
+        assert!(
+            script.contains("difftest"),
+            "{shell}: subcommands are completed"
+        );
+        if ["bash", "zsh", "fish"].contains(&shell) {
+            assert!(
+                script.contains("jit-tiered"),
+                "{shell}: so are engine names"
+            );
+        }
+    }
+    assert_short_error(
+        &["completions", "tcsh"],
+        &nestedvm(&["completions", "tcsh"]),
+    );
+}
+
+/// `0x600360040160005260206000f3`, which returns 7 as a word, written with white space in it.
+const SEVEN_SPACED: &str = "0x6003 6004\n01 6000\t52\r\n6020 6000 f3\n";
+
+fn returns_seven(o: &Output) {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(o)).expect("JSON");
+    assert_eq!(v["output"], format!("0x{:064x}", 7));
+}
+
+#[test]
+fn a_dash_reads_the_code_from_stdin() {
+    returns_seven(&with_stdin(&["run", "-", "--json"], SEVEN_SPACED));
+    returns_seven(&with_stdin(
+        &["run", "--code-file", "-", "--json"],
+        SEVEN_SPACED,
+    ));
+    let o = with_stdin(&["disasm", "-"], "60 03\n5f\n");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "0x0000: PUSH1 0x03\n0x0002: PUSH0\n");
+    let o = with_stdin(&["asm", "-"], "PUSH1 3\nPUSH0\n");
+    assert_eq!(stdout(&o).trim(), "0x60035f");
+    let bench = [
+        "bench",
+        "--code-file",
+        "-",
+        "--engines",
+        "interp",
+        "--profile",
+        "evm",
+        "--samples",
+        "1",
+        "--time",
+        "0",
+        "--json",
+    ];
+    let lines = json_lines(&with_stdin(&bench, SEVEN_SPACED));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["program"], "stdin");
+}
+
+#[test]
+fn hex_in_a_file_may_hold_white_space_anywhere() {
+    let dir = std::env::temp_dir().join(format!("nestedvm-cli-spaced-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("seven.hex");
+    std::fs::write(&path, SEVEN_SPACED).unwrap();
+    let path = path.to_str().unwrap();
+    returns_seven(&nestedvm(&["run", "--code-file", path, "--json"]));
+    // The digits are counted without the white space: 9 here, though 12 characters.
+    let odd = dir.join("odd.hex");
+    std::fs::write(&odd, "6001 6002\n6\n").unwrap();
+    let args = ["run", "--code-file", odd.to_str().unwrap()];
+    let err = assert_short_error(&args, &nestedvm(&args));
+    assert!(err.contains("odd number of hex digits (9)"), "{err}");
+    let err = assert_short_error(&["run", "-"], &with_stdin(&["run", "-"], "60 0"));
+    assert!(err.contains("odd number of hex digits (3)"), "{err}");
+}
+
+#[test]
+fn asm_of_a_missing_file_says_so() {
+    for path in ["/missing/file", "missing.asm", "prog.s", "notes.txt"] {
+        let o = nestedvm(&["asm", path]);
+        assert_short_error(&["asm", path], &o);
+        assert_eq!(stderr(&o), format!("error: asm: {path}: no such file\n"));
+    }
+    // Text that is no path is still assembled (a `//` comment too), and a file that exists
+    // is read.
+    for text in ["PUSH1 3 PUSH0", "PUSH1 3 PUSH0 // three, then zero"] {
+        assert_eq!(
+            stdout(&nestedvm(&["asm", text])).trim(),
+            "0x60035f",
+            "{text}"
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("nestedvm-cli-asm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("prog.asm");
+    std::fs::write(&file, "PUSH1 3\nPUSH0\n").unwrap();
+    let o = nestedvm(&["asm", file.to_str().unwrap()]);
+    assert_eq!(stdout(&o).trim(), "0x60035f", "{}", stderr(&o));
+}
+
+#[test]
+fn batch_refuses_the_dump_flags() {
+    for flag in ["--dump-ir", "--dump-asm"] {
+        let args = ["run", "--batch", flag];
+        // Refused before any line is read.
+        let o = nestedvm(&args);
+        let err = assert_short_error(&args, &o);
+        assert!(
+            err.contains(&format!(
+                "the argument '--batch' cannot be used with '{flag}'"
+            )),
+            "{err}"
+        );
+    }
 }

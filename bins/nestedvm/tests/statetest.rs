@@ -203,7 +203,13 @@ fn cli_bad_input_is_one_line_naming_the_file_and_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     let o = nestedvm(&["--engine", "fast", small_fixture().to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("unknown engine `fast`"));
+    let err = text(&o.stderr);
+    assert!(err.starts_with("error: invalid value 'fast'"), "{err}");
+    assert!(
+        err.contains("[possible values: interp, jit, auto]"),
+        "{err}"
+    );
+    assert!(!err.contains("Usage:"), "{err}");
 }
 
 #[test]
@@ -263,6 +269,42 @@ fn the_sender_is_derived_from_the_secret_key_when_absent() {
         tx.remove("sender");
     });
     assert_eq!(only_error(&path), "", "passes as with `sender`");
+}
+
+/// A copy of the small fixture whose Cancun vector is at `forks` instead, as `name`.
+fn at_forks(name: &str, forks: &[&str]) -> PathBuf {
+    let forks: Vec<String> = forks.iter().map(|f| f.to_string()).collect();
+    variant(name, move |t| {
+        let entries = t["post"]["Cancun"].clone();
+        t["post"] = serde_json::json!({});
+        for fork in forks {
+            t["post"][fork] = entries.clone();
+        }
+    })
+}
+
+#[test]
+fn cli_running_nothing_is_an_error_naming_the_skipped_forks() {
+    let path = at_forks("only_old_forks", &["London", "Berlin"]);
+    let o = nestedvm(&[path.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stderr),
+        "error: no vector ran: skipped 2 vectors at forks not supported (Berlin, London)\n"
+    );
+    assert_eq!(text(&o.stdout), "", "no `0 passed, 0 failed`");
+}
+
+#[test]
+fn cli_says_how_many_vectors_it_skipped_beside_those_it_ran() {
+    let path = at_forks("old_and_new_forks", &["Berlin", "Cancun"]);
+    let o = nestedvm(&[path.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "1 passed, 0 failed\n");
+    assert_eq!(
+        text(&o.stderr),
+        "note: skipped 1 vector at forks not supported (Berlin)\n"
+    );
 }
 
 #[test]

@@ -21,163 +21,81 @@
 //!   so nothing is compiled and nothing has heat: what a first run costs with tiered
 //!   compilation, which compiles the code's hot parts while it runs.
 //! - `baseline` (only when asked for): one [`Vm::run`] under [`Engine::Jit`] with the
-//!   baseline tier ([`OptLevel::Baseline`]) on a fresh VM: compiling the whole code and
+//!   baseline tier ([`OptLevel::Baseline`](nestedvm::jit::OptLevel::Baseline)) on a fresh VM: compiling the whole code and
 //!   running it, what a first run costs when the JIT compiles eagerly.
 //! - `compile`: one Cranelift compilation of the top frame's code for the profile, as
 //!   [`JitCache`](nestedvm::jit::JitCache) does on a miss.
 
 use super::programs::Program;
+use crate::engines::{ToolEngine, ORACLES_BUILT};
+use crate::observed::Observed;
 use nestedvm::engine::{Engine, JitConfig};
 use nestedvm::interp::{Bytecode, Spec};
-use nestedvm::jit::{CompileOptions, JitCache, OptLevel};
+use nestedvm::jit::{CompileOptions, JitCache};
 use nestedvm::{Config, Fork, Profile, Request, Vm, World};
 use std::collections::HashMap;
-use std::fmt;
 use std::hint::black_box;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The fork every benchmark runs at (the default of `run`).
 pub const FORK: Fork = Fork::Osaka;
 
-/// An engine the benchmarks time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BenchEngine {
-    /// nestedvm's interpreter.
-    Interp,
-    /// nestedvm's JIT, its code already compiled.
-    Jit,
-    /// nestedvm's `auto` engine from cold: tiered compilation during the run.
-    Auto,
-    /// nestedvm's JIT with its baseline tier from cold: the compilation and the run.
-    Baseline,
-    /// revm's interpreter (the reference; needs the cargo feature `revm`).
-    Revm,
-}
-
-impl BenchEngine {
-    /// Every engine, in table order.
-    pub const ALL: [BenchEngine; 5] = [
-        BenchEngine::Interp,
-        BenchEngine::Jit,
-        BenchEngine::Auto,
-        BenchEngine::Baseline,
-        BenchEngine::Revm,
-    ];
-
-    /// The name on the command line and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            BenchEngine::Interp => "interp",
-            BenchEngine::Jit => "jit",
-            BenchEngine::Auto => "auto",
-            BenchEngine::Baseline => "baseline",
-            BenchEngine::Revm => "revm",
-        }
+/// The engines of `bench --engines` (each of [`ToolEngine::BENCH`]), in table order, without
+/// repeats; naming revm in a build without it is an error.
+pub fn select_engines(named: &[ToolEngine]) -> Result<Vec<ToolEngine>, String> {
+    if let Some(other) = named.iter().find(|e| !ToolEngine::BENCH.contains(e)) {
+        return Err(format!("--engines: bench does not time `{other}`"));
     }
-}
-
-impl fmt::Display for BenchEngine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+    if named.contains(&ToolEngine::Revm) && !ORACLES_BUILT {
+        return Err(
+            "--engines revm: this binary was built without revm; rebuild with `--features revm`"
+                .into(),
+        );
     }
-}
-
-impl FromStr for BenchEngine {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "interp" | "interpreter" => Ok(BenchEngine::Interp),
-            "jit" => Ok(BenchEngine::Jit),
-            "auto" => Ok(BenchEngine::Auto),
-            "baseline" => Ok(BenchEngine::Baseline),
-            "revm" => Ok(BenchEngine::Revm),
-            _ => Err(format!(
-                "unknown engine `{s}` (expected interp, jit, auto, baseline or revm)"
-            )),
-        }
-    }
-}
-
-/// Whether this build can time revm (the cargo feature `revm`).
-pub const REVM_BUILT: bool = cfg!(feature = "revm");
-
-/// The engines of a comma-separated list, in table order, without repeats; naming revm in a
-/// build without it is an error.
-pub fn parse_engines(list: &str) -> Result<Vec<BenchEngine>, String> {
-    let mut named = Vec::new();
-    for item in list.split(',').map(str::trim) {
-        if item.is_empty() {
-            return Err(format!("--engines: empty engine name in `{list}`"));
-        }
-        let engine = item.parse::<BenchEngine>()?;
-        if engine == BenchEngine::Revm && !REVM_BUILT {
-            return Err(
-                "--engines revm: this binary was built without revm; rebuild with `--features revm`"
-                    .into(),
-            );
-        }
-        named.push(engine);
-    }
-    Ok(BenchEngine::ALL
-        .into_iter()
+    Ok(ToolEngine::BENCH
+        .iter()
+        .copied()
         .filter(|e| named.contains(e))
         .collect())
 }
 
 /// The default engines: interp and jit, and revm when built with it.
-pub fn default_engines() -> Vec<BenchEngine> {
-    BenchEngine::ALL
-        .into_iter()
-        .filter(|e| {
-            !matches!(e, BenchEngine::Auto | BenchEngine::Baseline)
-                && (*e != BenchEngine::Revm || REVM_BUILT)
-        })
-        .collect()
-}
-
-/// What the engines must agree on before they are timed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observed {
-    /// `success`, `revert` or `halt`.
-    pub status: &'static str,
-    /// Return or revert data.
-    pub output: Vec<u8>,
-    /// Gas used by the top frame (in `hyvm`, the on-chain figure).
-    pub gas_used: u64,
-}
-
-impl fmt::Display for Observed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}, gas used {}, output {}",
-            self.status,
-            self.gas_used,
-            nestedvm::output::hex0x(&self.output)
-        )
+pub fn default_engines() -> Vec<ToolEngine> {
+    let mut engines = vec![ToolEngine::Interp, ToolEngine::Jit];
+    if ORACLES_BUILT {
+        engines.push(ToolEngine::Revm);
     }
+    engines
 }
 
-/// The configuration our engines run benchmarks with: `jit` compiles before the first run,
-/// `auto` tiers up as by default, and `hyvm` does not add a second run as a plain contract.
-pub fn config(profile: Profile, engine: Engine) -> Config {
-    Config {
+/// The position of `engine` in the table (the compilation after every engine).
+fn table_position(engine: Option<ToolEngine>) -> usize {
+    engine
+        .and_then(|e| ToolEngine::BENCH.iter().position(|b| *b == e))
+        .unwrap_or(ToolEngine::BENCH.len())
+}
+
+/// The configuration one of our engines runs benchmarks with ([`ToolEngine::config`]):
+/// `jit` compiles with `options` before the first run, `auto` tiers up as by default, and
+/// `hyvm` does not add a second run as a plain contract.
+///
+/// # Panics
+/// When `engine` is an oracle.
+pub fn config(profile: Profile, engine: ToolEngine, options: CompileOptions) -> Config {
+    let base = Config {
         profile,
         fork: FORK,
-        engine,
         jit: JitConfig {
-            hot_after: if engine == Engine::Auto {
-                JitConfig::default().hot_after
-            } else {
-                0
-            },
+            options,
             ..JitConfig::default()
         },
         evm_gas: false,
         ..Config::default()
-    }
+    };
+    engine
+        .config(&base)
+        .unwrap_or_else(|| panic!("`{engine}` is an oracle, not one of nestedvm's engines"))
 }
 
 /// One of our engines, prepared to run one request again and again.
@@ -190,12 +108,12 @@ pub struct OurRunner {
 }
 
 impl OurRunner {
-    /// A runner of `request` on `engine` in `profile`, with a VM of its own whose compiled
-    /// code lives in `cache`.
-    pub fn new(profile: Profile, engine: Engine, request: Request, cache: &Arc<JitCache>) -> Self {
+    /// A runner of `request` under `config`, with a VM of its own whose compiled code lives
+    /// in `cache`.
+    pub fn new(config: Config, request: Request, cache: &Arc<JitCache>) -> Self {
         OurRunner {
             vm: Vm::with_jit_cache(cache.clone()),
-            config: config(profile, engine),
+            config,
             request,
             cold: false,
         }
@@ -215,13 +133,10 @@ impl OurRunner {
     /// Runs it once, reporting what the agreement check compares and whether native code ran.
     pub fn check(&mut self) -> Result<(Observed, bool), String> {
         let outcome = self.run_once().map_err(|e| e.to_string())?;
-        let native = outcome.engine == Engine::Jit;
-        let observed = Observed {
-            status: outcome.status.name(),
-            output: outcome.output,
-            gas_used: outcome.gas_used,
-        };
-        Ok((observed, native))
+        Ok((
+            Observed::from_outcome(&outcome),
+            outcome.engine == Engine::Jit,
+        ))
     }
 
     /// Runs it once (the timed path).
@@ -306,7 +221,7 @@ pub const COMPILE_SAMPLES: usize = 3;
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineTime {
     /// The engine.
-    pub engine: BenchEngine,
+    pub engine: ToolEngine,
     /// Median time of one run, in nanoseconds.
     pub median_ns: f64,
     /// Samples taken.
@@ -326,13 +241,14 @@ pub struct Measurement {
     pub engines: Vec<EngineTime>,
     /// Median compile time of the top frame's code, when `jit` was timed and compiles it.
     pub compile_ns: Option<f64>,
-    /// What every engine agreed on.
+    /// What the interpreter gave, which every engine agreed with on status, output and gas
+    /// used ([`Observed::agrees_on_result`]).
     pub observed: Observed,
 }
 
 impl Measurement {
     /// The median of `engine`, when timed.
-    pub fn median(&self, engine: BenchEngine) -> Option<f64> {
+    pub fn median(&self, engine: ToolEngine) -> Option<f64> {
         self.engines
             .iter()
             .find(|t| t.engine == engine)
@@ -340,8 +256,8 @@ impl Measurement {
     }
 
     /// How many times faster than revm `engine` is (revm's median over its own).
-    pub fn speedup_vs_revm(&self, engine: BenchEngine) -> Option<f64> {
-        Some(self.median(BenchEngine::Revm)? / self.median(engine)?)
+    pub fn speedup_vs_revm(&self, engine: ToolEngine) -> Option<f64> {
+        Some(self.median(ToolEngine::Revm)? / self.median(engine)?)
     }
 }
 
@@ -371,7 +287,7 @@ impl Runner {
 /// An engine ready to be timed.
 pub struct Ready {
     /// The engine; `None` for the compilation of the code (when `jit` is timed).
-    pub engine: Option<BenchEngine>,
+    pub engine: Option<ToolEngine>,
     /// Its runner.
     pub runner: Runner,
     /// How long the check's run on the timed path took, when it tells one run's time.
@@ -387,7 +303,7 @@ pub struct Ready {
 pub fn prepare(
     program: &Program,
     profile: Profile,
-    engines: &[BenchEngine],
+    engines: &[ToolEngine],
     compile: bool,
     cache: &Arc<JitCache>,
     options: CompileOptions,
@@ -399,24 +315,24 @@ pub fn prepare(
         ));
     }
     let request = program.request(profile);
-    let mut reference = OurRunner::new(profile, Engine::Interpreter, request.clone(), cache);
+    let ours = |engine| config(profile, engine, options);
+    let mut reference = OurRunner::new(ours(ToolEngine::Interp), request.clone(), cache);
     let start = Instant::now();
     let (truth, _) = reference
         .check()
         .map_err(|e| format!("{name} ({profile}): {e}"))?;
     let mut reference = Some((reference, start.elapsed()));
     let mut ready = Vec::new();
-    for engine in BenchEngine::ALL.into_iter().filter(|e| engines.contains(e)) {
+    for &engine in ToolEngine::BENCH.iter().filter(|e| engines.contains(e)) {
         let (runner, first_run) = match engine {
-            BenchEngine::Interp => match reference.take() {
+            ToolEngine::Interp => match reference.take() {
                 Some((runner, first_run)) => (Runner::Ours(Box::new(runner)), Some(first_run)),
                 None => continue,
             },
-            BenchEngine::Jit => {
-                let mut runner = OurRunner::new(profile, Engine::Jit, request.clone(), cache);
-                runner.config.jit.options = options;
+            ToolEngine::Jit => {
+                let mut runner = OurRunner::new(ours(engine), request.clone(), cache);
                 let (observed, native) = runner.check()?;
-                if observed != truth {
+                if !observed.agrees_on_result(&truth) {
                     return Err(disagreement(name, profile, "jit", &observed, &truth));
                 }
                 let start = Instant::now();
@@ -439,26 +355,24 @@ pub fn prepare(
                 // Its check compiled: no hint of one run's time.
                 (Runner::Ours(Box::new(runner)), None)
             }
-            BenchEngine::Auto => {
-                let runner = OurRunner::cold(config(profile, Engine::Auto), request.clone());
-                let (runner, first_run, _) = checked_cold(runner, name, profile, "auto", &truth)?;
-                (Runner::Ours(Box::new(runner)), Some(first_run))
-            }
-            BenchEngine::Baseline => {
-                let mut baseline = config(profile, Engine::Jit);
-                baseline.jit.options.opt_level = OptLevel::Baseline;
-                let runner = OurRunner::cold(baseline, request.clone());
+            engine if engine.cold() => {
+                let runner = OurRunner::cold(ours(engine), request.clone());
                 let (runner, first_run, native) =
-                    checked_cold(runner, name, profile, "baseline", &truth)?;
+                    checked_cold(runner, name, profile, engine.name(), &truth)?;
                 let compilable = program.code.len() <= nestedvm::jit::MAX_COMPILE_LEN;
-                if compilable && !native && nestedvm::jit::baseline::AVAILABLE {
+                if engine == ToolEngine::Baseline
+                    && compilable
+                    && !native
+                    && nestedvm::jit::baseline::AVAILABLE
+                {
                     return Err(format!(
                         "{name} ({profile}): the baseline tier did not run this code natively"
                     ));
                 }
                 (Runner::Ours(Box::new(runner)), Some(first_run))
             }
-            BenchEngine::Revm => revm_runner(program, profile, &request, &truth)?,
+            ToolEngine::Revm => revm_runner(program, profile, &request, &truth)?,
+            other => return Err(format!("bench does not time `{other}`")),
         };
         ready.push(Ready {
             engine: Some(engine),
@@ -466,7 +380,7 @@ pub fn prepare(
             first_run,
         });
     }
-    ready.sort_by_key(|r| r.engine.map_or(BenchEngine::ALL.len(), |e| e as usize));
+    ready.sort_by_key(|r| table_position(r.engine));
     Ok((truth, ready))
 }
 
@@ -483,14 +397,14 @@ fn checked_cold(
     let start = Instant::now();
     let (observed, native) = runner.check()?;
     let first_run = start.elapsed();
-    if observed != *truth {
+    if !observed.agrees_on_result(truth) {
         return Err(disagreement(name, profile, engine, &observed, truth));
     }
     Ok((runner, first_run, native))
 }
 
 struct Sampled {
-    engine: Option<BenchEngine>,
+    engine: Option<ToolEngine>,
     runner: Runner,
     runs_per_sample: u64,
     max_samples: usize,
@@ -576,14 +490,16 @@ fn disagreement(
     truth: &Observed,
 ) -> String {
     format!(
-        "{program} ({profile}): {engine} disagrees with the interpreter: {engine}: {theirs}; interp: {truth}"
+        "{program} ({profile}): {engine} disagrees with the interpreter: {engine}: {}; interp: {}",
+        theirs.result_line(),
+        truth.result_line()
     )
 }
 
 /// Measures programs with one set of engines and settings, compiling and timing the
 /// compilation of each (code, profile) once however many inputs share that code.
 pub struct Session {
-    engines: Vec<BenchEngine>,
+    engines: Vec<ToolEngine>,
     settings: Settings,
     compile_times: HashMap<(Vec<u8>, Profile), f64>,
     cache: Arc<JitCache>,
@@ -591,7 +507,7 @@ pub struct Session {
 
 impl Session {
     /// A session timing `engines` with `settings`.
-    pub fn new(engines: Vec<BenchEngine>, settings: Settings) -> Self {
+    pub fn new(engines: Vec<ToolEngine>, settings: Settings) -> Self {
         Session {
             engines,
             settings,
@@ -673,7 +589,7 @@ fn revm_runner(
     let name = &program.name;
     let (mut runner, observed) = super::revm::RevmRunner::new(profile, request)
         .map_err(|e| format!("{name} ({profile}): {e}"))?;
-    if observed != *truth {
+    if !observed.agrees_on_result(truth) {
         return Err(disagreement(name, profile, "revm", &observed, truth));
     }
     let start = Instant::now();

@@ -1,11 +1,13 @@
 //! revm as a timed engine (cargo feature `revm`): the oracle's pre-state and transaction,
 //! revm's EVM built once, one `transact` per run.
 
-use super::measure::{Observed, FORK};
+use super::measure::FORK;
+use crate::engines::{Oracle, ToolEngine};
+use crate::observed::Observed;
 use crate::oracle::hyvm_onchain::{self, HyvmRequest};
 use crate::oracle::revm::{self as oracle_revm, OracleRequest};
 use crate::oracle::PreparedCall;
-use nestedvm::{Profile, Request};
+use nestedvm::{Profile, Request, Status};
 use revm::context::result::ExecutionResult;
 use revm::context::TxEnv;
 use revm::database::{CacheDB, EmptyDB};
@@ -24,23 +26,17 @@ impl RevmRunner {
     /// the top frame's figures as the oracle reports them (its run under an inspector gives
     /// the frame's gas).
     pub fn new(profile: Profile, request: &Request) -> Result<(Self, Observed), String> {
-        let (prepared, status, output, gas_used) = match profile {
-            Profile::Evm => {
+        let (prepared, outcome) = match ToolEngine::Revm.oracle(profile) {
+            Some(Oracle::Revm) => {
                 let req = OracleRequest::from_request(FORK, request);
-                let o = oracle_revm::run_revm(&req)?;
-                (oracle_revm::prepare(&req)?, o.status, o.output, o.gas_used)
+                (oracle_revm::prepare(&req)?, oracle_revm::run_revm(&req)?)
             }
-            Profile::Hyvm => {
+            _ => {
                 let req = HyvmRequest::from_request(FORK, false, request);
-                let o = hyvm_onchain::run_hyvm(&req)?;
-                (hyvm_onchain::prepare(&req)?, o.status, o.output, o.gas_used)
+                (hyvm_onchain::prepare(&req)?, hyvm_onchain::run_hyvm(&req)?)
             }
         };
-        let observed = Observed {
-            status,
-            output,
-            gas_used,
-        };
+        let observed = Observed::from_oracle_outcome(&outcome, true);
         let PreparedCall { db, cfg, block, tx } = prepared;
         let evm = Context::mainnet()
             .with_db(db)
@@ -61,11 +57,12 @@ impl RevmRunner {
             ExecutionResult::Revert { output, .. } => (false, output.to_vec()),
             ExecutionResult::Halt { .. } => (false, Vec::new()),
         };
-        if success != (observed.status == "success") || output != observed.output {
+        if success != (observed.status == Status::Success) || output != observed.output {
             return Err(format!(
-                "revm: the timed transaction ({}, output {}) differs from the oracle's run ({observed})",
+                "revm: the timed transaction ({}, output {}) differs from the oracle's run ({})",
                 if success { "success" } else { "failure" },
-                nestedvm::output::hex0x(&output)
+                nestedvm::output::hex0x(&output),
+                observed.result_line()
             ));
         }
         Ok(())

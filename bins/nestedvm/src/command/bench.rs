@@ -2,18 +2,20 @@
 //! the engines, and prints one row per program and profile (or JSON lines); `--compile` and
 //! `--batch` time compilation per KiB and `run --batch` throughput instead.
 
+use super::input::{hex_text, read_text};
 use crate::UsageError;
 use nestedvm::jit::{CompileOptions, OptLevel};
 use nestedvm::parse::{parse_hex, parse_u64};
 use nestedvm::Profile;
 use nestedvm_cli::bench::compile::{cases, measure_compile, CompileTime};
 use nestedvm_cli::bench::measure::{
-    default_engines, parse_engines, BenchEngine, Measurement, Session, Settings,
+    default_engines, select_engines, Measurement, Session, Settings,
 };
 use nestedvm_cli::bench::programs::{
     catalogue, select, state_test_programs, Program, CATALOGUE_GAS,
 };
 use nestedvm_cli::bench::throughput::{measure_throughput, Throughput, Workload};
+use nestedvm_cli::engines::ToolEngine;
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,14 +28,18 @@ pub struct BenchArgs {
     /// inputs), or files: a state test (.json, evm-benchmarks form) or hex code. Default: the
     /// whole catalogue.
     programs: Vec<String>,
-    /// Comma-separated: interp, jit, auto (a first run under `auto`, tiered compilation
-    /// included), baseline (a first run on the JIT's baseline tier, its compilation
-    /// included), revm. Default: interp and jit, and revm when built with the `revm` feature.
-    #[arg(long)]
-    engines: Option<String>,
-    /// hyvm or evm. Default: every profile each program runs in (hyvm only without call data).
-    #[arg(long)]
-    profile: Option<String>,
+    /// Comma-separated engines to time. Default: interp and jit, and revm when built with the
+    /// `revm` feature.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        ignore_case = true,
+        value_parser = ToolEngine::parser(ToolEngine::BENCH)
+    )]
+    engines: Option<Vec<ToolEngine>>,
+    /// The profile. Default: every profile each program runs in (hyvm only without call data).
+    #[arg(long, value_enum, ignore_case = true)]
+    profile: Option<Profile>,
     /// Samples per engine (compilations: at most 3 per program).
     #[arg(long, default_value = "10")]
     samples: String,
@@ -44,7 +50,8 @@ pub struct BenchArgs {
     /// Print one JSON line per program and engine.
     #[arg(long)]
     json: bool,
-    /// Also time this code (hex text in a file), named after the file.
+    /// Also time this code (hex text in a file, or on stdin with `-`), named after the file
+    /// (`stdin` for `-`).
     #[arg(long, value_name = "PATH")]
     code_file: Option<String>,
     /// Call data (hex) for the code of --code-file and hex files (evm only).
@@ -64,8 +71,8 @@ pub struct BenchArgs {
     batch_len: String,
     /// How `jit` and `compile` (and --compile) compile: speed or none (Cranelift's
     /// optimization levels), or baseline (the one-pass tier).
-    #[arg(long, default_value = "speed")]
-    opt_level: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = OptLevel::Speed)]
+    opt_level: OptLevel,
 }
 
 fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
@@ -81,10 +88,7 @@ fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
         .filter(|t| t.is_finite() && *t >= 0.0 && *t <= 1e6)
         .ok_or_else(|| format!("--time: `{}` is not a number of seconds", args.time))?;
     let options = CompileOptions {
-        opt_level: args
-            .opt_level
-            .parse::<OptLevel>()
-            .map_err(|e| format!("--opt-level: {e}"))?,
+        opt_level: args.opt_level,
         ..CompileOptions::default()
     };
     Ok(Settings {
@@ -97,10 +101,13 @@ fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
 
 /// The programs a file holds: a state test's inputs, or hex code with `--calldata`.
 fn file_programs(path: &str, calldata: &[u8]) -> Result<Vec<Program>, UsageError> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let stem = Path::new(path)
-        .file_stem()
-        .map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned());
+    let text = read_text(path, path)?;
+    let stem = match path {
+        "-" => "stdin".to_string(),
+        path => Path::new(path)
+            .file_stem()
+            .map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned()),
+    };
     if path.ends_with(".json") {
         if !calldata.is_empty() {
             return Err(UsageError(format!(
@@ -111,7 +118,7 @@ fn file_programs(path: &str, calldata: &[u8]) -> Result<Vec<Program>, UsageError
     }
     Ok(vec![Program {
         name: stem,
-        code: parse_hex(path, &text)?,
+        code: hex_text(path, &text)?,
         calldata: calldata.to_vec(),
         gas: CATALOGUE_GAS,
     }])
@@ -119,11 +126,7 @@ fn file_programs(path: &str, calldata: &[u8]) -> Result<Vec<Program>, UsageError
 
 /// The (program, profile) pairs to time.
 fn targets(args: &BenchArgs) -> Result<Vec<(Program, Profile)>, UsageError> {
-    let profile = args
-        .profile
-        .as_deref()
-        .map(str::parse::<Profile>)
-        .transpose()?;
+    let profile = args.profile;
     let calldata = match &args.calldata {
         Some(cd) => parse_hex("--calldata", cd)?,
         None => Vec::new(),
@@ -217,7 +220,7 @@ fn print_measurement(m: &Measurement, json: bool) {
                 engine: t.engine.name(),
                 median_ns: t.median_ns.round() as u64,
                 compile_ns: match t.engine {
-                    BenchEngine::Jit => m.compile_ns.map(|c| c.round() as u64),
+                    ToolEngine::Jit => m.compile_ns.map(|c| c.round() as u64),
                     _ => None,
                 },
             };
@@ -231,17 +234,17 @@ fn print_measurement(m: &Measurement, json: bool) {
         "{:<32} {:<7} {:>10} {:>10} {:>10} {:>11} {:>9} {:>10}",
         m.program,
         m.profile.name(),
-        time(BenchEngine::Interp),
-        time(BenchEngine::Jit),
-        time(BenchEngine::Revm),
-        ratio(BenchEngine::Interp),
-        ratio(BenchEngine::Jit),
+        time(ToolEngine::Interp),
+        time(ToolEngine::Jit),
+        time(ToolEngine::Revm),
+        ratio(ToolEngine::Interp),
+        ratio(ToolEngine::Jit),
         optional(m.compile_ns, duration),
     );
-    for cold in [BenchEngine::Auto, BenchEngine::Baseline] {
+    for cold in [ToolEngine::Auto, ToolEngine::Baseline] {
         if m.median(cold).is_some() {
             let vs_interp = m
-                .median(BenchEngine::Interp)
+                .median(ToolEngine::Interp)
                 .zip(m.median(cold))
                 .map(|(i, a)| i / a);
             print!(
@@ -422,7 +425,7 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode, UsageError> {
         return batch_throughput(&args, &settings);
     }
     let engines = match &args.engines {
-        Some(list) => parse_engines(list)?,
+        Some(named) => select_engines(named)?,
         None => default_engines(),
     };
     let targets = targets(&args)?;
@@ -431,10 +434,10 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode, UsageError> {
             "{:<32} {:<7} {:>10} {:>10} {:>10} {:>11} {:>9} {:>10}",
             "program", "profile", "interp", "jit", "revm", "interp/revm", "jit/revm", "compile"
         );
-        if engines.contains(&BenchEngine::Auto) {
+        if engines.contains(&ToolEngine::Auto) {
             print!(" {:>14} {:>16}", "auto(cold)", "auto/interp");
         }
-        if engines.contains(&BenchEngine::Baseline) {
+        if engines.contains(&ToolEngine::Baseline) {
             print!(" {:>14} {:>16}", "baseline(cold)", "baseline/interp");
         }
         println!();

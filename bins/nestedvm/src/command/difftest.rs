@@ -7,29 +7,35 @@ use nestedvm::interp::asm;
 use nestedvm::output::hex0x;
 use nestedvm::parse::{parse_hex, parse_u64};
 use nestedvm::{Fork, Profile};
-use nestedvm_cli::difftest::{default_engines, parse_engines, Campaign, Divergence};
+use nestedvm_cli::difftest::{default_engines, select_engines, Campaign, Divergence};
+use nestedvm_cli::engines::{ToolEngine, ORACLES_BUILT};
 use std::process::ExitCode;
 
 /// Options of `difftest`.
 #[derive(clap::Args, Clone)]
 pub struct DifftestArgs {
-    /// hyvm or evm.
-    #[arg(long, default_value = "hyvm")]
-    profile: String,
+    /// The profile.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Profile::Hyvm)]
+    profile: Profile,
     /// The campaign's seed (decimal or 0x hex).
     #[arg(long, default_value = "1")]
     seed: String,
     /// How many programs.
     #[arg(long, default_value = "1000")]
     count: String,
-    /// Comma-separated: interp, jit (both dynamic-jump policies), jit-interp, jit-table,
-    /// revm (evm), hyvm-onchain (hyvm). The first is the reference. Default: interp, jit and
-    /// the profile's oracle when built with the `revm` feature.
-    #[arg(long)]
-    engines: Option<String>,
-    /// shanghai, cancun, prague or osaka.
-    #[arg(long, default_value = "osaka")]
-    fork: String,
+    /// Comma-separated engines; the first is the reference. revm runs the evm profile,
+    /// hyvm-onchain the hyvm profile. Default: interp, jit and the profile's oracle when built
+    /// with the `revm` feature.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        ignore_case = true,
+        value_parser = ToolEngine::parser(ToolEngine::DIFFTEST)
+    )]
+    engines: Option<Vec<ToolEngine>>,
+    /// The host fork.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Fork::Osaka)]
+    fork: Fork,
     /// The contract-verifier build of the hypervisor (hyvm only).
     #[arg(long)]
     verifier: bool,
@@ -46,19 +52,17 @@ pub struct DifftestArgs {
 
 /// The campaign the flags describe.
 fn campaign(args: &DifftestArgs) -> Result<Campaign, UsageError> {
-    let profile = args.profile.parse::<Profile>()?;
-    let fork = args.fork.parse::<Fork>()?;
+    let (profile, fork) = (args.profile, args.fork);
     if args.verifier && profile != Profile::Hyvm {
         return Err(UsageError(
             "--verifier applies only to the hyvm profile".into(),
         ));
     }
-    let built = cfg!(feature = "revm");
-    let list = args
+    let named = args
         .engines
         .clone()
-        .unwrap_or_else(|| default_engines(profile, built).to_string());
-    let engines = parse_engines(&list, profile, built)?;
+        .unwrap_or_else(|| default_engines(profile, ORACLES_BUILT));
+    let engines = select_engines(&named, profile, ORACLES_BUILT)?;
     let jobs = match &args.jobs {
         Some(j) => match parse_u64("--jobs", j)? {
             0 => return Err(UsageError("--jobs: must be at least 1".into())),

@@ -3,5 +3,6 @@
 pub mod batch;
 pub mod bench;
 pub mod difftest;
+pub mod input;
 pub mod progress;
 pub mod statetest;

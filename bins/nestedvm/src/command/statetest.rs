@@ -14,9 +14,9 @@ pub struct StatetestArgs {
     /// Test files or directories (searched recursively for `.json` files).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// interp, jit or auto.
-    #[arg(long, default_value = "auto")]
-    engine: String,
+    /// The engine.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Engine::Auto)]
+    engine: Engine,
     /// Print one JSON object per vector, one per line (the closing line goes to stderr).
     #[arg(long)]
     json: bool,
@@ -24,8 +24,13 @@ pub struct StatetestArgs {
 
 /// Runs the suite; exit code 0 when every vector passed, 1 otherwise.
 pub fn statetest(args: StatetestArgs) -> Result<ExitCode, UsageError> {
-    let engine = args.engine.parse::<Engine>()?;
+    let engine = args.engine;
     let suite = Suite::load(&args.paths).map_err(|e| UsageError(e.to_string()))?;
+    let skipped = suite.skipped();
+    if suite.vector_count() == 0 {
+        eprintln!("error: no vector ran: {}", skipped.describe());
+        return Ok(ExitCode::from(1));
+    }
     let bar = progress_bar(suite.vector_count() as u64, "vectors");
     let summary = suite
         .run(engine, |result| {
@@ -38,6 +43,9 @@ pub fn statetest(args: StatetestArgs) -> Result<ExitCode, UsageError> {
         })
         .map_err(|e| UsageError(e.to_string()))?;
     bar.finish_and_clear();
+    if skipped.vectors > 0 {
+        eprintln!("note: {}", skipped.describe());
+    }
     if args.json {
         eprintln!("{summary}");
     } else {

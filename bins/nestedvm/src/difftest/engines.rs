@@ -1,224 +1,109 @@
-//! The engines `difftest` compares: nestedvm's interpreter and JIT (under each dynamic-jump
-//! policy), and with the `revm` feature the two oracles.
+//! How `difftest` runs each of its engines ([`ToolEngine::DIFFTEST`]) on a case, and which
+//! `--engines` lists it accepts.
 
 #[cfg(feature = "revm")]
 use super::case::reaches_call_guard;
 use super::case::Case;
-use super::observed::Observed;
-use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
-use nestedvm::{Config, Engine, JitConfig, Profile, Vm};
-use std::fmt;
+pub use crate::engines::ToolEngine;
+use crate::observed::Observed;
+use nestedvm::{Config, Engine, Profile, Vm};
 
-/// One engine of a comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DiffEngine {
-    /// The reference interpreter.
-    Interp,
-    /// The JIT, jumps to computed targets handed to the interpreter.
-    JitInterp,
-    /// The JIT, jumps to computed targets through its table of segment starts.
-    JitTable,
-    /// `auto` with a tiny hot threshold: tiered compilation, so runs move between the
-    /// interpreter and several units of native code compiled from parts of the code.
-    JitTiered,
-    /// The JIT's baseline tier (machine code without Cranelift), jumps to computed targets
-    /// through its table.
-    JitBaseline,
-    /// revm 43 running one message call (`evm` only).
-    Revm,
-    /// The deployed hypervisor's bytecode run in revm behind a DELEGATECALLing wallet
-    /// (`hyvm` only).
-    HyvmOnchain,
-    /// Test-only: the interpreter with its logs dropped, a fault for the tests to find.
-    #[cfg(feature = "fault-injection")]
-    InterpBroken,
-}
+/// The engine type of `difftest`, under the name its callers (the fuzz targets) know.
+pub type DiffEngine = ToolEngine;
 
-/// The names `--engines` accepts, for messages.
-const NAMES: &str =
-    "interp, jit, jit-interp, jit-table, jit-tiered, jit-baseline, revm or hyvm-onchain";
-
-impl DiffEngine {
-    /// The name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            DiffEngine::Interp => "interp",
-            DiffEngine::JitInterp => "jit-interp",
-            DiffEngine::JitTable => "jit-table",
-            DiffEngine::JitTiered => "jit-tiered",
-            DiffEngine::JitBaseline => "jit-baseline",
-            DiffEngine::Revm => "revm",
-            DiffEngine::HyvmOnchain => "hyvm-onchain",
-            #[cfg(feature = "fault-injection")]
-            DiffEngine::InterpBroken => "interp-broken",
-        }
-    }
-
-    /// The engines one `--engines` item names: `jit` is both dynamic-jump policies, tiered
-    /// compilation and the baseline tier.
-    fn from_item(item: &str) -> Result<&'static [DiffEngine], String> {
-        Ok(match item {
-            "interp" => &[DiffEngine::Interp],
-            "jit" => &[
-                DiffEngine::JitInterp,
-                DiffEngine::JitTable,
-                DiffEngine::JitTiered,
-                DiffEngine::JitBaseline,
-            ],
-            "jit-interp" => &[DiffEngine::JitInterp],
-            "jit-table" => &[DiffEngine::JitTable],
-            "jit-tiered" => &[DiffEngine::JitTiered],
-            "jit-baseline" => &[DiffEngine::JitBaseline],
-            "revm" => &[DiffEngine::Revm],
-            "hyvm-onchain" => &[DiffEngine::HyvmOnchain],
-            #[cfg(feature = "fault-injection")]
-            "interp-broken" => &[DiffEngine::InterpBroken],
-            _ => {
-                return Err(format!(
-                    "--engines: unknown engine `{item}` (expected {NAMES})"
-                ))
-            }
-        })
-    }
-
-    /// The hot threshold of [`DiffEngine::JitTiered`].
-    pub const TIERED_HOT: u32 = 2;
-
-    /// Whether this engine is one of the oracles (revm underneath).
-    pub fn is_oracle(self) -> bool {
-        matches!(self, DiffEngine::Revm | DiffEngine::HyvmOnchain)
-    }
-
-    /// Runs `case`; `Err` when the engine cannot run it at all (an oracle refusing it).
-    pub fn run(self, vm: &mut Vm, case: &Case) -> Result<Observed, String> {
-        let jit = |dynamic_jumps| JitConfig {
-            options: CompileOptions {
-                dynamic_jumps,
-                opt_level: if self == DiffEngine::JitBaseline {
-                    OptLevel::Baseline
-                } else {
-                    OptLevel::default()
-                },
-            },
-            hot_after: 0,
-            // Tier-ups where the seed puts them, so that a failure replays.
-            background: false,
-            // `jit-tiered`: baseline code from the first tier-up on, as by default.
-            baseline: JitConfig::default().baseline,
-        };
-        let ours = |vm: &mut Vm, engine, jit_config| {
-            let config = Config {
-                profile: case.profile,
-                fork: case.fork,
-                verifier: case.verifier,
-                engine,
-                jit: jit_config,
-                ..Config::default()
-            };
-            vm.run(&config, &case.request).map_err(|e| e.to_string())
-        };
-        match self {
-            DiffEngine::Interp => Ok(Observed::from_outcome(&ours(
-                vm,
-                Engine::Interpreter,
-                JitConfig::default(),
-            )?)),
-            DiffEngine::JitInterp | DiffEngine::JitTable | DiffEngine::JitBaseline => {
-                let policy = if self == DiffEngine::JitTable {
-                    DynamicJumps::JumpTable
-                } else {
-                    DynamicJumps::Interpreter
-                };
-                let o = ours(vm, Engine::Jit, jit(policy))?;
+/// Runs `case` on `engine`; `Err` when the engine cannot run it at all (an oracle refusing
+/// it). `engine` is one of [`ToolEngine::DIFFTEST`] other than [`ToolEngine::Jit`], which
+/// stands for its [`ToolEngine::members`].
+pub fn run(engine: ToolEngine, vm: &mut Vm, case: &Case) -> Result<Observed, String> {
+    let base = Config {
+        profile: case.profile,
+        fork: case.fork,
+        verifier: case.verifier,
+        ..Config::default()
+    };
+    if let Some(config) = engine.config(&base) {
+        let o = vm.run(&config, &case.request).map_err(|e| e.to_string())?;
+        let observed = Observed::from_outcome(&o);
+        return Ok(match engine {
+            ToolEngine::JitInterp | ToolEngine::JitTable | ToolEngine::JitBaseline => {
                 // Code over the JIT's limit is interpreted by design (and all code where the
                 // baseline tier is not built).
                 let compilable = case.request.code.len() <= nestedvm::jit::MAX_COMPILE_LEN
-                    && (self != DiffEngine::JitBaseline || nestedvm::jit::baseline::AVAILABLE);
-                Ok(Observed {
+                    && (engine != ToolEngine::JitBaseline || nestedvm::jit::baseline::AVAILABLE);
+                Observed {
                     native: compilable.then_some(o.engine == Engine::Jit),
-                    ..Observed::from_outcome(&o)
-                })
-            }
-            DiffEngine::JitTiered => {
-                // A block is hot after two runs, and every block that has run joins a tier-up.
-                let tiered = JitConfig {
-                    hot_after: Self::TIERED_HOT,
-                    ..jit(DynamicJumps::JumpTable)
-                };
-                Ok(Observed::from_outcome(&ours(vm, Engine::Auto, tiered)?))
+                    ..observed
+                }
             }
             #[cfg(feature = "fault-injection")]
-            DiffEngine::InterpBroken => {
-                let o = ours(vm, Engine::Interpreter, JitConfig::default())?;
-                Ok(Observed {
-                    logs: Vec::new(),
-                    ..Observed::from_outcome(&o)
-                })
-            }
-            #[cfg(feature = "revm")]
-            DiffEngine::Revm => {
-                use crate::oracle::revm::{run_revm, OracleRequest};
-                let t = run_revm(&OracleRequest::from_request(case.fork, &case.request))?;
-                Ok(Observed::from_oracle(
-                    t.status,
-                    &t.output,
-                    Some((t.gas_used, t.gas_refund)),
-                    &t.logs,
-                    &t.storage,
-                ))
-            }
-            #[cfg(feature = "revm")]
-            DiffEngine::HyvmOnchain => {
-                use crate::oracle::hyvm_onchain::{run_hyvm, HyvmRequest};
-                let t = run_hyvm(&HyvmRequest::from_request(
-                    case.fork,
-                    case.verifier,
-                    &case.request,
-                ))?;
-                // The verifier build's call guard is not modelled in gas (`hyvm-gas.md`).
-                let gas = (!case.verifier || !reaches_call_guard(&case.request.code))
-                    .then_some((t.gas_used, t.gas_refund));
-                Ok(Observed::from_oracle(
-                    t.status, &t.output, gas, &t.logs, &t.storage,
-                ))
-            }
-            #[cfg(not(feature = "revm"))]
-            DiffEngine::Revm | DiffEngine::HyvmOnchain => Err(without_revm(self)),
+            ToolEngine::InterpBroken => Observed {
+                logs: Vec::new(),
+                ..observed
+            },
+            _ => observed,
+        });
+    }
+    run_oracle(engine, case)
+}
+
+#[cfg(feature = "revm")]
+fn run_oracle(engine: ToolEngine, case: &Case) -> Result<Observed, String> {
+    use crate::engines::Oracle;
+    use crate::oracle::hyvm_onchain::{run_hyvm, HyvmRequest};
+    use crate::oracle::revm::{run_revm, OracleRequest};
+    match engine.oracle(case.profile) {
+        Some(Oracle::Revm) => {
+            let t = run_revm(&OracleRequest::from_request(case.fork, &case.request))?;
+            Ok(Observed::from_oracle_outcome(&t, true))
         }
+        Some(Oracle::HyvmOnchain) => {
+            let t = run_hyvm(&HyvmRequest::from_request(
+                case.fork,
+                case.verifier,
+                &case.request,
+            ))?;
+            // The verifier build's call guard is not modelled in gas (`hyvm-gas.md`).
+            let gas_comparable = !case.verifier || !reaches_call_guard(&case.request.code);
+            Ok(Observed::from_oracle_outcome(&t, gas_comparable))
+        }
+        None => Err(format!("`{engine}` runs no oracle")),
     }
 }
 
-impl fmt::Display for DiffEngine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+#[cfg(not(feature = "revm"))]
+fn run_oracle(engine: ToolEngine, _case: &Case) -> Result<Observed, String> {
+    Err(without_revm(engine))
 }
 
 /// The message for an oracle asked of a binary built without them.
-fn without_revm(engine: DiffEngine) -> String {
+fn without_revm(engine: ToolEngine) -> String {
     format!(
         "--engines: `{engine}` needs the `revm` feature, and this binary was built without it (cargo build --release --features revm)"
     )
 }
 
-/// The engines of an `--engines` list for `profile`, in order, each once. `oracles_built`
-/// says whether the binary has the `revm` feature. Errors name the problem in one line.
-pub fn parse_engines(
-    list: &str,
+/// The engines `difftest` compares for the `--engines` names `named` (each of
+/// [`ToolEngine::DIFFTEST`]) in `profile`, in order, each once; `oracles_built` says whether
+/// the binary has the `revm` feature. Errors name the problem in one line.
+pub fn select_engines(
+    named: &[ToolEngine],
     profile: Profile,
     oracles_built: bool,
-) -> Result<Vec<DiffEngine>, String> {
+) -> Result<Vec<ToolEngine>, String> {
     let mut engines = Vec::new();
-    for item in list.split(',').map(str::trim) {
-        for &engine in DiffEngine::from_item(item)? {
+    for name in named {
+        if !ToolEngine::DIFFTEST.contains(name) {
+            return Err(format!("--engines: difftest does not compare `{name}`"));
+        }
+        for &engine in name.members() {
             if engine.is_oracle() && !oracles_built {
                 return Err(without_revm(engine));
             }
             match (engine, profile) {
-                (DiffEngine::Revm, Profile::Hyvm) => {
+                (ToolEngine::Revm, Profile::Hyvm) => {
                     return Err("--engines: `revm` runs the evm profile only (hyvm-onchain is the hyvm profile's oracle)".into())
                 }
-                (DiffEngine::HyvmOnchain, Profile::Evm) => {
+                (ToolEngine::HyvmOnchain, Profile::Evm) => {
                     return Err("--engines: `hyvm-onchain` runs the hyvm profile only (revm is the evm profile's oracle)".into())
                 }
                 _ => {}
@@ -229,52 +114,56 @@ pub fn parse_engines(
         }
     }
     if engines.len() < 2 {
+        let list: Vec<&str> = named.iter().map(|e| e.name()).collect();
         return Err(format!(
-            "--engines: `{list}` names fewer than two engines; nothing to compare"
+            "--engines: `{}` names fewer than two engines; nothing to compare",
+            list.join(",")
         ));
     }
     Ok(engines)
 }
 
-/// The default `--engines` of a profile: the interpreter, both JIT policies, and the
+/// The default `--engines` of a profile: the interpreter, every JIT variant, and the
 /// profile's oracle when the binary has them.
-pub fn default_engines(profile: Profile, oracles_built: bool) -> &'static str {
-    match (profile, oracles_built) {
-        (_, false) => "interp,jit",
-        (Profile::Evm, true) => "interp,jit,revm",
-        (Profile::Hyvm, true) => "interp,jit,hyvm-onchain",
+pub fn default_engines(profile: Profile, oracles_built: bool) -> Vec<ToolEngine> {
+    let mut named = vec![ToolEngine::Interp, ToolEngine::Jit];
+    if oracles_built {
+        named.push(match profile {
+            Profile::Evm => ToolEngine::Revm,
+            Profile::Hyvm => ToolEngine::HyvmOnchain,
+        });
     }
+    named
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ToolEngine::*;
 
     #[test]
-    fn lists_parse_and_bad_ones_are_named() {
+    fn lists_expand_and_bad_ones_are_named() {
         assert_eq!(
-            parse_engines("interp,jit", Profile::Evm, false),
-            Ok(vec![
-                DiffEngine::Interp,
-                DiffEngine::JitInterp,
-                DiffEngine::JitTable,
-                DiffEngine::JitTiered,
-                DiffEngine::JitBaseline
-            ])
+            select_engines(&[Interp, Jit], Profile::Evm, false),
+            Ok(vec![Interp, JitInterp, JitTable, JitTiered, JitBaseline])
         );
         assert_eq!(
-            parse_engines("jit-table, interp, interp", Profile::Hyvm, false),
-            Ok(vec![DiffEngine::JitTable, DiffEngine::Interp])
+            select_engines(&[JitTable, Interp, Interp], Profile::Hyvm, false),
+            Ok(vec![JitTable, Interp])
         );
-        let err = |list, profile, built| parse_engines(list, profile, built).unwrap_err();
-        assert!(err("interp,wasm", Profile::Evm, true).contains("unknown engine `wasm`"));
-        assert!(err("interp,revm", Profile::Hyvm, true).contains("evm profile only"));
-        assert!(err("interp,hyvm-onchain", Profile::Evm, true).contains("hyvm profile only"));
-        assert!(err("interp,revm", Profile::Evm, false).contains("built without it"));
-        assert!(err("interp,hyvm-onchain", Profile::Hyvm, false).contains("built without it"));
-        assert!(err("interp", Profile::Evm, true).contains("fewer than two"));
-        assert!(parse_engines("interp,revm", Profile::Evm, true).is_ok());
-        assert!(parse_engines(default_engines(Profile::Hyvm, true), Profile::Hyvm, true).is_ok());
-        assert!(parse_engines(default_engines(Profile::Evm, false), Profile::Evm, false).is_ok());
+        let err =
+            |list: &[ToolEngine], profile, built| select_engines(list, profile, built).unwrap_err();
+        assert!(err(&[Interp, Auto], Profile::Evm, true).contains("does not compare `auto`"));
+        assert!(err(&[Interp, Revm], Profile::Hyvm, true).contains("evm profile only"));
+        assert!(err(&[Interp, HyvmOnchain], Profile::Evm, true).contains("hyvm profile only"));
+        assert!(err(&[Interp, Revm], Profile::Evm, false).contains("built without it"));
+        assert!(err(&[Interp, HyvmOnchain], Profile::Hyvm, false).contains("built without it"));
+        assert!(err(&[Interp], Profile::Evm, true).contains("fewer than two"));
+        assert!(select_engines(&[Interp, Revm], Profile::Evm, true).is_ok());
+        for profile in [Profile::Hyvm, Profile::Evm] {
+            for built in [false, true] {
+                assert!(select_engines(&default_engines(profile, built), profile, built).is_ok());
+            }
+        }
     }
 }

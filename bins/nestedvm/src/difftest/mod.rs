@@ -3,19 +3,18 @@
 //! diverges.
 //!
 //! `gen` is the generator (shared with the tests and the fuzz targets), `case` a program with
-//! its environment, `engines` what runs it, `observed` the common shape of a result, `shrink`
+//! its environment, `engines` what runs it (the result in the shape of [`Observed`]), `shrink`
 //! the delta debugging, `wallet` the on-chain harness's wallet code.
 
 pub mod case;
 pub mod engines;
 pub mod gen;
-pub mod observed;
 pub mod shrink;
 pub mod wallet;
 
+pub use crate::observed::{Difference, Observed};
 pub use case::{case_seed, Case};
-pub use engines::{default_engines, parse_engines, DiffEngine};
-pub use observed::{Difference, Observed};
+pub use engines::{default_engines, select_engines, DiffEngine, ToolEngine};
 
 use nestedvm::{Fork, Profile, Vm};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,9 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone, Debug)]
 pub struct Comparison {
     /// Each engine's result, or why it could not run the case.
-    pub results: Vec<(DiffEngine, Result<Observed, String>)>,
+    pub results: Vec<(ToolEngine, Result<Observed, String>)>,
     /// Each difference from the first engine, with the engine that differs.
-    pub differences: Vec<(DiffEngine, Difference)>,
+    pub differences: Vec<(ToolEngine, Difference)>,
 }
 
 impl Comparison {
@@ -36,7 +35,7 @@ impl Comparison {
     }
 
     /// Which engines differ in which fields: what a shrunk program must keep diverging in.
-    fn signature(&self) -> Vec<(DiffEngine, &'static str)> {
+    fn signature(&self) -> Vec<(ToolEngine, &'static str)> {
         self.differences
             .iter()
             .map(|(e, d)| (*e, d.field))
@@ -45,8 +44,11 @@ impl Comparison {
 }
 
 /// Runs `case` on every engine and compares each with the first.
-pub fn compare(vm: &mut Vm, engines: &[DiffEngine], case: &Case) -> Comparison {
-    let results: Vec<_> = engines.iter().map(|e| (*e, e.run(vm, case))).collect();
+pub fn compare(vm: &mut Vm, engines: &[ToolEngine], case: &Case) -> Comparison {
+    let results: Vec<_> = engines
+        .iter()
+        .map(|e| (*e, engines::run(*e, vm, case)))
+        .collect();
     let mut differences = Vec::new();
     if let Some(((reference, first), rest)) = results.split_first().map(|(f, r)| ((f.0, &f.1), r)) {
         for (engine, result) in rest {
@@ -88,7 +90,7 @@ pub struct Campaign {
     /// The contract-verifier build (`hyvm` only).
     pub verifier: bool,
     /// The engines, the first one the reference.
-    pub engines: Vec<DiffEngine>,
+    pub engines: Vec<ToolEngine>,
     /// The campaign's seed.
     pub seed: u64,
     /// How many cases.

@@ -37,21 +37,19 @@
 //! are counted in the depth as well.
 
 use super::{
-    block_env, bytecode_of, call_tx, default_origin_balance, frame_figures, logs_of,
-    message_call_cfg, spec_of, storage_of, to_addr, to_ru, OracleAccount, OracleEnv, OracleLog,
-    PreparedCall,
+    block_env, bytecode_of, call_tx, default_origin_balance, message_call_cfg, outcome_of, spec_of,
+    to_addr, to_ru, OracleAccount, OracleEnv, OracleOutcome, PreparedCall,
 };
 pub use crate::difftest::wallet::wallet_code;
-use nestedvm::{Address as H160, Fork, U256};
+use nestedvm::{Address as H160, Fork, Status, U256};
 use revm::{
     database::{CacheDB, EmptyDB},
     inspector::Inspector,
     interpreter::{CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome},
     primitives::Address,
     state::AccountInfo,
-    Context, DatabaseCommit, InspectEvm, MainBuilder, MainContext,
+    Context, InspectEvm, MainBuilder, MainContext,
 };
-use std::collections::BTreeMap;
 
 /// Where the hypervisor lives ("Hy" = 0x4879).
 pub const HYPERVISOR: H160 = H160([
@@ -137,23 +135,9 @@ impl HyvmRequest {
     }
 }
 
-/// The hypervisor frame's result.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HyvmOutcome {
-    /// "success" | "revert" | "halt" (any exceptional halt, including out of gas).
-    pub status: &'static str,
-    /// The hypervisor frame's return data.
-    pub output: Vec<u8>,
-    /// Frame gas limit (= req.gas) minus remaining; all of it for a halt.
-    pub gas_used: u64,
-    /// The frame's refund counter when it succeeded, else 0.
-    pub gas_refund: i64,
-    /// The transaction's logs (only the guest's: wallet and runner emit none; empty unless
-    /// the hypervisor frame succeeded, since the wallet then reverts).
-    pub logs: Vec<OracleLog>,
-    /// The wallet's non-zero storage after the transaction.
-    pub storage: BTreeMap<U256, U256>,
-}
+/// The hypervisor frame's result, in the shape of both oracles' results (its storage the
+/// wallet's).
+pub type HyvmOutcome = OracleOutcome;
 
 // ---------------------------------------------------------------- bytecode
 
@@ -385,29 +369,17 @@ pub fn run_hyvm(req: &HyvmRequest) -> Result<HyvmOutcome, String> {
         .outcome
         .clone()
         .ok_or("hyvm oracle: the hypervisor frame did not end")?;
-    let (status, gas_used, gas_refund, output) = frame_figures(&outcome);
-
+    // Commit and read the wallet's post-state storage.
+    let db = &mut evm.ctx.journaled_state.database;
+    let o = outcome_of(&outcome, gas_limit, &res.result, res.state, db, WALLET);
     // The wallet (and runner) relay the hypervisor's status: the transaction succeeds iff
     // the hypervisor frame did. Anything else means the headroom above was too small.
-    if res.result.is_success() != (status == "success") {
+    if res.result.is_success() != (o.status == Status::Success) {
         return Err(format!(
-            "hyvm oracle: transaction result {:?} does not match the hypervisor frame ({status})",
-            res.result
+            "hyvm oracle: transaction result {:?} does not match the hypervisor frame ({})",
+            res.result,
+            o.status.name()
         ));
     }
-    let logs = logs_of(&res.result);
-
-    // ---- commit and read the wallet's post-state storage
-    let db = &mut evm.ctx.journaled_state.database;
-    db.commit(res.state);
-    let storage = storage_of(db, WALLET);
-
-    Ok(HyvmOutcome {
-        status,
-        output,
-        gas_used,
-        gas_refund,
-        logs,
-        storage,
-    })
+    Ok(o)
 }

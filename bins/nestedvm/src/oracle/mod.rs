@@ -21,8 +21,10 @@ use ::revm::{
     primitives::{
         hardfork::SpecId, Address as RAddress, Bytes, TxKind, B256 as RB256, U256 as RU256,
     },
+    state::EvmState,
+    DatabaseCommit,
 };
-use nestedvm::{Address, Fork, U256};
+use nestedvm::{Address, Fork, Status, U256};
 use std::collections::BTreeMap;
 
 /// An account of an oracle's pre-state.
@@ -298,27 +300,81 @@ pub fn logs_of(result: &ExecutionResult) -> Vec<OracleLog> {
     }
 }
 
-/// A frame's status (`success`, `revert` or `halt`), gas used, refund and output as `run`
-/// reports them.
+/// What an oracle says the frame it watches gave: the top frame for revm, the hypervisor's
+/// frame for the on-chain hypervisor. [`crate::observed::Observed::from_oracle_outcome`] puts
+/// it in the shape of nestedvm's results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OracleOutcome {
+    /// How the frame ended (revm's classification of its result; any exceptional halt,
+    /// out of gas included, is [`Status::Halt`]).
+    pub status: Status,
+    /// The frame's return data.
+    pub output: Vec<u8>,
+    /// The frame's gas limit minus its remaining gas (before refunds); all of it for a halt.
+    pub gas_used: u64,
+    /// The frame's refund counter (0 unless success).
+    pub gas_refund: i64,
+    /// The transaction's logs (empty unless it succeeded).
+    pub logs: Vec<OracleLog>,
+    /// Non-zero storage of the executing account after the call, as committed.
+    pub storage: BTreeMap<U256, U256>,
+    /// Post balance of every touched account, sorted by address.
+    pub balances: Vec<(Address, U256)>,
+    /// The gas limit the frame was given, as seen by the inspector.
+    pub frame_gas_limit: u64,
+}
+
+/// The outcome of a transaction whose watched frame ended with `frame` after being given
+/// `frame_gas_limit`: its figures, the transaction's logs and touched balances, and the
+/// storage of `account` once `state` is committed to `db`.
+pub fn outcome_of(
+    frame: &CallOutcome,
+    frame_gas_limit: u64,
+    result: &ExecutionResult,
+    state: EvmState,
+    db: &mut CacheDB<EmptyDB>,
+    account: Address,
+) -> OracleOutcome {
+    let (status, gas_used, gas_refund, output) = frame_figures(frame);
+    let mut balances: Vec<(Address, U256)> = state
+        .iter()
+        .filter(|(_, a)| a.is_touched())
+        .map(|(addr, a)| (from_addr(*addr), from_ru(a.info.balance)))
+        .collect();
+    balances.sort();
+    db.commit(state);
+    OracleOutcome {
+        status,
+        output,
+        gas_used,
+        gas_refund,
+        logs: logs_of(result),
+        storage: storage_of(db, account),
+        balances,
+        frame_gas_limit,
+    }
+}
+
+/// A frame's status, gas used, refund and output as `run` reports them.
 ///
 /// revm 43 settles a frame's gas in the parent, after the inspector's `call_end`: an
 /// exceptional halt other than out-of-gas still shows its remaining gas there, and a revert
 /// or halt still shows its refund counter. This applies the settlement.
-pub fn frame_figures(outcome: &CallOutcome) -> (&'static str, u64, i64, Vec<u8>) {
+pub fn frame_figures(outcome: &CallOutcome) -> (Status, u64, i64, Vec<u8>) {
     let ir = &outcome.result;
     let status = if ir.result.is_ok() {
-        "success"
+        Status::Success
     } else if ir.result.is_revert() {
-        "revert"
+        Status::Revert
     } else {
-        "halt"
+        Status::Halt
     };
-    let gas_used = if status == "halt" {
+    let gas_used = if status == Status::Halt {
         ir.gas.limit()
     } else {
         ir.gas.limit() - ir.gas.remaining()
     };
-    let gas_refund = if status == "success" {
+    let gas_refund = if status == Status::Success {
         ir.gas.refunded()
     } else {
         0

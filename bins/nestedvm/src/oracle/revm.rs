@@ -8,10 +8,10 @@
 //! execution the caller holds its balance minus the value. GASPRICE, BASEFEE and BLOBBASEFEE
 //! return the environment's figures.
 
+pub use super::OracleOutcome;
 use super::{
-    addr_low, block_env, bytecode_of, call_tx, default_origin_balance, frame_figures, from_addr,
-    from_ru, logs_of, message_call_cfg, spec_of, storage_of, to_addr, to_ru, OracleAccount,
-    OracleEnv, OracleLog, PreparedCall, DEFAULT_ADDRESS,
+    addr_low, block_env, bytecode_of, call_tx, default_origin_balance, message_call_cfg,
+    outcome_of, spec_of, to_addr, to_ru, OracleAccount, OracleEnv, PreparedCall, DEFAULT_ADDRESS,
 };
 use nestedvm::{Address, Fork, U256};
 use revm::{
@@ -19,9 +19,8 @@ use revm::{
     inspector::Inspector,
     interpreter::{CallInputs, CallOutcome},
     state::AccountInfo,
-    Context, DatabaseCommit, InspectEvm, MainBuilder, MainContext,
+    Context, InspectEvm, MainBuilder, MainContext,
 };
-use std::collections::BTreeMap;
 
 /// One message call to run.
 #[derive(Clone, Debug)]
@@ -81,27 +80,6 @@ impl OracleRequest {
                 .collect(),
         }
     }
-}
-
-/// The top frame's result.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OracleOutcome {
-    /// "success" | "revert" | "halt" (revm's classification of the top frame's result).
-    pub status: &'static str,
-    /// The top frame's return data.
-    pub output: Vec<u8>,
-    /// Top frame gas limit minus its remaining gas (before refunds).
-    pub gas_used: u64,
-    /// The top frame's refund counter (0 unless success).
-    pub gas_refund: i64,
-    /// The transaction's logs (empty unless success).
-    pub logs: Vec<OracleLog>,
-    /// Non-zero storage of `address` after the call, as committed.
-    pub storage: BTreeMap<U256, U256>,
-    /// Post balance of every touched account, sorted by address.
-    pub balances: Vec<(Address, U256)>,
-    /// The gas limit the top frame was given, as seen by the inspector (should equal `req.gas`).
-    pub frame_gas_limit: u64,
 }
 
 /// Records the top frame's gas limit and its CallOutcome.
@@ -215,31 +193,14 @@ pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
         .outcome
         .clone()
         .ok_or("oracle: top frame call_end() not seen")?;
-    let (status, gas_used, gas_refund, output) = frame_figures(&outcome);
-
-    let logs = logs_of(&res.result);
-
-    let mut balances: Vec<(Address, U256)> = res
-        .state
-        .iter()
-        .filter(|(_, a)| a.is_touched())
-        .map(|(addr, a)| (from_addr(*addr), from_ru(a.info.balance)))
-        .collect();
-    balances.sort();
-
-    // ---- commit and read the post-state storage of `address`
+    // Commit and read the post-state storage of `address`.
     let db = &mut evm.ctx.journaled_state.database;
-    db.commit(res.state);
-    let storage = storage_of(db, req.address);
-
-    Ok(OracleOutcome {
-        status,
-        output,
-        gas_used,
-        gas_refund,
-        logs,
-        storage,
-        balances,
+    Ok(outcome_of(
+        &outcome,
         frame_gas_limit,
-    })
+        &res.result,
+        res.state,
+        db,
+        req.address,
+    ))
 }

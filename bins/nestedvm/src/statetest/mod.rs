@@ -131,6 +131,30 @@ impl fmt::Display for Summary {
     }
 }
 
+/// The vectors a suite does not run: those at forks the project does not support.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// How many.
+    pub vectors: usize,
+    /// The forks they are at, as the files name them, sorted.
+    pub forks: Vec<String>,
+}
+
+impl Skipped {
+    /// `skipped 12 vectors at forks not supported (Berlin, London)`, or that there were none.
+    pub fn describe(&self) -> String {
+        if self.vectors == 0 {
+            return "the files hold no test vectors".to_string();
+        }
+        format!(
+            "skipped {} vector{} at forks not supported ({})",
+            self.vectors,
+            if self.vectors == 1 { "" } else { "s" },
+            self.forks.join(", ")
+        )
+    }
+}
+
 /// Parsed test files, ready to run.
 #[derive(Clone, Debug, Default)]
 pub struct Suite {
@@ -191,6 +215,26 @@ impl Suite {
     /// How many vectors [`Suite::run`] will report.
     pub fn vector_count(&self) -> usize {
         self.vectors().count()
+    }
+
+    /// The vectors [`Suite::run`] leaves out: those at forks the project does not support.
+    pub fn skipped(&self) -> Skipped {
+        let mut forks = std::collections::BTreeSet::new();
+        let mut vectors = 0;
+        for (_, file) in &self.files {
+            for case in file.values() {
+                for (fork_name, entries) in &case.post {
+                    if fork_name.parse::<Fork>().is_err() && !entries.is_empty() {
+                        vectors += entries.len();
+                        forks.insert(fork_name.clone());
+                    }
+                }
+            }
+        }
+        Skipped {
+            vectors,
+            forks: forks.into_iter().collect(),
+        }
     }
 
     /// Every (file, test name, test, fork, post entry) at a supported fork.

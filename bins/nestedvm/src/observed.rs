@@ -1,9 +1,9 @@
-//! One engine's result in the shape every engine and oracle can give, and what differs
-//! between two of them.
+//! One run's result in the shape every engine and oracle can give (built from a
+//! [`nestedvm::Outcome`] or from an oracle's result), what differs between two of them
+//! (`difftest`), and what `bench` checks they agree on before it times them.
 
-use nestedvm::interp::Log;
 use nestedvm::output::hex0x;
-use nestedvm::{Address, Outcome, U256};
+use nestedvm::{Address, HaltReason, Log, Outcome, Status, U256};
 use std::collections::BTreeMap;
 
 /// A log: address, topics as numbers, data.
@@ -13,10 +13,10 @@ pub type LogEntry = (Address, Vec<U256>, Vec<u8>);
 /// or memory) are `None` and not compared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observed {
-    /// `success`, `revert` or `halt`.
-    pub status: &'static str,
+    /// How the top frame ended.
+    pub status: Status,
     /// The halt reason, from nestedvm's engines.
-    pub reason: Option<&'static str>,
+    pub reason: Option<HaltReason>,
     /// Return or revert data.
     pub output: Vec<u8>,
     /// Gas used and refund, when comparable.
@@ -63,8 +63,8 @@ impl Observed {
     /// What one of nestedvm's engines gave.
     pub fn from_outcome(o: &Outcome) -> Self {
         Observed {
-            status: o.status.name(),
-            reason: o.reason.map(|r| r.name()),
+            status: o.status,
+            reason: o.reason,
             output: o.output.clone(),
             gas: Some((o.gas_used, o.gas_refund)),
             logs: log_entries(&o.logs),
@@ -78,7 +78,7 @@ impl Observed {
     /// What an oracle gave (`gas` `None` when not comparable).
     #[cfg(feature = "revm")]
     pub fn from_oracle(
-        status: &'static str,
+        status: Status,
         output: &[u8],
         gas: Option<(u64, i64)>,
         logs: &[crate::oracle::OracleLog],
@@ -100,6 +100,38 @@ impl Observed {
         }
     }
 
+    /// What an oracle's run gave, its gas compared only when `gas_comparable`.
+    #[cfg(feature = "revm")]
+    pub fn from_oracle_outcome(o: &crate::oracle::OracleOutcome, gas_comparable: bool) -> Self {
+        Observed::from_oracle(
+            o.status,
+            &o.output,
+            gas_comparable.then_some((o.gas_used, o.gas_refund)),
+            &o.logs,
+            &o.storage,
+        )
+    }
+
+    /// What `bench` checks every engine against the interpreter on before timing it: status,
+    /// output and gas used.
+    pub fn agrees_on_result(&self, other: &Observed) -> bool {
+        (self.status, &self.output, self.gas.map(|g| g.0))
+            == (other.status, &other.output, other.gas.map(|g| g.0))
+    }
+
+    /// Those three as one line: `success, gas used 24, output 0x…`.
+    pub fn result_line(&self) -> String {
+        let gas = match self.gas {
+            Some((used, _)) => format!("gas used {used}"),
+            None => "gas not compared".to_string(),
+        };
+        format!(
+            "{}, {gas}, output {}",
+            self.status.name(),
+            hex0x(&self.output)
+        )
+    }
+
     /// Every field of `self` (engine `a`) that differs from `other` (engine `b`).
     pub fn differences(&self, a: &str, other: &Observed, b: &str) -> Vec<Difference> {
         let mut d = Vec::new();
@@ -109,12 +141,15 @@ impl Observed {
                 "status",
                 format!(
                     "{a} {} ({:?}) vs {b} {} ({:?})",
-                    self.status, self.reason, other.status, other.reason
+                    self.status.name(),
+                    self.reason.map(HaltReason::name),
+                    other.status.name(),
+                    other.reason.map(HaltReason::name)
                 ),
             );
         } else if let (Some(x), Some(y)) = (self.reason, other.reason) {
             if x != y {
-                push("reason", format!("{a} {x} vs {b} {y}"));
+                push("reason", format!("{a} {} vs {b} {}", x.name(), y.name()));
             }
         }
         if self.output != other.output {
@@ -178,9 +213,9 @@ impl Observed {
 
     /// One line for a report.
     pub fn summary(&self) -> String {
-        let mut s = format!("status {}", self.status);
+        let mut s = format!("status {}", self.status.name());
         if let Some(r) = self.reason {
-            s.push_str(&format!(" ({r})"));
+            s.push_str(&format!(" ({})", r.name()));
         }
         s.push_str(&format!(", output {}", hex0x(&self.output)));
         match self.gas {
