@@ -1,5 +1,5 @@
 //! The benchmark catalogue: the synthetic programs do the work they claim (results computed
-//! here in Rust), the names are the issue's, and `run --batch` compiles repeated code once.
+//! here in Rust), their names are stable, and `run --batch` compiles repeated code once.
 //! The `bench` command is tested in `tests/cli.rs`. Timings are never asserted.
 
 use nestedvm::batch::Batch;

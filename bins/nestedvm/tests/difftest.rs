@@ -226,7 +226,7 @@ fn a_case_seed_replays_its_case() {
 /// Found by the first verifier campaign (case seed 0x9ce309e8ebcbac86, shrunk): a STATICCALL
 /// whose input is 0x5000 bytes, denied by the verifier. The verifier build's call guard copies
 /// the input into its `verifyCall` arguments, bookkeeping whose gas the profile does not
-/// model (README, `--verifier`); with 30000 gas that runs the real hypervisor out of gas
+/// model (docs/hyvm.md, the verifier build); with 30000 gas that runs the real hypervisor out of gas
 /// where ours reverts, so the status differs too. With more gas both revert. This pins the
 /// documented difference, and the generator gives such programs ample gas.
 #[test]

@@ -1,6 +1,6 @@
 //! The synthetic benchmark programs, written with the project's assembler. Each does checked
 //! work (the tests compute its result in Rust) and takes about 1–50 ms on the interpreter
-//! (`arith-loop`, 1M iterations as the issue asks, takes longer). None reads call data, so
+//! (`arith-loop`, 1M iterations, takes longer). None reads call data, so
 //! each runs in both profiles.
 
 use super::programs::Program;

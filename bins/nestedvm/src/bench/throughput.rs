@@ -10,7 +10,7 @@ use nestedvm::{Config, Request, Vm};
 use std::fmt;
 use std::time::Instant;
 
-/// Payloads per batch: 10,000, as the benchmarks issue asks.
+/// Payloads per batch: 10,000, enough that start-up is noise.
 pub const BATCH_LEN: usize = 10_000;
 
 /// What a batch holds.

@@ -27,7 +27,7 @@ pub fn case_seed(seed: u64, index: u64) -> u64 {
 }
 
 /// Whether the verifier build may run its call guard, whose gas the profile does not model
-/// (`hyvm-gas.md`: that build is unmaintained on chain): any call opcode byte, push data
+/// (docs/hyvm.md: that build is unmaintained on chain): any call opcode byte, push data
 /// included, since `hyvm` jumps land inside push data.
 pub fn reaches_call_guard(code: &[u8]) -> bool {
     code.iter()

@@ -62,7 +62,7 @@ fn run_oracle(engine: ToolEngine, case: &Case) -> Result<Observed, String> {
                 case.verifier,
                 &case.request,
             ))?;
-            // The verifier build's call guard is not modelled in gas (`hyvm-gas.md`).
+            // The verifier build's call guard is not modelled in gas (docs/hyvm.md).
             let gas_comparable = !case.verifier || !reaches_call_guard(&case.request.code);
             Ok(Observed::from_oracle_outcome(&t, gas_comparable))
         }
