@@ -44,35 +44,6 @@ fn grow_memory_entry() -> usize {
     f as usize
 }
 
-/// How far native code may grow the frame's memory in place: the buffer's zeroed room, but
-/// never past the frame's memory limit (growing past it halts the frame, which the builtin
-/// does).
-pub(crate) fn native_room(frame: &Frame) -> u64 {
-    (frame.memory.capacity() as u64).min(frame.memory_limit)
-}
-
-/// Hands the frame what native code changed without it, but the stack: the gas, and the
-/// memory it grew in place.
-pub(crate) fn sync_in(ctx: &JitContext, frame: &mut Frame) {
-    frame.gas.remaining = ctx.gas;
-    frame.memory.grow_in_place(ctx.memory_len as usize);
-}
-
-/// Copies the frame's state into the context after a builtin has changed it.
-fn sync_back(ctx: &mut JitContext, frame: &mut Frame) {
-    ctx.stack_len = frame.stack.len() as u64;
-    sync_back_but_stack(ctx, frame);
-}
-
-/// As [`sync_back`] for builtins that leave the stack to native code.
-fn sync_back_but_stack(ctx: &mut JitContext, frame: &mut Frame) {
-    ctx.gas = frame.gas.remaining;
-    ctx.memory = frame.memory.as_mut_ptr();
-    ctx.memory_len = frame.memory.len() as u64;
-    ctx.memory_cap = native_room(frame);
-    ctx.pc = frame.pc as u64;
-}
-
 /// Runs `body`, turning a panic into an internal-error halt of the frame.
 fn guarded(frame: &mut Frame, body: impl FnOnce(&mut Frame) -> u32) -> u32 {
     match catch_unwind(AssertUnwindSafe(|| body(frame))) {
@@ -99,8 +70,8 @@ pub unsafe extern "C" fn exec<H: Host>(ctx: *mut JitContext, pc: u64) -> u32 {
     let host = unsafe { &mut *(ctx.host as *mut H) };
     let table = unsafe { &*(ctx.table as *const InstructionTable<H>) };
     // SAFETY: native code wrote every item below `stack_len`.
-    unsafe { frame.stack.set_len(ctx.stack_len as usize) };
-    sync_in(ctx, frame);
+    unsafe { ctx.write_stack_len(frame) };
+    ctx.write_gas_and_memory(frame);
     let code = guarded(frame, |frame| {
         let op = frame.code.padded()[pc as usize];
         frame.pc = pc as usize + 1;
@@ -109,7 +80,7 @@ pub unsafe extern "C" fn exec<H: Host>(ctx: *mut JitContext, pc: u64) -> u32 {
             Step::Exit => exit::STOPPED,
         }
     });
-    sync_back(ctx, frame);
+    ctx.reload(frame);
     code
 }
 
@@ -123,7 +94,7 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     // SAFETY: as in `exec`.
     let ctx = unsafe { &mut *ctx };
     let frame = unsafe { &mut *ctx.frame };
-    sync_in(ctx, frame);
+    ctx.write_gas_and_memory(frame);
     let offset = scratch_word(ctx, 0);
     let value = scratch_word(ctx, 1);
     let code = guarded(frame, |frame| {
@@ -153,7 +124,7 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
         }
         exit::CONTINUE
     });
-    sync_back_but_stack(ctx, frame);
+    ctx.reload_but_stack(frame);
     code
 }
 
@@ -369,9 +340,9 @@ unsafe extern "C" fn word_on_stack_of<const OP: u8>(ctx: *mut JitContext, top: *
 fn halt_internal(ctx: &mut JitContext) -> u32 {
     // SAFETY: as in `exec`.
     let frame = unsafe { &mut *ctx.frame };
-    sync_in(ctx, frame);
+    ctx.write_gas_and_memory(frame);
     frame.halt(HaltReason::Internal);
-    sync_back_but_stack(ctx, frame);
+    ctx.reload_but_stack(frame);
     exit::STOPPED
 }
 
