@@ -8,14 +8,14 @@
 //! that fails. Gas is kept as the interpreter would count it wherever it is observable: GAS
 //! and builtins see the static gas of the rest of the segment added back.
 
-use crate::builtins::{self, Builtins};
+use crate::builtins::{Builtin, Builtins, Convention, Param};
 use crate::context::{exit, offsets};
 use crate::segments::{ends_segment_after, jump_landing, Instr, Segment, SegmentEnd};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I128, I32, I64, I8};
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, Function, InstBuilder, InstructionData, MemFlags, Opcode, SigRef,
-    Signature, Value,
+    Signature, Type, Value,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
@@ -115,10 +115,8 @@ struct Ctx<'a, 'b> {
     /// The function's returns for `exit::STOPPED` and `exit::INTERPRET`: every way out jumps
     /// to one of them instead of carrying an epilogue of its own.
     exits: [Option<Block>; 2],
-    exec_sig: SigRef,
-    mem_sig: SigRef,
-    grow_sig: SigRef,
-    word_sig: SigRef,
+    /// The signatures of the builtins called so far, by [`Builtin::index`].
+    builtin_sigs: [Option<SigRef>; Builtin::COUNT],
     /// The shared dispatcher of dynamic jumps (jump-table policy): params the stack height
     /// before the jump, the jump's pc, the gas to give back when the target is not a segment
     /// start, whether it is a JUMPI, and the gas with that given back.
@@ -219,7 +217,6 @@ impl Groups {
 impl Lowering<'_> {
     /// Builds the IR of the contract into `func`.
     pub fn lower(&self, func: &mut Function, fctx: &mut FunctionBuilderContext) {
-        let call_conv = func.signature.call_conv;
         let mut b = FunctionBuilder::new(func, fctx);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -238,32 +235,6 @@ impl Lowering<'_> {
         let g = b.ins().load(I64, flags, ctx, offsets::GAS);
         b.def_var(gas, g);
         let len = b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
-
-        let mut exec = Signature::new(call_conv);
-        exec.params.push(AbiParam::new(I64));
-        exec.params.push(AbiParam::new(I64));
-        exec.returns.push(AbiParam::new(I32));
-        let exec_sig = b.import_signature(exec);
-        let mut mem = Signature::new(call_conv);
-        mem.params.push(AbiParam::new(I64));
-        mem.params.push(AbiParam::new(I32));
-        mem.params.push(AbiParam::new(I64));
-        mem.returns.push(AbiParam::new(I32));
-        let mem_sig = b.import_signature(mem);
-        // See `builtins::grow_memory_preserving`.
-        let grow_conv = if cfg!(target_arch = "x86_64") {
-            CallConv::PreserveAll
-        } else {
-            call_conv
-        };
-        // No return value: `preserve_all` calls have none, the builtin reports in `grown`.
-        let mut grow = Signature::new(grow_conv);
-        grow.params.extend([AbiParam::new(I64); 3]);
-        let grow_sig = b.import_signature(grow);
-        let mut word = Signature::new(call_conv);
-        word.params.push(AbiParam::new(I64));
-        word.returns.push(AbiParam::new(I32));
-        let word_sig = b.import_signature(word);
 
         let mut entries = HashMap::new();
         for &start in self.segments.keys() {
@@ -286,10 +257,7 @@ impl Lowering<'_> {
             entries,
             groups: Groups::default(),
             exits: [None; 2],
-            exec_sig,
-            mem_sig,
-            grow_sig,
-            word_sig,
+            builtin_sigs: [None; Builtin::COUNT],
             dispatch: None,
             loop_head: None,
             current: 0,
@@ -387,6 +355,46 @@ impl Ctx<'_, '_> {
             .ins()
             .brif(interpret, to_interpret, &[], to_stop, &[]);
         self.b.switch_to_block(cont);
+    }
+
+    /// Calls `builtin` with `args` and returns its exit code, if it returns one.
+    fn call_builtin(&mut self, builtin: Builtin, args: &[Arg]) -> Option<Value> {
+        let sig = match self.builtin_sigs[builtin.index()] {
+            Some(sig) => sig,
+            None => {
+                let call_conv = self.b.func.signature.call_conv;
+                let sig = self
+                    .b
+                    .import_signature(builtin_signature(builtin, call_conv));
+                *self.builtin_sigs[builtin.index()].insert(sig)
+            }
+        };
+        let callee = self.iconst(self.l.builtins.address(builtin) as u64);
+        let args: Vec<Value> = args
+            .iter()
+            .zip(builtin.params())
+            .map(|(arg, param)| match *arg {
+                Arg::Value(v) => v,
+                Arg::Const(c) => self.b.ins().iconst(param_type(*param), c as i64),
+            })
+            .collect();
+        let call = self.b.ins().call_indirect(sig, callee, &args);
+        self.b.inst_results(call).first().copied()
+    }
+
+    /// Calls `builtin` with `args`, then goes on in a new block (returned) if the exit code
+    /// is [`exit::CONTINUE`], else returns the code.
+    fn call_and_continue(&mut self, builtin: Builtin, args: &[Arg]) -> Block {
+        let code = self.call_builtin(builtin, args);
+        let cont = self.b.create_block();
+        match code {
+            Some(code) => self.stop_unless_zero(code, cont),
+            None => {
+                self.b.ins().jump(cont, &[]);
+                self.b.switch_to_block(cont);
+            }
+        }
+        cont
     }
 
     /// Stores the state and returns `code` with `pc`; the gas stored is the variable's plus
@@ -992,15 +1000,7 @@ impl Ctx<'_, '_> {
         let ctx = self.ctx();
         self.b.ins().store(flags, gas, ctx, offsets::GAS);
         self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
-        let callee = self.iconst(self.l.builtins.exec as u64);
-        let pc = self.iconst(ins.pc as u64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.exec_sig, callee, &[ctx, pc]);
-        let code = self.b.inst_results(call)[0];
-        let cont = self.b.create_block();
-        self.stop_unless_zero(code, cont);
+        self.call_and_continue(Builtin::Exec, &[Arg::Value(ctx), Arg::Const(ins.pc as u64)]);
         let ctx = self.ctx();
         let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
         let len = self.b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
@@ -1025,7 +1025,7 @@ impl Ctx<'_, '_> {
         true
     }
 
-    /// A word instruction through its builtin ([`builtins::word_op`]): its inputs go through the
+    /// A word instruction through its builtin ([`Builtin::WordOp`]): its inputs go through the
     /// context's scratch words, the rest of the virtual stack stays in registers.
     fn word_builtin(&mut self, vs: &mut VStack, op: u8) {
         let inputs = if matches!(op, opcode::ADDMOD | opcode::MULMOD) {
@@ -1044,11 +1044,7 @@ impl Ctx<'_, '_> {
         for (k, w) in words.iter().enumerate() {
             self.store_word(*w, ctx, offsets::SCRATCH + 32 * k as i32);
         }
-        let callee = self.iconst(builtins::word_op(op) as u64);
-        let call = self.b.ins().call_indirect(self.word_sig, callee, &[ctx]);
-        let code = self.b.inst_results(call)[0];
-        let cont = self.b.create_block();
-        self.stop_unless_zero(code, cont);
+        self.call_and_continue(Builtin::WordOp(op), &[Arg::Value(ctx)]);
         let ctx = self.ctx();
         self.load_word(ctx, offsets::SCRATCH)
     }
@@ -1171,7 +1167,7 @@ impl Ctx<'_, '_> {
         self.b.ins().jump(merge, &[]);
     }
 
-    /// Memory growth through [`builtins::grow_memory`], then on to the access at `fast`: the
+    /// Memory growth through [`Builtin::GrowMemory`], then on to the access at `fast`: the
     /// block sits inline, right after the bounds check, as a few instructions (a call to one
     /// shared function that keeps every register) whose fetch costs little when memory does
     /// not grow and that is at hand when it does (a far jump into cold code cost more than
@@ -1179,10 +1175,9 @@ impl Ctx<'_, '_> {
     fn grow(&mut self, end: Value, slow: Block, fast: Block) {
         let ctx = self.ctx();
         let gas = self.b.use_var(self.gas);
-        let callee = self.iconst(self.l.builtins.grow_memory as u64);
-        self.b
-            .ins()
-            .call_indirect(self.grow_sig, callee, &[ctx, end, gas]);
+        // No result: the builtin reports in `grown` (see `Builtin::GrowMemory`).
+        let args = [ctx, end, gas].map(Arg::Value);
+        self.call_builtin(Builtin::GrowMemory, &args);
         let ctx = self.ctx();
         let left = self
             .b
@@ -1294,20 +1289,16 @@ impl Ctx<'_, '_> {
         let gas = self.b.use_var(self.gas);
         let gas = self.b.ins().iadd_imm(gas, rest_after as i64);
         self.b.ins().store(flags, gas, ctx, offsets::GAS);
-        let callee = self.iconst(self.l.builtins.memory_op as u64);
-        let op = self.b.ins().iconst(I32, ins.op as i64);
-        let pc = self.iconst(ins.pc as u64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.mem_sig, callee, &[ctx, op, pc]);
-        let code = self.b.inst_results(call)[0];
-        let cont = self.b.create_block();
+        let args = [
+            Arg::Value(ctx),
+            Arg::Const(ins.op.into()),
+            Arg::Const(ins.pc as u64),
+        ];
+        // On a stop the frame has halted: its stack no longer matters.
+        let cont = self.call_and_continue(Builtin::MemoryOp, &args);
         // The whole slow path is out of line, where its fetch costs nothing to the accesses
         // that stay in memory.
         self.b.set_cold_block(cont);
-        // On a stop the frame has halted: its stack no longer matters.
-        self.stop_unless_zero(code, cont);
         let ctx = self.ctx();
         let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
         if rest_after > 0 {
@@ -1840,6 +1831,36 @@ impl Ctx<'_, '_> {
             self.b.ins().select(in_range, r, fill)
         })
     }
+}
+
+/// The Cranelift signature of `builtin`, whose system calls use `call_conv`.
+fn builtin_signature(builtin: Builtin, call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(match builtin.convention() {
+        Convention::System => call_conv,
+        Convention::PreserveAll => CallConv::PreserveAll,
+    });
+    for &param in builtin.params() {
+        sig.params.push(AbiParam::new(param_type(param)));
+    }
+    if builtin.returns_exit() {
+        sig.returns.push(AbiParam::new(I32));
+    }
+    sig
+}
+
+/// The IR type of a builtin's parameter.
+fn param_type(param: Param) -> Type {
+    match param {
+        Param::Ptr | Param::U64 => I64,
+        Param::U32 => I32,
+    }
+}
+
+/// A builtin's argument: a value, or a constant of its parameter's type.
+#[derive(Clone, Copy)]
+enum Arg {
+    Value(Value),
+    Const(u64),
 }
 
 /// `n` when `v` is 2^n.

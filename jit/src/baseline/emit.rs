@@ -10,7 +10,7 @@
 
 use super::x64::{Alu, Asm, Cond, Label, Mem, Reg, Reg::*};
 use super::Profiling;
-use crate::builtins::Builtins;
+use crate::builtins::{Builtin, Builtins, Convention};
 use crate::compile::CompileError;
 use crate::context::{exit, offsets};
 use crate::segments::{jump_landing, Segment, SegmentEnd};
@@ -24,6 +24,20 @@ const BASE: Reg = Rbx;
 const LEN: Reg = R12;
 const GAS: Reg = R13;
 const TOP: Reg = R14;
+
+/// The system convention's argument registers, in order.
+const ARG_REGS: [Reg; 6] = [Rdi, Rsi, Rdx, Rcx, R8, R9];
+
+/// A builtin's argument as the call sequence puts it in its register.
+#[derive(Clone, Copy)]
+enum Arg {
+    /// A register's value.
+    Reg(Reg),
+    /// A constant.
+    Imm(u64),
+    /// The address of an operand.
+    Addr(Mem),
+}
 
 /// Code run out of the way of the hot path, emitted after every segment.
 enum Cold {
@@ -475,13 +489,8 @@ impl Emitter<'_> {
             MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR
             | SAR => {
                 let inputs = opcode::OPCODES[op as usize].map_or(0, |i| i32::from(i.inputs));
-                self.a.mov(Rdi, CTX);
-                self.a.lea(Rsi, self.item(1, 0));
-                self.a
-                    .mov_imm(Rax, crate::builtins::word_on_stack(op) as u64);
-                self.a.call(Rax);
-                self.a.test32(Rax, Rax);
-                self.a.jcc(Cond::Ne, self.epilogue);
+                let top = Arg::Addr(self.item(1, 0));
+                self.call_builtin(Builtin::WordOnStack(op), &[Arg::Reg(CTX), top]);
                 self.depth -= inputs - 1;
             }
             MLOAD | MSTORE => self.memory(pc, op, rest_after, last),
@@ -665,12 +674,33 @@ impl Emitter<'_> {
         }
         self.add_imm(Rax, GAS, rest_after as i64);
         self.a.store(Mem::Base(CTX, offsets::GAS), Rax);
-        self.a.mov(Rdi, CTX);
-        self.a.mov_imm(Rsi, pc as u64);
-        self.a.mov_imm(Rax, self.builtins.exec as u64);
+        self.call_builtin(Builtin::Exec, &[Arg::Reg(CTX), Arg::Imm(pc as u64)]);
+    }
+
+    /// Calls `builtin` with `args` in the system convention's registers, filled in order (so
+    /// no argument may read a register an earlier one filled), and leaves when its exit code
+    /// (if it returns one) is not [`exit::CONTINUE`]. Everything the code keeps across the
+    /// call is in callee-saved registers.
+    fn call_builtin(&mut self, builtin: Builtin, args: &[Arg]) {
+        debug_assert_eq!(args.len(), builtin.params().len(), "{builtin:?}");
+        for (i, (&arg, to)) in args.iter().zip(ARG_REGS).enumerate() {
+            match arg {
+                Arg::Reg(from) => {
+                    debug_assert!(!ARG_REGS[..i].contains(&from), "{builtin:?} reads {from:?}");
+                    if from != to {
+                        self.a.mov(to, from);
+                    }
+                }
+                Arg::Imm(v) => self.a.mov_imm(to, v),
+                Arg::Addr(m) => self.a.lea(to, m),
+            }
+        }
+        self.a.mov_imm(Rax, self.builtins.address(builtin) as u64);
         self.a.call(Rax);
-        self.a.test32(Rax, Rax);
-        self.a.jcc(Cond::Ne, self.epilogue);
+        if builtin.returns_exit() {
+            self.a.test32(Rax, Rax);
+            self.a.jcc(Cond::Ne, self.epilogue);
+        }
     }
 
     /// The gas after a builtin: reloaded, and when the rest of the segment needs more than
@@ -850,12 +880,10 @@ impl Emitter<'_> {
                 Cold::Grow { at, access, slow } => {
                     // The builtin keeps every register (see
                     // `builtins::grow_memory_preserving`), so `rcx` still holds the offset.
+                    debug_assert_eq!(Builtin::GrowMemory.convention(), Convention::PreserveAll);
                     self.a.bind(at);
-                    self.a.mov(Rdi, CTX);
-                    self.a.mov(Rsi, Rdx);
-                    self.a.mov(Rdx, GAS);
-                    self.a.mov_imm(Rax, self.builtins.grow_memory as u64);
-                    self.a.call(Rax);
+                    let args = [Arg::Reg(CTX), Arg::Reg(Rdx), Arg::Reg(GAS)];
+                    self.call_builtin(Builtin::GrowMemory, &args);
                     self.a.load(Rax, Mem::Base(CTX, offsets::GROWN));
                     self.a.alu_imm(Alu::Cmp, Rax, -1);
                     self.a.jcc(Cond::E, slow);
