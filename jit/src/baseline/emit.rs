@@ -383,35 +383,64 @@ impl Emitter<'_> {
             self.depth += 1;
         }
         match op {
-            PUSH0..=PUSH32 => {
-                let n = (op - PUSH0) as usize;
-                let v = U256::from_big_endian(&self.bytes[pc + 1..pc + 1 + n]);
-                if next.is_some_and(|next| self.takes_constant(next, v)) {
-                    *known = Some(v);
-                } else {
-                    self.push_word(v);
-                }
-                self.depth += 1;
-            }
+            PUSH0..=PUSH32 => self.push(pc, op, next, known),
             POP => self.depth -= 1,
             JUMPDEST => {}
-            0x80..=0x8f => {
-                let n = i32::from(op - 0x80) + 1;
-                for j in 0..4 {
-                    self.a.load(Rax, self.item(n, j));
-                    self.a.store(self.item(0, j), Rax);
-                }
-                self.depth += 1;
+            0x80..=0x9f => self.dup_or_swap(op),
+            ADD | SUB | AND | OR | XOR | NOT | ISZERO | EQ | LT | GT | SLT | SGT => {
+                self.inline_word(op)
             }
-            0x90..=0x9f => {
-                let n = i32::from(op - 0x90) + 1;
-                for j in 0..4 {
-                    self.a.load(Rax, self.item(1, j));
-                    self.a.load(Rcx, self.item(n + 1, j));
-                    self.a.store(self.item(1, j), Rcx);
-                    self.a.store(self.item(n + 1, j), Rax);
-                }
+            MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR
+            | SAR => self.word_builtin(op),
+            MLOAD | MSTORE => self.memory(pc, op, rest_after, last),
+            JUMP | JUMPI => {
+                // Both ways out of a JUMPI are taken here (it ends its segment).
+                self.jump(pc, op == JUMPI, constant, rest_from);
+                return Flow::Left;
             }
+            _ => return self.exec(pc, rest_after, last),
+        }
+        Flow::Next
+    }
+
+    /// PUSH: the value stored as the new top, or kept back as `known` for the next
+    /// instruction to take as a constant (see [`Emitter::takes_constant`]).
+    fn push(&mut self, pc: usize, op: u8, next: Option<u8>, known: &mut Option<U256>) {
+        let n = (op - opcode::PUSH0) as usize;
+        let v = U256::from_big_endian(&self.bytes[pc + 1..pc + 1 + n]);
+        if next.is_some_and(|next| self.takes_constant(next, v)) {
+            *known = Some(v);
+        } else {
+            self.push_word(v);
+        }
+        self.depth += 1;
+    }
+
+    /// DUP and SWAP: words copied limb by limb.
+    fn dup_or_swap(&mut self, op: u8) {
+        if op < opcode::SWAP1 {
+            let n = i32::from(op - opcode::DUP1) + 1;
+            for j in 0..4 {
+                self.a.load(Rax, self.item(n, j));
+                self.a.store(self.item(0, j), Rax);
+            }
+            self.depth += 1;
+        } else {
+            let n = i32::from(op - opcode::SWAP1) + 1;
+            for j in 0..4 {
+                self.a.load(Rax, self.item(1, j));
+                self.a.load(Rcx, self.item(n + 1, j));
+                self.a.store(self.item(1, j), Rcx);
+                self.a.store(self.item(n + 1, j), Rax);
+            }
+        }
+    }
+
+    /// The word instructions written inline: ADD, SUB, AND, OR, XOR, NOT, ISZERO, EQ and the
+    /// comparisons, on the stack in memory.
+    fn inline_word(&mut self, op: u8) {
+        use opcode::*;
+        match op {
             ADD | SUB => {
                 let (first, carry) = if op == ADD {
                     (Alu::Add, Alu::Adc)
@@ -486,22 +515,16 @@ impl Emitter<'_> {
                 self.store_flag(2);
                 self.depth -= 1;
             }
-            MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR
-            | SAR => {
-                let inputs = opcode::OPCODES[op as usize].map_or(0, |i| i32::from(i.inputs));
-                let top = Arg::Addr(self.item(1, 0));
-                self.call_builtin(Builtin::WordOnStack(op), &[Arg::Reg(CTX), top]);
-                self.depth -= inputs - 1;
-            }
-            MLOAD | MSTORE => self.memory(pc, op, rest_after, last),
-            JUMP | JUMPI => {
-                // Both ways out of a JUMPI are taken here (it ends its segment).
-                self.jump(pc, op == JUMPI, constant, rest_from);
-                return Flow::Left;
-            }
-            _ => return self.exec(pc, rest_after, last),
+            _ => unreachable!("not an inline word instruction: {op:#x}"),
         }
-        Flow::Next
+    }
+
+    /// A longer word instruction through its builtin, on the stack in place.
+    fn word_builtin(&mut self, op: u8) {
+        let inputs = opcode::OPCODES[op as usize].map_or(0, |i| i32::from(i.inputs));
+        let top = Arg::Addr(self.item(1, 0));
+        self.call_builtin(Builtin::WordOnStack(op), &[Arg::Reg(CTX), top]);
+        self.depth -= inputs - 1;
     }
 
     /// Whether `op`, right after a PUSH of `v`, takes `v` as a constant rather than from the
