@@ -1,7 +1,8 @@
-//! The `extern "C"` functions native code calls, all in one place. They run the
-//! interpreter's own instruction code on the frame, so semantics live in one place, and they
-//! never let a panic unwind into native code: a caught panic halts the frame with an internal
-//! error.
+//! The `extern "C"` functions native code calls, each declared once in the list of
+//! [`Builtin`]s, from which both tiers take its address, signature and argument registers.
+//! They run the interpreter's own instruction code on the frame, so semantics live in one
+//! place, and they never let a panic unwind into native code: a caught panic halts the frame
+//! with an internal error.
 
 #[cfg(target_arch = "x86_64")]
 use crate::context::offsets;

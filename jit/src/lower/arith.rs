@@ -3,7 +3,7 @@
 //! the builtin where nothing shorter holds.
 
 use super::stack::{Slot, VStack};
-use super::Ctx;
+use super::FunctionLowering;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{BlockArg, InstBuilder, Value};
@@ -11,7 +11,7 @@ use nestedvm_interp::instructions::stack_only;
 use nestedvm_interp::opcode::{self, OPCODES};
 use nestedvm_interp::U256;
 
-impl Ctx<'_, '_> {
+impl FunctionLowering<'_, '_> {
     /// A word instruction with only static gas whose inputs are all known: pops them and
     /// returns its result, computed now by the interpreter's own code (so it stays a known
     /// constant downstream).
@@ -80,8 +80,8 @@ impl Ctx<'_, '_> {
                 let x = self.xor(a, b);
                 self.is_zero(x)
             }
-            AND => std::array::from_fn(|k| self.b.ins().band(a[k], b[k])),
-            OR => std::array::from_fn(|k| self.b.ins().bor(a[k], b[k])),
+            AND => std::array::from_fn(|k| self.builder.ins().band(a[k], b[k])),
+            OR => std::array::from_fn(|k| self.builder.ins().bor(a[k], b[k])),
             _ => self.xor(a, b),
         };
         vs.items.push(Slot::Val(r, None));
@@ -93,7 +93,7 @@ impl Ctx<'_, '_> {
         let r = if op == opcode::ISZERO {
             self.is_zero(a)
         } else {
-            std::array::from_fn(|k| self.b.ins().bnot(a[k]))
+            std::array::from_fn(|k| self.builder.ins().bnot(a[k]))
         };
         vs.items.push(Slot::Val(r, None));
     }
@@ -154,7 +154,7 @@ impl Ctx<'_, '_> {
                 MOD => {
                     let mask = d - 1;
                     Some(std::array::from_fn(|k| {
-                        self.b.ins().band_imm(a[k], mask.0[k] as i64)
+                        self.builder.ins().band_imm(a[k], mask.0[k] as i64)
                     }))
                 }
                 _ => None,
@@ -168,60 +168,60 @@ impl Ctx<'_, '_> {
         // The high limbs as the extension of limb 0 (zero, or its sign when signed).
         let ext = |c: &mut Self, w: [Value; 4]| {
             let fill = if signed {
-                c.b.ins().sshr_imm(w[0], 63)
+                c.builder.ins().sshr_imm(w[0], 63)
             } else {
                 c.iconst(0)
             };
-            let x1 = c.b.ins().bxor(w[1], fill);
-            let x2 = c.b.ins().bxor(w[2], fill);
-            let x3 = c.b.ins().bxor(w[3], fill);
-            let x = c.b.ins().bor(x1, x2);
-            c.b.ins().bor(x, x3)
+            let x1 = c.builder.ins().bxor(w[1], fill);
+            let x2 = c.builder.ins().bxor(w[2], fill);
+            let x3 = c.builder.ins().bxor(w[3], fill);
+            let x = c.builder.ins().bor(x1, x2);
+            c.builder.ins().bor(x, x3)
         };
         let ha = ext(self, a);
         let hb = ext(self, b);
-        let high = self.b.ins().bor(ha, hb);
-        let narrow = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
-        let nonzero = self.b.ins().icmp_imm(IntCC::NotEqual, b[0], 0);
-        let mut ok = self.b.ins().band(narrow, nonzero);
+        let high = self.builder.ins().bor(ha, hb);
+        let narrow = self.builder.ins().icmp_imm(IntCC::Equal, high, 0);
+        let nonzero = self.builder.ins().icmp_imm(IntCC::NotEqual, b[0], 0);
+        let mut ok = self.builder.ins().band(narrow, nonzero);
         if signed {
             // i64::MIN / -1 overflows the machine division.
-            let not_minus_one = self.b.ins().icmp_imm(IntCC::NotEqual, b[0], -1);
-            ok = self.b.ins().band(ok, not_minus_one);
+            let not_minus_one = self.builder.ins().icmp_imm(IntCC::NotEqual, b[0], -1);
+            ok = self.builder.ins().band(ok, not_minus_one);
         }
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let merge = self.b.create_block();
+        let fast = self.builder.create_block();
+        let slow = self.builder.create_block();
+        let merge = self.builder.create_block();
         for _ in 0..4 {
-            self.b.append_block_param(merge, I64);
+            self.builder.append_block_param(merge, I64);
         }
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
-        self.b.switch_to_block(fast);
+        self.builder.ins().brif(ok, fast, &[], slow, &[]);
+        self.builder.switch_to_block(fast);
         let q = match op {
-            DIV => self.b.ins().udiv(a[0], b[0]),
-            MOD => self.b.ins().urem(a[0], b[0]),
-            SDIV => self.b.ins().sdiv(a[0], b[0]),
-            _ => self.b.ins().srem(a[0], b[0]),
+            DIV => self.builder.ins().udiv(a[0], b[0]),
+            MOD => self.builder.ins().urem(a[0], b[0]),
+            SDIV => self.builder.ins().sdiv(a[0], b[0]),
+            _ => self.builder.ins().srem(a[0], b[0]),
         };
         let fill = if signed {
-            self.b.ins().sshr_imm(q, 63)
+            self.builder.ins().sshr_imm(q, 63)
         } else {
             self.iconst(0)
         };
         let args: Vec<BlockArg> = [q, fill, fill, fill].into_iter().map(Into::into).collect();
-        self.b.ins().jump(merge, &args);
-        self.b.switch_to_block(slow);
+        self.builder.ins().jump(merge, &args);
+        self.builder.switch_to_block(slow);
         let r = self.call_word_builtin(op, &[a, b]);
         let args: Vec<BlockArg> = r.into_iter().map(Into::into).collect();
-        self.b.ins().jump(merge, &args);
-        self.b.switch_to_block(merge);
-        let p = self.b.block_params(merge);
+        self.builder.ins().jump(merge, &args);
+        self.builder.switch_to_block(merge);
+        let p = self.builder.block_params(merge);
         let r = [p[0], p[1], p[2], p[3]];
         vs.items.push(Slot::Val(r, None));
     }
 }
 
 /// `n` when `v` is 2^n.
-pub(super) fn power_of_two(v: U256) -> Option<u32> {
+fn power_of_two(v: U256) -> Option<u32> {
     (!v.is_zero() && (v & (v - 1)).is_zero()).then(|| v.trailing_zeros())
 }

@@ -2,7 +2,7 @@
 //! with the signatures the builtins' list gives.
 
 use super::stack::{Slot, VStack};
-use super::Ctx;
+use super::FunctionLowering;
 use crate::builtins::{Builtin, Convention, Param};
 use crate::context::{exit, offsets};
 use crate::segments::{ends_segment_after, Instr};
@@ -22,22 +22,22 @@ pub(super) enum Arg {
     Const(u64),
 }
 
-impl Ctx<'_, '_> {
+impl FunctionLowering<'_, '_> {
     /// Returns `code` (a builtin's) unless it is zero, else goes on at `cont`.
-    pub(super) fn stop_unless_zero(&mut self, code: Value, cont: Block) {
-        let stop = self.b.create_block();
-        self.b.set_cold_block(stop);
-        self.b.ins().brif(code, stop, &[], cont, &[]);
-        self.b.switch_to_block(stop);
+    fn stop_unless_zero(&mut self, code: Value, cont: Block) {
+        let stop = self.builder.create_block();
+        self.builder.set_cold_block(stop);
+        self.builder.ins().brif(code, stop, &[], cont, &[]);
+        self.builder.switch_to_block(stop);
         let interpret = self
-            .b
+            .builder
             .ins()
             .icmp_imm(IntCC::Equal, code, exit::INTERPRET as i64);
         let (to_interpret, to_stop) = (self.exit(exit::INTERPRET), self.exit(exit::STOPPED));
-        self.b
+        self.builder
             .ins()
             .brif(interpret, to_interpret, &[], to_stop, &[]);
-        self.b.switch_to_block(cont);
+        self.builder.switch_to_block(cont);
     }
 
     /// Calls `builtin` with `args` and returns its exit code, if it returns one.
@@ -45,36 +45,36 @@ impl Ctx<'_, '_> {
         let sig = match self.builtin_sigs[builtin.index()] {
             Some(sig) => sig,
             None => {
-                let call_conv = self.b.func.signature.call_conv;
+                let call_conv = self.builder.func.signature.call_conv;
                 let sig = self
-                    .b
+                    .builder
                     .import_signature(builtin_signature(builtin, call_conv));
                 *self.builtin_sigs[builtin.index()].insert(sig)
             }
         };
-        let callee = self.iconst(self.l.builtins.address(builtin) as u64);
+        let callee = self.iconst(self.lowering.builtins.address(builtin) as u64);
         let args: Vec<Value> = args
             .iter()
             .zip(builtin.params())
             .map(|(arg, param)| match *arg {
                 Arg::Value(v) => v,
-                Arg::Const(c) => self.b.ins().iconst(param_type(*param), c as i64),
+                Arg::Const(c) => self.builder.ins().iconst(param_type(*param), c as i64),
             })
             .collect();
-        let call = self.b.ins().call_indirect(sig, callee, &args);
-        self.b.inst_results(call).first().copied()
+        let call = self.builder.ins().call_indirect(sig, callee, &args);
+        self.builder.inst_results(call).first().copied()
     }
 
     /// Calls `builtin` with `args`, then goes on in a new block (returned) if the exit code
     /// is [`exit::CONTINUE`], else returns the code.
     pub(super) fn call_and_continue(&mut self, builtin: Builtin, args: &[Arg]) -> Block {
         let code = self.call_builtin(builtin, args);
-        let cont = self.b.create_block();
+        let cont = self.builder.create_block();
         match code {
             Some(code) => self.stop_unless_zero(code, cont),
             None => {
-                self.b.ins().jump(cont, &[]);
-                self.b.switch_to_block(cont);
+                self.builder.ins().jump(cont, &[]);
+                self.builder.switch_to_block(cont);
             }
         }
         cont
@@ -93,7 +93,7 @@ impl Ctx<'_, '_> {
         // An instruction that keeps to its stack effect leaves the items below its inputs as
         // they were: their constants stay known after the call.
         let kept: Vec<(usize, U256)> = match OPCODES[ins.op as usize] {
-            Some(info) if !ends_segment_after(self.l.spec, ins.op) => {
+            Some(info) if !ends_segment_after(self.lowering.spec, ins.op) => {
                 let (inputs, outputs) = (info.inputs as usize, info.outputs as usize);
                 Self::facts(vs)
                     .into_iter()
@@ -104,33 +104,36 @@ impl Ctx<'_, '_> {
             _ => Vec::new(),
         };
         let len = self.spill(vs);
-        let gas = self.b.use_var(self.gas);
-        let gas = self.b.ins().iadd_imm(gas, rest_after as i64);
+        let gas = self.builder.use_var(self.gas);
+        let gas = self.builder.ins().iadd_imm(gas, rest_after as i64);
         let ctx = self.ctx();
-        self.b.ins().store(flags, gas, ctx, offsets::GAS);
-        self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
+        self.builder.ins().store(flags, gas, ctx, offsets::GAS);
+        self.builder
+            .ins()
+            .store(flags, len, ctx, offsets::STACK_LEN);
         self.call_and_continue(Builtin::Exec, &[Arg::Value(ctx), Arg::Const(ins.pc as u64)]);
         let ctx = self.ctx();
-        let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
-        let len = self.b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
+        let gas = self.builder.ins().load(I64, flags, ctx, offsets::GAS);
+        let len = self.builder.ins().load(I64, flags, ctx, offsets::STACK_LEN);
         *vs = self.fresh_with(len, &kept);
         if rest_after > 0 && !last {
             // The builtin may have left less than the rest of the segment needs: the
             // interpreter then runs out of gas at the right instruction.
-            let enough =
-                self.b
-                    .ins()
-                    .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, rest_after as i64);
-            let ok = self.b.create_block();
-            let short = self.b.create_block();
-            self.b.set_cold_block(short);
-            self.b.ins().brif(enough, ok, &[], short, &[]);
-            self.b.switch_to_block(short);
+            let enough = self.builder.ins().icmp_imm(
+                IntCC::UnsignedGreaterThanOrEqual,
+                gas,
+                rest_after as i64,
+            );
+            let ok = self.builder.create_block();
+            let short = self.builder.create_block();
+            self.builder.set_cold_block(short);
+            self.builder.ins().brif(enough, ok, &[], short, &[]);
+            self.builder.switch_to_block(short);
             self.ret(exit::INTERPRET);
-            self.b.switch_to_block(ok);
+            self.builder.switch_to_block(ok);
         }
-        let gas = self.b.ins().iadd_imm(gas, -(rest_after as i64));
-        self.b.def_var(self.gas, gas);
+        let gas = self.builder.ins().iadd_imm(gas, -(rest_after as i64));
+        self.builder.def_var(self.gas, gas);
         true
     }
 

@@ -1,26 +1,26 @@
 //! Arithmetic on words as four 64-bit limbs in SSA (least significant first), some of it on
 //! 128-bit halves where x64 lowers those to shorter carry chains.
 
-use super::Ctx;
+use super::FunctionLowering;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I128, I64};
 use cranelift_codegen::ir::{InstBuilder, InstructionData, Opcode, Value};
 use nestedvm_interp::{opcode, U256};
 
-impl Ctx<'_, '_> {
+impl FunctionLowering<'_, '_> {
     /// `a + b + carry`, with the carry out (both i8 flags); x64 has no lowering for
     /// Cranelift's carry-in forms, so the two carries are combined by hand.
     fn add_carry(&mut self, a: Value, b: Value, carry: Value) -> (Value, Value) {
-        let (t, c1) = self.b.ins().uadd_overflow(a, b);
-        let cin = self.b.ins().uextend(I64, carry);
-        let (r, c2) = self.b.ins().uadd_overflow(t, cin);
-        (r, self.b.ins().bor(c1, c2))
+        let (t, c1) = self.builder.ins().uadd_overflow(a, b);
+        let cin = self.builder.ins().uextend(I64, carry);
+        let (r, c2) = self.builder.ins().uadd_overflow(t, cin);
+        (r, self.builder.ins().bor(c1, c2))
     }
 
     /// The constant `v` holds, when an `iconst` defines it.
     fn const_value(&self, v: Value) -> Option<u64> {
-        let inst = self.b.func.dfg.value_def(v).inst()?;
-        match self.b.func.dfg.insts[inst] {
+        let inst = self.builder.func.dfg.value_def(v).inst()?;
+        match self.builder.func.dfg.insts[inst] {
             InstructionData::UnaryImm {
                 opcode: Opcode::Iconst,
                 imm,
@@ -31,15 +31,15 @@ impl Ctx<'_, '_> {
 
     /// A word as two 128-bit halves (low, high).
     fn halves(&mut self, w: [Value; 4]) -> (Value, Value) {
-        let lo = self.b.ins().iconcat(w[0], w[1]);
-        let hi = self.b.ins().iconcat(w[2], w[3]);
+        let lo = self.builder.ins().iconcat(w[0], w[1]);
+        let hi = self.builder.ins().iconcat(w[2], w[3]);
         (lo, hi)
     }
 
     /// The limbs of two 128-bit halves.
     fn join_halves(&mut self, lo: Value, hi: Value) -> [Value; 4] {
-        let (r0, r1) = self.b.ins().isplit(lo);
-        let (r2, r3) = self.b.ins().isplit(hi);
+        let (r0, r1) = self.builder.ins().isplit(lo);
+        let (r2, r3) = self.builder.ins().isplit(hi);
         [r0, r1, r2, r3]
     }
 
@@ -49,7 +49,7 @@ impl Ctx<'_, '_> {
         let (alo, ahi) = self.halves(a);
         let (blo, bhi) = self.halves(b);
         let constant_low = self.const_value(b[0]).is_some() && self.const_value(b[1]).is_some();
-        let ins = self.b.ins();
+        let ins = self.builder.ins();
         let (lo, carry) = if !constant_low {
             // x64 takes the carry of a 128-bit overflow op straight from the flags (setb
             // after add/adc or sub/sbb), where a compare would recompute it.
@@ -60,30 +60,36 @@ impl Ctx<'_, '_> {
             }
         } else if subtract {
             let lo = ins.isub(alo, blo);
-            (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo))
+            (
+                lo,
+                self.builder.ins().icmp(IntCC::UnsignedLessThan, alo, blo),
+            )
         } else {
             // The carry from the result: a constant `blo` stays an immediate of the add.
             let lo = ins.iadd(alo, blo);
-            (lo, self.b.ins().icmp(IntCC::UnsignedLessThan, lo, alo))
+            (
+                lo,
+                self.builder.ins().icmp(IntCC::UnsignedLessThan, lo, alo),
+            )
         };
         // Through i64, so that x64 adds it as a register and an immediate 0.
-        let carry = self.b.ins().uextend(I64, carry);
-        let carry = self.b.ins().uextend(I128, carry);
+        let carry = self.builder.ins().uextend(I64, carry);
+        let carry = self.builder.ins().uextend(I128, carry);
         let high_zero = self.const_value(b[2]) == Some(0) && self.const_value(b[3]) == Some(0);
         let hi = if subtract {
             let d = if high_zero {
                 ahi
             } else {
-                self.b.ins().isub(ahi, bhi)
+                self.builder.ins().isub(ahi, bhi)
             };
-            self.b.ins().isub(d, carry)
+            self.builder.ins().isub(d, carry)
         } else {
             let t = if high_zero {
                 ahi
             } else {
-                self.b.ins().iadd(ahi, bhi)
+                self.builder.ins().iadd(ahi, bhi)
             };
-            self.b.ins().iadd(t, carry)
+            self.builder.ins().iadd(t, carry)
         };
         self.join_halves(lo, hi)
     }
@@ -94,20 +100,20 @@ impl Ctx<'_, '_> {
         for i in 0..4 {
             let mut carry = zero;
             for j in 0..4 - i {
-                let lo = self.b.ins().imul(a[j], b[i]);
+                let lo = self.builder.ins().imul(a[j], b[i]);
                 if i + j == 3 {
-                    let t = self.b.ins().iadd(r[3], lo);
-                    r[3] = self.b.ins().iadd(t, carry);
+                    let t = self.builder.ins().iadd(r[3], lo);
+                    r[3] = self.builder.ins().iadd(t, carry);
                     continue;
                 }
-                let hi = self.b.ins().umulhi(a[j], b[i]);
-                let (t, c1) = self.b.ins().uadd_overflow(r[i + j], lo);
-                let (t, c2) = self.b.ins().uadd_overflow(t, carry);
+                let hi = self.builder.ins().umulhi(a[j], b[i]);
+                let (t, c1) = self.builder.ins().uadd_overflow(r[i + j], lo);
+                let (t, c2) = self.builder.ins().uadd_overflow(t, carry);
                 r[i + j] = t;
-                let c1 = self.b.ins().uextend(I64, c1);
-                let c2 = self.b.ins().uextend(I64, c2);
-                let h = self.b.ins().iadd(hi, c1);
-                carry = self.b.ins().iadd(h, c2);
+                let c1 = self.builder.ins().uextend(I64, c1);
+                let c2 = self.builder.ins().uextend(I64, c2);
+                let h = self.builder.ins().iadd(hi, c1);
+                carry = self.builder.ins().iadd(h, c2);
             }
         }
         r
@@ -116,13 +122,13 @@ impl Ctx<'_, '_> {
     /// `a * c` for a constant `c` below 2^64: one row of the schoolbook product.
     pub(super) fn mul_small(&mut self, a: [Value; 4], c: u64) -> [Value; 4] {
         let c = self.iconst(c);
-        let lo: [Value; 4] = std::array::from_fn(|i| self.b.ins().imul(a[i], c));
-        let hi: [Value; 3] = std::array::from_fn(|i| self.b.ins().umulhi(a[i], c));
-        let (r1, carry) = self.b.ins().uadd_overflow(lo[1], hi[0]);
+        let lo: [Value; 4] = std::array::from_fn(|i| self.builder.ins().imul(a[i], c));
+        let hi: [Value; 3] = std::array::from_fn(|i| self.builder.ins().umulhi(a[i], c));
+        let (r1, carry) = self.builder.ins().uadd_overflow(lo[1], hi[0]);
         let (r2, carry) = self.add_carry(lo[2], hi[1], carry);
-        let r3 = self.b.ins().iadd(lo[3], hi[2]);
-        let carry = self.b.ins().uextend(I64, carry);
-        let r3 = self.b.ins().iadd(r3, carry);
+        let r3 = self.builder.ins().iadd(lo[3], hi[2]);
+        let carry = self.builder.ins().uextend(I64, carry);
+        let r3 = self.builder.ins().iadd(r3, carry);
         [lo[0], r1, r2, r3]
     }
 
@@ -135,11 +141,11 @@ impl Ctx<'_, '_> {
         } else {
             IntCC::UnsignedLessThan
         };
-        let hi_lt = self.b.ins().icmp(cc, ahi, bhi);
-        let hi_eq = self.b.ins().icmp(IntCC::Equal, ahi, bhi);
-        let lo_lt = self.b.ins().icmp(IntCC::UnsignedLessThan, alo, blo);
-        let eq_and = self.b.ins().band(hi_eq, lo_lt);
-        let r = self.b.ins().bor(hi_lt, eq_and);
+        let hi_lt = self.builder.ins().icmp(cc, ahi, bhi);
+        let hi_eq = self.builder.ins().icmp(IntCC::Equal, ahi, bhi);
+        let lo_lt = self.builder.ins().icmp(IntCC::UnsignedLessThan, alo, blo);
+        let eq_and = self.builder.ins().band(hi_eq, lo_lt);
+        let r = self.builder.ins().bor(hi_lt, eq_and);
         self.flag(r)
     }
 
@@ -160,36 +166,36 @@ impl Ctx<'_, '_> {
         } else {
             IntCC::UnsignedLessThanOrEqual
         };
-        let high = self.b.ins().bor(x[1], x[2]);
-        let high = self.b.ins().bor(high, x[3]);
-        let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
-        let low = self.b.ins().icmp_imm(low_cc, x[0], c as i64);
-        let mut r = self.b.ins().band(high_zero, low);
+        let high = self.builder.ins().bor(x[1], x[2]);
+        let high = self.builder.ins().bor(high, x[3]);
+        let high_zero = self.builder.ins().icmp_imm(IntCC::Equal, high, 0);
+        let low = self.builder.ins().icmp_imm(low_cc, x[0], c as i64);
+        let mut r = self.builder.ins().band(high_zero, low);
         if signed {
-            let negative = self.b.ins().icmp_imm(IntCC::SignedLessThan, x[3], 0);
-            r = self.b.ins().bor(r, negative);
+            let negative = self.builder.ins().icmp_imm(IntCC::SignedLessThan, x[3], 0);
+            r = self.builder.ins().bor(r, negative);
         }
         if !below {
-            r = self.b.ins().bxor_imm(r, 1);
+            r = self.builder.ins().bxor_imm(r, 1);
         }
         self.flag(r)
     }
 
     pub(super) fn xor(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        std::array::from_fn(|k| self.b.ins().bxor(a[k], b[k]))
+        std::array::from_fn(|k| self.builder.ins().bxor(a[k], b[k]))
     }
 
     pub(super) fn is_zero(&mut self, a: [Value; 4]) -> [Value; 4] {
-        let x = self.b.ins().bor(a[0], a[1]);
-        let y = self.b.ins().bor(a[2], a[3]);
-        let z = self.b.ins().bor(x, y);
-        let r = self.b.ins().icmp_imm(IntCC::Equal, z, 0);
+        let x = self.builder.ins().bor(a[0], a[1]);
+        let y = self.builder.ins().bor(a[2], a[3]);
+        let z = self.builder.ins().bor(x, y);
+        let r = self.builder.ins().icmp_imm(IntCC::Equal, z, 0);
         self.flag(r)
     }
 
     /// A boolean (i8) as a word.
     fn flag(&mut self, r: Value) -> [Value; 4] {
-        let r = self.b.ins().uextend(I64, r);
+        let r = self.builder.ins().uextend(I64, r);
         let z = self.iconst(0);
         [r, z, z, z]
     }
@@ -201,8 +207,8 @@ impl Ctx<'_, '_> {
         }
         let bit = (31 - n.low_u64()) * 8;
         let limb = x[(bit / 64) as usize];
-        let v = self.b.ins().ushr_imm(limb, (bit % 64) as i64);
-        let v = self.b.ins().band_imm(v, 0xff);
+        let v = self.builder.ins().ushr_imm(limb, (bit % 64) as i64);
+        let v = self.builder.ins().band_imm(v, 0xff);
         [v, z, z, z]
     }
 
@@ -230,18 +236,18 @@ impl Ctx<'_, '_> {
                 (src, Some(src + 1).filter(|s| *s <= 3))
             };
             let main = if left {
-                self.b.ins().ishl_imm(x[src], bits)
+                self.builder.ins().ishl_imm(x[src], bits)
             } else {
-                self.b.ins().ushr_imm(x[src], bits)
+                self.builder.ins().ushr_imm(x[src], bits)
             };
             match spill {
                 Some(s) if bits != 0 => {
                     let carry = if left {
-                        self.b.ins().ushr_imm(x[s], 64 - bits)
+                        self.builder.ins().ushr_imm(x[s], 64 - bits)
                     } else {
-                        self.b.ins().ishl_imm(x[s], 64 - bits)
+                        self.builder.ins().ishl_imm(x[s], 64 - bits)
                     };
-                    self.b.ins().bor(main, carry)
+                    self.builder.ins().bor(main, carry)
                 }
                 _ => main,
             }
@@ -260,22 +266,22 @@ impl Ctx<'_, '_> {
 
     /// Whether a word is below `limit` (a small constant), as an i8 flag.
     fn below(&mut self, n: [Value; 4], limit: u64) -> Value {
-        let high = self.b.ins().bor(n[1], n[2]);
-        let high = self.b.ins().bor(high, n[3]);
-        let high_zero = self.b.ins().icmp_imm(IntCC::Equal, high, 0);
+        let high = self.builder.ins().bor(n[1], n[2]);
+        let high = self.builder.ins().bor(high, n[3]);
+        let high_zero = self.builder.ins().icmp_imm(IntCC::Equal, high, 0);
         let small = self
-            .b
+            .builder
             .ins()
             .icmp_imm(IntCC::UnsignedLessThan, n[0], limit as i64);
-        self.b.ins().band(high_zero, small)
+        self.builder.ins().band(high_zero, small)
     }
 
     /// `limbs[k]` for a run-time `k` in 0..4 (`k` is masked to that range).
     fn select_limb(&mut self, k: Value, limbs: [Value; 4]) -> Value {
         let mut r = limbs[3];
         for i in (0..3).rev() {
-            let is = self.b.ins().icmp_imm(IntCC::Equal, k, i as i64);
-            r = self.b.ins().select(is, limbs[i], r);
+            let is = self.builder.ins().icmp_imm(IntCC::Equal, k, i as i64);
+            r = self.builder.ins().select(is, limbs[i], r);
         }
         r
     }
@@ -287,9 +293,9 @@ impl Ctx<'_, '_> {
         }
         let bit = b.low_u64() * 8 + 7;
         let (k, p) = ((bit / 64) as usize, (bit % 64) as i64);
-        let up = self.b.ins().ishl_imm(x[k], 63 - p);
-        let e = self.b.ins().sshr_imm(up, 63 - p);
-        let sign = self.b.ins().sshr_imm(e, 63);
+        let up = self.builder.ins().ishl_imm(x[k], 63 - p);
+        let e = self.builder.ins().sshr_imm(up, 63 - p);
+        let sign = self.builder.ins().sshr_imm(e, 63);
         std::array::from_fn(|j| match j.cmp(&k) {
             std::cmp::Ordering::Less => x[j],
             std::cmp::Ordering::Equal => e,
@@ -302,15 +308,15 @@ impl Ctx<'_, '_> {
         let z = self.iconst(0);
         let ok = self.below(n, 32);
         // Bit offset of the byte from the low end: 248 - 8n.
-        let eight_n = self.b.ins().ishl_imm(n[0], 3);
+        let eight_n = self.builder.ins().ishl_imm(n[0], 3);
         let c = self.iconst(248);
-        let bit = self.b.ins().isub(c, eight_n);
-        let k = self.b.ins().ushr_imm(bit, 6);
-        let k = self.b.ins().band_imm(k, 3);
+        let bit = self.builder.ins().isub(c, eight_n);
+        let k = self.builder.ins().ushr_imm(bit, 6);
+        let k = self.builder.ins().band_imm(k, 3);
         let limb = self.select_limb(k, x);
-        let v = self.b.ins().ushr(limb, bit);
-        let v = self.b.ins().band_imm(v, 0xff);
-        let v = self.b.ins().select(ok, v, z);
+        let v = self.builder.ins().ushr(limb, bit);
+        let v = self.builder.ins().band_imm(v, 0xff);
+        let v = self.builder.ins().select(ok, v, z);
         [v, z, z, z]
     }
 
@@ -319,38 +325,38 @@ impl Ctx<'_, '_> {
     pub(super) fn shift_var(&mut self, op: u8, n: [Value; 4], x: [Value; 4]) -> [Value; 4] {
         let z = self.iconst(0);
         let fill = if op == opcode::SAR {
-            self.b.ins().sshr_imm(x[3], 63)
+            self.builder.ins().sshr_imm(x[3], 63)
         } else {
             z
         };
         let in_range = self.below(n, 256);
-        let words = self.b.ins().ushr_imm(n[0], 6);
-        let words = self.b.ins().band_imm(words, 3);
-        let bits = self.b.ins().band_imm(n[0], 63);
-        let back = self.b.ins().bxor_imm(bits, 63);
+        let words = self.builder.ins().ushr_imm(n[0], 6);
+        let words = self.builder.ins().band_imm(words, 3);
+        let bits = self.builder.ins().band_imm(n[0], 63);
+        let back = self.builder.ins().bxor_imm(bits, 63);
         // y: x shifted by `bits`; the bits crossing a limb boundary move by 64 - bits, done
         // as 1 then 63 - bits so that a shift by 0 moves nothing across.
         let y: [Value; 4] = std::array::from_fn(|i| {
             if op == opcode::SHL {
-                let main = self.b.ins().ishl(x[i], bits);
+                let main = self.builder.ins().ishl(x[i], bits);
                 if i == 0 {
                     return main;
                 }
-                let c = self.b.ins().ushr_imm(x[i - 1], 1);
-                let c = self.b.ins().ushr(c, back);
-                self.b.ins().bor(main, c)
+                let c = self.builder.ins().ushr_imm(x[i - 1], 1);
+                let c = self.builder.ins().ushr(c, back);
+                self.builder.ins().bor(main, c)
             } else {
                 if i == 3 {
                     return if op == opcode::SAR {
-                        self.b.ins().sshr(x[3], bits)
+                        self.builder.ins().sshr(x[3], bits)
                     } else {
-                        self.b.ins().ushr(x[3], bits)
+                        self.builder.ins().ushr(x[3], bits)
                     };
                 }
-                let main = self.b.ins().ushr(x[i], bits);
-                let c = self.b.ins().ishl_imm(x[i + 1], 1);
-                let c = self.b.ins().ishl(c, back);
-                self.b.ins().bor(main, c)
+                let main = self.builder.ins().ushr(x[i], bits);
+                let c = self.builder.ins().ishl_imm(x[i + 1], 1);
+                let c = self.builder.ins().ishl(c, back);
+                self.builder.ins().bor(main, c)
             }
         });
         std::array::from_fn(|j| {
@@ -369,7 +375,7 @@ impl Ctx<'_, '_> {
                 }
             });
             let r = self.select_limb(words, cand);
-            self.b.ins().select(in_range, r, fill)
+            self.builder.ins().select(in_range, r, fill)
         })
     }
 }

@@ -1,4 +1,4 @@
-//! Lowering: segments to Cranelift IR, one function per contract.
+//! Lowering: segments to Cranelift IR, one function per unit.
 //!
 //! A word is four little-endian 64-bit limbs in SSA. Inside a segment the top of the stack
 //! lives in SSA values (the virtual stack) and reaches the frame's stack buffer only when the
@@ -7,6 +7,12 @@
 //! when either check fails, the interpreter takes the segment and finds the exact instruction
 //! that fails. Gas is kept as the interpreter would count it wherever it is observable: GAS
 //! and builtins see the static gas of the rest of the segment added back.
+//!
+//! This module drives the function (its entry, each segment's entries and checks, the shared
+//! returns) and dispatches each instruction to its concern: `stack` (the virtual stack),
+//! `arith` (word instructions) over `limbs` (arithmetic on limbs), `memory`, `jumps`
+//! (control flow, loops, the dispatcher of computed jumps), `calls` (builtins) and `groups`
+//! (the cap on values joined through block arguments).
 
 mod arith;
 mod calls;
@@ -81,11 +87,11 @@ pub fn entry_signature(call_conv: CallConv) -> Signature {
 
 /// The state of lowering one function: the builder, the gas variable, each segment's entries
 /// and what the function shares across segments.
-struct Ctx<'a, 'b> {
+struct FunctionLowering<'a, 'b> {
     /// What is lowered.
-    l: &'a Lowering<'a>,
+    lowering: &'a Lowering<'a>,
     /// The function being built.
-    b: FunctionBuilder<'b>,
+    builder: FunctionBuilder<'b>,
     /// The gas left after the current segment's static gas.
     gas: Variable,
     /// Each segment's two entries, by its start.
@@ -158,9 +164,9 @@ impl Lowering<'_> {
                 },
             );
         }
-        let mut c = Ctx {
-            l: self,
-            b,
+        let mut c = FunctionLowering {
+            lowering: self,
+            builder: b,
             gas,
             entries,
             groups: Groups::default(),
@@ -172,16 +178,16 @@ impl Lowering<'_> {
             entry_facts: HashMap::new(),
         };
 
-        // Entry: switch on the resume pc. Segments pass the gas and the height through the
-        // context, so no segment block takes arguments: SSA construction stays local to a
-        // segment and linear in the code, however many segments the switch reaches.
-        let unknown = c.b.create_block();
+        // Entry: switch on the resume pc to each segment's entry from the context, which takes
+        // no arguments, so no value joins across the switch: SSA construction stays local to
+        // a segment and linear in the code, however many segments the switch reaches.
+        let unknown = c.builder.create_block();
         let mut switch = Switch::new();
         for (&start, entry) in &c.entries {
             switch.set_entry(start as u128, entry.from_context);
         }
-        switch.emit(&mut c.b, resume_pc, unknown);
-        c.b.switch_to_block(unknown);
+        switch.emit(&mut c.builder, resume_pc, unknown);
+        c.builder.switch_to_block(unknown);
         c.leave(exit::INTERPRET, resume_pc, len, None);
 
         for segment in self.segments.values() {
@@ -192,21 +198,21 @@ impl Lowering<'_> {
         }
         c.emit_exits();
 
-        c.b.seal_all_blocks();
-        c.b.finalize();
+        c.builder.seal_all_blocks();
+        c.builder.finalize();
     }
 }
 
-impl Ctx<'_, '_> {
+impl FunctionLowering<'_, '_> {
     /// The context (in the pinned register: read at each use, so nothing holds it).
     fn ctx(&mut self) -> Value {
-        self.b.ins().get_pinned_reg(I64)
+        self.builder.ins().get_pinned_reg(I64)
     }
 
     /// The stack buffer's base, read from the context.
     fn stack_base(&mut self) -> Value {
         let ctx = self.ctx();
-        self.b
+        self.builder
             .ins()
             .load(I64, MemFlags::trusted(), ctx, offsets::STACK)
     }
@@ -215,13 +221,13 @@ impl Ctx<'_, '_> {
     /// function's shared return for it.
     fn ret(&mut self, code: u32) {
         let exit = self.exit(code);
-        self.b.ins().jump(exit, &[]);
+        self.builder.ins().jump(exit, &[]);
     }
 
     /// The shared return of `code`.
     fn exit(&mut self, code: u32) -> Block {
         let slot = &mut self.exits[usize::from(code == exit::INTERPRET)];
-        *slot.get_or_insert_with(|| self.b.create_block())
+        *slot.get_or_insert_with(|| self.builder.create_block())
     }
 
     /// The shared returns: each gives the caller its pinned register back and returns its
@@ -231,74 +237,81 @@ impl Ctx<'_, '_> {
             let Some(block) = self.exits[slot] else {
                 continue;
             };
-            self.b.set_cold_block(block);
-            self.b.switch_to_block(block);
+            self.builder.set_cold_block(block);
+            self.builder.switch_to_block(block);
             let ctx = self.ctx();
-            let callers = self
-                .b
-                .ins()
-                .load(I64, MemFlags::trusted(), ctx, offsets::CALLERS_PINNED);
-            self.b.ins().set_pinned_reg(callers);
-            let code = self.b.ins().iconst(I32, code as i64);
-            self.b.ins().return_(&[code]);
+            let callers =
+                self.builder
+                    .ins()
+                    .load(I64, MemFlags::trusted(), ctx, offsets::CALLERS_PINNED);
+            self.builder.ins().set_pinned_reg(callers);
+            let code = self.builder.ins().iconst(I32, code as i64);
+            self.builder.ins().return_(&[code]);
         }
     }
 
     fn iconst(&mut self, v: u64) -> Value {
-        self.b.ins().iconst(I64, v as i64)
+        self.builder.ins().iconst(I64, v as i64)
     }
 
     /// Stores the state and returns `code` with `pc`; the gas stored is the variable's plus
     /// `extra_gas` (static gas given back to the interpreter).
     fn leave(&mut self, code: u32, pc: Value, len: Value, extra_gas: Option<u64>) {
         let flags = MemFlags::trusted();
-        let mut gas = self.b.use_var(self.gas);
+        let mut gas = self.builder.use_var(self.gas);
         if let Some(extra) = extra_gas.filter(|e| *e > 0) {
-            gas = self.b.ins().iadd_imm(gas, extra as i64);
+            gas = self.builder.ins().iadd_imm(gas, extra as i64);
         }
         let ctx = self.ctx();
-        self.b.ins().store(flags, gas, ctx, offsets::GAS);
-        self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
-        self.b.ins().store(flags, pc, ctx, offsets::PC);
+        self.builder.ins().store(flags, gas, ctx, offsets::GAS);
+        self.builder
+            .ins()
+            .store(flags, len, ctx, offsets::STACK_LEN);
+        self.builder.ins().store(flags, pc, ctx, offsets::PC);
         self.ret(code);
     }
 
     fn segment(&mut self, seg: &Segment) {
-        let l = self.l;
+        let spec = self.lowering.spec;
         let Entry {
             from_context,
             with_args: entry,
         } = self.entries[&seg.start];
         let flags = MemFlags::trusted();
-        self.b.switch_to_block(from_context);
+        self.builder.switch_to_block(from_context);
         let ctx = self.ctx();
-        let gas = self.b.ins().load(I64, flags, ctx, offsets::GAS);
-        let len = self.b.ins().load(I64, flags, ctx, offsets::STACK_LEN);
-        self.b.ins().jump(entry, &[gas.into(), len.into()]);
-        self.b.switch_to_block(entry);
-        let (gas, len) = (self.b.block_params(entry)[0], self.b.block_params(entry)[1]);
+        let gas = self.builder.ins().load(I64, flags, ctx, offsets::GAS);
+        let len = self.builder.ins().load(I64, flags, ctx, offsets::STACK_LEN);
+        self.builder.ins().jump(entry, &[gas.into(), len.into()]);
+        self.builder.switch_to_block(entry);
+        let (gas, len) = (
+            self.builder.block_params(entry)[0],
+            self.builder.block_params(entry)[1],
+        );
         // Entry checks: gas for the whole segment and its stack bounds (skipped when every
         // height passes).
         let ok = self.entry_ok(gas, len, seg.static_gas, (seg.min_entry, seg.max_entry));
-        let body = self.b.create_block();
+        let body = self.builder.create_block();
         // The bail block stores the gas and the height (they may have come in registers) and
         // where the interpreter takes over, then leaves through the shared return. (One per
         // segment: a block shared by thousands of branches, taking their values as
         // arguments, makes register allocation superlinear.) Cold, so the hot path of a run
         // of segments stays contiguous.
-        let bail = self.b.create_block();
-        self.b.set_cold_block(bail);
-        self.b.ins().brif(ok, body, &[], bail, &[]);
-        self.b.switch_to_block(bail);
+        let bail = self.builder.create_block();
+        self.builder.set_cold_block(bail);
+        self.builder.ins().brif(ok, body, &[], bail, &[]);
+        self.builder.switch_to_block(bail);
         let pc = self.iconst(seg.start as u64);
         let ctx = self.ctx();
-        self.b.ins().store(flags, gas, ctx, offsets::GAS);
-        self.b.ins().store(flags, len, ctx, offsets::STACK_LEN);
-        self.b.ins().store(flags, pc, ctx, offsets::PC);
+        self.builder.ins().store(flags, gas, ctx, offsets::GAS);
+        self.builder
+            .ins()
+            .store(flags, len, ctx, offsets::STACK_LEN);
+        self.builder.ins().store(flags, pc, ctx, offsets::PC);
         self.ret(exit::INTERPRET);
-        self.b.switch_to_block(body);
-        let gas = self.b.ins().iadd_imm(gas, -(seg.static_gas as i64));
-        self.b.def_var(self.gas, gas);
+        self.builder.switch_to_block(body);
+        let gas = self.builder.ins().iadd_imm(gas, -(seg.static_gas as i64));
+        self.builder.def_var(self.gas, gas);
         self.current = seg.start;
         let facts = self.entry_facts.remove(&seg.start).unwrap_or_default();
         let mut vs = self.fresh_with(len, &facts);
@@ -309,7 +322,7 @@ impl Ctx<'_, '_> {
         // Static gas from each instruction to the end of the segment.
         let mut rest_from = vec![0u64; seg.instrs.len() + 1];
         for (i, ins) in seg.instrs.iter().enumerate().rev() {
-            rest_from[i] = rest_from[i + 1] + l.spec.static_gas[ins.op as usize];
+            rest_from[i] = rest_from[i + 1] + spec.static_gas[ins.op as usize];
         }
         for (i, ins) in seg.instrs.iter().enumerate() {
             let next = seg.instrs.get(i + 1).map(|n| n.op);
@@ -337,23 +350,23 @@ impl Ctx<'_, '_> {
         static_gas: u64,
         (min, max): (u16, u16),
     ) -> Value {
-        let ok = self
-            .b
-            .ins()
-            .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, static_gas as i64);
+        let ok =
+            self.builder
+                .ins()
+                .icmp_imm(IntCC::UnsignedGreaterThanOrEqual, gas, static_gas as i64);
         if min > max {
-            return self.b.ins().iconst(I8, 0);
+            return self.builder.ins().iconst(I8, 0);
         }
         if min == 0 && max as usize >= STACK_LIMIT {
             return ok;
         }
-        let above_min = self.b.ins().iadd_imm(len, -(min as i64));
-        let in_bounds = self.b.ins().icmp_imm(
+        let above_min = self.builder.ins().iadd_imm(len, -(min as i64));
+        let in_bounds = self.builder.ins().icmp_imm(
             IntCC::UnsignedLessThanOrEqual,
             above_min,
             (max - min) as i64,
         );
-        self.b.ins().band(ok, in_bounds)
+        self.builder.ins().band(ok, in_bounds)
     }
 
     /// Lowers one instruction; false when it ended the block (jumped or left).
@@ -394,8 +407,8 @@ impl Ctx<'_, '_> {
     /// GAS: the gas left as the interpreter counts it after the instruction (the rest of the
     /// segment's static gas given back).
     fn push_gas(&mut self, vs: &mut VStack, rest_after: u64) {
-        let g = self.b.use_var(self.gas);
-        let g = self.b.ins().iadd_imm(g, rest_after as i64);
+        let g = self.builder.use_var(self.gas);
+        let g = self.builder.ins().iadd_imm(g, rest_after as i64);
         let z = self.iconst(0);
         vs.items.push(Slot::Val([g, z, z, z], None));
     }

@@ -1,7 +1,7 @@
 //! The virtual stack: inside a segment the top of the stack lives in SSA values and reaches
-//! the frame's stack buffer only when it must (see [`Ctx::spill`]).
+//! the frame's stack buffer only when it must (see [`FunctionLowering::spill`]).
 
-use super::Ctx;
+use super::FunctionLowering;
 use crate::segments::Instr;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{InstBuilder, MemFlags, Value};
@@ -44,16 +44,22 @@ pub(super) struct VStack {
     pub(super) items: Vec<Slot>,
 }
 
-impl Ctx<'_, '_> {
+impl FunctionLowering<'_, '_> {
     pub(super) fn load_word(&mut self, base: Value, offset: i32) -> [Value; 4] {
         let flags = MemFlags::trusted();
-        std::array::from_fn(|k| self.b.ins().load(I64, flags, base, offset + 8 * k as i32))
+        std::array::from_fn(|k| {
+            self.builder
+                .ins()
+                .load(I64, flags, base, offset + 8 * k as i32)
+        })
     }
 
     pub(super) fn store_word(&mut self, w: [Value; 4], base: Value, offset: i32) {
         let flags = MemFlags::trusted();
         for (k, v) in w.into_iter().enumerate() {
-            self.b.ins().store(flags, v, base, offset + 8 * k as i32);
+            self.builder
+                .ins()
+                .store(flags, v, base, offset + 8 * k as i32);
         }
     }
 
@@ -121,7 +127,7 @@ impl Ctx<'_, '_> {
         if delta == 0 {
             vs.len
         } else {
-            self.b.ins().iadd_imm(vs.len, delta as i64)
+            self.builder.ins().iadd_imm(vs.len, delta as i64)
         }
     }
 
@@ -155,9 +161,9 @@ impl Ctx<'_, '_> {
 
     /// A fresh virtual stack over height `len`.
     pub(super) fn fresh(&mut self, len: Value) -> VStack {
-        let bytes = self.b.ins().ishl_imm(len, 5);
+        let bytes = self.builder.ins().ishl_imm(len, 5);
         let base = self.stack_base();
-        let sp0 = self.b.ins().iadd(base, bytes);
+        let sp0 = self.builder.ins().iadd(base, bytes);
         VStack {
             len,
             sp0,
@@ -177,7 +183,7 @@ impl Ctx<'_, '_> {
         match op {
             PUSH0..=PUSH32 => {
                 let n = (op - PUSH0) as usize;
-                let bytes = &self.l.code.padded()[ins.pc + 1..ins.pc + 1 + n];
+                let bytes = &self.lowering.code.padded()[ins.pc + 1..ins.pc + 1 + n];
                 let v = U256::from_big_endian(bytes);
                 let s = self.const_word(v);
                 vs.items.push(s);
