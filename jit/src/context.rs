@@ -36,7 +36,8 @@ pub struct JitContext {
     pub table: *const (),
     /// The caller's pinned register while native code keeps this context in it.
     pub callers_pinned: u64,
-    /// Words passed to and from builtins (the memory slow path: offset, value, result).
+    /// Words passed to and from builtins: the memory slow path's offset, value and result,
+    /// a word builtin's inputs and result.
     pub scratch: [u64; 12],
     /// What the growth builtin last reported (gas left, or `u64::MAX`): Cranelift's
     /// `preserve_all` calls have no return values, so its code reads it here.
