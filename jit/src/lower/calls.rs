@@ -42,6 +42,7 @@ impl FunctionLowering<'_, '_> {
 
     /// Calls `builtin` with `args` and returns its exit code, if it returns one.
     pub(super) fn call_builtin(&mut self, builtin: Builtin, args: &[Arg]) -> Option<Value> {
+        debug_assert_eq!(args.len(), builtin.params().len(), "{builtin:?}");
         let sig = match self.builtin_sigs[builtin.index()] {
             Some(sig) => sig,
             None => {
