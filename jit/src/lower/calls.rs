@@ -107,11 +107,7 @@ impl FunctionLowering<'_, '_> {
         let len = self.spill(vs);
         let gas = self.builder.use_var(self.gas);
         let gas = self.builder.ins().iadd_imm(gas, rest_after as i64);
-        let ctx = self.ctx();
-        self.builder.ins().store(flags, gas, ctx, offsets::GAS);
-        self.builder
-            .ins()
-            .store(flags, len, ctx, offsets::STACK_LEN);
+        let ctx = self.store_gas_and_height(gas, len);
         self.call_and_continue(Builtin::Exec, &[Arg::Value(ctx), Arg::Const(ins.pc as u64)]);
         let ctx = self.ctx();
         let gas = self.builder.ins().load(I64, flags, ctx, offsets::GAS);

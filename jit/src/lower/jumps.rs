@@ -3,11 +3,11 @@
 
 use super::stack::{Slot, VStack};
 use super::{DynamicJumps, Entry, FunctionLowering};
-use crate::context::{exit, offsets};
+use crate::context::exit;
 use crate::segments::{jump_landing, Instr, Segment};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I64;
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlags, Value};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value};
 use cranelift_frontend::Switch;
 use nestedvm_interp::{opcode, STACK_LIMIT, U256};
 
@@ -80,12 +80,7 @@ impl FunctionLowering<'_, '_> {
                 .ins()
                 .jump(entry.with_args, &[gas.into(), len.into()]);
         } else {
-            let flags = MemFlags::trusted();
-            let ctx = self.ctx();
-            self.builder.ins().store(flags, gas, ctx, offsets::GAS);
-            self.builder
-                .ins()
-                .store(flags, len, ctx, offsets::STACK_LEN);
+            self.store_gas_and_height(gas, len);
             self.builder.ins().jump(entry.from_context, &[]);
         }
     }
@@ -325,15 +320,6 @@ impl FunctionLowering<'_, '_> {
             self.enter(entry, gas, after);
         }
         self.builder.switch_to_block(give_up);
-        let flags = MemFlags::trusted();
-        let ctx = self.ctx();
-        self.builder
-            .ins()
-            .store(flags, handed_over, ctx, offsets::GAS);
-        self.builder
-            .ins()
-            .store(flags, len, ctx, offsets::STACK_LEN);
-        self.builder.ins().store(flags, pc, ctx, offsets::PC);
-        self.ret(exit::INTERPRET);
+        self.store_state_and_return(exit::INTERPRET, handed_over, len, pc);
     }
 }

@@ -257,18 +257,31 @@ impl FunctionLowering<'_, '_> {
     /// Stores the state and returns `code` with `pc`; the gas stored is the variable's plus
     /// `extra_gas` (static gas given back to the interpreter).
     fn leave(&mut self, code: u32, pc: Value, len: Value, extra_gas: Option<u64>) {
-        let flags = MemFlags::trusted();
         let mut gas = self.builder.use_var(self.gas);
         if let Some(extra) = extra_gas.filter(|e| *e > 0) {
             gas = self.builder.ins().iadd_imm(gas, extra as i64);
         }
+        self.store_state_and_return(code, gas, len, pc);
+    }
+
+    /// Stores `gas`, the height `len` and `pc` in the context and returns `code`.
+    fn store_state_and_return(&mut self, code: u32, gas: Value, len: Value, pc: Value) {
+        let ctx = self.store_gas_and_height(gas, len);
+        self.builder
+            .ins()
+            .store(MemFlags::trusted(), pc, ctx, offsets::PC);
+        self.ret(code);
+    }
+
+    /// Stores `gas` and the height `len` in the context, and returns the context.
+    fn store_gas_and_height(&mut self, gas: Value, len: Value) -> Value {
+        let flags = MemFlags::trusted();
         let ctx = self.ctx();
         self.builder.ins().store(flags, gas, ctx, offsets::GAS);
         self.builder
             .ins()
             .store(flags, len, ctx, offsets::STACK_LEN);
-        self.builder.ins().store(flags, pc, ctx, offsets::PC);
-        self.ret(code);
+        ctx
     }
 
     fn segment(&mut self, seg: &Segment) {
@@ -302,13 +315,7 @@ impl FunctionLowering<'_, '_> {
         self.builder.ins().brif(ok, body, &[], bail, &[]);
         self.builder.switch_to_block(bail);
         let pc = self.iconst(seg.start as u64);
-        let ctx = self.ctx();
-        self.builder.ins().store(flags, gas, ctx, offsets::GAS);
-        self.builder
-            .ins()
-            .store(flags, len, ctx, offsets::STACK_LEN);
-        self.builder.ins().store(flags, pc, ctx, offsets::PC);
-        self.ret(exit::INTERPRET);
+        self.store_state_and_return(exit::INTERPRET, gas, len, pc);
         self.builder.switch_to_block(body);
         let gas = self.builder.ins().iadd_imm(gas, -(seg.static_gas as i64));
         self.builder.def_var(self.gas, gas);
