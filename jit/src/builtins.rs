@@ -69,7 +69,17 @@ macro_rules! declare_builtins {
             /// The address of its function for host type `H`.
             pub fn address<H: Host>(self) -> usize {
                 match self {
-                    $(Builtin::$name $(($op))? => address_of!($f $(::<$g>)? $(, $op)?),)*
+                    $(Builtin::$name $((any_opcode!($op)))? => {
+                        host_address_of!(self, $f $(::<$g>)? $(, $op)?)
+                    })*
+                }
+            }
+
+            /// The address of its function when it has one for every host type. Not generic,
+            /// so that the functions are instantiated in this crate, whatever the host.
+            fn shared_address(self) -> Option<usize> {
+                match self {
+                    $(Builtin::$name $(($op))? => shared_address_of!($f $(::<$g>)? $(, $op)?),)*
                 }
             }
 
@@ -111,17 +121,31 @@ macro_rules! any_opcode {
     };
 }
 
-/// A builtin's address (in [`declare_builtins`]): one function per word opcode, per host
-/// type, or one.
-macro_rules! address_of {
-    ($f:ident ::<$g:ident>, $op:ident) => {
-        per_word_opcode!($op, $f)
+/// A builtin's address for host type `H` (in [`declare_builtins`]): its function for `H`
+/// when it has one per host type, else the shared one.
+macro_rules! host_address_of {
+    ($b:ident, $f:ident ::<$g:ident>, $op:ident) => {
+        $b.shared_address().unwrap_or_default()
     };
-    ($f:ident ::<$g:ident>) => {
+    ($b:ident, $f:ident ::<$g:ident>) => {
         $f::<$g> as *const () as usize
     };
+    ($b:ident, $f:ident) => {
+        $b.shared_address().unwrap_or_default()
+    };
+}
+
+/// A builtin's address when it does not depend on the host type (in [`declare_builtins`]):
+/// one function per word opcode, or one.
+macro_rules! shared_address_of {
+    ($f:ident ::<$g:ident>, $op:ident) => {
+        Some(per_word_opcode!($op, $f))
+    };
+    ($f:ident ::<$g:ident>) => {
+        None
+    };
     ($f:ident) => {
-        $f as *const () as usize
+        Some($f as *const () as usize)
     };
 }
 
