@@ -1,7 +1,8 @@
-//! The `extern "C"` functions native code calls, all in one place. They run the
-//! interpreter's own instruction code on the frame, so semantics live in one place, and they
-//! never let a panic unwind into native code: a caught panic halts the frame with an internal
-//! error.
+//! The `extern "C"` functions native code calls, each declared once in the list of
+//! [`Builtin`]s, from which both tiers take its address, signature and argument registers.
+//! They run the interpreter's own instruction code on the frame, so semantics live in one
+//! place, and they never let a panic unwind into native code: a caught panic halts the frame
+//! with an internal error.
 
 #[cfg(target_arch = "x86_64")]
 use crate::context::offsets;
@@ -12,65 +13,227 @@ use nestedvm_interp::opcode::{MLOAD, MSTORE, MSTORE8};
 use nestedvm_interp::{Frame, HaltReason, Host, U256};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Addresses of the builtins for one host type.
+/// The address of `$f::<OP>` for the word instruction `$op` (those
+/// [`instructions::word_op`] answers), `$f::<0>` for any other: one function per opcode, so
+/// that no dispatch on the opcode runs at the call.
+macro_rules! per_word_opcode {
+    ($op:expr, $f:ident) => {
+        per_word_opcode!(@ $op, $f, ADD, SUB, MUL, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR,
+            NOT, DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND, BYTE, SHL, SHR, SAR)
+    };
+    (@ $op:expr, $f:ident, $($name:ident),*) => {
+        match $op {
+            $(nestedvm_interp::opcode::$name => {
+                $f::<{ nestedvm_interp::opcode::$name }> as *const () as usize
+            })*
+            _ => $f::<0> as *const () as usize,
+        }
+    };
+}
+
+/// Declares the builtins, one line each: the [`Builtin`] (with `(op)` when there is one
+/// function per word opcode), its calling convention (`system`, or `preserving` for
+/// [`PRESERVING`]), the function (`::<H>` when there is one per host type), its parameters,
+/// and `-> exit` when it returns an exit code. Each builtin's address, its Cranelift
+/// signature and the baseline tier's call sequence all come from this list.
+macro_rules! declare_builtins {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident $(($op:ident))? = $conv:ident $f:ident $(::<$g:ident>)?
+            ($($param:ident: $ty:ident),*) $(-> $ret:ident)?;
+    )*) => {
+        /// A function native code calls, as the module's one list declares it: its address,
+        /// its Cranelift signature and the baseline tier's call sequence all come from there.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Builtin {
+            $($(#[$doc])* $name $((opcode_of!($op)))?,)*
+        }
+
+        /// The builtins' places in per-builtin tables.
+        #[derive(Clone, Copy)]
+        enum Index {
+            $($name,)*
+        }
+
+        impl Builtin {
+            /// How many builtins the list declares.
+            pub const COUNT: usize = [$(Index::$name),*].len();
+
+            /// Its place in per-builtin tables, below [`Builtin::COUNT`].
+            pub fn index(self) -> usize {
+                match self {
+                    $(Builtin::$name $((any_opcode!($op)))? => Index::$name as usize,)*
+                }
+            }
+
+            /// The address of its function for host type `H`.
+            pub fn address<H: Host>(self) -> usize {
+                match self {
+                    $(Builtin::$name $((any_opcode!($op)))? => {
+                        host_address_of!(self, $f $(::<$g>)? $(, $op)?)
+                    })*
+                }
+            }
+
+            /// The address of its function when it has one for every host type. Not generic,
+            /// so that the functions are instantiated in this crate, whatever the host.
+            fn shared_address(self) -> Option<usize> {
+                match self {
+                    $(Builtin::$name $(($op))? => shared_address_of!($f $(::<$g>)? $(, $op)?),)*
+                }
+            }
+
+            /// Its parameters, in the order of the system convention's argument registers.
+            pub fn params(self) -> &'static [Param] {
+                match self {
+                    $(Builtin::$name $((any_opcode!($op)))? => &[$(Param::$ty),*],)*
+                }
+            }
+
+            /// Whether it returns an exit code ([`exit::CONTINUE`] to go on).
+            pub fn returns_exit(self) -> bool {
+                match self {
+                    $(Builtin::$name $((any_opcode!($op)))? => returns_exit!($($ret)?),)*
+                }
+            }
+
+            /// How it is called.
+            pub fn convention(self) -> Convention {
+                match self {
+                    $(Builtin::$name $((any_opcode!($op)))? => convention!($conv),)*
+                }
+            }
+        }
+    };
+}
+
+/// The type of a per-opcode builtin's opcode (in [`declare_builtins`]).
+macro_rules! opcode_of {
+    ($op:ident) => {
+        u8
+    };
+}
+
+/// A pattern matching any opcode (in [`declare_builtins`]).
+macro_rules! any_opcode {
+    ($op:ident) => {
+        _
+    };
+}
+
+/// A builtin's address for host type `H` (in [`declare_builtins`]): its function for `H`
+/// when it has one per host type, else the shared one.
+macro_rules! host_address_of {
+    ($b:ident, $f:ident ::<$g:ident>, $op:ident) => {
+        $b.shared_address().unwrap_or_default()
+    };
+    ($b:ident, $f:ident ::<$g:ident>) => {
+        $f::<$g> as *const () as usize
+    };
+    ($b:ident, $f:ident) => {
+        $b.shared_address().unwrap_or_default()
+    };
+}
+
+/// A builtin's address when it does not depend on the host type (in [`declare_builtins`]):
+/// one function per word opcode, or one.
+macro_rules! shared_address_of {
+    ($f:ident ::<$g:ident>, $op:ident) => {
+        Some(per_word_opcode!($op, $f))
+    };
+    ($f:ident ::<$g:ident>) => {
+        None
+    };
+    ($f:ident) => {
+        Some($f as *const () as usize)
+    };
+}
+
+/// Whether a builtin returns an exit code (in [`declare_builtins`]).
+macro_rules! returns_exit {
+    () => {
+        false
+    };
+    (exit) => {
+        true
+    };
+}
+
+/// A builtin's calling convention (in [`declare_builtins`]).
+macro_rules! convention {
+    (system) => {
+        Convention::System
+    };
+    (preserving) => {
+        PRESERVING
+    };
+}
+
+declare_builtins! {
+    /// [`exec`]: the interpreter's instruction at `pc`.
+    Exec = system exec::<H>(ctx: Ptr, pc: U64) -> exit;
+    /// [`memory_op`]: the slow path of MLOAD, MSTORE and MSTORE8.
+    MemoryOp = system memory_op(ctx: Ptr, op: U32, pc: U64) -> exit;
+    /// [`grow_memory`] (on x86-64 [`grow_memory_preserving`]): memory growth in place, the
+    /// gas left (or `u64::MAX`) reported in the context's `grown`.
+    GrowMemory = preserving grow_memory_native(ctx: Ptr, end: U64, gas: U64);
+    /// [`word_op_of`]: word instruction `op` on the context's scratch words.
+    WordOp(op) = system word_op_of::<OP>(ctx: Ptr) -> exit;
+    /// [`word_on_stack_of`]: word instruction `op` on the stack in place (baseline tier).
+    WordOnStack(op) = system word_on_stack_of::<OP>(ctx: Ptr, top: Ptr) -> exit;
+}
+
+/// How native code passes a builtin's parameter: each in one integer register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Param {
+    /// A pointer (the context, a stack item).
+    Ptr,
+    /// A 64-bit integer.
+    U64,
+    /// A 32-bit integer.
+    U32,
+}
+
+/// How a builtin is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Convention {
+    /// The system's C convention.
+    System,
+    /// Every register kept but the flags, no return value (Cranelift's `preserve_all`).
+    PreserveAll,
+}
+
+/// The growth builtin's convention: every register kept where it has an entry in assembly
+/// that keeps them (x86-64), the system's elsewhere.
+const PRESERVING: Convention = if cfg!(target_arch = "x86_64") {
+    Convention::PreserveAll
+} else {
+    Convention::System
+};
+
+#[cfg(not(target_arch = "x86_64"))]
+use self::grow_memory as grow_memory_native;
+#[cfg(target_arch = "x86_64")]
+use self::grow_memory_preserving as grow_memory_native;
+
+/// The builtins' addresses for one host type, for code that is not generic over it.
 #[derive(Clone, Copy, Debug)]
 pub struct Builtins {
-    /// [`exec`]: `fn(ctx, pc) -> exit code`.
-    pub exec: usize,
-    /// [`memory_op`]: `fn(ctx, op, pc) -> exit code`.
-    pub memory_op: usize,
-    /// [`grow_memory`], or on x86-64 [`grow_memory_preserving`]: `fn(ctx, end, gas)`, the
-    /// gas left (or `u64::MAX`) reported in the context's `grown`.
-    pub grow_memory: usize,
+    address: fn(Builtin) -> usize,
 }
 
 impl Builtins {
     /// The builtins of host type `H`.
     pub fn of<H: Host>() -> Self {
         Builtins {
-            exec: exec::<H> as *const () as usize,
-            memory_op: memory_op as *const () as usize,
-            grow_memory: grow_memory_entry(),
+            address: Builtin::address::<H>,
         }
     }
-}
 
-/// The growth builtin native code calls (see [`Builtins::grow_memory`]).
-fn grow_memory_entry() -> usize {
-    #[cfg(target_arch = "x86_64")]
-    let f = grow_memory_preserving as *const ();
-    #[cfg(not(target_arch = "x86_64"))]
-    let f = grow_memory as *const ();
-    f as usize
-}
-
-/// How far native code may grow the frame's memory in place: the buffer's zeroed room, but
-/// never past the frame's memory limit (growing past it halts the frame, which the builtin
-/// does).
-pub(crate) fn native_room(frame: &Frame) -> u64 {
-    (frame.memory.capacity() as u64).min(frame.memory_limit)
-}
-
-/// Hands the frame what native code changed without it, but the stack: the gas, and the
-/// memory it grew in place.
-pub(crate) fn sync_in(ctx: &JitContext, frame: &mut Frame) {
-    frame.gas.remaining = ctx.gas;
-    frame.memory.grow_in_place(ctx.memory_len as usize);
-}
-
-/// Copies the frame's state into the context after a builtin has changed it.
-fn sync_back(ctx: &mut JitContext, frame: &mut Frame) {
-    ctx.stack_len = frame.stack.len() as u64;
-    sync_back_but_stack(ctx, frame);
-}
-
-/// As [`sync_back`] for builtins that leave the stack to native code.
-fn sync_back_but_stack(ctx: &mut JitContext, frame: &mut Frame) {
-    ctx.gas = frame.gas.remaining;
-    ctx.memory = frame.memory.as_mut_ptr();
-    ctx.memory_len = frame.memory.len() as u64;
-    ctx.memory_cap = native_room(frame);
-    ctx.pc = frame.pc as u64;
+    /// The address of `builtin`'s function.
+    pub fn address(&self, builtin: Builtin) -> usize {
+        (self.address)(builtin)
+    }
 }
 
 /// Runs `body`, turning a panic into an internal-error halt of the frame.
@@ -99,8 +262,8 @@ pub unsafe extern "C" fn exec<H: Host>(ctx: *mut JitContext, pc: u64) -> u32 {
     let host = unsafe { &mut *(ctx.host as *mut H) };
     let table = unsafe { &*(ctx.table as *const InstructionTable<H>) };
     // SAFETY: native code wrote every item below `stack_len`.
-    unsafe { frame.stack.set_len(ctx.stack_len as usize) };
-    sync_in(ctx, frame);
+    unsafe { ctx.write_stack_len(frame) };
+    ctx.write_gas_and_memory(frame);
     let code = guarded(frame, |frame| {
         let op = frame.code.padded()[pc as usize];
         frame.pc = pc as usize + 1;
@@ -109,7 +272,7 @@ pub unsafe extern "C" fn exec<H: Host>(ctx: *mut JitContext, pc: u64) -> u32 {
             Step::Exit => exit::STOPPED,
         }
     });
-    sync_back(ctx, frame);
+    ctx.reload(frame);
     code
 }
 
@@ -123,7 +286,7 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
     // SAFETY: as in `exec`.
     let ctx = unsafe { &mut *ctx };
     let frame = unsafe { &mut *ctx.frame };
-    sync_in(ctx, frame);
+    ctx.write_gas_and_memory(frame);
     let offset = scratch_word(ctx, 0);
     let value = scratch_word(ctx, 1);
     let code = guarded(frame, |frame| {
@@ -153,7 +316,7 @@ pub unsafe extern "C" fn memory_op(ctx: *mut JitContext, op: u32, pc: u64) -> u3
         }
         exit::CONTINUE
     });
-    sync_back_but_stack(ctx, frame);
+    ctx.reload_but_stack(frame);
     code
 }
 
@@ -278,39 +441,15 @@ fn set_scratch_result(ctx: &mut JitContext, w: &U256) {
     }
 }
 
-/// The address of `$f::<OP>` for the word instruction `$op` (those
-/// [`instructions::word_op`] answers), `$f::<0>` for any other: one function per opcode, so
-/// that no dispatch on the opcode runs at the call.
-macro_rules! per_word_opcode {
-    ($op:expr, $f:ident) => {
-        per_word_opcode!(@ $op, $f, ADD, SUB, MUL, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR,
-            NOT, DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND, BYTE, SHL, SHR, SAR)
-    };
-    (@ $op:expr, $f:ident, $($name:ident),*) => {
-        match $op {
-            $(nestedvm_interp::opcode::$name => {
-                $f::<{ nestedvm_interp::opcode::$name }> as *const () as usize
-            })*
-            _ => $f::<0> as *const () as usize,
-        }
-    };
-}
-
-/// The address of the builtin computing the word instruction `op` (DIV, MOD, ADDMOD, SAR, …:
-/// those [`instructions::word_op`] answers): `fn(ctx) -> exit code`, one function per opcode so that no
-/// dispatch on the opcode runs at the call. Its inputs are in `scratch[0..4]` (top),
-/// `[4..8]` and `[8..12]`; the result comes back in `scratch[0..4]`. No gas, no frame state:
-/// native code keeps its stack in registers across the call.
-pub fn word_op(op: u8) -> usize {
-    per_word_opcode!(op, word_op_of)
-}
-
-/// The builtin of [`word_op`] for opcode `OP` (an opcode [`instructions::word_op`] does not
-/// answer halts the frame with an internal error).
+/// The word instruction `OP` (DIV, MOD, ADDMOD, SAR, …: those [`instructions::word_op`]
+/// answers; any other halts the frame with an internal error) on the context's scratch words:
+/// its inputs in `scratch[0..4]` (top), `[4..8]` and `[8..12]`, its result back in
+/// `scratch[0..4]`. No gas, no frame state: native code keeps its stack in registers across
+/// the call. One function per opcode, so that no dispatch on the opcode runs at the call.
 ///
 /// # Safety
 /// As for [`exec`].
-unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
+pub unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
     // SAFETY: as in `exec`.
     let ctx = unsafe { &mut *ctx };
     // The words are read where they lie, not copied out and back in for the call (a tenth
@@ -327,18 +466,16 @@ unsafe extern "C" fn word_op_of<const OP: u8>(ctx: *mut JitContext) -> u32 {
     }
 }
 
-/// The address of the baseline tier's builtin for word instruction `op` (as [`word_op`]):
-/// `fn(ctx, top) -> exit code`, working on the stack in place: `top` points at the top item,
-/// the other inputs lie below it, and the result replaces the deepest input.
-pub fn word_on_stack(op: u8) -> usize {
-    per_word_opcode!(op, word_on_stack_of)
-}
-
-/// The builtin of [`word_on_stack`] for opcode `OP`.
+/// The word instruction `OP` (as [`word_op_of`]) for the baseline tier, on the stack in
+/// place: `top` points at the top item, the other inputs lie below it, and the result
+/// replaces the deepest input.
 ///
 /// # Safety
 /// As for [`exec`]; `top` and the items below it that `OP` reads are stack items.
-unsafe extern "C" fn word_on_stack_of<const OP: u8>(ctx: *mut JitContext, top: *mut U256) -> u32 {
+pub unsafe extern "C" fn word_on_stack_of<const OP: u8>(
+    ctx: *mut JitContext,
+    top: *mut U256,
+) -> u32 {
     let inputs = nestedvm_interp::opcode::OPCODES[OP as usize].map_or(0, |i| i.inputs as usize);
     // Limb by limb: baseline code has just stored them one by one, and a wider load
     // spanning two of those stores waits for both to leave the store buffer (a quarter of
@@ -369,21 +506,42 @@ unsafe extern "C" fn word_on_stack_of<const OP: u8>(ctx: *mut JitContext, top: *
 fn halt_internal(ctx: &mut JitContext) -> u32 {
     // SAFETY: as in `exec`.
     let frame = unsafe { &mut *ctx.frame };
-    sync_in(ctx, frame);
+    ctx.write_gas_and_memory(frame);
     frame.halt(HaltReason::Internal);
-    sync_back_but_stack(ctx, frame);
+    ctx.reload_but_stack(frame);
     exit::STOPPED
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::tests::AnyHost;
     use nestedvm_interp::{Bytecode, FrameAction, Status};
     use std::sync::Arc;
 
     /// A frame with 100 gas on a one-byte code.
     fn test_frame() -> Frame {
         crate::compile::tests::test_frame(Arc::new(Bytecode::new(&[0])), 100)
+    }
+
+    #[test]
+    fn each_builtin_has_a_table_place_of_its_own() {
+        let mut seen = [false; Builtin::COUNT];
+        for builtin in [
+            Builtin::Exec,
+            Builtin::MemoryOp,
+            Builtin::GrowMemory,
+            Builtin::WordOp(nestedvm_interp::opcode::ADD),
+            Builtin::WordOnStack(nestedvm_interp::opcode::ADD),
+        ] {
+            assert!(!std::mem::replace(&mut seen[builtin.index()], true));
+            assert_ne!(builtin.address::<AnyHost>(), 0);
+        }
+        assert!(seen.iter().all(|s| *s), "a builtin missing here");
+        // One function per word opcode, the same one for a builtin's other opcodes.
+        let word_op = |op| Builtin::WordOp(op).address::<AnyHost>();
+        assert_eq!(word_op(nestedvm_interp::opcode::SLOAD), word_op(0));
+        assert_ne!(word_op(nestedvm_interp::opcode::ADD), word_op(0));
     }
 
     #[test]
@@ -421,7 +579,7 @@ mod tests {
             U256([0x1234_5678_9abc_def0, 3, 0, 0]),
             U256([5, 6, 7, 0x8000_0000_0000_0001]),
         ];
-        // Every opcode the word code answers: one missing from `word_op`'s list would halt.
+        // Every opcode the word code answers: one missing from `per_word_opcode`'s list would halt.
         let zero = U256::zero();
         let ops = (0..=u8::MAX).filter(|&op| {
             nestedvm_interp::instructions::stack_only(op, zero, zero, zero).is_some()
@@ -429,8 +587,8 @@ mod tests {
         with_context(|ctx| {
             for op in ops {
                 let f: unsafe extern "C" fn(*mut JitContext) -> u32 =
-                    // SAFETY: `word_op` gives the address of a function of this signature.
-                    unsafe { std::mem::transmute(word_op(op)) };
+                    // SAFETY: the address of a function of this signature.
+                    unsafe { std::mem::transmute(Builtin::WordOp(op).address::<AnyHost>()) };
                 for (i, a) in words.iter().enumerate() {
                     let b = words[(i + 3) % words.len()];
                     let c = words[(i + 5) % words.len()];
@@ -452,7 +610,11 @@ mod tests {
         with_context(|ctx| {
             let f: unsafe extern "C" fn(*mut JitContext) -> u32 =
                 // SAFETY: as above.
-                unsafe { std::mem::transmute(word_op(nestedvm_interp::opcode::SLOAD)) };
+                unsafe {
+                    std::mem::transmute(
+                        Builtin::WordOp(nestedvm_interp::opcode::SLOAD).address::<AnyHost>(),
+                    )
+                };
             // SAFETY: the context is valid for the call.
             assert_eq!(unsafe { f(ctx) }, exit::STOPPED);
             // SAFETY: the context's frame outlives the closure and nothing else borrows it.
@@ -470,7 +632,7 @@ mod tests {
         // Read through `grown`, as native code does.
         let f: unsafe extern "C" fn(*mut JitContext, u64, u64) =
             // SAFETY: the address of a function of this signature.
-            unsafe { std::mem::transmute(grow_memory_entry()) };
+            unsafe { std::mem::transmute(Builtin::GrowMemory.address::<AnyHost>()) };
         // SAFETY: the context is valid for the call.
         unsafe { f(ctx, end, gas) };
         ctx.grown

@@ -1,12 +1,14 @@
-//! The runtime context native code sees: one `repr(C)` struct whose fields the lowered IR
-//! reads and writes at fixed offsets, and the codes a compiled function returns.
+//! The runtime context native code sees: one `repr(C)` struct whose fields native code
+//! reads and writes at fixed offsets, the only place it is built from a frame and written
+//! back to one, and the codes a compiled function returns.
 
-use nestedvm_interp::Frame;
+use nestedvm_interp::instructions::InstructionTable;
+use nestedvm_interp::{Frame, Host};
 use std::mem::offset_of;
 
-/// The state a compiled function works on. The runner fills it from the frame before each
-/// entry and writes it back after; builtins keep it in step with the frame when they run an
-/// instruction.
+/// The state a compiled function works on. The runner builds it from the frame before each
+/// entry ([`JitContext::from_frame`]) and writes it back after ([`JitContext::write_back`]);
+/// builtins keep it in step with the frame around the interpreter's code they run.
 #[repr(C)]
 pub struct JitContext {
     /// The frame's stack buffer (1024 words of four little-endian limbs, never reallocated).
@@ -21,7 +23,8 @@ pub struct JitContext {
     /// to `memory_cap`, after paying the expansion; builtins and the runner hand it back to
     /// the frame.
     pub memory_len: u64,
-    /// How far native code may grow memory in place (see [`crate::builtins::native_room`]).
+    /// How far native code may grow memory in place: the buffer's zeroed room, but never
+    /// past the frame's memory limit (growing past it halts the frame, which a builtin does).
     pub memory_cap: u64,
     /// Where execution stands when native code returns.
     pub pc: u64,
@@ -33,11 +36,95 @@ pub struct JitContext {
     pub table: *const (),
     /// The caller's pinned register while native code keeps this context in it.
     pub callers_pinned: u64,
-    /// Words passed to and from builtins (the memory slow path: offset, value, result).
+    /// Words passed to and from builtins: the memory slow path's offset, value and result,
+    /// a word builtin's inputs and result.
     pub scratch: [u64; 12],
     /// What the growth builtin last reported (gas left, or `u64::MAX`): Cranelift's
     /// `preserve_all` calls have no return values, so its code reads it here.
     pub grown: u64,
+}
+
+impl JitContext {
+    /// A context over `frame` for native code to run on, its builtins reaching `host` and
+    /// `table` (the host type the code was compiled for).
+    pub fn from_frame<H: Host>(
+        frame: &mut Frame,
+        host: &mut H,
+        table: &InstructionTable<H>,
+    ) -> JitContext {
+        let (stack, stack_len) = frame.stack.raw_parts();
+        JitContext {
+            stack: stack as *mut u64,
+            stack_len: stack_len as u64,
+            gas: frame.gas.remaining,
+            memory: frame.memory.as_mut_ptr(),
+            memory_len: frame.memory.len() as u64,
+            memory_cap: native_room(frame),
+            pc: frame.pc as u64,
+            frame: frame as *mut Frame,
+            host: host as *mut H as *mut (),
+            table: table as *const InstructionTable<H> as *const (),
+            callers_pinned: 0,
+            scratch: [0; 12],
+            grown: 0,
+        }
+    }
+
+    /// Writes what native code changed back to `frame`: the stack's height, the gas, the
+    /// memory it grew in place and where execution stands.
+    ///
+    /// # Safety
+    /// `stack_len` is at most the stack limit and every item below it is written.
+    #[inline]
+    pub unsafe fn write_back(&self, frame: &mut Frame) {
+        // SAFETY: as the caller guarantees.
+        unsafe { self.write_stack_len(frame) };
+        self.write_gas_and_memory(frame);
+        frame.pc = self.pc as usize;
+    }
+
+    /// Gives `frame` the stack's height native code stored.
+    ///
+    /// # Safety
+    /// `stack_len` is at most the stack limit and every item below it is written.
+    #[inline]
+    pub(crate) unsafe fn write_stack_len(&self, frame: &mut Frame) {
+        // SAFETY: as the caller guarantees (native code keeps the height within the limit).
+        unsafe { frame.stack.set_len(self.stack_len as usize) };
+    }
+
+    /// Gives `frame` what native code changed without it but for the stack: the gas, and
+    /// the memory it grew in place.
+    #[inline]
+    pub(crate) fn write_gas_and_memory(&self, frame: &mut Frame) {
+        frame.gas.remaining = self.gas;
+        frame.memory.grow_in_place(self.memory_len as usize);
+    }
+
+    /// Takes `frame`'s state after the interpreter's code changed it: the stack's height, and
+    /// what [`JitContext::reload_but_stack`] takes.
+    #[inline]
+    pub(crate) fn reload(&mut self, frame: &mut Frame) {
+        self.stack_len = frame.stack.len() as u64;
+        self.reload_but_stack(frame);
+    }
+
+    /// Takes `frame`'s gas, memory (which may have moved) and pc, for builtins that leave the
+    /// stack to native code.
+    #[inline]
+    pub(crate) fn reload_but_stack(&mut self, frame: &mut Frame) {
+        self.gas = frame.gas.remaining;
+        self.memory = frame.memory.as_mut_ptr();
+        self.memory_len = frame.memory.len() as u64;
+        self.memory_cap = native_room(frame);
+        self.pc = frame.pc as u64;
+    }
+}
+
+/// The room native code may grow `frame`'s memory into (see [`JitContext::memory_cap`]).
+#[inline]
+fn native_room(frame: &Frame) -> u64 {
+    (frame.memory.capacity() as u64).min(frame.memory_limit)
 }
 
 #[cfg(test)]

@@ -151,31 +151,14 @@ fn enter<H: Host>(
     table: &InstructionTable<H>,
     code: &CompiledCode,
 ) -> u32 {
-    let (stack, stack_len) = frame.stack.raw_parts();
-    let mut ctx = JitContext {
-        stack: stack as *mut u64,
-        stack_len: stack_len as u64,
-        gas: frame.gas.remaining,
-        memory: frame.memory.as_mut_ptr(),
-        memory_len: frame.memory.len() as u64,
-        memory_cap: crate::builtins::native_room(frame),
-        pc: frame.pc as u64,
-        frame: frame as *mut Frame,
-        host: host as *mut H as *mut (),
-        table: table as *const InstructionTable<H> as *const (),
-        callers_pinned: 0,
-        scratch: [0; 12],
-        grown: 0,
-    };
+    let mut ctx = JitContext::from_frame(frame, host, table);
     let pc = frame.pc as u64;
     // SAFETY: the code was compiled for this frame's code, spec and host type; the context
     // points at live, exclusive state for the duration of the call, and builtins never let a
     // panic unwind through native code.
     let result = unsafe { (code.entry())(&mut ctx, pc) };
     // SAFETY: native code and builtins keep `stack_len` at a height whose items are written.
-    unsafe { frame.stack.set_len(ctx.stack_len as usize) };
-    crate::builtins::sync_in(&ctx, frame);
-    frame.pc = ctx.pc as usize;
+    unsafe { ctx.write_back(frame) };
     result
 }
 

@@ -9,7 +9,7 @@
 //!
 //! A tier-up compiles either on the thread that found the hot block, which waits for it:
 //! then each segment is compiled once, in one unit, so tiering never compiles more than
-//! compiling the whole code would. Or in the [`background`](crate::background), while that
+//! compiling the whole code would. Or in the [`background`], while that
 //! thread goes on interpreting and picks the new unit up a little later: then a tier-up
 //! whose new segments are at least as many as the units before it hold recompiles theirs
 //! too, and its unit replaces them, so that hot code ends in one unit and its jumps do not

@@ -10,7 +10,7 @@
 
 use super::x64::{Alu, Asm, Cond, Label, Mem, Reg, Reg::*};
 use super::Profiling;
-use crate::builtins::Builtins;
+use crate::builtins::{Builtin, Builtins, Convention};
 use crate::compile::CompileError;
 use crate::context::{exit, offsets};
 use crate::segments::{jump_landing, Segment, SegmentEnd};
@@ -24,6 +24,20 @@ const BASE: Reg = Rbx;
 const LEN: Reg = R12;
 const GAS: Reg = R13;
 const TOP: Reg = R14;
+
+/// The system convention's argument registers, in order.
+const ARG_REGS: [Reg; 6] = [Rdi, Rsi, Rdx, Rcx, R8, R9];
+
+/// A builtin's argument as the call sequence puts it in its register.
+#[derive(Clone, Copy)]
+enum Arg {
+    /// A register's value.
+    Reg(Reg),
+    /// A constant.
+    Imm(u64),
+    /// The address of an operand.
+    Addr(Mem),
+}
 
 /// Code run out of the way of the hot path, emitted after every segment.
 enum Cold {
@@ -369,35 +383,64 @@ impl Emitter<'_> {
             self.depth += 1;
         }
         match op {
-            PUSH0..=PUSH32 => {
-                let n = (op - PUSH0) as usize;
-                let v = U256::from_big_endian(&self.bytes[pc + 1..pc + 1 + n]);
-                if next.is_some_and(|next| self.takes_constant(next, v)) {
-                    *known = Some(v);
-                } else {
-                    self.push_word(v);
-                }
-                self.depth += 1;
-            }
+            PUSH0..=PUSH32 => self.push(pc, op, next, known),
             POP => self.depth -= 1,
             JUMPDEST => {}
-            0x80..=0x8f => {
-                let n = i32::from(op - 0x80) + 1;
-                for j in 0..4 {
-                    self.a.load(Rax, self.item(n, j));
-                    self.a.store(self.item(0, j), Rax);
-                }
-                self.depth += 1;
+            0x80..=0x9f => self.dup_or_swap(op),
+            ADD | SUB | AND | OR | XOR | NOT | ISZERO | EQ | LT | GT | SLT | SGT => {
+                self.inline_word(op)
             }
-            0x90..=0x9f => {
-                let n = i32::from(op - 0x90) + 1;
-                for j in 0..4 {
-                    self.a.load(Rax, self.item(1, j));
-                    self.a.load(Rcx, self.item(n + 1, j));
-                    self.a.store(self.item(1, j), Rcx);
-                    self.a.store(self.item(n + 1, j), Rax);
-                }
+            MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR
+            | SAR => self.word_builtin(op),
+            MLOAD | MSTORE => self.memory(pc, op, rest_after, last),
+            JUMP | JUMPI => {
+                // Both ways out of a JUMPI are taken here (it ends its segment).
+                self.jump(pc, op == JUMPI, constant, rest_from);
+                return Flow::Left;
             }
+            _ => return self.exec(pc, rest_after, last),
+        }
+        Flow::Next
+    }
+
+    /// PUSH: the value stored as the new top, or kept back as `known` for the next
+    /// instruction to take as a constant (see [`Emitter::takes_constant`]).
+    fn push(&mut self, pc: usize, op: u8, next: Option<u8>, known: &mut Option<U256>) {
+        let n = (op - opcode::PUSH0) as usize;
+        let v = U256::from_big_endian(&self.bytes[pc + 1..pc + 1 + n]);
+        if next.is_some_and(|next| self.takes_constant(next, v)) {
+            *known = Some(v);
+        } else {
+            self.push_word(v);
+        }
+        self.depth += 1;
+    }
+
+    /// DUP and SWAP: words copied limb by limb.
+    fn dup_or_swap(&mut self, op: u8) {
+        if op < opcode::SWAP1 {
+            let n = i32::from(op - opcode::DUP1) + 1;
+            for j in 0..4 {
+                self.a.load(Rax, self.item(n, j));
+                self.a.store(self.item(0, j), Rax);
+            }
+            self.depth += 1;
+        } else {
+            let n = i32::from(op - opcode::SWAP1) + 1;
+            for j in 0..4 {
+                self.a.load(Rax, self.item(1, j));
+                self.a.load(Rcx, self.item(n + 1, j));
+                self.a.store(self.item(1, j), Rcx);
+                self.a.store(self.item(n + 1, j), Rax);
+            }
+        }
+    }
+
+    /// The word instructions written inline: ADD, SUB, AND, OR, XOR, NOT, ISZERO, EQ and the
+    /// comparisons, on the stack in memory.
+    fn inline_word(&mut self, op: u8) {
+        use opcode::*;
+        match op {
             ADD | SUB => {
                 let (first, carry) = if op == ADD {
                     (Alu::Add, Alu::Adc)
@@ -472,27 +515,16 @@ impl Emitter<'_> {
                 self.store_flag(2);
                 self.depth -= 1;
             }
-            MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | SIGNEXTEND | BYTE | SHL | SHR
-            | SAR => {
-                let inputs = opcode::OPCODES[op as usize].map_or(0, |i| i32::from(i.inputs));
-                self.a.mov(Rdi, CTX);
-                self.a.lea(Rsi, self.item(1, 0));
-                self.a
-                    .mov_imm(Rax, crate::builtins::word_on_stack(op) as u64);
-                self.a.call(Rax);
-                self.a.test32(Rax, Rax);
-                self.a.jcc(Cond::Ne, self.epilogue);
-                self.depth -= inputs - 1;
-            }
-            MLOAD | MSTORE => self.memory(pc, op, rest_after, last),
-            JUMP | JUMPI => {
-                // Both ways out of a JUMPI are taken here (it ends its segment).
-                self.jump(pc, op == JUMPI, constant, rest_from);
-                return Flow::Left;
-            }
-            _ => return self.exec(pc, rest_after, last),
+            _ => unreachable!("not an inline word instruction: {op:#x}"),
         }
-        Flow::Next
+    }
+
+    /// A longer word instruction through its builtin, on the stack in place.
+    fn word_builtin(&mut self, op: u8) {
+        let inputs = opcode::OPCODES[op as usize].map_or(0, |i| i32::from(i.inputs));
+        let top = Arg::Addr(self.item(1, 0));
+        self.call_builtin(Builtin::WordOnStack(op), &[Arg::Reg(CTX), top]);
+        self.depth -= inputs - 1;
     }
 
     /// Whether `op`, right after a PUSH of `v`, takes `v` as a constant rather than from the
@@ -665,12 +697,33 @@ impl Emitter<'_> {
         }
         self.add_imm(Rax, GAS, rest_after as i64);
         self.a.store(Mem::Base(CTX, offsets::GAS), Rax);
-        self.a.mov(Rdi, CTX);
-        self.a.mov_imm(Rsi, pc as u64);
-        self.a.mov_imm(Rax, self.builtins.exec as u64);
+        self.call_builtin(Builtin::Exec, &[Arg::Reg(CTX), Arg::Imm(pc as u64)]);
+    }
+
+    /// Calls `builtin` with `args` in the system convention's registers, filled in order (so
+    /// no argument may read a register an earlier one filled), and leaves when its exit code
+    /// (if it returns one) is not [`exit::CONTINUE`]. Everything the code keeps across the
+    /// call is in callee-saved registers.
+    fn call_builtin(&mut self, builtin: Builtin, args: &[Arg]) {
+        debug_assert_eq!(args.len(), builtin.params().len(), "{builtin:?}");
+        for (i, (&arg, to)) in args.iter().zip(ARG_REGS).enumerate() {
+            match arg {
+                Arg::Reg(from) => {
+                    debug_assert!(!ARG_REGS[..i].contains(&from), "{builtin:?} reads {from:?}");
+                    if from != to {
+                        self.a.mov(to, from);
+                    }
+                }
+                Arg::Imm(v) => self.a.mov_imm(to, v),
+                Arg::Addr(m) => self.a.lea(to, m),
+            }
+        }
+        self.a.mov_imm(Rax, self.builtins.address(builtin) as u64);
         self.a.call(Rax);
-        self.a.test32(Rax, Rax);
-        self.a.jcc(Cond::Ne, self.epilogue);
+        if builtin.returns_exit() {
+            self.a.test32(Rax, Rax);
+            self.a.jcc(Cond::Ne, self.epilogue);
+        }
     }
 
     /// The gas after a builtin: reloaded, and when the rest of the segment needs more than
@@ -850,12 +903,10 @@ impl Emitter<'_> {
                 Cold::Grow { at, access, slow } => {
                     // The builtin keeps every register (see
                     // `builtins::grow_memory_preserving`), so `rcx` still holds the offset.
+                    debug_assert_eq!(Builtin::GrowMemory.convention(), Convention::PreserveAll);
                     self.a.bind(at);
-                    self.a.mov(Rdi, CTX);
-                    self.a.mov(Rsi, Rdx);
-                    self.a.mov(Rdx, GAS);
-                    self.a.mov_imm(Rax, self.builtins.grow_memory as u64);
-                    self.a.call(Rax);
+                    let args = [Arg::Reg(CTX), Arg::Reg(Rdx), Arg::Reg(GAS)];
+                    self.call_builtin(Builtin::GrowMemory, &args);
                     self.a.load(Rax, Mem::Base(CTX, offsets::GROWN));
                     self.a.alu_imm(Alu::Cmp, Rax, -1);
                     self.a.jcc(Cond::E, slow);

@@ -8,7 +8,7 @@
 //! either alike, and it is exact by the same construction: the same segments, static gas and
 //! stack checks, and hand-overs to the interpreter wherever it does not go on by itself.
 //!
-//! x86-64 only: elsewhere [`compile`] refuses and the caller interprets.
+//! x86-64 only: elsewhere compiling refuses and the caller interprets.
 
 #[cfg(all(target_arch = "x86_64", unix))]
 mod emit;

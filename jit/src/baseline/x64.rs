@@ -450,7 +450,8 @@ mod tests {
         a.finish().unwrap()
     }
 
-    // Expected bytes as GNU as (binutils 2.40) assembles the same instructions.
+    // Expected bytes as GNU as (binutils 2.40) assembles the same instructions: one table of
+    // cases, long because every encoding the emitter uses has a case.
     #[test]
     fn encodings_match_the_assembler() {
         use Reg::*;
