@@ -2,12 +2,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nestedvm_cli::difftest::DiffEngine;
 use nestedvm::{Profile, Vm};
+use nestedvm_cli::engines::ToolEngine;
 use nestedvm_fuzz::{check, Input};
 use std::cell::RefCell;
 
-const ENGINES: [DiffEngine; 3] = [DiffEngine::Interp, DiffEngine::JitInterp, DiffEngine::Revm];
+const ENGINES: [ToolEngine; 3] = [ToolEngine::Interp, ToolEngine::JitInterp, ToolEngine::Revm];
 
 thread_local! {
     // One VM for the whole run: its tables and caches are built once, not per input.

@@ -3,17 +3,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nestedvm_cli::difftest::DiffEngine;
 use nestedvm::{Profile, Vm};
+use nestedvm_cli::engines::ToolEngine;
 use nestedvm_fuzz::{check, Input};
 use std::cell::RefCell;
 
-const ENGINES: [DiffEngine; 5] = [
-    DiffEngine::Interp,
-    DiffEngine::JitInterp,
-    DiffEngine::JitTable,
-    DiffEngine::JitTiered,
-    DiffEngine::JitBaseline,
+const ENGINES: [ToolEngine; 5] = [
+    ToolEngine::Interp,
+    ToolEngine::JitInterp,
+    ToolEngine::JitTable,
+    ToolEngine::JitTiered,
+    ToolEngine::JitBaseline,
 ];
 
 thread_local! {

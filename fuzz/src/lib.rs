@@ -3,9 +3,10 @@
 //! local change of the program), and one input in eight runs `choices` as raw code instead.
 
 use arbitrary::Arbitrary;
-use nestedvm_cli::difftest::gen::ByteChoices;
-use nestedvm_cli::difftest::{compare, Case, DiffEngine};
 use nestedvm::{Fork, Profile, Vm};
+use nestedvm_cli::difftest::gen::ByteChoices;
+use nestedvm_cli::difftest::{compare, Case};
+use nestedvm_cli::engines::ToolEngine;
 
 /// Raw code is capped: longer inputs add nothing but time.
 const MAX_RAW: usize = 4096;
@@ -42,7 +43,7 @@ impl Input {
 
 /// Runs `case` on `engines` and panics with every difference when they disagree: libFuzzer
 /// keeps the input as a crash.
-pub fn check(vm: &mut Vm, engines: &[DiffEngine], case: &Case) {
+pub fn check(vm: &mut Vm, engines: &[ToolEngine], case: &Case) {
     let c = compare(vm, engines, case);
     if !c.agrees() {
         let diffs: Vec<String> = c

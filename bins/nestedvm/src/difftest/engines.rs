@@ -8,9 +8,6 @@ pub use crate::engines::ToolEngine;
 use crate::observed::Observed;
 use nestedvm::{Config, Engine, Profile, Vm};
 
-/// The engine type of `difftest`, under the name its callers (the fuzz targets) know.
-pub type DiffEngine = ToolEngine;
-
 /// Runs `case` on `engine`; `Err` when the engine cannot run it at all (an oracle refusing
 /// it). `engine` is one of [`ToolEngine::DIFFTEST`] other than [`ToolEngine::Jit`], which
 /// stands for its [`ToolEngine::members`].

@@ -14,7 +14,7 @@ pub mod wallet;
 
 pub use crate::observed::{Difference, Observed};
 pub use case::{case_seed, Case};
-pub use engines::{default_engines, select_engines, DiffEngine, ToolEngine};
+pub use engines::{default_engines, select_engines, ToolEngine};
 
 use nestedvm::{Fork, Profile, Vm};
 use std::sync::atomic::{AtomicU64, Ordering};
