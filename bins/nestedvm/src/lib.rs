@@ -1,7 +1,7 @@
 //! The tooling behind the `nestedvm` command, kept apart from the `nestedvm` library so that a
-//! library user compiles none of it: benchmarks ([`bench`]), differential testing
+//! library user compiles none of it: benchmarks ([`bench`](mod@bench)), differential testing
 //! ([`difftest`]), the Ethereum state-test runner ([`statetest`]), the engines they run ([`engines`]) and the one shape of their results ([`observed`]) and, with the cargo feature
-//! `revm`, the oracles the differential tests judge by ([`oracle`]).
+//! `revm`, the oracles the differential tests judge by (`oracle`).
 
 #![warn(missing_docs)]
 

@@ -4,7 +4,7 @@
 //!
 //! What one timed run includes, per engine:
 //! - `interp` and `jit`: one [`Vm::run`] on a VM kept across runs, exactly as a caller of the
-//!   library pays it: the [`World`](nestedvm::World) rebuilt from the request (accounts,
+//!   library pays it: the [`World`] rebuilt from the request (accounts,
 //!   storage, warm addresses; its tables' memory kept from the last run), the analysed code looked up by content, the run, and the
 //!   [`Outcome`](nestedvm::Outcome) (storage and memory copied out) dropped. `jit` finds its code
 //!   compiled in the VM's cache (the agreement check compiled it); compilation is timed
@@ -24,7 +24,7 @@
 //!   baseline tier ([`OptLevel::Baseline`](nestedvm::jit::OptLevel::Baseline)) on a fresh VM: compiling the whole code and
 //!   running it, what a first run costs when the JIT compiles eagerly.
 //! - `compile`: one Cranelift compilation of the top frame's code for the profile, as
-//!   [`JitCache`](nestedvm::jit::JitCache) does on a miss.
+//!   [`JitCache`] does on a miss.
 
 use super::programs::Program;
 use crate::engines::{ToolEngine, ORACLES_BUILT};
