@@ -316,3 +316,20 @@ fn forks_the_project_does_not_support_are_not_run() {
     let suite = Suite::load(&[path]).expect("loads");
     assert_eq!(suite.vector_count(), 1, "only the Cancun entry");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_folder_linking_to_itself_is_walked_once() {
+    let dir = scratch("self-link");
+    std::fs::copy(small_fixture(), dir.join("chainId.json")).expect("copies the fixture");
+    let link = dir.join("self");
+    if link.symlink_metadata().is_err() {
+        std::os::unix::fs::symlink(".", &link).expect("links the folder to itself");
+    }
+    // Following `self` would find chainId.json again at every depth, without end.
+    let suite = Suite::load(&[dir.clone()]).expect("loads");
+    assert_eq!(suite.vector_count(), 1);
+    let o = nestedvm(&[dir.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "1 passed, 0 failed\n");
+}
