@@ -1,10 +1,75 @@
 //! The `run --batch` protocol: one JSON request per line, one JSON result per line in the
 //! `--json` shape, a malformed line answered with `{"error":"…"}`. The command line reads
 //! stdin through it; the benchmarks measure its throughput through the same code.
+//!
+//! Lines are read as raw bytes ([`read_line`]), at most [`MAX_LINE_LEN`] of them kept: a line
+//! that is too long, not UTF-8, not a request, or that makes the VM panic is answered with an
+//! error and the stream goes on.
 
 use crate::parse::{parse_address, parse_hex, parse_u256, parse_u64};
 use crate::{output, Config, Engine, Fork, Profile, Request, Vm};
 use serde_json::{Map, Value};
+use std::io::{self, BufRead};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The longest request line read (64 MiB): room for the longest code (1 MiB, 2 MiB as hex)
+/// with a large pre-state, while a stream without line breaks cannot take the memory.
+pub const MAX_LINE_LEN: usize = 64 << 20;
+
+/// One line of a batch stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// The line's bytes, without the line break.
+    Request(Vec<u8>),
+    /// A line longer than the limit, of this many bytes; none of it was kept.
+    TooLong(usize),
+}
+
+/// Reads the next line of `input`, keeping at most `max` bytes of it; `None` at the end of
+/// the input. A longer line is read to its end and dropped, so the next call starts on the
+/// line after it.
+pub fn read_line(input: &mut impl BufRead, max: usize) -> io::Result<Option<Line>> {
+    let mut kept = Vec::new();
+    let mut len = 0usize;
+    let mut any = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, ends) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], true),
+            None => (available, false),
+        };
+        if len + chunk.len() <= max {
+            kept.extend_from_slice(chunk);
+        } else {
+            kept = Vec::new();
+        }
+        len += chunk.len();
+        let used = chunk.len() + usize::from(ends);
+        input.consume(used);
+        if ends {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if kept.last() == Some(&b'\r') {
+        kept.pop();
+    }
+    Ok(Some(if len > max {
+        Line::TooLong(len)
+    } else {
+        Line::Request(kept)
+    }))
+}
 
 /// Answers batch requests with one VM, so analysed and compiled code is reused between them.
 pub struct Batch {
@@ -32,8 +97,48 @@ impl Batch {
     /// The answer to one request line: the result in the `--json` shape, or
     /// `{"error":"…"}`.
     pub fn answer(&mut self, line: &str) -> String {
-        self.try_answer(line)
+        self.guarded(|batch| batch.try_answer(line))
             .unwrap_or_else(|e| serde_json::json!({ "error": e }).to_string())
+    }
+
+    /// The answer to one line as [`read_line`] gives it: [`Batch::answer`], or an error for a
+    /// line too long or not UTF-8.
+    pub fn answer_line(&mut self, line: &Line) -> String {
+        let error = match line {
+            Line::Request(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => return self.answer(text),
+                Err(e) => format!(
+                    "the request is not UTF-8 (byte {} of the line)",
+                    e.valid_up_to()
+                ),
+            },
+            Line::TooLong(len) => {
+                format!("the request line is {len} bytes, longer than the limit of {MAX_LINE_LEN}")
+            }
+        };
+        serde_json::json!({ "error": error }).to_string()
+    }
+
+    /// Runs `answer` and turns a panic into an error, so one request cannot end the stream.
+    /// The VM is replaced after a panic: its caches may hold what the panic left half done.
+    fn guarded(
+        &mut self,
+        answer: impl FnOnce(&mut Self) -> Result<String, String>,
+    ) -> Result<String, String> {
+        match catch_unwind(AssertUnwindSafe(|| answer(self))) {
+            Ok(result) => result,
+            Err(payload) => {
+                self.vm = Vm::new();
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into());
+                Err(format!(
+                    "internal error, the request was abandoned (please report it): {what}"
+                ))
+            }
+        }
     }
 
     fn try_answer(&mut self, line: &str) -> Result<String, String> {
@@ -98,5 +203,52 @@ fn number_text(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, St
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(_) => Err(format!("`{key}` must be a number or a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], max: usize) -> Vec<Line> {
+        let mut reader = io::BufReader::with_capacity(4, input);
+        std::iter::from_fn(|| read_line(&mut reader, max).expect("reads")).collect()
+    }
+
+    #[test]
+    fn lines_are_raw_bytes_and_a_long_one_is_dropped_whole() {
+        let got = lines(b"ab\r\n\xff\xfe\n0123456789\nlast", 8);
+        assert_eq!(
+            got,
+            vec![
+                Line::Request(b"ab".to_vec()),
+                Line::Request(vec![0xff, 0xfe]),
+                Line::TooLong(10),
+                Line::Request(b"last".to_vec()),
+            ]
+        );
+        assert_eq!(lines(b"", 8), vec![]);
+        assert_eq!(
+            lines(b"\n\n", 8),
+            vec![Line::Request(vec![]), Line::Request(vec![])]
+        );
+    }
+
+    #[test]
+    fn bad_lines_and_panics_are_answered_and_the_batch_goes_on() {
+        let mut batch = Batch::new(Vm::new(), Config::default(), Request::new(Vec::new()));
+        let not_utf8 = batch.answer_line(&Line::Request(vec![b'{', 0xff, b'}']));
+        assert!(not_utf8.contains("not UTF-8 (byte 1"), "{not_utf8}");
+        let too_long = batch.answer_line(&Line::TooLong(MAX_LINE_LEN + 1));
+        assert!(too_long.contains("longer than the limit"), "{too_long}");
+        let panicked = batch.guarded(|_| panic!("injected"));
+        assert_eq!(
+            panicked,
+            Err("internal error, the request was abandoned (please report it): injected".into())
+        );
+        let ok = batch.answer_line(&Line::Request(
+            br#"{"code":"0x600160005260206000f3"}"#.to_vec(),
+        ));
+        assert!(ok.starts_with(r#"{"status":"success""#), "{ok}");
     }
 }

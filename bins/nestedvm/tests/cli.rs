@@ -11,6 +11,10 @@ fn nestedvm(args: &[&str]) -> Output {
 }
 
 fn with_stdin(args: &[&str], input: &str) -> Output {
+    with_stdin_bytes(args, input.as_bytes())
+}
+
+fn with_stdin_bytes(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
         .args(args)
         .stdin(Stdio::piped())
@@ -22,7 +26,7 @@ fn with_stdin(args: &[&str], input: &str) -> Output {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(input.as_bytes())
+        .write_all(input)
         .expect("writes");
     child.wait_with_output().expect("finishes")
 }
@@ -751,4 +755,35 @@ fn batch_refuses_the_dump_flags() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn batch_answers_lines_not_utf8_or_too_long_and_goes_on() {
+    let ok = br#"{"code":"0x600160005260206000f3","profile":"evm"}"#;
+    let mut input = Vec::new();
+    input.extend_from_slice(b"{\"code\":\"0x60\xff\"}\n");
+    input.extend_from_slice(ok);
+    input.push(b'\n');
+    // One byte over the documented 64 MiB limit, then a good line.
+    input.extend(std::iter::repeat_n(b' ', (64 << 20) + 1));
+    input.push(b'\n');
+    input.extend_from_slice(ok);
+    input.push(b'\n');
+    let o = with_stdin_bytes(&["run", "--batch"], &input);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[0].contains("not UTF-8"), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with(r#"{"status":"success""#),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains("67108865 bytes, longer than the limit of 67108864"),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(lines[3], lines[1]);
 }

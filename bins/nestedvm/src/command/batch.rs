@@ -2,9 +2,9 @@
 //! order, through [`nestedvm::batch::Batch`].
 
 use crate::{base_request, RunArgs, UsageError};
-use nestedvm::batch::Batch;
+use nestedvm::batch::{read_line, Batch, Line, MAX_LINE_LEN};
 use nestedvm::Vm;
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 /// Runs the batch protocol over stdin and stdout.
 pub fn run_batch(args: &RunArgs) -> Result<(), UsageError> {
@@ -12,14 +12,14 @@ pub fn run_batch(args: &RunArgs) -> Result<(), UsageError> {
     let (config, request) = base_request(args)?;
     let mut batch = Batch::new(Vm::new(), config, request);
     let stdin = std::io::stdin();
+    let mut input = stdin.lock();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for line in stdin.lock().lines() {
-        let line = line.map_err(|e| format!("stdin: {e}"))?;
-        if line.trim().is_empty() {
+    while let Some(line) = read_line(&mut input, MAX_LINE_LEN).map_err(|e| format!("stdin: {e}"))? {
+        if matches!(&line, Line::Request(bytes) if bytes.trim_ascii().is_empty()) {
             continue;
         }
-        writeln!(out, "{}", batch.answer(&line))
+        writeln!(out, "{}", batch.answer_line(&line))
             .and_then(|_| out.flush())
             .map_err(|e| format!("stdout: {e}"))?;
     }
