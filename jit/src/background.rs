@@ -3,11 +3,11 @@
 //! compilation of the contract it runs (hundreds of milliseconds for a large one); it
 //! switches to native code at a block boundary once the code is installed.
 //!
-//! The threads are made on first use and live as long as the process. Each [`Tiered`]
-//! code has at most one tier-up in flight, so the queue is bounded by the codes the caches
-//! hold.
-//!
-//! [`Tiered`]: crate::tiered::Tiered
+//! The threads are made on first use and live as long as the process. The queue is bounded:
+//! a tier-up asked for while [`MAX_QUEUED`] compilations wait is dropped ([`has_room`]), and
+//! the code goes on in the interpreter or on the baseline tier until it asks again; a run
+//! never waits for the queue. Queued jobs hold only weak references to their code, so a
+//! code evicted from the caches while its job waits is freed, and its job does nothing.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -18,6 +18,11 @@ pub(crate) type Job = Box<dyn FnOnce() + Send>;
 /// Most compiler threads: compiling is for warming up, the work stays on the callers'
 /// threads.
 const MAX_THREADS: usize = 4;
+
+/// Most compilations submitted and not finished before tier-ups are dropped. A queue this
+/// long already holds seconds of Cranelift work; a longer one would only hold tier-ups for
+/// code that has gone cold by the time its turn comes, and their memory meanwhile.
+pub const MAX_QUEUED: usize = 16;
 
 struct Compiler {
     /// `None` when no thread could be started: jobs then run on the caller's thread.
@@ -102,6 +107,27 @@ static HOLD_TIER_UPS: Mutex<()> = Mutex::new(());
 #[cfg(test)]
 pub(crate) fn hold_tier_ups() -> MutexGuard<'static, ()> {
     lock(&HOLD_TIER_UPS)
+}
+
+/// Whether a tier-up may be queued now: fewer than [`MAX_QUEUED`] compilations wait or run.
+/// Callers check before changing any state, and drop the tier-up when there is no room (a
+/// few callers racing past the check overshoot the bound by at most one job each).
+pub(crate) fn has_room() -> bool {
+    *lock(&compiler().in_flight) < MAX_QUEUED
+}
+
+/// Compilations submitted and not finished, for tests.
+#[cfg(test)]
+pub(crate) fn in_flight() -> usize {
+    *lock(&compiler().in_flight)
+}
+
+/// Held by a test that queues compilations, so that tests sharing the one compiler do not
+/// see each other's jobs in the queue.
+#[cfg(test)]
+pub(crate) fn exclusive() -> MutexGuard<'static, ()> {
+    static EXCLUSIVE: Mutex<()> = Mutex::new(());
+    lock(&EXCLUSIVE)
 }
 
 /// Queues `job` for a compiler thread; runs it here when no thread could be started.

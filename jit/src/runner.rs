@@ -242,6 +242,7 @@ mod tests {
         // Cranelift's tier-up is held: the loop gets hot, the baseline tier compiles in the
         // background ahead of it, and the run goes on in the interpreter until it lands, then
         // in baseline code.
+        let _queue = background::exclusive();
         let held = background::hold_tier_ups();
         let mut f = frame(&code, 10_000_000);
         let mut native = false;

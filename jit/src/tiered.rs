@@ -271,17 +271,26 @@ impl Tiered {
         background: bool,
         baseline: bool,
     ) {
+        if background && !background::has_room() {
+            // The compiler is behind: drop this tier-up rather than queue without bound. The
+            // block counts again from zero, so it asks again once the queue has drained.
+            if let Some(heat) = self.heat.get(pc) {
+                heat.store(0, Ordering::Relaxed);
+            }
+            return;
+        }
         if baseline
             && crate::baseline::AVAILABLE
             && !self.baseline_tried.swap(true, Ordering::Relaxed)
         {
             if background {
                 // Queued before the Cranelift tier-up below, so it lands first (hundreds of
-                // times sooner), and the running thread never waits for it.
-                let (tiered, code) = (self.clone(), code.clone());
+                // times sooner), and the running thread never waits for it. Code evicted and
+                // run by no one meanwhile is gone: nobody would run what it compiled.
+                let (tiered, code) = (Arc::downgrade(self), Arc::downgrade(code));
                 let compile: fn(&Tiered, &Bytecode, u32) = Tiered::add_baseline::<H>;
                 background::submit(Box::new(move || {
-                    if Arc::strong_count(&tiered) > 1 {
+                    if let (Some(tiered), Some(code)) = (tiered.upgrade(), code.upgrade()) {
                         compile(&tiered, &code, hot);
                     }
                 }));
@@ -311,7 +320,7 @@ impl Tiered {
         plan.pending = true;
         let (added, replacing) = absorbing(&plan.selected, added);
         drop(plan);
-        let (tiered, code) = (self.clone(), code.clone());
+        let (weak_tiered, weak_code) = (Arc::downgrade(self), Arc::downgrade(code));
         // Instantiated here, where the host type is known; the job only needs the pointer.
         let compile: CompileAdded = compile_added::<H>;
         background::submit(Box::new(move || {
@@ -319,11 +328,14 @@ impl Tiered {
             let _held = background::hold_tier_ups();
             let (mut added, mut last, mut replacing) = (added, last, replacing);
             loop {
-                if Arc::strong_count(&tiered) == 1 {
-                    // Evicted from its cache and run by no one: nobody would run the unit.
+                // Evicted from the caches and run by no one: nobody would run the unit.
+                let Some(tiered) = weak_tiered.upgrade() else {
+                    return;
+                };
+                let Some(code) = weak_code.upgrade() else {
                     lock(&tiered.plan).pending = false;
                     return;
-                }
+                };
                 let unit = compile(&tiered, &code, &added);
                 let mut plan = lock(&tiered.plan);
                 tiered.finish_tier_up(&mut plan, unit, last, replacing);
@@ -464,6 +476,7 @@ mod tests {
         // Two loops: a: JUMPDEST PUSH1 a JUMP at 0, b: the same at 4.
         let (code, tiered, compiles) = fresh(&[0x5b, 0x60, 0x00, 0x56, 0x5b, 0x60, 0x04, 0x56]);
         let hot = 32;
+        let _queue = background::exclusive();
         let held = background::hold();
         tiered.heat[0].store(hot, Ordering::Relaxed);
         tiered.tier_up::<AnyHost>(&code, 0, hot, true, false);
@@ -497,6 +510,7 @@ mod tests {
             0x5b, 0x60, 0x00, 0x56, 0x5b, 0x60, 0x04, 0x56, 0x5b, 0x60, 0x08, 0x56,
         ]);
         let hot = 32;
+        let _queue = background::exclusive();
         let held = background::hold();
         tiered.heat[0].store(hot, Ordering::Relaxed);
         tiered.heat[4].store(hot, Ordering::Relaxed);
@@ -510,5 +524,51 @@ mod tests {
         let owner = |pc| units.at(pc).map(|(i, _)| i);
         // One segment after two: recompiling them would more than double the work.
         assert_eq!((owner(0), owner(4), owner(8)), (Some(0), Some(0), Some(1)));
+    }
+
+    #[test]
+    fn a_queued_tier_up_keeps_no_code_alive() {
+        let (code, tiered, _) = fresh(&[0x5b, 0x60, 0x00, 0x56]);
+        let hot = 32;
+        let _queue = background::exclusive();
+        let held = background::hold();
+        tiered.heat[0].store(hot, Ordering::Relaxed);
+        tiered.tier_up::<AnyHost>(&code, 0, hot, true, true);
+        assert!(background::in_flight() >= 1, "queued");
+        let (weak_tiered, weak_code) = (Arc::downgrade(&tiered), Arc::downgrade(&code));
+        // The caches evict the code while its jobs wait: its analysis and heat are freed.
+        drop((tiered, code));
+        assert!(weak_tiered.upgrade().is_none() && weak_code.upgrade().is_none());
+        drop(held);
+        background::wait_idle();
+    }
+
+    #[test]
+    fn a_full_queue_drops_tier_ups_and_the_block_counts_again() {
+        let hot = 32;
+        let _queue = background::exclusive();
+        let held = background::hold();
+        // Distinct codes, each hot in one loop: each asks for a tier-up.
+        let codes: Vec<_> = (0..background::MAX_QUEUED + 4)
+            .map(|k| fresh(&[0x5b, 0x60, 0x00, 0x56, 0x60, k as u8]))
+            .collect();
+        for (code, tiered, _) in &codes {
+            tiered.heat[0].store(hot, Ordering::Relaxed);
+            tiered.tier_up::<AnyHost>(code, 0, hot, true, false);
+        }
+        assert_eq!(background::in_flight(), background::MAX_QUEUED);
+        let (code, tiered, compiles) = codes.last().expect("codes");
+        // Dropped: nothing pending, the block's count back to zero to ask again later.
+        assert!(!lock(&tiered.plan).pending);
+        assert_eq!(tiered.heat[0].load(Ordering::Relaxed), 0);
+        drop(held);
+        background::wait_idle();
+        assert_eq!(compiles.load(Ordering::Relaxed), 0);
+        // With room again, the same block tiers up.
+        tiered.heat[0].store(hot, Ordering::Relaxed);
+        tiered.tier_up::<AnyHost>(code, 0, hot, true, false);
+        background::wait_idle();
+        assert_eq!(compiles.load(Ordering::Relaxed), 1);
+        assert!(tiered.compiled().at(0).is_some());
     }
 }
