@@ -72,16 +72,46 @@ pub struct CompiledCode {
     code_size: usize,
 }
 
-// SAFETY: the compiled code is immutable once finalized and reads no shared state of its
-// own; every run passes its own context.
+// SAFETY: the machine code is immutable once finalized and reads no shared state of its own
+// (every run passes its own context); the memory holding it is reached only to free it, by
+// `Drop` through `&mut self`: Cranelift's module through `module::Owner`, which offers
+// nothing through a shared reference.
 unsafe impl Send for CompiledCode {}
 // SAFETY: as above.
 unsafe impl Sync for CompiledCode {}
 
+/// The Cranelift module behind a unit, owned only to free its memory.
+mod module {
+    use cranelift_jit::JITModule;
+
+    /// A finalized module. `JITModule` keeps its symbol table in a `RefCell` that its `&self`
+    /// lookups borrow mutably, so calling it from two threads at once would race: `Owner`
+    /// therefore has no method taking `&self`, and its field is private to this module, so
+    /// nothing can reach the module through the shared references that `CompiledCode: Sync`
+    /// hands out. A method added here taking `&self` would break that.
+    pub(super) struct Owner(Box<JITModule>);
+
+    impl Owner {
+        /// Owns `module`, finalized.
+        pub(super) fn new(module: JITModule) -> Owner {
+            Owner(Box::new(module))
+        }
+
+        /// Frees the module's machine code.
+        ///
+        /// # Safety
+        /// Nothing runs that code any more.
+        pub(super) unsafe fn free(self) {
+            // SAFETY: the caller guarantees it.
+            unsafe { self.0.free_memory() }
+        }
+    }
+}
+
 /// Where a unit's machine code lives.
 enum Memory {
     /// Cranelift's module.
-    Cranelift(Box<JITModule>),
+    Cranelift(module::Owner),
     /// The baseline tier's pages (unmapped when dropped).
     #[cfg(all(target_arch = "x86_64", unix))]
     Baseline(#[allow(dead_code)] crate::baseline::ExecMemory),
@@ -93,7 +123,7 @@ impl Drop for CompiledCode {
     fn drop(&mut self) {
         if let Memory::Cranelift(module) = std::mem::replace(&mut self.memory, Memory::Freed) {
             // SAFETY: nothing runs this code any more: runners hold an `Arc` while they use it.
-            unsafe { module.free_memory() };
+            unsafe { module.free() };
         }
     }
 }
@@ -336,7 +366,7 @@ fn compile_unguarded<H: Host>(
     // SAFETY: the function was built with `entry_signature`, which is `EntryFn`'s ABI.
     let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(ptr) };
     Ok(CompiledCode {
-        memory: Memory::Cranelift(Box::new(module)),
+        memory: Memory::Cranelift(module::Owner::new(module)),
         entry,
         entries,
         code_size,
