@@ -10,7 +10,7 @@ use nestedvm_interp::{Bytecode, Fork, Host, Profile, Spec};
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What compiled code depends on.
@@ -32,10 +32,20 @@ pub struct CacheKey {
     pub host: TypeId,
 }
 
-/// A bounded cache of compiled code.
+/// How many bytes a [`JitCache`] holds before it evicts, unless told otherwise: the native
+/// code, heat and plan of its entries ([`Tiered::footprint`]). A 48 KiB code holds a few MB
+/// once compiled, so this is room for dozens of the largest codes and thousands of small
+/// contracts.
+pub const DEFAULT_BYTE_BUDGET: usize = 256 << 20;
+
+/// A cache of compiled code, bounded in entries and in bytes.
 pub struct JitCache {
     map: Mutex<Entries>,
     capacity: usize,
+    byte_budget: usize,
+    /// What the live entries made by this cache hold ([`Tiered::footprint`] each), entries
+    /// evicted but still run by someone included: kept current by the entries themselves.
+    held: Arc<AtomicUsize>,
     compiles: Arc<AtomicU64>,
 }
 
@@ -89,18 +99,30 @@ impl std::fmt::Debug for JitCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JitCache")
             .field("capacity", &self.capacity)
+            .field("byte_budget", &self.byte_budget)
             .finish()
     }
 }
 
 impl JitCache {
-    /// A cache holding at most `capacity` compiled contracts.
+    /// A cache holding at most `capacity` compiled contracts and about
+    /// [`DEFAULT_BYTE_BUDGET`] bytes.
     pub fn new(capacity: usize) -> Self {
         JitCache {
             map: Mutex::new(Entries::default()),
             capacity: capacity.max(1),
+            byte_budget: DEFAULT_BYTE_BUDGET,
+            held: Arc::new(AtomicUsize::new(0)),
             compiles: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The same cache holding about `bytes` at most. The budget is checked when an entry is
+    /// made, against what the entries hold then; entries grow as their code is compiled, so
+    /// the cache may hold up to one tier-up's worth more until its next miss.
+    pub fn with_byte_budget(mut self, bytes: usize) -> Self {
+        self.byte_budget = bytes;
+        self
     }
 
     /// The entry of `code` with every segment compiled, compiling it on a miss.
@@ -159,7 +181,13 @@ impl JitCache {
         if let Some(hit) = hit {
             return hit;
         }
-        if entries.count >= self.capacity {
+        let tiered = Tiered::new(spec, bytes, options, self.compiles.clone());
+        let needed = tiered.footprint();
+        let room = |entries: &Entries| {
+            entries.count < self.capacity
+                && self.held.load(Ordering::Relaxed) + needed <= self.byte_budget
+        };
+        if !room(&entries) {
             // Codes with nothing compiled go first: a stream of distinct cold codes must not
             // push out a hot contract's native code. Dropping the map's handles frees each
             // code once no runner holds it.
@@ -168,12 +196,12 @@ impl JitCache {
             }
             entries.by_key.retain(|_, list| !list.is_empty());
             entries.count = entries.by_key.values().map(Vec::len).sum();
-            if entries.count >= self.capacity {
+            if !room(&entries) {
                 entries.by_key.clear();
                 entries.count = 0;
             }
         }
-        let tiered = Arc::new(Tiered::new(spec, bytes, options, self.compiles.clone()));
+        let tiered = Arc::new(tiered.counted_in(self.held.clone()));
         entries.by_key.entry(key).or_default().push(tiered.clone());
         entries.count += 1;
         tiered
@@ -183,6 +211,12 @@ impl JitCache {
     /// check that code run again is not compiled again.
     pub fn compiles(&self) -> u64 {
         self.compiles.load(Ordering::Relaxed)
+    }
+
+    /// Bytes held by the live entries this cache made ([`Tiered::footprint`]), evicted ones
+    /// still run by someone included.
+    pub fn held_bytes(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Compiled contracts held.
@@ -229,5 +263,35 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &a_again), "the same bytes find their entry");
         assert_eq!(&b.code()[..], &[0x60, 0x01]);
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn the_cache_evicts_when_its_bytes_would_pass_the_budget() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        let options = CompileOptions::default();
+        // A 100-byte code holds 600 bytes uncompiled: two do not fit in 1,000.
+        let cache = JitCache::new(8).with_byte_budget(1000);
+        let key = |n: u64| CacheKey {
+            content_hash: n,
+            len: 100,
+            profile: spec.profile,
+            fork: spec.fork,
+            verifier: spec.verifier,
+            options,
+            host: TypeId::of::<()>(),
+        };
+        let code = |b: u8| -> Arc<[u8]> { Arc::from(vec![b; 100]) };
+        let first = cache.entry(key(1), spec, code(1), options);
+        assert_eq!(first.footprint(), 600);
+        cache.entry(key(2), spec, code(2), options);
+        assert_eq!(
+            cache.len(),
+            1,
+            "the first entry made room, though 8 entries were allowed"
+        );
+        let roomy = JitCache::new(8);
+        roomy.entry(key(1), spec, code(1), options);
+        roomy.entry(key(2), spec, code(2), options);
+        assert_eq!(roomy.len(), 2);
     }
 }

@@ -19,7 +19,7 @@
 use crate::background;
 use crate::compile::{compile_selected, CompileError, CompileOptions, CompiledCode, Selection};
 use nestedvm_interp::{Bytecode, Host, Spec};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Most units of one code made by tier-ups; the last one takes every segment that has run at
@@ -57,6 +57,13 @@ impl Units {
     /// Whether native code holds no segment.
     pub fn is_empty(&self) -> bool {
         self.units.is_empty() && self.baseline.is_none()
+    }
+
+    /// Bytes this native code holds: the machine code of every unit and of the baseline
+    /// tier, and the table of segment owners.
+    pub fn bytes(&self) -> usize {
+        let units: usize = self.units.iter().map(|u| u.code_size()).sum();
+        units + self.baseline.as_ref().map_or(0, |b| b.code_size()) + self.owner.len()
     }
 
     /// Whether the baseline tier's code is here.
@@ -110,6 +117,9 @@ pub struct Tiered {
     baseline_tried: AtomicBool,
     plan: Mutex<Plan>,
     compiles: Arc<AtomicU64>,
+    /// The bytes held by the live entries of the cache this one belongs to
+    /// ([`Tiered::footprint`] each), kept current as units are installed and entries freed.
+    held: Arc<AtomicUsize>,
 }
 
 /// What has been compiled, and how often.
@@ -123,6 +133,12 @@ struct Plan {
     pending: bool,
     /// A block got hot while one was: another tier-up follows it.
     missed: bool,
+}
+
+impl Drop for Tiered {
+    fn drop(&mut self) {
+        self.held.fetch_sub(self.footprint(), Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Tiered {
@@ -160,12 +176,26 @@ impl Tiered {
                 missed: false,
             }),
             compiles,
+            held: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// This entry, its [`Tiered::footprint`] counted in `held` from now until it is freed.
+    pub(crate) fn counted_in(mut self, held: Arc<AtomicUsize>) -> Self {
+        held.fetch_add(self.footprint(), Ordering::Relaxed);
+        self.held = held;
+        self
     }
 
     /// The code this is for.
     pub fn code(&self) -> &Arc<[u8]> {
         &self.code
+    }
+
+    /// Bytes this entry holds: its code, a heat counter and a plan flag per code byte, and
+    /// its native code. What a cache of compiled code counts against its byte budget.
+    pub fn footprint(&self) -> usize {
+        self.code.len() * (1 + std::mem::size_of::<AtomicU32>() + 1) + self.compiled().bytes()
     }
 
     /// The native code compiled so far.
@@ -233,7 +263,10 @@ impl Tiered {
     /// Replaces the native code with what `next` makes of it, and counts an install.
     fn publish(&self, next: impl FnOnce(&Units) -> Units) {
         let mut current = lock(&self.current);
-        *current = Arc::new(next(&current));
+        let next = next(&current);
+        self.held.fetch_add(next.bytes(), Ordering::Relaxed);
+        self.held.fetch_sub(current.bytes(), Ordering::Relaxed);
+        *current = Arc::new(next);
         self.installs.fetch_add(1, Ordering::Release);
     }
 
