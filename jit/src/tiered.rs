@@ -120,6 +120,8 @@ pub struct Tiered {
     /// The bytes held by the live entries of the cache this one belongs to
     /// ([`Tiered::footprint`] each), kept current as units are installed and entries freed.
     held: Arc<AtomicUsize>,
+    /// [`Units::bytes`] of `current`, readable without its lock.
+    native_bytes: AtomicUsize,
 }
 
 /// What has been compiled, and how often.
@@ -177,6 +179,7 @@ impl Tiered {
             }),
             compiles,
             held: Arc::new(AtomicUsize::new(0)),
+            native_bytes: AtomicUsize::new(0),
         }
     }
 
@@ -195,7 +198,8 @@ impl Tiered {
     /// Bytes this entry holds: its code, a heat counter and a plan flag per code byte, and
     /// its native code. What a cache of compiled code counts against its byte budget.
     pub fn footprint(&self) -> usize {
-        self.code.len() * (1 + std::mem::size_of::<AtomicU32>() + 1) + self.compiled().bytes()
+        self.code.len() * (1 + std::mem::size_of::<AtomicU32>() + 1)
+            + self.native_bytes.load(Ordering::Relaxed)
     }
 
     /// The native code compiled so far.
@@ -264,8 +268,10 @@ impl Tiered {
     fn publish(&self, next: impl FnOnce(&Units) -> Units) {
         let mut current = lock(&self.current);
         let next = next(&current);
-        self.held.fetch_add(next.bytes(), Ordering::Relaxed);
-        self.held.fetch_sub(current.bytes(), Ordering::Relaxed);
+        let bytes = next.bytes();
+        self.held.fetch_add(bytes, Ordering::Relaxed);
+        let before = self.native_bytes.swap(bytes, Ordering::Relaxed);
+        self.held.fetch_sub(before, Ordering::Relaxed);
         *current = Arc::new(next);
         self.installs.fetch_add(1, Ordering::Release);
     }
