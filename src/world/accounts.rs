@@ -1,9 +1,9 @@
 //! The table of accounts, indexed by address.
 
-use super::account::Account;
-use super::hashing::{HashMap, KeyHashing};
+use super::account::{Account, Slot};
+use super::hashing::{HashMap, KeyHashing, SlotKey};
 use super::KEPT_CAPACITY;
-use nestedvm_interp::Address;
+use nestedvm_interp::{Address, U256};
 
 /// The accounts: a table of them with an index by address, and the position last reached
 /// for a change remembered, since nearly all of a run's SLOADs and SSTOREs go to the account
@@ -43,6 +43,12 @@ impl Accounts {
         let i = self.position(address)?;
         self.last = i;
         Some(&mut self.table[i].1)
+    }
+
+    /// The storage slot `key` of the account at `address`, when both exist (nothing is made).
+    #[inline]
+    pub(super) fn slot_mut(&mut self, address: &Address, key: U256) -> Option<&mut Slot> {
+        self.get_mut(address)?.storage.get_mut(&SlotKey(key))
     }
 
     /// The account at `address`, made empty when missing, and whether it was missing.

@@ -42,10 +42,7 @@ impl Host for World {
 
     fn sload(&mut self, address: Address, key: U256) -> (U256, bool) {
         let tx = self.tx;
-        let slot = self
-            .accounts
-            .get_mut(&address)
-            .and_then(|a| a.storage.get_mut(&SlotKey(key)));
+        let slot = self.accounts.slot_mut(&address, key);
         if let Some(slot) = slot {
             let slot = slot.reached_in(tx);
             let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);

@@ -289,10 +289,7 @@ impl World {
 
     /// Marks a storage slot warm without charging (a transaction's access list).
     pub fn warm_slot(&mut self, address: Address, key: U256) {
-        let slot = self
-            .accounts
-            .get_mut(&address)
-            .and_then(|a| a.storage.get_mut(&SlotKey(key)));
+        let slot = self.accounts.slot_mut(&address, key);
         match slot {
             Some(slot) => slot.reached_in(self.tx).warm = true,
             None => {
@@ -330,22 +327,14 @@ impl World {
                     self.warm_accounts.remove(&a);
                 }
                 Entry::SlotWarmed(a, k) => {
-                    if let Some(slot) = self
-                        .accounts
-                        .get_mut(&a)
-                        .and_then(|a| a.storage.get_mut(&SlotKey(k)))
-                    {
+                    if let Some(slot) = self.accounts.slot_mut(&a, k) {
                         slot.warm = false;
                     }
                 }
                 Entry::MissWarmed(a, k) => {
                     self.warm_misses.remove(&(a, SlotKey(k)));
                     // The slot, written since, may carry the warmth in its bit as well.
-                    if let Some(slot) = self
-                        .accounts
-                        .get_mut(&a)
-                        .and_then(|a| a.storage.get_mut(&SlotKey(k)))
-                    {
+                    if let Some(slot) = self.accounts.slot_mut(&a, k) {
                         slot.warm = false;
                     }
                 }
@@ -354,11 +343,7 @@ impl World {
                     key,
                     previous,
                 } => {
-                    if let Some(slot) = self
-                        .accounts
-                        .get_mut(&address)
-                        .and_then(|a| a.storage.get_mut(&SlotKey(key)))
-                    {
+                    if let Some(slot) = self.accounts.slot_mut(&address, key) {
                         slot.present = previous;
                     }
                 }
