@@ -137,6 +137,12 @@ struct Plan {
     missed: bool,
 }
 
+/// Bytes an entry for `len` bytes of code holds before anything is compiled: the code, a heat
+/// counter and a plan flag per byte.
+fn cold_footprint(len: usize) -> usize {
+    len * (1 + std::mem::size_of::<AtomicU32>() + 1)
+}
+
 impl Drop for Tiered {
     fn drop(&mut self) {
         self.held.fetch_sub(self.footprint(), Ordering::Relaxed);
@@ -178,7 +184,8 @@ impl Tiered {
                 missed: false,
             }),
             compiles,
-            held: Arc::new(AtomicUsize::new(0)),
+            // Counted on its own until a cache counts it with its other entries.
+            held: Arc::new(AtomicUsize::new(cold_footprint(len))),
             native_bytes: AtomicUsize::new(0),
         }
     }
@@ -195,11 +202,10 @@ impl Tiered {
         &self.code
     }
 
-    /// Bytes this entry holds: its code, a heat counter and a plan flag per code byte, and
-    /// its native code. What a cache of compiled code counts against its byte budget.
+    /// Bytes this entry holds: its code, a heat counter and a plan flag per code byte, and its
+    /// native code. What a cache of compiled code counts against its byte budget.
     pub fn footprint(&self) -> usize {
-        self.code.len() * (1 + std::mem::size_of::<AtomicU32>() + 1)
-            + self.native_bytes.load(Ordering::Relaxed)
+        cold_footprint(self.code.len()) + self.native_bytes.load(Ordering::Relaxed)
     }
 
     /// The native code compiled so far.
