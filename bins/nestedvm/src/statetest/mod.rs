@@ -181,10 +181,10 @@ fn json_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
         .map_err(unreadable)?;
     entries.sort();
     for entry in entries {
-        let linked = entry
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink());
         if entry.is_dir() {
+            let linked = entry
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink());
             if !linked {
                 json_files(&entry, out)?;
             }
