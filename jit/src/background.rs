@@ -4,7 +4,7 @@
 //! switches to native code at a block boundary once the code is installed.
 //!
 //! The threads are made on first use and live as long as the process. The queue is bounded:
-//! a tier-up asked for while [`MAX_QUEUED`] compilations wait is dropped ([`has_room`]), and
+//! a tier-up asked for while [`MAX_QUEUED`] compilations wait is dropped (`has_room`), and
 //! the code goes on in the interpreter or on the baseline tier until it asks again; a run
 //! never waits for the queue. Queued jobs hold only weak references to their code, so a
 //! code evicted from the caches while its job waits is freed, and its job does nothing.
