@@ -7,6 +7,7 @@ use crate::engine::{Engine, JitConfig};
 use crate::precompiles::PrecompileSet;
 use crate::world::{delegation_target, Checkpoint, World};
 use foldhash::HashMap;
+use nestedvm_interp::budget::ANALYSIS_BYTES_PER_CODE_BYTE;
 use nestedvm_interp::frame::Gas;
 use nestedvm_interp::hyvm_gas;
 use nestedvm_interp::instructions::InstructionTable;
@@ -129,6 +130,9 @@ pub struct ExecConfig {
     pub engine: Engine,
     /// How the JIT compiles.
     pub jit: JitConfig,
+    /// Bytes of buffers the whole run may hold ([`nestedvm_interp::budget`]); a frame that
+    /// would make it hold more halts with `memory_limit`.
+    pub memory_limit: u64,
 }
 
 /// The message of a transaction: a call, or the creation of a contract.
@@ -160,6 +164,9 @@ struct Entry {
     frame: Frame,
     pending: Pending,
     native: Native,
+    /// What the frame held when it was suspended for a callee, counted in
+    /// [`Executor::suspended`] until it resumes.
+    held: u64,
 }
 
 enum Prepared {
@@ -193,6 +200,27 @@ pub struct Executor<'a> {
     tables: &'a Tables,
     jit: &'a mut JitState,
     ran_native: bool,
+    /// Bytes held by the frames waiting for their callees (see [`held_by`]).
+    suspended: u64,
+}
+
+/// Bytes `frame` makes the run hold: its memory, call data and return data, and the
+/// analysis of its code when it is a `hyvm` guest (counted at the bound, see
+/// [`ANALYSIS_BYTES_PER_CODE_BYTE`]). `with_memory` leaves memory out, for the running frame
+/// whose limit is on its memory.
+fn held_by(frame: &Frame, with_memory: bool) -> u64 {
+    let memory = if with_memory { frame.memory.len() } else { 0 };
+    let buffers = (memory + frame.input.len() + frame.return_data.len()) as u64;
+    buffers.saturating_add(guest_analysis_bytes(frame.spec, frame.code.len()))
+}
+
+/// What the analysis of a `hyvm` guest's code of `len` bytes counts in the run's budget.
+fn guest_analysis_bytes(spec: &Spec, len: usize) -> u64 {
+    if spec.is_hyvm() {
+        (len as u64).saturating_mul(ANALYSIS_BYTES_PER_CODE_BYTE)
+    } else {
+        0
+    }
 }
 
 impl<'a> Executor<'a> {
@@ -212,6 +240,7 @@ impl<'a> Executor<'a> {
             tables,
             jit,
             ran_native: false,
+            suspended: 0,
         }
     }
 
@@ -242,6 +271,7 @@ impl<'a> Executor<'a> {
             frame: top,
             pending: Pending::Call(self.world.checkpoint()),
             native: Native::Unchecked,
+            held: 0,
         };
         let (_, result, memory, pc) = self.drive(top);
         (result, memory, pc)
@@ -253,7 +283,13 @@ impl<'a> Executor<'a> {
     /// balance and nonce as a transaction's validation does.
     pub fn run_message(&mut self, message: Message) -> CallOutcome {
         let prepared = match message {
-            Message::Call(inputs) => self.prepare_call(inputs),
+            Message::Call(inputs) => {
+                let room = self
+                    .config
+                    .memory_limit
+                    .saturating_sub(self.world.held_bytes());
+                self.prepare_call(inputs, room)
+            }
             Message::Create(inputs) => self.prepare_create(inputs),
         };
         match prepared {
@@ -279,6 +315,7 @@ impl<'a> Executor<'a> {
             if matches!(current.native, Native::Unchecked) {
                 current.native = self.native_code(&current.frame);
             }
+            self.give_budget(&mut current.frame);
             let action = match &current.native {
                 Native::Code(tiered) => run_frame_tiered(
                     &mut current.frame,
@@ -295,19 +332,22 @@ impl<'a> Executor<'a> {
                 _ => run_frame(&mut current.frame, self.world, table),
             };
             match action {
-                FrameAction::Call(inputs) => match self.prepare_call(inputs) {
-                    Prepared::Done(outcome) => current.frame.resume_call(outcome),
-                    Prepared::Frame(child) => Self::descend(&mut stack, &mut current, *child),
-                },
+                FrameAction::Call(inputs) => {
+                    match self.prepare_call(inputs, self.room_for_callee(&current.frame)) {
+                        Prepared::Done(outcome) => current.frame.resume_call(outcome),
+                        Prepared::Frame(child) => self.descend(&mut stack, &mut current, *child),
+                    }
+                }
                 FrameAction::Create(inputs) => match self.prepare_create(inputs) {
                     Prepared::Done(outcome) => current.frame.resume_create(outcome),
-                    Prepared::Frame(child) => Self::descend(&mut stack, &mut current, *child),
+                    Prepared::Frame(child) => self.descend(&mut stack, &mut current, *child),
                 },
                 FrameAction::Return(result) => {
                     let Some(parent) = stack.pop() else {
                         let memory = std::mem::take(&mut current.frame.memory);
                         return (current.pending, result, memory, current.frame.pc);
                     };
+                    self.suspended -= parent.held;
                     let finished = std::mem::replace(&mut current, parent);
                     let is_create = matches!(finished.pending, Pending::Create(..));
                     let outcome = self.finish(finished.pending, result);
@@ -355,13 +395,35 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Makes `child` the running frame; it may use the memory its callers leave.
-    fn descend(stack: &mut Vec<Entry>, current: &mut Entry, mut child: Entry) {
-        let parent = &current.frame;
-        child.frame.memory_limit = parent
-            .memory_limit
-            .saturating_sub(parent.memory.len() as u64);
+    /// Makes `child` the running frame, counting what its caller holds meanwhile.
+    fn descend(&mut self, stack: &mut Vec<Entry>, current: &mut Entry, child: Entry) {
+        current.held = held_by(&current.frame, true);
+        self.suspended += current.held;
         stack.push(std::mem::replace(current, child));
+    }
+
+    /// Bytes of the run's budget left for a callee of the running frame once it and every
+    /// frame waiting holds what it does now.
+    fn room_for_callee(&self, caller: &Frame) -> u64 {
+        let held = self
+            .suspended
+            .saturating_add(held_by(caller, true))
+            .saturating_add(self.world.held_bytes());
+        self.config.memory_limit.saturating_sub(held)
+    }
+
+    /// Gives the frame about to run what is left of the run's budget for its memory; a frame
+    /// that does not fit (a callee, or a caller whose callees left the world bigger) halts.
+    fn give_budget(&self, frame: &mut Frame) {
+        let host_held = self.world.held_bytes();
+        let others = self
+            .suspended
+            .saturating_add(host_held)
+            .saturating_add(held_by(frame, false));
+        let fits = frame.set_memory_budget(self.config.memory_limit, others, host_held);
+        if let (Err(reason), None) = (fits, &frame.action) {
+            frame.halt(reason);
+        }
     }
 
     /// A callee that reverted after spending `used` gas, or ran out of gas before that.
@@ -379,6 +441,19 @@ impl<'a> Executor<'a> {
         })
     }
 
+    /// A callee that cannot fit in what is left of the run's budget: it halts, as a frame
+    /// growing past the budget does.
+    fn over_budget(&mut self, cp: Checkpoint) -> Prepared {
+        self.world.revert_to(cp);
+        Prepared::Done(CallOutcome {
+            status: Status::Halt,
+            output: Vec::new(),
+            gas_remaining: 0,
+            refund: 0,
+            created: None,
+        })
+    }
+
     fn refused(gas_limit: u64) -> Prepared {
         Prepared::Done(CallOutcome {
             status: Status::Revert,
@@ -389,7 +464,8 @@ impl<'a> Executor<'a> {
         })
     }
 
-    fn prepare_call(&mut self, inputs: CallInputs) -> Prepared {
+    /// Prepares a call, `room` bytes of the run's budget left for it.
+    fn prepare_call(&mut self, inputs: CallInputs, room: u64) -> Prepared {
         if inputs.depth > CALL_DEPTH_LIMIT {
             return Self::refused(inputs.gas_limit);
         }
@@ -414,6 +490,12 @@ impl<'a> Executor<'a> {
                 return Self::failed_after(inputs.gas_limit, hyvm_gas::DIRECT_CALL);
             }
             let spec = Spec::get(Profile::Hyvm, self.config.fork, self.config.verifier);
+            // Guest code is the call's input, as long as the memory the caller paid for: its
+            // analysis must fit before it is made.
+            let needs = guest_analysis_bytes(spec, inputs.input.len());
+            if needs.saturating_add(inputs.input.len() as u64) > room {
+                return self.over_budget(cp);
+            }
             let code = self.codes.get(&inputs.input);
             let frame = Self::guest_frame(
                 spec,
@@ -426,12 +508,16 @@ impl<'a> Executor<'a> {
                 frame,
                 pending: Pending::Call(cp),
                 native: Native::Unchecked,
+                held: 0,
             }));
         }
         if let Some(out) =
             self.precompiles
                 .call(&inputs.code_address, &inputs.input, inputs.gas_limit)
         {
+            if (out.output.len() + inputs.input.len()) as u64 > room {
+                return self.over_budget(cp);
+            }
             if out.status != Status::Success {
                 self.world.revert_to(cp);
             }
@@ -464,6 +550,7 @@ impl<'a> Executor<'a> {
             frame,
             pending: Pending::Call(cp),
             native: Native::Unchecked,
+            held: 0,
         }))
     }
 
@@ -525,6 +612,7 @@ impl<'a> Executor<'a> {
             frame,
             pending: Pending::Create(cp, address),
             native: Native::Unchecked,
+            held: 0,
         }))
     }
 

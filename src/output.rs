@@ -6,7 +6,6 @@ use crate::U256;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 /// Lower-case hex with a `0x` prefix.
 pub fn hex0x(bytes: &[u8]) -> String {
@@ -22,16 +21,37 @@ pub fn hex0x(bytes: &[u8]) -> String {
     s
 }
 
+/// Bytes printed as [`hex0x`] prints them, but straight into the formatter or the JSON
+/// being written, a piece at a time: an output of hundreds of megabytes is not copied into
+/// a string first.
+pub struct Hex<'a>(pub &'a [u8]);
+
+impl std::fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("0x")?;
+        for piece in self.0.chunks(4096) {
+            f.write_str(&hex0x(piece)[2..])?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A word as minimal hex (`0x0`, `0x1f`).
 pub fn min_hex(v: &U256) -> String {
     format!("{v:#x}")
 }
 
 #[derive(Serialize)]
-struct JsonLog {
+struct JsonLog<'a> {
     address: String,
     topics: Vec<String>,
-    data: String,
+    data: Hex<'a>,
 }
 
 /// Storage in slot order (numeric, not textual).
@@ -51,11 +71,11 @@ impl Serialize for JsonStorage<'_> {
 struct JsonOutcome<'a> {
     status: &'static str,
     reason: Option<&'static str>,
-    output: String,
+    output: Hex<'a>,
     gas_used: u64,
     evm_gas_used: Option<u64>,
     gas_refund: i64,
-    logs: Vec<JsonLog>,
+    logs: Vec<JsonLog<'a>>,
     storage: JsonStorage<'a>,
     engine: &'static str,
 }
@@ -65,7 +85,7 @@ pub fn to_json(outcome: &Outcome) -> String {
     let json = JsonOutcome {
         status: outcome.status.name(),
         reason: outcome.reason.map(|r| r.name()),
-        output: hex0x(&outcome.output),
+        output: Hex(&outcome.output),
         gas_used: outcome.gas_used,
         evm_gas_used: outcome.evm_gas_used,
         gas_refund: outcome.gas_refund,
@@ -75,7 +95,7 @@ pub fn to_json(outcome: &Outcome) -> String {
             .map(|l| JsonLog {
                 address: hex0x(l.address.as_bytes()),
                 topics: l.topics.iter().map(|t| hex0x(t.as_bytes())).collect(),
-                data: hex0x(&l.data),
+                data: Hex(&l.data),
             })
             .collect(),
         storage: JsonStorage(&outcome.storage),
@@ -86,64 +106,73 @@ pub fn to_json(outcome: &Outcome) -> String {
 
 /// The readable summary printed by `run` without `--json`.
 pub fn to_text(outcome: &Outcome) -> String {
-    let mut s = String::new();
-    let status = match outcome.reason {
-        Some(r) => format!("{} ({})", outcome.status.name(), r.name()),
-        None => outcome.status.name().to_string(),
-    };
-    let _ = writeln!(s, "status:   {status}");
-    let _ = writeln!(
-        s,
-        "gas used: {} (refund {})",
-        outcome.gas_used, outcome.gas_refund
-    );
-    if let Some(evm_gas) = outcome.evm_gas_used.filter(|g| *g != outcome.gas_used) {
-        let _ = writeln!(
+    Text(outcome).to_string()
+}
+
+/// The readable summary as [`to_text`] gives it, written straight into a formatter (an
+/// output of hundreds of megabytes is not copied into a string first).
+pub struct Text<'a>(pub &'a Outcome);
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, s: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let outcome = self.0;
+        let status = match outcome.reason {
+            Some(r) => format!("{} ({})", outcome.status.name(), r.name()),
+            None => outcome.status.name().to_string(),
+        };
+        writeln!(s, "status:   {status}")?;
+        writeln!(
             s,
-            "evm gas:  {evm_gas} as a plain contract (the hypervisor adds {})",
-            outcome.gas_used as i128 - evm_gas as i128
-        );
-    }
-    if outcome.output.is_empty() {
-        let _ = writeln!(s, "output:   (empty)");
-    } else if outcome.output.len() == 32 {
-        let n = U256::from_big_endian(&outcome.output);
-        let _ = writeln!(s, "output:   {} = {}", hex0x(&outcome.output), n);
-    } else {
-        let _ = writeln!(
-            s,
-            "output:   {} ({} bytes)",
-            hex0x(&outcome.output),
-            outcome.output.len()
-        );
-        if outcome.output.len() > 32 {
-            let first = U256::from_big_endian(&outcome.output[..32]);
-            let _ = writeln!(s, "          first 32-byte word = {first}");
-        }
-    }
-    if outcome.logs.is_empty() {
-        let _ = writeln!(s, "logs:     none");
-    } else {
-        let _ = writeln!(s, "logs:");
-        for log in &outcome.logs {
-            let topics: Vec<String> = log.topics.iter().map(|t| hex0x(t.as_bytes())).collect();
-            let _ = writeln!(
+            "gas used: {} (refund {})",
+            outcome.gas_used, outcome.gas_refund
+        )?;
+        if let Some(evm_gas) = outcome.evm_gas_used.filter(|g| *g != outcome.gas_used) {
+            writeln!(
                 s,
-                "  {} topics [{}] data {}",
-                hex0x(log.address.as_bytes()),
-                topics.join(", "),
-                hex0x(&log.data)
-            );
+                "evm gas:  {evm_gas} as a plain contract (the hypervisor adds {})",
+                outcome.gas_used as i128 - evm_gas as i128
+            )?;
         }
-    }
-    if outcome.storage.is_empty() {
-        let _ = writeln!(s, "storage:  (empty)");
-    } else {
-        let _ = writeln!(s, "storage:");
-        for (k, v) in &outcome.storage {
-            let _ = writeln!(s, "  {} = {}", min_hex(k), min_hex(v));
+        if outcome.output.is_empty() {
+            writeln!(s, "output:   (empty)")?;
+        } else if outcome.output.len() == 32 {
+            let n = U256::from_big_endian(&outcome.output);
+            writeln!(s, "output:   {} = {}", Hex(&outcome.output), n)?;
+        } else {
+            writeln!(
+                s,
+                "output:   {} ({} bytes)",
+                Hex(&outcome.output),
+                outcome.output.len()
+            )?;
+            if outcome.output.len() > 32 {
+                let first = U256::from_big_endian(&outcome.output[..32]);
+                writeln!(s, "          first 32-byte word = {first}")?;
+            }
         }
+        if outcome.logs.is_empty() {
+            writeln!(s, "logs:     none")?;
+        } else {
+            writeln!(s, "logs:")?;
+            for log in &outcome.logs {
+                let topics: Vec<String> = log.topics.iter().map(|t| hex0x(t.as_bytes())).collect();
+                writeln!(
+                    s,
+                    "  {} topics [{}] data {}",
+                    hex0x(log.address.as_bytes()),
+                    topics.join(", "),
+                    Hex(&log.data)
+                )?;
+            }
+        }
+        if outcome.storage.is_empty() {
+            writeln!(s, "storage:  (empty)")?;
+        } else {
+            writeln!(s, "storage:")?;
+            for (k, v) in &outcome.storage {
+                writeln!(s, "  {} = {}", min_hex(k), min_hex(v))?;
+            }
+        }
+        write!(s, "engine:   {}", outcome.engine.name())
     }
-    let _ = write!(s, "engine:   {}", outcome.engine.name());
-    s
 }

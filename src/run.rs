@@ -334,15 +334,17 @@ impl Vm {
             None => None,
             Some(mut plain_world) => {
                 plain_world.set_code(request.address, request.code.clone());
+                // One budget for both runs: the first one's outcome is still held.
+                let held = outcome.output.len() + outcome.memory.len() + logs_bytes(&outcome.logs);
                 let plain = Config {
                     profile: Profile::Evm,
                     verifier: false,
+                    memory_limit: config.memory_limit.saturating_sub(held as u64),
                     ..*config
                 };
-                Some(
-                    self.execute_once(&mut plain_world, &plain, request, code)
-                        .gas_used,
-                )
+                // A plain run stopped by a host limit has no figure to compare.
+                let plain = self.execute_once(&mut plain_world, &plain, request, code);
+                (plain.reason != Some(HaltReason::MemoryLimit)).then_some(plain.gas_used)
             }
         };
         outcome
@@ -409,17 +411,17 @@ impl Vm {
             hypervisor: Some(config.hypervisor),
             engine: config.engine,
             jit: config.jit,
+            memory_limit: config.memory_limit,
         };
         let (codes, tables, jit) = self.executor_parts(config.fork, config.verifier);
         let mut executor = Executor::new(world, exec, codes, tables, jit);
         let code = code.unwrap_or_else(|| executor.bytecode(&request.code));
-        let mut frame = match config.profile {
+        let frame = match config.profile {
             Profile::Hyvm => {
                 Executor::guest_frame(spec, config.hypervisor, code, context, request.gas)
             }
             Profile::Evm => Frame::new(spec, code, input, context, request.gas),
         };
-        frame.memory_limit = config.memory_limit;
         let (result, memory, pc) = executor.run(frame);
         let engine = if executor.ran_native() {
             Engine::Jit
@@ -442,12 +444,17 @@ impl Vm {
             logs,
             storage: world.storage_of(&request.address),
             engine,
-            // A copy, so the buffer goes back to the thread's spares for the next run: a
-            // contract building megabytes in memory then skips growing into fresh pages.
-            memory: memory.as_slice().to_vec(),
+            memory: memory.into_bytes(),
             pc,
         }
     }
+}
+
+/// Bytes of `logs`' data and topics.
+fn logs_bytes(logs: &[Log]) -> usize {
+    logs.iter()
+        .map(|l| l.data.len() + 32 * l.topics.len())
+        .sum()
 }
 
 #[cfg(test)]

@@ -560,6 +560,7 @@ impl Vm {
             hypervisor: None,
             engine,
             jit: JitConfig::default(),
+            memory_limit: nestedvm_interp::memory::MEMORY_LIMIT,
         };
         let (codes, tables, jit) = self.executor_parts(fork, false);
         let outcome = Executor::new(world, exec, codes, tables, jit).run_message(message);

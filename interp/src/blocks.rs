@@ -384,7 +384,10 @@ fn decode_apart(spec: &Spec, code: &Bytecode) -> (Starts, Vec<Span>) {
             }
         }
     }
-    let mut spans = Vec::new();
+    // Sized exactly: guest code can be megabytes of one-byte blocks, and doubling room
+    // would double the decoder's peak.
+    let count = starts.bits.iter().map(|b| b.count_ones() as usize).sum();
+    let mut spans = Vec::with_capacity(count);
     for (k, &bits) in starts.bits.iter().enumerate() {
         let mut rest = bits;
         while rest != 0 {

@@ -293,8 +293,13 @@ pub struct Frame {
     pub action: Option<FrameAction>,
     /// The verifier build's call guard.
     pub guard: Guard,
-    /// Host memory this frame may grow to: the run's budget less what its callers hold.
+    /// Host memory this frame may grow to: the run's budget less everything else the run
+    /// holds (see [`crate::budget`]).
     pub memory_limit: u64,
+    /// What the host held ([`Host::held_bytes`]) when `memory_limit` last counted it.
+    ///
+    /// [`Host::held_bytes`]: crate::Host::held_bytes
+    pub host_held: u64,
 }
 
 impl Frame {
@@ -321,6 +326,7 @@ impl Frame {
             action: None,
             guard: Guard::None,
             memory_limit: crate::memory::MEMORY_LIMIT,
+            host_held: 0,
         };
         if !frame.gas.charge(spec.startup_gas) {
             frame.halt(HaltReason::OutOfGas);

@@ -123,4 +123,11 @@ pub trait Host {
     fn log(&mut self, log: Log);
     /// Destroys `address` in favour of `target` under the fork's rules.
     fn selfdestruct(&mut self, address: Address, target: Address) -> SelfDestructResult;
+    /// Bytes the host holds for the run beyond its state at the start (its journal, logs,
+    /// deposited code), which count against the run's memory budget ([`crate::budget`]);
+    /// they never shrink while a frame runs. A host that holds nothing of the kind keeps
+    /// the default, 0.
+    fn held_bytes(&self) -> u64 {
+        0
+    }
 }

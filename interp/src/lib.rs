@@ -96,6 +96,7 @@
 pub mod analysis;
 pub mod asm;
 pub mod blocks;
+pub mod budget;
 pub mod frame;
 pub mod gas;
 pub mod host;

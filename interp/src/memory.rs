@@ -79,15 +79,17 @@ impl Memory {
         gas::memory_cost(gas::words(end)).saturating_sub(gas::memory_cost(old_words))
     }
 
-    /// Grows host memory to cover `[0, end)`, rounded up to whole words (gas already paid).
+    /// Grows host memory to cover `[0, end)`, rounded up to whole words (gas already paid),
+    /// keeping spare room in the buffer only up to `limit` bytes.
     #[inline]
-    pub fn grow(&mut self, end: u64) {
+    pub fn grow(&mut self, end: u64, limit: u64) {
         let new_len = (gas::words(end) * 32) as usize;
         if new_len > self.len {
             if new_len > self.data.len() {
                 // Room for as much again: a frame growing a word at a time reallocates only
                 // log n times, and native code grows in place meanwhile.
-                let room = self.data.len().saturating_mul(2).min(MEMORY_LIMIT as usize);
+                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+                let room = self.data.len().saturating_mul(2).min(limit);
                 let want = new_len.max(room);
                 match crate::spare::take(&SPARE, |b| b.len() >= want) {
                     Some(mut kept) => {
@@ -160,6 +162,18 @@ impl Memory {
         self.data.as_mut_ptr()
     }
 
+    /// The host memory's bytes: a copy when the buffer is small enough for the thread's
+    /// spares to keep it for the next frame (growing into fresh pages costs more than the
+    /// copy), the buffer itself otherwise (a copy of a big memory would double the run's
+    /// peak).
+    pub fn into_bytes(self) -> Vec<u8> {
+        if self.data.len() <= SPARE_BYTES / 2 {
+            self.as_slice().to_vec()
+        } else {
+            self.into_vec()
+        }
+    }
+
     /// The host memory buffer, without copying.
     pub fn into_vec(mut self) -> Vec<u8> {
         let mut data = std::mem::take(&mut self.data);
@@ -204,13 +218,13 @@ mod tests {
     #[test]
     fn growth_keeps_zeroed_room_and_native_growth_stays_inside_it() {
         let mut m = Memory::new(0);
-        m.grow(1);
+        m.grow(1, MEMORY_LIMIT);
         assert_eq!((m.len(), m.as_slice()), (32, &[0u8; 32][..]));
         m.slice_mut(0, 32).fill(0xaa);
         let room = m.capacity();
         assert_eq!(room, INITIAL_ROOM);
         // Past the room: reallocated with as much again, zeros after the old contents.
-        m.grow(room as u64 + 1);
+        m.grow(room as u64 + 1, MEMORY_LIMIT);
         assert_eq!(m.len(), room + 32);
         assert_eq!(m.capacity(), 2 * room);
         assert!(m.as_slice()[..32].iter().all(|&b| b == 0xaa));
@@ -230,7 +244,7 @@ mod tests {
         for round in 0..3 {
             let mut m = Memory::new(0x340);
             let end = 0x340 + 4096 * (round + 1);
-            m.grow(end as u64);
+            m.grow(end as u64, MEMORY_LIMIT);
             let len = m.len();
             m.slice_mut(0, len).fill(0xff);
             drop(m);
@@ -249,7 +263,7 @@ mod tests {
         // buffers are kept, the small one on top.
         let small = Memory::new(0x340);
         let mut first = Memory::new(0);
-        first.grow(1 << 20);
+        first.grow(1 << 20, MEMORY_LIMIT);
         let len = first.len();
         first.slice_mut(0, len).fill(0xab);
         let kept = first.data.as_ptr();
@@ -258,9 +272,9 @@ mod tests {
         // The next frame starts in the small buffer, writes some words, then grows past it:
         // it moves into the kept big buffer, its words with it, and the rest reads as zeros.
         let mut next = Memory::new(0x340);
-        next.grow(0x340 + 64);
+        next.grow(0x340 + 64, MEMORY_LIMIT);
         next.slice_mut(0x340, 64).fill(0x5b);
-        next.grow(200_000);
+        next.grow(200_000, MEMORY_LIMIT);
         assert_eq!(next.data.as_ptr(), kept, "the big buffer is reused");
         let room = next.capacity();
         assert!(room >= 1 << 20);

@@ -106,7 +106,11 @@ impl Host for World {
     }
 
     fn log(&mut self, log: Log) {
-        self.logs.push(log);
+        self.push_log(log);
+    }
+
+    fn held_bytes(&self) -> u64 {
+        World::held_bytes(self)
     }
 
     fn selfdestruct(&mut self, address: Address, target: Address) -> SelfDestructResult {

@@ -70,6 +70,7 @@ enum Entry {
 pub struct Checkpoint {
     journal: usize,
     logs: usize,
+    kept_bytes: u64,
 }
 
 /// The simulated chain state, and the environment of the transaction being run.
@@ -95,6 +96,9 @@ pub struct World {
     touched: HashSet<Address>,
     logs: Vec<Log>,
     journal: Vec<Entry>,
+    /// Bytes of the logs and the code deposited in the current transaction, for
+    /// [`Host::held_bytes`].
+    kept_bytes: u64,
     /// Block and transaction environment.
     pub env: Env,
     /// The fork whose state rules apply (SELFDESTRUCT, delegations).
@@ -104,6 +108,15 @@ pub struct World {
 /// The most entries a table keeps room for across [`World::reset`]: clearing costs time in
 /// proportion to the room, so a table a big run grew is dropped instead.
 const KEPT_CAPACITY: usize = 4096;
+
+/// What one journal entry stands for in [`Host::held_bytes`]: the entry (88 bytes), the
+/// table entry it usually comes with (a warm address, a new slot, a transient slot, an
+/// account), the room doubling leaves in both and the copy a table makes while it grows. A
+/// run needs 2 million of them (at least 200 million gas) to reach the default budget.
+const JOURNAL_ENTRY_BYTES: u64 = 512;
+
+/// What a log holds beyond its data and topics: its record, and its place in the list.
+const LOG_BYTES: u64 = 2 * std::mem::size_of::<Log>() as u64;
 
 impl Default for World {
     fn default() -> Self {
@@ -142,6 +155,7 @@ impl World {
             touched: HashSet::with_capacity_and_hasher(8, KeyHashing::default()),
             logs: Vec::new(),
             journal: Vec::with_capacity(64),
+            kept_bytes: 0,
             env,
             fork,
         }
@@ -184,6 +198,7 @@ impl World {
             touched,
             logs,
             journal,
+            kept_bytes,
             env: own_env,
             fork: own_fork,
         } = self;
@@ -197,6 +212,7 @@ impl World {
         clear_set(touched);
         clear_vec(logs);
         clear_vec(journal);
+        *kept_bytes = 0;
         *own_env = env;
         *own_fork = fork;
     }
@@ -254,6 +270,7 @@ impl World {
         self.touched.clear();
         self.logs.clear();
         self.journal.clear();
+        self.kept_bytes = 0;
         if self.tx == u32::MAX {
             // Numbers would come round again: every slot goes back to before the first.
             for slot in self
@@ -274,6 +291,7 @@ impl World {
             self.accounts.remove(&address);
         }
         self.journal.clear();
+        self.kept_bytes = 0;
     }
 
     /// Marks an account warm without charging (transaction start).
@@ -313,6 +331,7 @@ impl World {
         Checkpoint {
             journal: self.journal.len(),
             logs: self.logs.len(),
+            kept_bytes: self.kept_bytes,
         }
     }
 
@@ -386,6 +405,21 @@ impl World {
             }
         }
         self.logs.truncate(cp.logs);
+        self.kept_bytes = cp.kept_bytes;
+    }
+
+    /// Bytes the current transaction made the world hold ([`Host::held_bytes`]).
+    pub fn held_bytes(&self) -> u64 {
+        (self.journal.len() as u64)
+            .saturating_mul(JOURNAL_ENTRY_BYTES)
+            .saturating_add(self.kept_bytes)
+    }
+
+    /// Records a log.
+    pub(crate) fn push_log(&mut self, log: Log) {
+        let bytes = LOG_BYTES + log.data.len() as u64 + 32 * log.topics.len() as u64;
+        self.kept_bytes = self.kept_bytes.saturating_add(bytes);
+        self.logs.push(log);
     }
 
     /// The account at `address`, created (journaled) when missing, so that a reverted change
@@ -502,8 +536,10 @@ impl World {
     pub fn set_code(&mut self, address: Address, code: Vec<u8>) {
         let account = self.account_mut(address);
         let previous = account.code.clone();
+        let len = code.len() as u64;
         account.set_code(code.into());
         self.journal.push(Entry::Code { address, previous });
+        self.kept_bytes = self.kept_bytes.saturating_add(len);
         self.mark_touched(address);
     }
 

@@ -311,13 +311,15 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
         println!("{asm}");
         return Ok(());
     }
-    let outcome = Vm::new()
+    let mut outcome = Vm::new()
         .run(&config, &request)
         .map_err(|e| UsageError(e.to_string()))?;
+    // Neither shape shows memory: it need not be held while they are written.
+    outcome.memory = Vec::new();
     if args.json {
         println!("{}", output::to_json(&outcome));
     } else {
-        println!("{}", output::to_text(&outcome));
+        println!("{}", output::Text(&outcome));
     }
     Ok(())
 }

@@ -87,6 +87,7 @@ fn return_with(frame: &mut Frame, status: Status) -> Step {
     let offset = frame.stack.pop();
     let len = frame.stack.pop();
     let (off, len) = try_halt!(frame, memory_range(frame, &offset, &len));
+    try_halt!(frame, frame.reserve_copy(len));
     let output = if len == 0 {
         Vec::new()
     } else {

@@ -133,6 +133,7 @@ pub fn balance<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     let address = to_address(&frame.stack.pop());
     let (value, cold) = host.balance(address);
     charge!(frame, gas::account_access(cold));
+    try_halt!(frame, frame.take_host_growth(host));
     frame.stack.push(value);
     Step::Continue
 }
@@ -142,6 +143,7 @@ pub fn extcodesize<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     let address = to_address(&frame.stack.pop());
     let (code, cold) = host.code(address);
     charge!(frame, gas::account_access(cold));
+    try_halt!(frame, frame.take_host_growth(host));
     frame.stack.push(U256::from(code.len()));
     Step::Continue
 }
@@ -151,6 +153,7 @@ pub fn extcodehash<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     let address = to_address(&frame.stack.pop());
     let (hash, cold) = host.code_hash(address);
     charge!(frame, gas::account_access(cold));
+    try_halt!(frame, frame.take_host_growth(host));
     frame.stack.push(U256::from_big_endian(hash.as_bytes()));
     Step::Continue
 }
@@ -163,6 +166,7 @@ pub fn extcodecopy<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     let len = frame.stack.pop();
     let (code, cold) = host.code(address);
     charge!(frame, gas::account_access(cold));
+    try_halt!(frame, frame.take_host_growth(host));
     let (off, n) = try_halt!(frame, copy_target(frame, &dst, &len));
     copy_padded(frame, off, n, &code, &src);
     Step::Continue

@@ -328,7 +328,7 @@ pub fn memory_range(
         if end > frame.memory_limit {
             return Err(HaltReason::MemoryLimit);
         }
-        frame.memory.grow(end);
+        frame.memory.grow(end, frame.memory_limit);
     }
     Ok((offset as usize, len as usize))
 }

@@ -1,6 +1,6 @@
 //! SLOAD, SSTORE (EIP-2200/2929/3529), TLOAD, TSTORE (EIP-1153).
 
-use super::{charge, require_non_static, Step};
+use super::{charge, require_non_static, try_halt, Step};
 use crate::frame::{Frame, HaltReason};
 use crate::gas;
 use crate::host::Host;
@@ -11,6 +11,7 @@ pub fn sload<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     let key = frame.stack.pop();
     let (value, cold) = host.sload(frame.context.address, key);
     charge!(frame, gas::sload_cost(cold));
+    try_halt!(frame, frame.take_host_growth(host));
     frame.stack.push(value);
     Step::Continue
 }
@@ -42,6 +43,7 @@ pub fn sstore<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
         gas::sstore_cost(&r.original, &r.current, &value, r.is_cold)
     );
     frame.gas.refund += gas::sstore_refund(&r.original, &r.current, &value);
+    try_halt!(frame, frame.take_host_growth(host));
     Step::Continue
 }
 
@@ -59,5 +61,6 @@ pub fn tstore<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     let key = frame.stack.pop();
     let value = frame.stack.pop();
     host.tstore(frame.context.address, key, value);
+    try_halt!(frame, frame.take_host_growth(host));
     Step::Continue
 }

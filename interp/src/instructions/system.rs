@@ -47,6 +47,7 @@ pub fn log<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
     for _ in 0..topics_n {
         topics.push(B256::from(frame.stack.pop().to_big_endian()));
     }
+    try_halt!(frame, frame.reserve_copy(n));
     let data = if n == 0 {
         Vec::new()
     } else {
@@ -57,6 +58,7 @@ pub fn log<H: Host>(frame: &mut Frame, host: &mut H) -> Step {
         topics,
         data,
     });
+    try_halt!(frame, frame.take_host_growth(host));
     Step::Continue
 }
 
@@ -80,6 +82,7 @@ fn create_common(frame: &mut Frame, kind_is_create2: bool) -> Step {
         charge!(frame, gas::words(n) * gas::KECCAK_WORD);
     }
     let (off, n) = try_halt!(frame, memory_range(frame, &offset, &len));
+    try_halt!(frame, frame.reserve_copy(n));
     let init_code = if n == 0 {
         Vec::new()
     } else {
@@ -138,6 +141,7 @@ fn call_common<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> Step
     let ret_len = frame.stack.pop();
     let (in_off, in_len) = try_halt!(frame, memory_range(frame, &args_offset, &args_len));
     let (out_off, out_len) = try_halt!(frame, memory_range(frame, &ret_offset, &ret_len));
+    try_halt!(frame, frame.reserve_copy(in_len));
     let input = if in_len == 0 {
         Vec::new()
     } else {
@@ -156,6 +160,7 @@ fn call_common<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> Step
         }
     }
     charge!(frame, cost);
+    try_halt!(frame, frame.take_host_growth(host));
     let mut gas_limit =
         gas::all_but_one_64th(frame.gas.remaining).min(as_u64_saturating(&requested));
     frame.gas.remaining -= gas_limit;
