@@ -53,8 +53,10 @@ pub struct CodeCache {
     /// The code asked for last: a run asks for its code twice (the account, the frame), and a
     /// simulator runs the same code over and over; a byte comparison settles those.
     last: Option<Arc<Bytecode>>,
-    /// Bytes of code held, against [`CodeCache::CAPACITY_BYTES`].
-    bytes: usize,
+    /// [`Bytecode::heap_bytes`] of the live codes this cache made, against
+    /// [`CodeCache::BYTE_BUDGET`]: kept current by the codes themselves as their block
+    /// tables appear and as they are freed.
+    held: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl CodeCache {
@@ -62,22 +64,38 @@ impl CodeCache {
     /// payloads must not grow memory without bound).
     pub const CAPACITY: usize = 4096;
 
-    /// The most bytes of code kept: with its analysis (the padded code, a shared copy for
-    /// accounts, and the interpreter's block table of one byte per code byte plus eight per
-    /// block) the cache stays within a few hundred MB even when every entry is a 1 MiB `hyvm`
-    /// guest.
-    pub const CAPACITY_BYTES: usize = 64 << 20;
+    /// The most heap bytes of analysed code kept ([`Bytecode::heap_bytes`]: the padded code,
+    /// its shared copy, and the interpreter's block tables, about 6 bytes per code byte for
+    /// ordinary contracts and 20 for code of JUMPDESTs). Room for [`CodeCache::CAPACITY`]
+    /// contracts of 10 KiB (so for ordinary contracts the count binds first), or a dozen
+    /// 1 MiB `hyvm` guests at their worst; the same as the JIT cache's
+    /// [`nestedvm_jit::cache::DEFAULT_BYTE_BUDGET`]. Checked when a code is added, against what the
+    /// codes hold then: the codes a run uses build their tables as it runs, so until the
+    /// next code is added the cache may hold one run's worth more.
+    pub const BYTE_BUDGET: usize = 256 << 20;
 
-    /// Starts over when one more code of `len` bytes would pass a bound.
-    fn make_room(&mut self, len: usize) {
+    /// The longest code kept. Longer code can only be a `hyvm` guest made at run time (call
+    /// data entering the hypervisor; a request's code is at most [`crate::MAX_CODE_LEN`]):
+    /// it is analysed for the run that asks and freed with it, so a few such guests cannot
+    /// take the budget, nor one pass it many times over.
+    pub const MAX_KEPT_LEN: usize = crate::MAX_CODE_LEN;
+
+    /// Bytes held by the analysed code this cache made ([`Bytecode::heap_bytes`] each),
+    /// codes it let go that a run still holds included.
+    pub fn held_bytes(&self) -> usize {
+        self.held.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `code` analysed and counted, after starting over when keeping it would pass a bound.
+    fn admit(&mut self, code: Bytecode) -> Arc<Bytecode> {
+        let needed = code.heap_bytes();
         if self.by_content.len() + self.by_hash.len() >= Self::CAPACITY
-            || self.bytes + len > Self::CAPACITY_BYTES
+            || self.held_bytes() + needed > Self::BYTE_BUDGET
         {
             self.by_content.clear();
             self.by_hash.clear();
-            self.bytes = 0;
         }
-        self.bytes += len;
+        Arc::new(code.counted_in(self.held.clone()))
     }
 
     /// The analysis of `code`, from the cache when it was seen before (its keccak is computed
@@ -87,6 +105,9 @@ impl CodeCache {
         if let Some(last) = self.last.as_ref().filter(|b| b.code() == code) {
             return last.clone();
         }
+        if code.len() > Self::MAX_KEPT_LEN {
+            return Arc::new(Bytecode::new(code));
+        }
         let key = self.content_hasher.hash_one(code);
         let found = self
             .by_content
@@ -94,8 +115,7 @@ impl CodeCache {
             .and_then(|same| same.iter().find(|b| b.code() == code))
             .cloned();
         let b = found.unwrap_or_else(|| {
-            self.make_room(code.len());
-            let b = Arc::new(Bytecode::new(code));
+            let b = self.admit(Bytecode::new(code));
             self.by_content.entry(key).or_default().push(b.clone());
             b
         });
@@ -109,8 +129,10 @@ impl CodeCache {
         if let Some(b) = self.by_hash.get(&hash) {
             return b.clone();
         }
-        self.make_room(code.len());
-        let b = Arc::new(Bytecode::with_hash(code, hash.0));
+        if code.len() > Self::MAX_KEPT_LEN {
+            return Arc::new(Bytecode::with_hash(code, hash.0));
+        }
+        let b = self.admit(Bytecode::with_hash(code, hash.0));
         self.by_hash.insert(hash, b.clone());
         b
     }
@@ -764,22 +786,74 @@ mod code_cache_tests {
         assert_eq!(c.hash(), known.0);
     }
 
+    /// [`Bytecode::heap_bytes`] of every code the cache holds, each once.
+    fn heap_bytes_of_entries(cache: &CodeCache) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        cache
+            .by_content
+            .values()
+            .flatten()
+            .chain(cache.by_hash.values())
+            .chain(&cache.last)
+            .filter(|b| seen.insert(Arc::as_ptr(b)))
+            .map(|b| b.heap_bytes())
+            .sum()
+    }
+
     #[test]
-    fn the_cache_holds_at_most_its_byte_budget_of_code() {
+    fn the_cache_holds_at_most_its_byte_budget_of_analysis() {
         let mut cache = CodeCache::default();
-        let size = 1 << 20;
-        let first = cache.get(&vec![0x5b; size]);
-        for i in 1..(CodeCache::CAPACITY_BYTES / size + 8) {
+        // The largest code kept, all JUMPDESTs: a block per byte in both specs' tables, the
+        // most analysis a code byte can cost.
+        let size = CodeCache::MAX_KEPT_LEN;
+        let code = |i: u64| {
             let mut code = vec![0x5b; size];
-            code[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            cache.get(&code);
+            code[..8].copy_from_slice(&i.to_be_bytes());
+            code
+        };
+        let specs = [
+            Spec::get(Profile::Hyvm, Fork::Osaka, false),
+            Spec::get(Profile::Evm, Fork::Osaka, false),
+        ];
+        // Held weakly: a code a caller holds counts until freed, though the cache let it go.
+        let first = Arc::downgrade(&cache.get(&code(0)));
+        let mut starts = 0;
+        for i in 1..30 {
+            let before = cache.by_content.len();
+            let b = cache.get(&code(i));
+            if cache.by_content.len() <= before {
+                starts += 1;
+            }
             assert!(
-                cache.bytes <= CodeCache::CAPACITY_BYTES,
+                cache.held_bytes() <= CodeCache::BYTE_BUDGET,
                 "{} bytes",
-                cache.bytes
+                cache.held_bytes()
             );
+            assert_eq!(cache.held_bytes(), heap_bytes_of_entries(&cache));
+            // What a run of it builds (a `hyvm` guest also run as a plain contract) counts
+            // as it appears.
+            b.shared_code();
+            for spec in specs {
+                b.blocks(spec);
+            }
+            assert_eq!(cache.held_bytes(), heap_bytes_of_entries(&cache));
         }
-        // The first code was dropped when the budget ran out: asking again analyses afresh.
-        assert!(!Arc::ptr_eq(&first, &cache.get(&vec![0x5b; size])));
+        assert!(starts >= 2, "the budget filled {starts} times");
+        // The first code was freed when the budget ran out.
+        assert!(first.upgrade().is_none());
+    }
+
+    #[test]
+    fn code_longer_than_any_request_is_analysed_but_not_kept() {
+        let mut cache = CodeCache::default();
+        let long = vec![0x5b; CodeCache::MAX_KEPT_LEN + 1];
+        let a = cache.get(&long);
+        assert!(!Arc::ptr_eq(&a, &cache.get(&long)));
+        let hash = B256::from(keccak256(&long));
+        assert!(!Arc::ptr_eq(
+            &cache.get_hashed(hash, &long),
+            &cache.get_hashed(hash, &long)
+        ));
+        assert_eq!(cache.held_bytes(), 0);
     }
 }

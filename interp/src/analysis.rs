@@ -5,6 +5,7 @@
 use crate::blocks::Blocks;
 use crate::opcode;
 use crate::spec::{OpKind, Spec};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Zero bytes appended to code so that PUSH immediates and running off the end need no bounds
@@ -28,6 +29,66 @@ pub struct Bytecode {
     blocks: [OnceLock<(usize, Arc<Blocks>)>; 2],
     /// [`Bytecode::content_hash`], once computed.
     content_hash: OnceLock<u64>,
+    /// Where a cache counts this code's [`Bytecode::heap_bytes`], if one does.
+    meter: Meter,
+}
+
+/// The count of a cache holding a code ([`Bytecode::counted_in`]). Not part of the code's
+/// value: a clone is counted nowhere (it would otherwise take its bytes back twice), and
+/// equality ignores it.
+#[derive(Default)]
+struct Meter(Option<Arc<AtomicUsize>>);
+
+impl Meter {
+    fn add(&self, bytes: usize) {
+        if let Some(total) = &self.0 {
+            total.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Clone for Meter {
+    fn clone(&self) -> Self {
+        Meter(None)
+    }
+}
+
+impl PartialEq for Meter {
+    fn eq(&self, _: &Meter) -> bool {
+        true
+    }
+}
+
+impl Eq for Meter {}
+
+impl std::fmt::Debug for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "counted"
+        } else {
+            "uncounted"
+        })
+    }
+}
+
+impl Drop for Bytecode {
+    fn drop(&mut self) {
+        // Every part built since the code was counted added its bytes as it appeared, so
+        // this takes back exactly what was added.
+        if let Some(total) = &self.meter.0 {
+            total.fetch_sub(self.heap_bytes(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// Heap bytes of an `Arc` holding `payload` bytes: the payload and the two counts in front.
+fn arc_bytes(payload: usize) -> usize {
+    2 * std::mem::size_of::<usize>() + payload
+}
+
+/// Heap bytes of a kept block table: its `Arc` and the table's buffers.
+fn blocks_bytes(blocks: &Blocks) -> usize {
+    arc_bytes(std::mem::size_of::<Blocks>()) + blocks.heap_bytes()
 }
 
 /// The seed of [`Bytecode::content_hash`]: random per process, so codes a guest picks cannot
@@ -60,7 +121,43 @@ impl Bytecode {
             shared: OnceLock::new(),
             blocks: [OnceLock::new(), OnceLock::new()],
             content_hash: OnceLock::new(),
+            meter: Meter::default(),
         }
+    }
+
+    /// Bytes this code holds on the heap, from its buffers' capacities: the padded code, the
+    /// JUMPDEST map, the hash cell, and the parts made on first use (the shared copy, the
+    /// block tables kept). About 1.1 bytes per code byte before it runs; with the shared
+    /// copy and the block tables of two specs (a `hyvm` guest also run as a plain contract),
+    /// about 6 for ordinary contracts and 20 for code of JUMPDESTs (a block per byte, eight
+    /// bytes each, in each table).
+    pub fn heap_bytes(&self) -> usize {
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|(_, blocks)| blocks_bytes(blocks))
+            .sum();
+        self.padded.capacity()
+            + self.jumpdests.capacity() * std::mem::size_of::<u64>()
+            + arc_bytes(std::mem::size_of::<OnceLock<[u8; 32]>>())
+            + self
+                .shared
+                .get()
+                .map_or(0, |shared| arc_bytes(shared.len()))
+            + blocks
+    }
+
+    /// This code, its [`Bytecode::heap_bytes`] counted in `total` from now until it is
+    /// freed, the parts it makes on first use included as they appear: how a cache knows
+    /// what its codes hold, those it let go and a run still holds included.
+    pub fn counted_in(mut self, total: Arc<AtomicUsize>) -> Self {
+        let bytes = self.heap_bytes();
+        total.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(before) = self.meter.0.replace(total) {
+            before.fetch_sub(bytes, Ordering::Relaxed);
+        }
+        self
     }
 
     /// Analyses `code` whose keccak256 the caller already knows.
@@ -95,8 +192,11 @@ impl Bytecode {
     pub fn blocks(&self, spec: &'static Spec) -> Arc<Blocks> {
         let key = spec as *const Spec as usize;
         for slot in &self.blocks {
-            let (cached_for, blocks) =
-                slot.get_or_init(|| (key, Arc::new(Blocks::analyse(spec, self))));
+            let (cached_for, blocks) = slot.get_or_init(|| {
+                let blocks = Blocks::analyse(spec, self);
+                self.meter.add(blocks_bytes(&blocks));
+                (key, Arc::new(blocks))
+            });
             if *cached_for == key {
                 return blocks.clone();
             }
@@ -106,7 +206,12 @@ impl Bytecode {
 
     /// The original code, shared (copied once, on first use).
     pub fn shared_code(&self) -> Arc<[u8]> {
-        self.shared.get_or_init(|| Arc::from(self.code())).clone()
+        self.shared
+            .get_or_init(|| {
+                self.meter.add(arc_bytes(self.len));
+                Arc::from(self.code())
+            })
+            .clone()
     }
 
     /// The original code.
@@ -254,6 +359,31 @@ mod tests {
         assert!(Arc::ptr_eq(&code.blocks(hyvm), &code.blocks(hyvm)));
         assert!(Arc::ptr_eq(&code.blocks(evm), &code.blocks(evm)));
         assert!(!Arc::ptr_eq(&code.blocks(hyvm), &code.blocks(evm)));
+    }
+
+    #[test]
+    fn a_counted_code_counts_its_parts_as_they_appear_and_takes_them_back_when_freed() {
+        let total = Arc::new(AtomicUsize::new(0));
+        let code = Arc::new(Bytecode::new(&[0x5b; 4096]).counted_in(total.clone()));
+        let fresh = code.heap_bytes();
+        assert!(fresh > 4096, "{fresh} bytes");
+        assert_eq!(total.load(Ordering::Relaxed), fresh);
+        code.shared_code();
+        code.blocks(Spec::get(Profile::Hyvm, Fork::Osaka, false));
+        code.blocks(Spec::get(Profile::Evm, Fork::Osaka, false));
+        // A third spec's table is not kept, so not counted.
+        code.blocks(Spec::get(Profile::Evm, Fork::Cancun, false));
+        let grown = code.heap_bytes();
+        // A block per JUMPDEST, eight bytes each, per spec.
+        assert!(grown > fresh + 2 * 8 * 4096, "{grown} bytes");
+        assert_eq!(total.load(Ordering::Relaxed), grown);
+        // A clone holds its own copy, counted nowhere.
+        let copy = Bytecode::clone(&code);
+        assert_eq!(copy, *code);
+        drop(copy);
+        assert_eq!(total.load(Ordering::Relaxed), grown);
+        drop(code);
+        assert_eq!(total.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -289,6 +289,15 @@ impl Blocks {
         }
     }
 
+    /// Bytes this table holds on the heap, from its buffers' capacities: one byte per code
+    /// byte, four per 64 code bytes and eight per block (in `hyvm` code of JUMPDESTs, a block
+    /// per byte).
+    pub fn heap_bytes(&self) -> usize {
+        self.index.local.capacity()
+            + self.index.before.capacity() * std::mem::size_of::<u32>()
+            + self.blocks.capacity() * std::mem::size_of::<Block>()
+    }
+
     /// How many blocks there are.
     pub fn len(&self) -> usize {
         self.blocks.len()
