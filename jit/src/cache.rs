@@ -269,8 +269,11 @@ mod tests {
     fn the_cache_evicts_when_its_bytes_would_pass_the_budget() {
         let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
         let options = CompileOptions::default();
-        // A 100-byte code holds 600 bytes uncompiled: two do not fit in 1,000.
-        let cache = JitCache::new(8).with_byte_budget(1000);
+        let code = |b: u8| -> Arc<[u8]> { Arc::from(vec![b; 100]) };
+        // What an entry of a 100-byte code holds uncompiled: two do not fit in one and a half.
+        let one = Tiered::new(spec, code(0), options, Arc::default()).footprint();
+        assert!(one > 600, "{one} bytes: six per code byte and the entry");
+        let cache = JitCache::new(8).with_byte_budget(one * 3 / 2);
         let key = |n: u64| CacheKey {
             content_hash: n,
             len: 100,
@@ -280,9 +283,8 @@ mod tests {
             options,
             host: TypeId::of::<()>(),
         };
-        let code = |b: u8| -> Arc<[u8]> { Arc::from(vec![b; 100]) };
         let first = cache.entry(key(1), spec, code(1), options);
-        assert_eq!(first.footprint(), 600);
+        assert_eq!(first.footprint(), one);
         cache.entry(key(2), spec, code(2), options);
         assert_eq!(
             cache.len(),

@@ -59,11 +59,11 @@ impl Units {
         self.units.is_empty() && self.baseline.is_none()
     }
 
-    /// Bytes this native code holds: the machine code of every unit and of the baseline
-    /// tier, and the table of segment owners.
+    /// Bytes this native code holds: every unit and the baseline tier's
+    /// ([`CompiledCode::held_bytes`]), and the table of segment owners.
     pub fn bytes(&self) -> usize {
-        let units: usize = self.units.iter().map(|u| u.code_size()).sum();
-        units + self.baseline.as_ref().map_or(0, |b| b.code_size()) + self.owner.len()
+        let units: usize = self.units.iter().map(|u| u.held_bytes()).sum();
+        units + self.baseline.as_ref().map_or(0, |b| b.held_bytes()) + self.owner.len()
     }
 
     /// Whether the baseline tier's code is here.
@@ -138,9 +138,12 @@ struct Plan {
 }
 
 /// Bytes an entry for `len` bytes of code holds before anything is compiled: the code, a heat
-/// counter and a plan flag per byte.
+/// counter and a plan flag per byte, and the entry itself (a few hundred bytes, the most a
+/// cache of many tiny codes holds).
 fn cold_footprint(len: usize) -> usize {
-    len * (1 + std::mem::size_of::<AtomicU32>() + 1)
+    std::mem::size_of::<Tiered>()
+        + std::mem::size_of::<Units>()
+        + len * (1 + std::mem::size_of::<AtomicU32>() + 1)
 }
 
 impl Drop for Tiered {
@@ -202,8 +205,9 @@ impl Tiered {
         &self.code
     }
 
-    /// Bytes this entry holds: its code, a heat counter and a plan flag per code byte, and its
-    /// native code. What a cache of compiled code counts against its byte budget.
+    /// Bytes this entry holds: itself, its code, a heat counter and a plan flag per code byte,
+    /// and its native code ([`Units::bytes`]). What a cache of compiled code counts against
+    /// its byte budget.
     pub fn footprint(&self) -> usize {
         cold_footprint(self.code.len()) + self.native_bytes.load(Ordering::Relaxed)
     }
