@@ -1,6 +1,7 @@
 //! A soak: 10,000 distinct hot codes through one `nestedvm run --batch` with default flags
 //! (the `auto` engine, background compilation, `evm_gas_used` on), the process's resident
-//! memory sampled as it goes. Every code fills the analysed-code cache, the JIT cache and the
+//! memory sampled as it goes. Each code comes back once, [`REPEAT_AFTER`] lines later, when
+//! what its first run queued has been compiled: the repeat runs native code. Every code fills the analysed-code cache, the JIT cache and the
 //! background compile queue with something new, so once they are full the memory must stay
 //! flat: a cache bounded loosely, or anything else that keeps a little of every request, shows
 //! as a climb.
@@ -13,8 +14,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::process::{Command, Stdio};
 
-/// Distinct codes, one request each.
+/// Distinct codes, two requests each.
 const CODES: usize = 10_000;
+
+/// Codes sent between a code's first request and its repeat.
+const REPEAT_AFTER: usize = 32;
+
+/// Lines the batch answers.
+const LINES: usize = 2 * CODES - REPEAT_AFTER;
 
 /// Bytes of each code: the longest the JIT compiles, so each holds the most the caches can
 /// take per code (about 1 MB of analysis, with the block tables of two specs, and as much
@@ -31,7 +38,7 @@ const SAMPLE_EVERY: usize = 200;
 
 /// Lines after which every cache has filled: the analysed-code cache holds about 260 of
 /// these codes (256 MiB), the JIT cache 256 entries or 256 MiB, the compile queue 16 jobs.
-const FILLED_AFTER: usize = 1_000;
+const FILLED_AFTER: usize = 2_000;
 
 /// The most resident memory allowed at any point, in MB: the two caches' budgets (256 MiB of
 /// analysis, 256 MiB of compiled code and heat), one run's working memory and the
@@ -97,7 +104,7 @@ fn memory_stays_flat_through_ten_thousand_distinct_hot_codes() {
     let writer = std::thread::spawn(move || {
         let mut out = BufWriter::new(stdin);
         let mut request = Vec::new();
-        for n in 0..CODES {
+        let mut send = |n: usize| {
             request.clear();
             request.extend_from_slice(br#"{"code":"0x"#);
             for b in code(n as u32) {
@@ -105,6 +112,12 @@ fn memory_stays_flat_through_ten_thousand_distinct_hot_codes() {
             }
             request.extend_from_slice(b"\"}\n");
             out.write_all(&request).expect("writes a request");
+        };
+        for n in 0..CODES {
+            send(n);
+            if n >= REPEAT_AFTER {
+                send(n - REPEAT_AFTER);
+            }
         }
         out.into_inner().expect("flushes")
     });
@@ -112,8 +125,11 @@ fn memory_stays_flat_through_ten_thousand_distinct_hot_codes() {
     let mut samples: Vec<(usize, u64)> = Vec::new();
     let mut engines: BTreeMap<String, usize> = BTreeMap::new();
     let mut line = String::new();
-    println!("soak: {CODES} codes of {CODE_LEN} bytes, resident MB every {SAMPLE_EVERY} lines");
-    for n in 1..=CODES {
+    println!(
+        "soak: {CODES} codes of {CODE_LEN} bytes in {LINES} lines, resident MB every \
+         {SAMPLE_EVERY} lines"
+    );
+    for n in 1..=LINES {
         line.clear();
         answers.read_line(&mut line).expect("reads an answer");
         let answer: serde_json::Value =
@@ -139,9 +155,9 @@ fn memory_stays_flat_through_ten_thousand_distinct_hot_codes() {
             .max()
             .expect("samples in range")
     };
-    let peak = max_between(0, CODES);
-    let first_quarter = max_between(FILLED_AFTER + 1, FILLED_AFTER + (CODES - FILLED_AFTER) / 4);
-    let last_half = max_between(CODES / 2 + 1, CODES);
+    let peak = max_between(0, LINES);
+    let first_quarter = max_between(FILLED_AFTER + 1, FILLED_AFTER + (LINES - FILLED_AFTER) / 4);
+    let last_half = max_between(LINES / 2 + 1, LINES);
     let bound = (first_quarter as f64 * GROWTH_FACTOR) as u64 + GROWTH_SLACK_MB;
     println!(
         "peak {peak} MB; after the caches fill: first quarter at most {first_quarter} MB, \
