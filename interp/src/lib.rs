@@ -96,6 +96,7 @@
 pub mod analysis;
 pub mod asm;
 pub mod blocks;
+pub mod deadline;
 pub mod frame;
 pub mod gas;
 pub mod host;
@@ -112,6 +113,7 @@ pub mod stack;
 pub mod word;
 
 pub use analysis::Bytecode;
+pub use deadline::Deadline;
 pub use frame::{
     CallContext, CallInputs, CallKind, CallOutcome, CreateInputs, CreateKind, Frame, FrameAction,
     FrameResult, Guard, HaltReason, Status,
