@@ -209,6 +209,20 @@ impl Emitter<'_> {
         a.ret();
     }
 
+    /// Leaves for `late` (the interpreter, which halts the frame) once the run's deadline has
+    /// passed. Emitted before jumps back (to an entry at or before the jump) and computed
+    /// jumps: fall-throughs only go forward, so every loop of native code passes one, and
+    /// straight-line code pays nothing. Two loads and a compare; `rax`, `rcx` and `rdx` are
+    /// free at a jump.
+    fn deadline_check(&mut self, late: Label) {
+        let epoch = &nestedvm_interp::deadline::EPOCH as *const _ as u64;
+        self.a.mov_imm(Rcx, epoch);
+        self.a.load(Rax, Mem::Base(Rcx, 0));
+        self.a.load(Rdx, Mem::Base(CTX, offsets::DEADLINE));
+        self.a.alu(Alu::Cmp, Rax, Rdx);
+        self.a.jcc(Cond::Ae, late);
+    }
+
     /// `TOP` from `LEN`, and the depth back to 0.
     fn sync_top(&mut self) {
         self.a.mov(TOP, LEN);
@@ -837,6 +851,10 @@ impl Emitter<'_> {
             };
         // `known` is only set for targets landing on an entry (`takes_constant`).
         if let Some(l) = known.and_then(|v| self.known_entry(v)) {
+            if self.jumps_back(pc, known) {
+                let late = give_up(self, give_back);
+                self.deadline_check(late);
+            }
             self.add_imm(LEN, LEN, self.depth as i64);
             self.a.jmp(l);
         } else {
@@ -845,6 +863,7 @@ impl Emitter<'_> {
                 self.store_word(disp, v);
             }
             let at = give_up(self, give_back);
+            self.deadline_check(at);
             let t = before;
             let limb = |j: i32| Mem::Base(TOP, (t - 1) * 32 + 8 * j);
             self.a.load(Rax, limb(1));
@@ -864,6 +883,14 @@ impl Emitter<'_> {
             self.a.jmp_reg(Rax);
         }
         self.depth = 0;
+    }
+
+    /// Whether a jump at `pc` to the constant `target` lands at or before it.
+    fn jumps_back(&self, pc: usize, target: Option<U256>) -> bool {
+        target
+            .filter(|t| t.bits() <= 32)
+            .and_then(|t| jump_landing(self.spec, self.code, t.low_u64() as usize))
+            .is_some_and(|landing| landing <= pc)
     }
 
     /// Stores where execution stands for the runner: `pc`, the height `LEN + delta` and the
