@@ -13,8 +13,8 @@ use nestedvm_interp::instructions::InstructionTable;
 use nestedvm_interp::memory::Memory;
 use nestedvm_interp::{
     keccak256, run_frame, Address, Bytecode, CallContext, CallInputs, CallKind, CallOutcome,
-    CreateInputs, CreateKind, Fork, Frame, FrameAction, FrameResult, Profile, Spec, Status, B256,
-    CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
+    CreateInputs, CreateKind, Deadline, Fork, Frame, FrameAction, FrameResult, HaltReason, Profile,
+    Spec, Status, B256, CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
 };
 use nestedvm_jit::{run_frame_tiered, JitCache, Tiered, Tiering};
 use std::sync::Arc;
@@ -129,6 +129,9 @@ pub struct ExecConfig {
     pub engine: Engine,
     /// How the JIT compiles.
     pub jit: JitConfig,
+    /// When the run must stop ([`Deadline::NEVER`] for none): every frame halts with
+    /// `timeout` past it.
+    pub deadline: Deadline,
 }
 
 /// The message of a transaction: a call, or the creation of a contract.
@@ -204,6 +207,7 @@ impl<'a> Executor<'a> {
         tables: &'a Tables,
         jit: &'a mut JitState,
     ) -> Self {
+        world.deadline = config.deadline;
         Executor {
             world,
             config,
@@ -271,6 +275,13 @@ impl<'a> Executor<'a> {
         let mut stack: Vec<Entry> = Vec::new();
         let mut current = top;
         loop {
+            if self.world.deadline.passed() {
+                // Between frames: a callee that timed out (or a precompile the deadline cut
+                // short) ends its callers too, each halting here in turn, so the run's
+                // outcome is the timeout; a frame about to start is not compiled or run.
+                current.frame.halt(HaltReason::Timeout);
+                current.native = Native::No;
+            }
             let table = if current.frame.spec.is_hyvm() {
                 &self.tables.hyvm
             } else {
@@ -428,10 +439,12 @@ impl<'a> Executor<'a> {
                 native: Native::Unchecked,
             }));
         }
-        if let Some(out) =
-            self.precompiles
-                .call(&inputs.code_address, &inputs.input, inputs.gas_limit)
-        {
+        if let Some(out) = self.precompiles.call(
+            &inputs.code_address,
+            &inputs.input,
+            inputs.gas_limit,
+            self.world.deadline,
+        ) {
             if out.status != Status::Success {
                 self.world.revert_to(cp);
             }

@@ -13,7 +13,7 @@ use crate::precompiles::PrecompileSet;
 use crate::run::Vm;
 use crate::world::{delegation_target, World};
 use nestedvm_interp::{
-    Address, CallInputs, CallKind, CreateInputs, CreateKind, Env, Fork, Log, Status,
+    Address, CallInputs, CallKind, CreateInputs, CreateKind, Deadline, Env, Fork, Log, Status,
     MAX_INITCODE_SIZE, U256,
 };
 use std::fmt;
@@ -560,6 +560,7 @@ impl Vm {
             hypervisor: None,
             engine,
             jit: JitConfig::default(),
+            deadline: Deadline::NEVER,
         };
         let (codes, tables, jit) = self.executor_parts(fork, false);
         let outcome = Executor::new(world, exec, codes, tables, jit).run_message(message);
