@@ -353,7 +353,14 @@ impl<'a> Executor<'a> {
             return Native::No;
         }
         let cache = &self.jit.cache;
-        let (spec, code, options) = (frame.spec, &frame.code, self.config.jit.options);
+        let options = nestedvm_jit::CompileOptions {
+            // Code for runs with a deadline is compiled with its check points, so runs without
+            // one keep code that pays nothing for them.
+            deadline_checks: self.config.jit.options.deadline_checks
+                || self.config.deadline != Deadline::NEVER,
+            ..self.config.jit.options
+        };
+        let (spec, code) = (frame.spec, &frame.code);
         let eager = self.config.engine == Engine::Jit || self.config.jit.hot_after == 0;
         let tiered = if eager {
             cache.get_or_compile::<World>(spec, code, options)

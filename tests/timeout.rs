@@ -36,6 +36,7 @@ fn engines() -> Vec<(&'static str, Config)> {
             options: CompileOptions {
                 opt_level,
                 dynamic_jumps,
+                ..CompileOptions::default()
             },
             ..JitConfig::default()
         },
@@ -223,4 +224,24 @@ fn a_deadline_that_passed_between_runs_does_not_touch_the_next() {
     let o = vm.run(&config, &finite).expect("runs");
     assert_eq!(o.status, Status::Success);
     assert_eq!(o.output[31], 42);
+}
+
+#[test]
+fn code_compiled_for_a_run_without_deadline_is_not_reused_by_one_with() {
+    // Code compiled for runs without a deadline has no check points: a later run with one
+    // must not loop forever in it.
+    for (name, config) in engines().into_iter().skip(1) {
+        let mut vm = Vm::new();
+        let o = vm
+            .run(&config, &request(LOOPS[1], 10_000_000))
+            .expect("runs");
+        assert_eq!(o.reason, Some(HaltReason::OutOfGas), "{name}");
+        let o = vm
+            .run(
+                &with_timeout(&config, Profile::Hyvm, SHORT),
+                &request(LOOPS[1], HUGE_GAS),
+            )
+            .expect("runs");
+        assert_timed_out(&o, name);
+    }
 }

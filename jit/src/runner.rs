@@ -218,7 +218,7 @@ mod tests {
         let counters: Vec<AtomicU32> = (0..3).map(|_| AtomicU32::new(0)).collect();
         // SAFETY: `counters` outlives the unit.
         let unit = unsafe {
-            crate::baseline::compile_counting::<AnyHost>(evm(), &code, &counters[..2], 1000)
+            crate::baseline::compile_counting::<AnyHost>(evm(), &code, &counters[..2], 1000, false)
         }
         .expect("compiles");
         assert!(unit.is_entry(2), "a segment starts at the code's end");

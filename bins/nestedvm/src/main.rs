@@ -266,6 +266,7 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
             options: CompileOptions {
                 opt_level: args.opt_level,
                 dynamic_jumps: args.dynamic_jumps,
+                ..CompileOptions::default()
             },
             hot_after: u32::try_from(parse_u64("--hot-after", &args.hot_after)?)
                 .map_err(|_| "--hot-after: too large".to_string())?,

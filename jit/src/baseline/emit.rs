@@ -84,6 +84,7 @@ pub(super) fn emit(
     segments: &BTreeMap<usize, Segment>,
     builtins: Builtins,
     profiling: Option<Profiling>,
+    deadline_checks: bool,
 ) -> Result<Vec<u8>, CompileError> {
     let bytes = code.padded();
     let mut a = Asm::with_capacity(64 * code.len() + 256);
@@ -114,6 +115,7 @@ pub(super) fn emit(
         cold: Vec::new(),
         depth: 0,
         profiling,
+        deadline_checks,
     };
     e.prologue(entry_table, entry_len);
     let mut ordered = segments.values().peekable();
@@ -164,6 +166,8 @@ struct Emitter<'a> {
     /// The height now, relative to `LEN`.
     depth: i32,
     profiling: Option<Profiling>,
+    /// Whether jumps back and computed jumps check the run's deadline.
+    deadline_checks: bool,
 }
 
 impl Emitter<'_> {
@@ -210,11 +214,14 @@ impl Emitter<'_> {
     }
 
     /// Leaves for `late` (the interpreter, which halts the frame) once the run's deadline has
-    /// passed. Emitted before jumps back (to an entry at or before the jump) and computed
-    /// jumps: fall-throughs only go forward, so every loop of native code passes one, and
-    /// straight-line code pays nothing. Two loads and a compare; `rax`, `rcx` and `rdx` are
-    /// free at a jump.
+    /// passed, when compiled with deadline checks. Emitted before jumps back (to an entry at
+    /// or before the jump) and computed jumps: fall-throughs only go forward, so every loop
+    /// of native code passes one, and straight-line code pays nothing. Two loads and a
+    /// compare; `rax`, `rcx` and `rdx` are free at a jump.
     fn deadline_check(&mut self, late: Label) {
+        if !self.deadline_checks {
+            return;
+        }
         let epoch = &nestedvm_interp::deadline::EPOCH as *const _ as u64;
         self.a.mov_imm(Rcx, epoch);
         self.a.load(Rax, Mem::Base(Rcx, 0));
@@ -851,7 +858,7 @@ impl Emitter<'_> {
             };
         // `known` is only set for targets landing on an entry (`takes_constant`).
         if let Some(l) = known.and_then(|v| self.known_entry(v)) {
-            if self.jumps_back(pc, known) {
+            if self.deadline_checks && self.jumps_back(pc, known) {
                 let late = give_up(self, give_back);
                 self.deadline_check(late);
             }

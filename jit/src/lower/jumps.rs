@@ -42,8 +42,8 @@ impl FunctionLowering<'_, '_> {
     /// Hands over to the interpreter before the jump at `pc` (as [`Self::interpret_before`])
     /// once the run's deadline has passed; the interpreter halts the frame there. Emitted
     /// before jumps back (to a segment at or before the jump) and in the dispatcher of
-    /// computed jumps: fall-throughs only go forward, so every loop of native code passes
-    /// one of them, and straight-line code pays nothing.
+    /// computed jumps, when compiled with deadline checks: fall-throughs only go forward, so
+    /// every loop of native code passes one of them, and straight-line code pays nothing.
     fn leave_past_deadline(&mut self, before: &VStack, pc: usize, give_back: u64) {
         let passed = self.deadline_passed();
         let late = self.builder.create_block();
@@ -256,7 +256,7 @@ impl FunctionLowering<'_, '_> {
             .and_then(|t| jump_landing(spec, self.lowering.code, t.low_u64() as usize));
         match (known, landing) {
             (Some(_), Some(dest)) if self.entries.contains_key(&dest) => {
-                if dest <= ins.pc {
+                if dest <= ins.pc && self.lowering.deadline_checks {
                     self.leave_past_deadline(&before, ins.pc, rest_from + taken_gas);
                 }
                 self.goto(vs, dest)
@@ -314,11 +314,13 @@ impl FunctionLowering<'_, '_> {
             .ins()
             .icmp_imm(IntCC::UnsignedLessThan, t[0], u32::MAX as i64);
         let high_zero = self.builder.ins().icmp_imm(IntCC::Equal, high, 0);
-        let ok = self.builder.ins().band(small, high_zero);
-        // A computed jump may go back: past the deadline, the interpreter takes the jump.
-        let passed = self.deadline_passed();
-        let on_time = self.builder.ins().bxor_imm(passed, 1);
-        let ok = self.builder.ins().band(ok, on_time);
+        let mut ok = self.builder.ins().band(small, high_zero);
+        if self.lowering.deadline_checks {
+            // A computed jump may go back: past the deadline, the interpreter takes the jump.
+            let passed = self.deadline_passed();
+            let on_time = self.builder.ins().bxor_imm(passed, 1);
+            ok = self.builder.ins().band(ok, on_time);
+        }
         let lookup = self.builder.create_block();
         self.builder.ins().brif(ok, lookup, &[], give_up, &[]);
         self.builder.switch_to_block(lookup);

@@ -77,6 +77,8 @@ pub struct Lowering<'a> {
     pub builtins: Builtins,
     /// The dynamic-jump policy.
     pub dynamic_jumps: DynamicJumps,
+    /// Whether jumps back and computed jumps check the run's deadline.
+    pub deadline_checks: bool,
 }
 
 /// The signature of a compiled contract.
