@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Milliseconds since the origin of [`now_ms`], as the ticker last stored them: never ahead
-/// of the clock, and at or past every armed deadline that has passed.
+/// Milliseconds since a fixed origin (when the first deadline was asked for), as the ticker
+/// last stored them: never ahead of the clock, and at or past every armed deadline that has
+/// passed.
 pub static EPOCH: AtomicU64 = AtomicU64::new(0);
 
 /// When a run must stop: a value of [`EPOCH`]. Copy it freely; only an [`Armed`] deadline
