@@ -143,7 +143,8 @@ fn a_loop_in_a_nested_frame_ends_the_whole_run() {
     // evm: the top frame stores, then calls 0xbeef, which loops; the store is undone.
     let looping = Account::new(U256::zero(), 1, assemble(LOOPS[1]).expect("assembles"));
     let mut evm = request(
-        "PUSH1 1 PUSH1 1 SSTORE PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH2 0xbeef GAS CALL PUSH0 SSTORE STOP",
+        "PUSH1 1 PUSH1 1 SSTORE \
+         PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH2 0xbeef GAS CALL PUSH0 SSTORE STOP",
         HUGE_GAS,
     );
     evm.accounts = vec![(Address::from_low_u64_be(0xbeef), looping)];

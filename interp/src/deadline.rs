@@ -5,11 +5,12 @@
 //! of that counter at which its run must stop. A ticker thread keeps the armed deadlines and
 //! sleeps until the earliest one still ahead, then stores the time in [`EPOCH`]: it wakes once
 //! per deadline that passes rather than on a fixed beat (a thousand wake-ups a second on a
-//! machine shared with the runs), and never while no deadline is armed. Engines compare [`EPOCH`] with their
-//! run's deadline where code can loop (the interpreter at block boundaries, native code on
-//! jumps back and computed jumps, reading [`EPOCH`] at its fixed address), so a run stops
-//! about when its deadline passes plus the time of one block. This is wasmtime's epoch
-//! interruption, with an epoch that moves only when it has something to interrupt.
+//! machine shared with the runs), and never while no deadline is armed. Engines compare
+//! [`EPOCH`] with their run's deadline where code can loop (the interpreter at block
+//! boundaries, native code on jumps back and computed jumps, reading [`EPOCH`] at its fixed
+//! address), so a run stops about when its deadline passes plus the time of one block. This is
+//! wasmtime's epoch interruption, with an epoch that moves only when it has something to
+//! interrupt.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,7 +1,7 @@
 //! The narrow interface instructions use to reach the world: accounts, code, storage and
 //! transient storage (with EIP-2929 warm/cold answers), the block and transaction
-//! environment, logs, self-destruction and the run's deadline. Calls and creates are not here: an instruction
-//! hands them to the driver as a [`crate::FrameAction`].
+//! environment, logs, self-destruction and the run's deadline. Calls and creates are not
+//! here: an instruction hands them to the driver as a [`crate::FrameAction`].
 
 use crate::{Address, Deadline, B256, U256};
 use std::sync::Arc;
