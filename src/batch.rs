@@ -11,6 +11,7 @@ use crate::{output, Config, Engine, Fork, Profile, Request, Vm};
 use serde_json::{Map, Value};
 use std::io::{self, BufRead};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 /// The longest request line read (64 MiB): room for the longest code (1 MiB, 2 MiB as hex)
 /// with a large pre-state, while a stream without line breaks cannot take the memory.
@@ -156,6 +157,9 @@ impl Batch {
         }
         if let Some(v) = number_text(obj, "value")? {
             request.value = parse_u256("value", &v)?;
+        }
+        if let Some(ms) = number_text(obj, "timeout_ms")? {
+            config.timeout = Some(Duration::from_millis(parse_u64("timeout_ms", &ms)?));
         }
         if let Some(p) = field_str(obj, "profile")? {
             config.profile = p.parse::<Profile>()?;

@@ -14,8 +14,8 @@ use nestedvm_interp::instructions::InstructionTable;
 use nestedvm_interp::memory::Memory;
 use nestedvm_interp::{
     keccak256, run_frame, Address, Bytecode, CallContext, CallInputs, CallKind, CallOutcome,
-    CreateInputs, CreateKind, Fork, Frame, FrameAction, FrameResult, Profile, Spec, Status, B256,
-    CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
+    CreateInputs, CreateKind, Deadline, Fork, Frame, FrameAction, FrameResult, HaltReason, Profile,
+    Spec, Status, B256, CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
 };
 use nestedvm_jit::{run_frame_tiered, JitCache, Tiered, Tiering};
 use std::sync::Arc;
@@ -155,6 +155,9 @@ pub struct ExecConfig {
     /// Bytes of buffers the whole run may hold ([`nestedvm_interp::budget`]); a frame that
     /// would make it hold more halts with `memory_limit`.
     pub memory_limit: u64,
+    /// When the run must stop ([`Deadline::NEVER`] for none): every frame halts with
+    /// `timeout` past it.
+    pub deadline: Deadline,
 }
 
 /// The message of a transaction: a call, or the creation of a contract.
@@ -254,6 +257,7 @@ impl<'a> Executor<'a> {
         tables: &'a Tables,
         jit: &'a mut JitState,
     ) -> Self {
+        world.deadline = config.deadline;
         Executor {
             world,
             config,
@@ -329,6 +333,13 @@ impl<'a> Executor<'a> {
         let mut stack: Vec<Entry> = Vec::new();
         let mut current = top;
         loop {
+            if self.world.deadline.passed() {
+                // Between frames: a callee that timed out (or a precompile the deadline cut
+                // short) ends its callers too, each halting here in turn, so the run's
+                // outcome is the timeout; a frame about to start is not compiled or run.
+                current.frame.halt(HaltReason::Timeout);
+                current.native = Native::No;
+            }
             let table = if current.frame.spec.is_hyvm() {
                 &self.tables.hyvm
             } else {
@@ -404,7 +415,14 @@ impl<'a> Executor<'a> {
             return Native::No;
         }
         let cache = &self.jit.cache;
-        let (spec, code, options) = (frame.spec, &frame.code, self.config.jit.options);
+        let options = nestedvm_jit::CompileOptions {
+            // Code for runs with a deadline is compiled with its check points, so runs without
+            // one keep code that pays nothing for them.
+            deadline_checks: self.config.jit.options.deadline_checks
+                || self.config.deadline != Deadline::NEVER,
+            ..self.config.jit.options
+        };
+        let (spec, code) = (frame.spec, &frame.code);
         let eager = self.config.engine == Engine::Jit || self.config.jit.hot_after == 0;
         let tiered = if eager {
             cache.get_or_compile::<World>(spec, code, options)
@@ -533,10 +551,12 @@ impl<'a> Executor<'a> {
                 held: 0,
             }));
         }
-        if let Some(out) =
-            self.precompiles
-                .call(&inputs.code_address, &inputs.input, inputs.gas_limit)
-        {
+        if let Some(out) = self.precompiles.call(
+            &inputs.code_address,
+            &inputs.input,
+            inputs.gas_limit,
+            self.world.deadline,
+        ) {
             if (out.output.len() + inputs.input.len()) as u64 > room {
                 return self.over_budget(cp);
             }

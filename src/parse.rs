@@ -2,6 +2,7 @@
 //! numbers. Every error is one line naming the problem.
 
 use crate::{Address, U256};
+use std::time::Duration;
 
 /// Parses hex bytes, with or without `0x`, ignoring surrounding white space.
 pub fn parse_hex(what: &str, s: &str) -> Result<Vec<u8>, String> {
@@ -57,6 +58,31 @@ pub fn parse_u64(what: &str, s: &str) -> Result<u64, String> {
     Ok(v.low_u64())
 }
 
+/// Parses a duration: a decimal number of seconds, or one followed by `ms`, `s`, `m` or `h`
+/// (`500ms`, `2s`, `1.5s`, `1m`, `30`).
+pub fn parse_duration(what: &str, s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let bad = || format!("{what}: `{t}` is not a duration (e.g. 500ms, 2s, 1.5s, 1m, or seconds)");
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let seconds_per_unit = match unit {
+        "ms" => 1e-3,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    // Digits with at most one point, at least one digit: what `f64` parses beyond that
+    // (`inf`, `1e3`, a sign) is not a duration a user writes.
+    if number.matches('.').count() > 1 || !number.bytes().any(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    Duration::try_from_secs_f64(value * seconds_per_unit).map_err(|_| bad())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +102,24 @@ mod tests {
         assert_eq!(parse_u64("--gas", "100").unwrap(), 100);
         assert!(parse_u64("--gas", "-1").is_err());
         assert!(parse_u64("--gas", "18446744073709551616").is_err());
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_mean_seconds() {
+        let ms = Duration::from_millis;
+        assert_eq!(parse_duration("t", "500ms"), Ok(ms(500)));
+        assert_eq!(parse_duration("t", "2s"), Ok(ms(2000)));
+        assert_eq!(parse_duration("t", "1.5s"), Ok(ms(1500)));
+        assert_eq!(parse_duration("t", "1m"), Ok(ms(60_000)));
+        assert_eq!(parse_duration("t", "1h"), Ok(ms(3_600_000)));
+        assert_eq!(parse_duration("t", " 3 "), Ok(ms(3000)));
+        assert_eq!(parse_duration("t", ".25"), Ok(ms(250)));
+        for bad in [
+            "", "s", "abc", "1.2.3s", "-1s", "1e3", "inf", "5 s", "2d", "1e400",
+        ] {
+            let e = parse_duration("--timeout", bad).expect_err(bad);
+            assert!(e.starts_with("--timeout: `"), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
     }
 }

@@ -8,12 +8,15 @@ use crate::engine::{Engine, JitConfig};
 use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, JitState, Tables};
 use crate::precompiles::PrecompileSet;
 use crate::world::{Account, World};
+use nestedvm_interp::deadline::Armed;
 use nestedvm_interp::{
-    Address, Bytecode, CallContext, Env, Fork, Frame, HaltReason, Log, Profile, Spec, Status, U256,
+    Address, Bytecode, CallContext, Deadline, Env, Fork, Frame, HaltReason, Log, Profile, Spec,
+    Status, U256,
 };
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Where the hypervisor lives by default (`0x…4879`).
 pub const DEFAULT_HYPERVISOR: Address = Address([
@@ -47,6 +50,10 @@ pub struct Config {
     /// In `hyvm`, also run the same code as a plain contract (`evm` profile, same fork and
     /// pre-state) to report [`Outcome::evm_gas_used`]. Off by default: it doubles the work.
     pub evm_gas: bool,
+    /// Wall-clock time a run may take (default `None`: no limit but gas). A run past it ends
+    /// with status `halt`, reason `timeout`, its state changes discarded, within about a
+    /// millisecond (see [`nestedvm_interp::deadline`]).
+    pub timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -61,6 +68,7 @@ impl Default for Config {
             hypervisor: DEFAULT_HYPERVISOR,
             memory_limit: nestedvm_interp::memory::MEMORY_LIMIT,
             evm_gas: false,
+            timeout: None,
         }
     }
 }
@@ -326,9 +334,12 @@ impl Vm {
         request: &Request,
         code: Option<Arc<Bytecode>>,
     ) -> Outcome {
+        // Armed for both runs: the plain one counts against the same time.
+        let armed = config.timeout.map(Armed::after);
+        let deadline = armed.as_ref().map_or(Deadline::NEVER, Armed::deadline);
         let plain_world =
             (config.profile == Profile::Hyvm && config.evm_gas).then(|| world.clone());
-        let mut outcome = self.execute_once(world, config, request, code.clone());
+        let mut outcome = self.execute_once(world, config, request, code.clone(), deadline);
         outcome.evm_gas_used = match plain_world {
             None if config.profile == Profile::Evm => Some(outcome.gas_used),
             None => None,
@@ -342,21 +353,27 @@ impl Vm {
                     memory_limit: config.memory_limit.saturating_sub(held as u64),
                     ..*config
                 };
-                // A plain run stopped by a host limit has no figure to compare.
-                let plain = self.execute_once(&mut plain_world, &plain, request, code);
-                (plain.reason != Some(HaltReason::MemoryLimit)).then_some(plain.gas_used)
+                let plain = self.execute_once(&mut plain_world, &plain, request, code, deadline);
+                // A plain run stopped by a host limit (time or memory) has no figure to give.
+                let limited = matches!(
+                    plain.reason,
+                    Some(HaltReason::Timeout | HaltReason::MemoryLimit)
+                );
+                (!limited).then_some(plain.gas_used)
             }
         };
         outcome
     }
 
-    /// Runs a validated request against `world` (`code` as for [`Vm::execute`]).
+    /// Runs a validated request against `world` (`code` as for [`Vm::execute`]) until it
+    /// ends or `deadline` passes.
     fn execute_once(
         &mut self,
         world: &mut World,
         config: &Config,
         request: &Request,
         code: Option<Arc<Bytecode>>,
+        deadline: Deadline,
     ) -> Outcome {
         // `run` has set it already: a clone allocates when there are blob hashes.
         if world.env != request.env {
@@ -412,6 +429,7 @@ impl Vm {
             engine: config.engine,
             jit: config.jit,
             memory_limit: config.memory_limit,
+            deadline,
         };
         let (codes, tables, jit) = self.executor_parts(config.fork, config.verifier);
         let mut executor = Executor::new(world, exec, codes, tables, jit);
@@ -428,6 +446,8 @@ impl Vm {
         } else {
             Engine::Interpreter
         };
+        // The world may outlive the run (`run_in`): its deadline must not stop later ones.
+        world.deadline = Deadline::NEVER;
         if result.status != Status::Success {
             world.revert_to(cp);
         }

@@ -13,7 +13,7 @@ use crate::precompiles::PrecompileSet;
 use crate::run::Vm;
 use crate::world::{delegation_target, World};
 use nestedvm_interp::{
-    Address, CallInputs, CallKind, CreateInputs, CreateKind, Env, Fork, Log, Status,
+    Address, CallInputs, CallKind, CreateInputs, CreateKind, Deadline, Env, Fork, Log, Status,
     MAX_INITCODE_SIZE, U256,
 };
 use std::fmt;
@@ -561,6 +561,7 @@ impl Vm {
             engine,
             jit: JitConfig::default(),
             memory_limit: nestedvm_interp::memory::MEMORY_LIMIT,
+            deadline: Deadline::NEVER,
         };
         let (codes, tables, jit) = self.executor_parts(fork, false);
         let outcome = Executor::new(world, exec, codes, tables, jit).run_message(message);

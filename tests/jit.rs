@@ -18,6 +18,7 @@ fn jit_configs() -> Vec<(&'static str, JitConfig)> {
         options: CompileOptions {
             opt_level,
             dynamic_jumps,
+            ..CompileOptions::default()
         },
         hot_after: 0,
         background: false,

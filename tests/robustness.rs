@@ -55,6 +55,8 @@ fn random_bytes_and_programs_always_end_within_their_gas() {
                             } else {
                                 nestedvm::jit::OptLevel::Speed
                             },
+                            // Every fifth with the deadline's check points, never reached.
+                            deadline_checks: n % 5 == 2,
                         },
                         hot_after: 0,
                         background: false,

@@ -67,6 +67,9 @@ pub enum HaltReason {
     NonceOverflow,
     /// An engine bug caught at a JIT boundary: the frame ends instead of the process.
     Internal,
+    /// The run's wall-clock deadline passed ([`crate::deadline`]): the whole run ends here,
+    /// not only the frame that was running.
+    Timeout,
 }
 
 impl HaltReason {
@@ -89,6 +92,7 @@ impl HaltReason {
             HaltReason::InvalidCodePrefix => "invalid_code_prefix",
             HaltReason::PrecompileFailure => "precompile_failure",
             HaltReason::NonceOverflow => "nonce_overflow",
+            HaltReason::Timeout => "timeout",
         }
     }
 }

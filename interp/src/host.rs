@@ -1,9 +1,9 @@
 //! The narrow interface instructions use to reach the world: accounts, code, storage and
 //! transient storage (with EIP-2929 warm/cold answers), the block and transaction
-//! environment, logs and self-destruction. Calls and creates are not here: an instruction
-//! hands them to the driver as a [`crate::FrameAction`].
+//! environment, logs, self-destruction and the run's deadline. Calls and creates are not
+//! here: an instruction hands them to the driver as a [`crate::FrameAction`].
 
-use crate::{Address, B256, U256};
+use crate::{Address, Deadline, B256, U256};
 use std::sync::Arc;
 
 /// Block and transaction environment.
@@ -129,5 +129,11 @@ pub trait Host {
     /// the default, 0.
     fn held_bytes(&self) -> u64 {
         0
+    }
+    /// When the run must stop: engines halt the frame with
+    /// [`HaltReason::Timeout`](crate::HaltReason::Timeout) at the next check point past it.
+    /// A host that runs without a deadline keeps the default, [`Deadline::NEVER`].
+    fn deadline(&self) -> Deadline {
+        Deadline::NEVER
     }
 }

@@ -79,10 +79,19 @@ fn run_blocks<H: Host, P: Probe>(
         hyvm: frame.spec.is_hyvm(),
         taken_gas: frame.spec.jumpi_taken_gas,
     };
+    let deadline = host.deadline();
     let mut r = Regs::new(frame);
     let mut first = true;
     loop {
         if r.left == 0 {
+            // Every loop passes a block boundary, and a block runs in bounded time: checking
+            // here bounds the run by the deadline, and the first boundary is checked too, so
+            // native code leaving at a segment past the deadline halts here.
+            if deadline.passed() {
+                r.store(frame);
+                frame.halt(HaltReason::Timeout);
+                return true;
+            }
             if !first && probe.at_boundary(r.pc) {
                 r.store(frame);
                 return false;

@@ -97,6 +97,7 @@ pub mod analysis;
 pub mod asm;
 pub mod blocks;
 pub mod budget;
+pub mod deadline;
 pub mod frame;
 pub mod gas;
 pub mod host;
@@ -113,6 +114,7 @@ pub mod stack;
 pub mod word;
 
 pub use analysis::Bytecode;
+pub use deadline::Deadline;
 pub use frame::{
     CallContext, CallInputs, CallKind, CallOutcome, CreateInputs, CreateKind, Frame, FrameAction,
     FrameResult, Guard, HaltReason, Status,

@@ -50,6 +50,10 @@ pub struct CompileOptions {
     pub opt_level: OptLevel,
     /// How jumps to targets known only at run time are taken.
     pub dynamic_jumps: DynamicJumps,
+    /// Check the run's deadline before jumps back and computed jumps (see
+    /// [`nestedvm_interp::deadline`]). Without it native code has no check points and costs
+    /// nothing more; runs with a deadline ask for it, and get code of their own from the cache.
+    pub deadline_checks: bool,
 }
 
 /// Why code could not be compiled (the caller interprets it instead).
@@ -272,6 +276,7 @@ fn build_function<H: Host>(
         segments: &segments,
         builtins: Builtins::of::<H>(),
         dynamic_jumps: options.dynamic_jumps,
+        deadline_checks: options.deadline_checks,
     }
     .lower(&mut func, &mut fctx);
     (func, entries)
@@ -365,7 +370,7 @@ fn compile_unguarded<H: Host>(
     selection: Selection<'_>,
 ) -> Result<CompiledCode, CompileError> {
     if options.opt_level == OptLevel::Baseline {
-        return crate::baseline::compile::<H>(spec, code, selection);
+        return crate::baseline::compile::<H>(spec, code, selection, options.deadline_checks);
     }
     let isa = isa(&options)?;
     let call_conv = isa.default_call_conv();
@@ -521,6 +526,7 @@ pub(crate) mod tests {
                     let options = CompileOptions {
                         opt_level,
                         dynamic_jumps,
+                        ..CompileOptions::default()
                     };
                     let compiled = compile::<AnyHost>(spec, &Bytecode::new(&code), options);
                     assert!(compiled.is_ok(), "{profile} {options:?}: {compiled:?}");

@@ -42,6 +42,10 @@ pub struct JitContext {
     /// What the growth builtin last reported (gas left, or `u64::MAX`): Cranelift's
     /// `preserve_all` calls have no return values, so its code reads it here.
     pub grown: u64,
+    /// The run's deadline as a value of [`EPOCH`](nestedvm_interp::deadline::EPOCH): before
+    /// a jump back or a computed jump, native code leaves for the interpreter once the epoch
+    /// has reached it, and the interpreter halts the frame there.
+    pub deadline: u64,
 }
 
 impl JitContext {
@@ -67,6 +71,7 @@ impl JitContext {
             callers_pinned: 0,
             scratch: [0; 12],
             grown: 0,
+            deadline: host.deadline().epoch(),
         }
     }
 
@@ -146,6 +151,7 @@ impl JitContext {
             callers_pinned: 0,
             scratch: [0; 12],
             grown: 0,
+            deadline: nestedvm_interp::Deadline::NEVER.epoch(),
         }
     }
 }
@@ -173,6 +179,8 @@ pub mod offsets {
     pub const SCRATCH: i32 = offset_of!(JitContext, scratch) as i32;
     /// `grown`.
     pub const GROWN: i32 = offset_of!(JitContext, grown) as i32;
+    /// `deadline`.
+    pub const DEADLINE: i32 = offset_of!(JitContext, deadline) as i32;
 }
 
 /// What a compiled function (or a builtin) reports.

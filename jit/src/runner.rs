@@ -9,7 +9,7 @@ use crate::context::{exit, JitContext};
 use crate::tiered::{Tiered, Units};
 use nestedvm_interp::instructions::InstructionTable;
 use nestedvm_interp::interpreter::{end_of_run, run_probed, Probe};
-use nestedvm_interp::{Frame, FrameAction, Host};
+use nestedvm_interp::{Frame, FrameAction, HaltReason, Host};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -53,7 +53,14 @@ pub fn run_frame_tiered<H: Host>(
     // The unit native code last left, when it left at a segment start of its own: its entry
     // check failed there, so the interpreter takes that segment.
     let mut left = None;
+    let deadline = host.deadline();
     loop {
+        if deadline.passed() {
+            // Native code leaves for the interpreter past the deadline, which halts the
+            // frame; checked here too so that no way between units and tiers can skip it.
+            frame.halt(HaltReason::Timeout);
+            break;
+        }
         if let Some((i, unit)) = units.at(frame.pc) {
             if left != Some(i) {
                 *native = true;
@@ -211,7 +218,7 @@ mod tests {
         let counters: Vec<AtomicU32> = (0..3).map(|_| AtomicU32::new(0)).collect();
         // SAFETY: `counters` outlives the unit.
         let unit = unsafe {
-            crate::baseline::compile_counting::<AnyHost>(evm(), &code, &counters[..2], 1000)
+            crate::baseline::compile_counting::<AnyHost>(evm(), &code, &counters[..2], 1000, false)
         }
         .expect("compiles");
         assert!(unit.is_entry(2), "a segment starts at the code's end");

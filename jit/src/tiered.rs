@@ -293,7 +293,15 @@ impl Tiered {
         // A panic while compiling (a bug) is an error here too, never the running thread's.
         let unit = crate::compile::without_panics(|| {
             // SAFETY: the unit lives in this `Tiered`'s units, so the counters outlive it.
-            unsafe { crate::baseline::compile_counting::<H>(self.spec, code, &self.heat, hot) }
+            unsafe {
+                crate::baseline::compile_counting::<H>(
+                    self.spec,
+                    code,
+                    &self.heat,
+                    hot,
+                    self.options.deadline_checks,
+                )
+            }
         });
         // Failing (over-long code is never tiered; a compiler bug) leaves the interpreter.
         if let Ok(unit) = unit {

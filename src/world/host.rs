@@ -7,6 +7,10 @@ impl Host for World {
         &self.env
     }
 
+    fn deadline(&self) -> Deadline {
+        self.deadline
+    }
+
     fn balance(&mut self, address: Address) -> (U256, bool) {
         let cold = self.touch(address);
         (self.balance_of(&address), cold)

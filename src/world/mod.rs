@@ -10,8 +10,8 @@
 use crate::precompiles::PrecompileSet;
 use nestedvm_interp::host::AccountLoad;
 use nestedvm_interp::{
-    keccak256, Address, Env, Fork, Host, Log, SStoreResult, SelfDestructResult, B256, KECCAK_EMPTY,
-    U256,
+    keccak256, Address, Deadline, Env, Fork, Host, Log, SStoreResult, SelfDestructResult, B256,
+    KECCAK_EMPTY, U256,
 };
 use std::collections::BTreeMap;
 
@@ -103,6 +103,9 @@ pub struct World {
     pub env: Env,
     /// The fork whose state rules apply (SELFDESTRUCT, delegations).
     pub fork: Fork,
+    /// When the run against this world must stop (the engines ask through
+    /// [`Host::deadline`]); each executor sets its own run's.
+    pub deadline: Deadline,
 }
 
 /// The most entries a table keeps room for across [`World::reset`]: clearing costs time in
@@ -158,6 +161,7 @@ impl World {
             kept_bytes: 0,
             env,
             fork,
+            deadline: Deadline::NEVER,
         }
     }
 
@@ -201,7 +205,9 @@ impl World {
             kept_bytes,
             env: own_env,
             fork: own_fork,
+            deadline,
         } = self;
+        *deadline = Deadline::NEVER;
         accounts.clear();
         clear_map(transient);
         clear_set(warm_accounts);

@@ -24,6 +24,7 @@ fn engines(c: &mut Criterion) {
                 false,
                 &Arc::new(JitCache::new(4)),
                 Default::default(),
+                None,
             )
             .unwrap_or_else(|e| panic!("{e}"));
             let mut group = c.benchmark_group(format!("{} {profile}", program.name));
@@ -34,7 +35,7 @@ fn engines(c: &mut Criterion) {
                 let Some(engine) = r.engine else { continue };
                 group.bench_function(engine.name(), |b| b.iter(|| r.runner.run()));
                 if engine == ToolEngine::Jit {
-                    let jit = config(profile, ToolEngine::Jit, Default::default());
+                    let jit = config(profile, ToolEngine::Jit, Default::default(), None);
                     let request = program.request(profile);
                     group.bench_function("jit+compile", |b| {
                         b.iter(|| {

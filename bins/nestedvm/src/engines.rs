@@ -160,6 +160,7 @@ impl ToolEngine {
             options: CompileOptions {
                 dynamic_jumps,
                 opt_level,
+                ..CompileOptions::default()
             },
             hot_after: 0,
             background: false,

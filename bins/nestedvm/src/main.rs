@@ -9,7 +9,7 @@ use command::{batch, bench, difftest, statetest};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use nestedvm::interp::asm;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
-use nestedvm::parse::{parse_address, parse_hex, parse_u256, parse_u64};
+use nestedvm::parse::{parse_address, parse_duration, parse_hex, parse_u256, parse_u64};
 use nestedvm::{output, Config, Engine, Fork, JitConfig, Profile, Request, Vm};
 use std::process::ExitCode;
 
@@ -99,6 +99,11 @@ pub struct RunArgs {
     /// Value sent, in wei.
     #[arg(long, default_value = "0")]
     value: String,
+    /// Wall-clock time the run may take (500ms, 2s, 1.5s, 1m, or seconds); past it the run
+    /// halts with reason `timeout`. With --batch, every request's default (its `timeout_ms`
+    /// overrides it).
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
     /// Print one line of JSON.
     #[arg(long)]
     json: bool,
@@ -252,10 +257,16 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
         is_static: args.is_static,
         hypervisor: parse_address("--hypervisor", &args.hypervisor)?,
         evm_gas: !args.no_evm_gas,
+        timeout: args
+            .timeout
+            .as_deref()
+            .map(|t| parse_duration("--timeout", t))
+            .transpose()?,
         jit: JitConfig {
             options: CompileOptions {
                 opt_level: args.opt_level,
                 dynamic_jumps: args.dynamic_jumps,
+                ..CompileOptions::default()
             },
             hot_after: u32::try_from(parse_u64("--hot-after", &args.hot_after)?)
                 .map_err(|_| "--hot-after: too large".to_string())?,

@@ -241,6 +241,10 @@ fn bad_input_is_a_short_error_and_exit_code_2() {
         &["run", "0x00", "--dynamic-jumps", "sometimes"],
         &["run", "0x00", "--opt-level", "max"],
         &["run", "0x00", "--hot-after", "soon"],
+        &["run", "0x00", "--timeout", "soon"],
+        &["run", "0x00", "--timeout", "-1s"],
+        &["run", "0x00", "--timeout", "2d"],
+        &["run", "--batch", "--timeout", "1.2.3"],
         &["run", "0x00", "--no-such-flag"],
         &["run", "--code-file", "/nonexistent/file"],
         &["disasm", "0x6"],
@@ -270,6 +274,11 @@ fn bad_input_is_a_short_error_and_exit_code_2() {
     assert!(stderr(&nestedvm(&["run", "0x600"])).contains("odd number of hex digits"));
     assert!(stderr(&nestedvm(&["run", "0x00", "--calldata", "0x01"])).contains("calldata"));
     assert!(stderr(&nestedvm(&["run", "0x00", "--fork", "london"])).contains("london"));
+    let err = stderr(&nestedvm(&["run", "0x00", "--timeout", "soon"]));
+    assert_eq!(
+        err.trim_end(),
+        "error: --timeout: `soon` is not a duration (e.g. 500ms, 2s, 1.5s, 1m, or seconds)"
+    );
     assert!(stderr(&nestedvm(&["bench", "no-such-program"])).contains("no-such-program"));
     assert!(stderr(&nestedvm(&["bench", "fib", "--engines", "interp,fast"])).contains("fast"));
 }
@@ -786,4 +795,85 @@ fn batch_answers_lines_not_utf8_or_too_long_and_goes_on() {
         lines[2]
     );
     assert_eq!(lines[3], lines[1]);
+}
+
+/// A loop with gas for years (`top: JUMPDEST PUSH0 JUMP`, in either profile): without a
+/// working deadline these tests hang.
+const ENDLESS: &str = "0x5b5f56";
+const HUGE_GAS: &str = "1000000000000000000";
+
+#[test]
+fn timeout_halts_an_endless_loop_on_every_engine() {
+    for engine in [
+        &["--engine", "interp"][..],
+        &["--engine", "jit"],
+        &["--engine", "jit", "--opt-level", "baseline"],
+        &["--engine", "auto", "--hot-after", "100", "--sync-compile"],
+    ] {
+        for profile in ["hyvm", "evm"] {
+            let mut args = vec!["run", ENDLESS, "--gas", HUGE_GAS, "--timeout", "100ms"];
+            args.extend(["--profile", profile, "--json"]);
+            args.extend(engine);
+            let o = nestedvm(&args);
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+            let line: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+            assert_eq!(line["status"], "halt", "{args:?}");
+            assert_eq!(line["reason"], "timeout", "{args:?}");
+        }
+    }
+    // The readable summary names the reason as for other halts.
+    let o = nestedvm(&["run", ENDLESS, "--gas", HUGE_GAS, "--timeout", "0.1"]);
+    assert!(
+        stdout(&o).contains("status:   halt (timeout)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_generous_timeout_changes_nothing() {
+    for timeout in ["1h", "90s", "1.5s", "2000ms", "30"] {
+        let args = ["run", "0x600360040160005260ff6000f3", "--json"];
+        let plain = stdout(&nestedvm(&args));
+        let timed = stdout(&nestedvm(&[&args[..], &["--timeout", timeout]].concat()));
+        assert_eq!(timed, plain, "--timeout {timeout}");
+    }
+}
+
+#[test]
+fn batch_timeouts_come_from_the_flag_or_the_line_and_the_batch_goes_on() {
+    let endless = format!(r#"{{"code":"{ENDLESS}","gas":"{HUGE_GAS}""#);
+    let input = [
+        // The flag's default (1h) overridden by the line.
+        format!(r#"{endless},"timeout_ms":100}}"#),
+        // A good line after a timed-out one.
+        r#"{"code":"0x600360040160005260206000f3"}"#.to_string(),
+        format!(r#"{endless},"engine":"jit","profile":"evm","timeout_ms":"50"}}"#),
+        format!(r#"{endless},"timeout_ms":"soon"}}"#),
+        format!(r#"{endless},"timeout_ms":-5}}"#),
+        r#"{"code":"0x600360040160005260206000f3","timeout_ms":60000}"#.to_string(),
+    ]
+    .join("\n");
+    let o = with_stdin(&["run", "--batch", "--timeout", "1h"], &input);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 6);
+    for i in [0, 2] {
+        assert_eq!(lines[i]["reason"], "timeout", "line {i}: {}", lines[i]);
+    }
+    for i in [1, 5] {
+        assert_eq!(lines[i]["output"], format!("0x{:064x}", 7), "line {i}");
+    }
+    for i in [3, 4] {
+        let error = lines[i]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("timeout_ms"), "line {i}: {}", lines[i]);
+    }
+    // The flag alone sets every line's deadline.
+    let o = with_stdin(
+        &["run", "--batch", "--timeout", "100ms"],
+        &format!("{endless}}}\n{endless},\"engine\":\"interp\"}}\n"),
+    );
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 2, "{}", stderr(&o));
+    assert!(lines.iter().all(|l| l["reason"] == "timeout"), "{lines:?}");
 }

@@ -84,6 +84,7 @@ pub(super) fn emit(
     segments: &BTreeMap<usize, Segment>,
     builtins: Builtins,
     profiling: Option<Profiling>,
+    deadline_checks: bool,
 ) -> Result<Vec<u8>, CompileError> {
     let bytes = code.padded();
     let mut a = Asm::with_capacity(64 * code.len() + 256);
@@ -114,6 +115,7 @@ pub(super) fn emit(
         cold: Vec::new(),
         depth: 0,
         profiling,
+        deadline_checks,
     };
     e.prologue(entry_table, entry_len);
     let mut ordered = segments.values().peekable();
@@ -164,6 +166,8 @@ struct Emitter<'a> {
     /// The height now, relative to `LEN`.
     depth: i32,
     profiling: Option<Profiling>,
+    /// Whether jumps back and computed jumps check the run's deadline.
+    deadline_checks: bool,
 }
 
 impl Emitter<'_> {
@@ -207,6 +211,23 @@ impl Emitter<'_> {
             a.pop(r);
         }
         a.ret();
+    }
+
+    /// Leaves for `late` (the interpreter, which halts the frame) once the run's deadline has
+    /// passed, when compiled with deadline checks. Emitted before jumps back (to an entry at
+    /// or before the jump) and computed jumps: fall-throughs only go forward, so every loop
+    /// of native code passes one, and straight-line code pays nothing. Two loads and a
+    /// compare; `rax`, `rcx` and `rdx` are free at a jump.
+    fn deadline_check(&mut self, late: Label) {
+        if !self.deadline_checks {
+            return;
+        }
+        let epoch = &nestedvm_interp::deadline::EPOCH as *const _ as u64;
+        self.a.mov_imm(Rcx, epoch);
+        self.a.load(Rax, Mem::Base(Rcx, 0));
+        self.a.load(Rdx, Mem::Base(CTX, offsets::DEADLINE));
+        self.a.alu(Alu::Cmp, Rax, Rdx);
+        self.a.jcc(Cond::Ae, late);
     }
 
     /// `TOP` from `LEN`, and the depth back to 0.
@@ -837,6 +858,10 @@ impl Emitter<'_> {
             };
         // `known` is only set for targets landing on an entry (`takes_constant`).
         if let Some(l) = known.and_then(|v| self.known_entry(v)) {
+            if self.deadline_checks && self.jumps_back(pc, known) {
+                let late = give_up(self, give_back);
+                self.deadline_check(late);
+            }
             self.add_imm(LEN, LEN, self.depth as i64);
             self.a.jmp(l);
         } else {
@@ -845,6 +870,7 @@ impl Emitter<'_> {
                 self.store_word(disp, v);
             }
             let at = give_up(self, give_back);
+            self.deadline_check(at);
             let t = before;
             let limb = |j: i32| Mem::Base(TOP, (t - 1) * 32 + 8 * j);
             self.a.load(Rax, limb(1));
@@ -864,6 +890,14 @@ impl Emitter<'_> {
             self.a.jmp_reg(Rax);
         }
         self.depth = 0;
+    }
+
+    /// Whether a jump at `pc` to the constant `target` lands at or before it.
+    fn jumps_back(&self, pc: usize, target: Option<U256>) -> bool {
+        target
+            .filter(|t| t.bits() <= 32)
+            .and_then(|t| jump_landing(self.spec, self.code, t.low_u64() as usize))
+            .is_some_and(|landing| landing <= pc)
     }
 
     /// Stores where execution stands for the runner: `pc`, the height `LEN + delta` and the

@@ -48,9 +48,10 @@ pub(crate) fn compile<H: Host>(
     spec: &'static Spec,
     code: &Bytecode,
     selection: Selection<'_>,
+    deadline_checks: bool,
 ) -> Result<CompiledCode, CompileError> {
     let segments = crate::compile::selected_segments(spec, code, selection);
-    finish::<H>(spec, code, &segments, None)
+    finish::<H>(spec, code, &segments, None, deadline_checks)
 }
 
 /// Compiles all of `code` under `spec` for host type `H`, its segment entries counting heat in
@@ -65,6 +66,7 @@ pub(crate) unsafe fn compile_counting<H: Host>(
     code: &Bytecode,
     heat: &[AtomicU32],
     hot: u32,
+    deadline_checks: bool,
 ) -> Result<CompiledCode, CompileError> {
     let segments = crate::compile::selected_segments(spec, code, Selection::All);
     let profiling = Profiling {
@@ -72,7 +74,7 @@ pub(crate) unsafe fn compile_counting<H: Host>(
         len: heat.len(),
         hot,
     };
-    finish::<H>(spec, code, &segments, Some(profiling))
+    finish::<H>(spec, code, &segments, Some(profiling), deadline_checks)
 }
 
 /// Emits `segments` and maps the machine code.
@@ -82,10 +84,11 @@ fn finish<H: Host>(
     code: &Bytecode,
     segments: &BTreeMap<usize, Segment>,
     profiling: Option<Profiling>,
+    deadline_checks: bool,
 ) -> Result<CompiledCode, CompileError> {
     let entries = crate::compile::entry_bits(code, segments);
     let builtins = crate::builtins::Builtins::of::<H>();
-    let machine_code = emit::emit(spec, code, segments, builtins, profiling)?;
+    let machine_code = emit::emit(spec, code, segments, builtins, profiling, deadline_checks)?;
     let memory = ExecMemory::new(&machine_code)?;
     Ok(CompiledCode::from_baseline(
         memory,
@@ -101,6 +104,7 @@ fn finish<H: Host>(
     _code: &Bytecode,
     _segments: &BTreeMap<usize, Segment>,
     _profiling: Option<Profiling>,
+    _deadline_checks: bool,
 ) -> Result<CompiledCode, CompileError> {
     Err(CompileError(
         "the baseline compiler writes x86-64 code only".to_string(),

@@ -39,6 +39,22 @@ impl FunctionLowering<'_, '_> {
         self.leave(exit::INTERPRET, pc, len, Some(give_back));
     }
 
+    /// Hands over to the interpreter before the jump at `pc` (as [`Self::interpret_before`])
+    /// once the run's deadline has passed; the interpreter halts the frame there. Emitted
+    /// before jumps back (to a segment at or before the jump) and in the dispatcher of
+    /// computed jumps, when compiled with deadline checks: fall-throughs only go forward, so
+    /// every loop of native code passes one of them, and straight-line code pays nothing.
+    fn leave_past_deadline(&mut self, before: &VStack, pc: usize, give_back: u64) {
+        let passed = self.deadline_passed();
+        let late = self.builder.create_block();
+        let on_time = self.builder.create_block();
+        self.builder.set_cold_block(late);
+        self.builder.ins().brif(passed, late, &[], on_time, &[]);
+        self.builder.switch_to_block(late);
+        self.interpret_before(before, pc, give_back);
+        self.builder.switch_to_block(on_time);
+    }
+
     /// Continues at segment `start`, or hands over there when it has no segment.
     pub(super) fn goto(&mut self, vs: &VStack, start: usize) {
         if let Some(head) = self.loop_head.filter(|h| h.start == start) {
@@ -239,7 +255,12 @@ impl FunctionLowering<'_, '_> {
             .filter(|t| t.bits() <= 32)
             .and_then(|t| jump_landing(spec, self.lowering.code, t.low_u64() as usize));
         match (known, landing) {
-            (Some(_), Some(dest)) if self.entries.contains_key(&dest) => self.goto(vs, dest),
+            (Some(_), Some(dest)) if self.entries.contains_key(&dest) => {
+                if dest <= ins.pc && self.lowering.deadline_checks {
+                    self.leave_past_deadline(&before, ins.pc, rest_from + taken_gas);
+                }
+                self.goto(vs, dest)
+            }
             (Some(_), _) => {
                 // A bad constant target: the interpreter produces the profile's outcome.
                 self.interpret_before(&before, ins.pc, rest_from + taken_gas);
@@ -273,8 +294,8 @@ impl FunctionLowering<'_, '_> {
     }
 
     /// The dispatcher of dynamic jumps: the stack holds the jump's inputs (target on top), as
-    /// before the jump; a target that is a segment start is taken natively, anything else goes
-    /// to the interpreter at the jump.
+    /// before the jump; a target that is a segment start is taken natively while the run's
+    /// deadline is ahead, anything else goes to the interpreter at the jump.
     pub(super) fn dispatcher(&mut self, dispatch: Block) {
         let spec = self.lowering.spec;
         self.builder.switch_to_block(dispatch);
@@ -293,7 +314,13 @@ impl FunctionLowering<'_, '_> {
             .ins()
             .icmp_imm(IntCC::UnsignedLessThan, t[0], u32::MAX as i64);
         let high_zero = self.builder.ins().icmp_imm(IntCC::Equal, high, 0);
-        let ok = self.builder.ins().band(small, high_zero);
+        let mut ok = self.builder.ins().band(small, high_zero);
+        if self.lowering.deadline_checks {
+            // A computed jump may go back: past the deadline, the interpreter takes the jump.
+            let passed = self.deadline_passed();
+            let on_time = self.builder.ins().bxor_imm(passed, 1);
+            ok = self.builder.ins().band(ok, on_time);
+        }
         let lookup = self.builder.create_block();
         self.builder.ins().brif(ok, lookup, &[], give_up, &[]);
         self.builder.switch_to_block(lookup);

@@ -77,6 +77,8 @@ pub struct Lowering<'a> {
     pub builtins: Builtins,
     /// The dynamic-jump policy.
     pub dynamic_jumps: DynamicJumps,
+    /// Whether jumps back and computed jumps check the run's deadline.
+    pub deadline_checks: bool,
 }
 
 /// The signature of a compiled contract.
@@ -377,6 +379,25 @@ impl FunctionLowering<'_, '_> {
             (max - min) as i64,
         );
         self.builder.ins().band(ok, in_bounds)
+    }
+
+    /// Whether the run's deadline has passed, as an i8 flag (see `jumps`, where it is
+    /// checked). The epoch is read with an atomic load, which Cranelift never replaces by the
+    /// value of an earlier load: a loop that stores nothing would otherwise read it once and
+    /// spin on that value. The deadline never changes during a call, so its load may be
+    /// hoisted out of a loop.
+    fn deadline_passed(&mut self) -> Value {
+        let epoch_at = self.iconst(&nestedvm_interp::deadline::EPOCH as *const _ as u64);
+        let epoch = self
+            .builder
+            .ins()
+            .atomic_load(I64, MemFlags::trusted(), epoch_at);
+        let ctx = self.ctx();
+        let fixed = MemFlags::trusted().with_readonly().with_can_move();
+        let deadline = self.builder.ins().load(I64, fixed, ctx, offsets::DEADLINE);
+        self.builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline)
     }
 
     /// Lowers one instruction; false when it ended the block (jumped or left).

@@ -78,11 +78,17 @@ fn table_position(engine: Option<ToolEngine>) -> usize {
 
 /// The configuration one of our engines runs benchmarks with ([`ToolEngine::config`]):
 /// `jit` compiles with `options` before the first run, `auto` tiers up as by default, and
-/// `hyvm` does not add a second run as a plain contract.
+/// `hyvm` does not add a second run as a plain contract; `timeout` sets a deadline (so the
+/// cost of its checks is timed).
 ///
 /// # Panics
 /// When `engine` is an oracle.
-pub fn config(profile: Profile, engine: ToolEngine, options: CompileOptions) -> Config {
+pub fn config(
+    profile: Profile,
+    engine: ToolEngine,
+    options: CompileOptions,
+    timeout: Option<Duration>,
+) -> Config {
     let base = Config {
         profile,
         fork: FORK,
@@ -91,6 +97,7 @@ pub fn config(profile: Profile, engine: ToolEngine, options: CompileOptions) -> 
             ..JitConfig::default()
         },
         evm_gas: false,
+        timeout,
         ..Config::default()
     };
     engine
@@ -201,6 +208,8 @@ pub struct Settings {
     /// How `jit` and `compile` compile (Cranelift's optimization level or the baseline
     /// tier, the dynamic-jump policy).
     pub options: CompileOptions,
+    /// A deadline for each of our runs, far enough off never to pass: its checks are timed.
+    pub timeout: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -210,6 +219,7 @@ impl Default for Settings {
             time: Duration::from_secs(2),
             sample_time: Duration::from_millis(5),
             options: CompileOptions::default(),
+            timeout: None,
         }
     }
 }
@@ -307,6 +317,7 @@ pub fn prepare(
     compile: bool,
     cache: &Arc<JitCache>,
     options: CompileOptions,
+    timeout: Option<Duration>,
 ) -> Result<(Observed, Vec<Ready>), String> {
     let name = &program.name;
     if !program.profiles().contains(&profile) {
@@ -315,7 +326,7 @@ pub fn prepare(
         ));
     }
     let request = program.request(profile);
-    let ours = |engine| config(profile, engine, options);
+    let ours = |engine| config(profile, engine, options, timeout);
     let mut reference = OurRunner::new(ours(ToolEngine::Interp), request.clone(), cache);
     let start = Instant::now();
     let (truth, _) = reference
@@ -527,6 +538,7 @@ impl Session {
             known.is_none(),
             &self.cache,
             self.settings.options,
+            self.settings.timeout,
         )?;
         let settings = &self.settings;
         let mut items: Vec<Sampled> = ready

@@ -5,7 +5,7 @@
 use super::input::{hex_text, read_text};
 use crate::UsageError;
 use nestedvm::jit::{CompileOptions, OptLevel};
-use nestedvm::parse::{parse_hex, parse_u64};
+use nestedvm::parse::{parse_duration, parse_hex, parse_u64};
 use nestedvm::Profile;
 use nestedvm_cli::bench::compile::{cases, measure_compile, CompileTime};
 use nestedvm_cli::bench::measure::{
@@ -73,6 +73,10 @@ pub struct BenchArgs {
     /// optimization levels), or baseline (the one-pass tier).
     #[arg(long, value_enum, ignore_case = true, default_value_t = OptLevel::Speed)]
     opt_level: OptLevel,
+    /// Run nestedvm's engines with a deadline this far off (e.g. 1h), to time what checking
+    /// it costs against a run without one.
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
 }
 
 fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
@@ -95,6 +99,11 @@ fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
         samples: usize::try_from(samples).map_err(|_| "--samples: too large".to_string())?,
         time: Duration::from_secs_f64(time),
         options,
+        timeout: args
+            .timeout
+            .as_deref()
+            .map(|t| parse_duration("--timeout", t))
+            .transpose()?,
         ..Settings::default()
     })
 }
