@@ -176,7 +176,7 @@ pub const WETH_GUEST: &str = "
 fn a_hyvm_payload_calls_weth_on_a_pre_state_as_the_real_hypervisor_does() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/bins/nestedvm/tests/fixtures/revmc/weth.json"
+        "/bins/nestedvm/benches/programs/revmc/weth.json"
     ))
     .expect("the WETH fixture");
     let fixture = nestedvm_cli::fixture::fixture_calls("weth.json", &text).expect("parses");

@@ -977,7 +977,7 @@ fn bad_state_input_is_a_short_error_naming_it() {
     .unwrap();
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/revmc/counter.json"
+        "/benches/programs/revmc/counter.json"
     );
     let cases: &[(&[&str], &str)] = &[
         (
@@ -1027,7 +1027,7 @@ fn bad_state_input_is_a_short_error_naming_it() {
 fn a_fixture_runs_each_transaction_against_its_pre_state() {
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/revmc/counter.json"
+        "/benches/programs/revmc/counter.json"
     );
     let o = nestedvm(&["run", fixture, "--json"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
@@ -1036,4 +1036,34 @@ fn a_fixture_runs_each_transaction_against_its_pre_state() {
     assert_eq!(v["storage"]["0x0"], "0x1");
     let text = stdout(&nestedvm(&["run", fixture]));
     assert!(text.starts_with("== counter\nstatus:   success"), "{text}");
+}
+
+#[test]
+fn bench_times_a_fixture_against_its_pre_state_by_name_or_file() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/programs/revmc/counter.json"
+    );
+    for program in ["revmc/counter", file] {
+        let args = [
+            "bench",
+            program,
+            "--engines",
+            "interp,jit,revm",
+            "--samples",
+            "1",
+            "--time",
+            "0",
+            "--json",
+        ];
+        let o = nestedvm(&args);
+        assert_eq!(o.status.code(), Some(0), "{program}: {}", stderr(&o));
+        let engines: Vec<String> = stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .inspect(|v| assert_eq!(v["profile"], "evm", "a fixture runs in evm only"))
+            .map(|v| v["engine"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(engines, ["interp", "jit", "revm"], "{program}");
+    }
 }

@@ -1,4 +1,4 @@
-//! Every copied revmc fixture (`tests/fixtures/revmc`, real contracts with their pre-state)
+//! Every copied revmc fixture (`benches/programs/revmc`, real contracts with their pre-state)
 //! run by `nestedvm run FIXTURE.json --json --dump` on the interpreter and the JIT, against
 //! revm given the same pre-state: status, output, gas used, refund, logs and the dumped state
 //! must agree.
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixtures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/revmc");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/programs/revmc");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("the fixtures are there")
         .map(|e| e.expect("entry").path())
