@@ -3,6 +3,31 @@
 //! "0xvalue"}}}`. [`parse_accounts`] reads a pre-state (`run --prestate`, the batch's
 //! `accounts`), [`parse_block`] the block (`"block"`), [`dump`] takes the state after a run
 //! ([`Config::dump_state`](crate::Config::dump_state)) and [`StateJson`] prints it.
+//!
+//! A `hyvm` payload calling a contract of the pre-state, in a chosen block, with the state
+//! after it (the README runs one against WETH the same way):
+//!
+//! ```
+//! use nestedvm::interp::asm::assemble;
+//! use nestedvm::{Account, Address, Config, Request, Vm, U256};
+//!
+//! // A counter at 0xbbbb that has counted 41 calls in slot 0.
+//! let counter = Address::from_low_u64_be(0xbbbb);
+//! let code = assemble("PUSH1 0 SLOAD PUSH1 1 ADD PUSH1 0 SSTORE STOP").unwrap();
+//! let account = Account::new(U256::zero(), 1, code).with_storage([(U256::zero(), U256::from(41))]);
+//! // The payload: CALL(GAS, 0xbbbb, 0, 0, 0, 0, 0).
+//! let guest = assemble("PUSH1 0 DUP1 DUP1 DUP1 DUP1 PUSH2 0xbbbb GAS CALL").unwrap();
+//! let mut request = Request::new(guest);
+//! request.accounts = vec![(counter, account)];
+//! request.env.number = 20_000_000;
+//! let config = Config { dump_state: true, ..Config::default() };
+//! let outcome = Vm::new().run(&config, &request).unwrap();
+//! let state = outcome.state.expect("dumped");
+//! assert_eq!(state[&counter].storage[&U256::zero()], U256::from(42));
+//! // {"0x…bbbb":{"balance":"0x0","nonce":"0x1","code":"0x…","storage":{"0x0":"0x2a"}},…}
+//! let json = serde_json::to_string(&nestedvm::state::StateJson(&state)).unwrap();
+//! assert!(json.contains(r#""storage":{"0x0":"0x2a"}"#));
+//! ```
 
 use crate::parse::{parse_address, parse_hex, parse_u256, parse_u64};
 use crate::world::{Account, World};
