@@ -150,9 +150,10 @@ pub struct Outcome {
     /// never ran).
     pub pc: usize,
     /// With [`Config::dump_state`], the state after the call: every account of the
-    /// pre-state or made by the call (the hypervisor's only if the request gave it), as it
-    /// is after the call (as it was before, after a revert or halt); self-destructed
-    /// accounts are absent.
+    /// pre-state or made by the call, as it is after the call (as it was before, after a
+    /// revert or halt); self-destructed accounts are absent. [`Vm::run`] leaves out the
+    /// hypervisor account it adds unless the request gave it; [`Vm::run_in`] dumps the
+    /// caller's whole world.
     pub state: Option<crate::state::State>,
 }
 
