@@ -147,8 +147,10 @@ impl Batch {
         let obj = value.as_object().ok_or("a request must be a JSON object")?;
         let mut config = self.config;
         let mut request = self.request.clone();
-        let code = field_str(obj, "code")?.ok_or("missing `code`")?;
-        request.code = parse_hex("code", code)?;
+        let code = field_str(obj, "code")?;
+        if let Some(code) = code {
+            request.code = parse_hex("code", code)?;
+        }
         if let Some(cd) = field_str(obj, "calldata")? {
             request.calldata = parse_hex("calldata", cd)?;
         }
@@ -188,11 +190,49 @@ impl Batch {
             }
             Some(_) => return Err("`storage` must be an object".into()),
         }
+        state_fields(obj, &mut config, &mut request)?;
+        if code.is_none() && !runs_account_code(&config, &request) {
+            return Err("missing `code` (in evm it may come from the `address` account's code in `accounts`)".into());
+        }
         let mut outcome = self.vm.run(&config, &request).map_err(|e| e.to_string())?;
         // The line does not show memory: it need not be held while the line is written.
         outcome.memory = Vec::new();
         Ok(output::to_json(&outcome))
     }
+}
+
+/// The fields of a request about state and environment: `accounts` (the pre-state in the
+/// alloc shape), `origin` (after `caller`, which sets it too), `block`, and `dump`.
+fn state_fields(
+    obj: &Map<String, Value>,
+    config: &mut Config,
+    request: &mut Request,
+) -> Result<(), String> {
+    if let Some(accounts) = obj.get("accounts").filter(|v| !v.is_null()) {
+        request.accounts = crate::state::parse_accounts("accounts", accounts)?;
+    }
+    if let Some(o) = field_str(obj, "origin")? {
+        request.env.origin = parse_address("origin", o)?;
+    }
+    if let Some(block) = obj.get("block").filter(|v| !v.is_null()) {
+        crate::state::parse_block("block", block, &mut request.env)?;
+    }
+    match obj.get("dump") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => config.dump_state = *b,
+        Some(_) => return Err("`dump` must be true or false".into()),
+    }
+    Ok(())
+}
+
+/// Whether a request without `code` runs the executing account's code from `accounts`
+/// (`evm` only: in `hyvm` the code is the guest, which no account holds).
+fn runs_account_code(config: &Config, request: &Request) -> bool {
+    config.profile == Profile::Evm
+        && request
+            .accounts
+            .iter()
+            .any(|(a, account)| *a == request.address && !account.code.is_empty())
 }
 
 fn field_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {

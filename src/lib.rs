@@ -30,7 +30,7 @@
 //! creates without native recursion), [`world`] (in-memory state with a journal),
 //! [`precompiles`], [`transaction`] (a mined transaction around the message call, as state
 //! tests need), [`authorization`] and [`signer`] (EIP-7702 tuples, secp256k1 senders),
-//! [`state_root`], and the line protocol of `nestedvm run --batch` ([`batch`], [`output`],
+//! [`state_root`], state in the alloc shape ([`state`]), and the line protocol of `nestedvm run --batch` ([`batch`], [`output`],
 //! [`parse`]). The interpreter and the JIT are re-exported as [`interp`] and [`jit`]. The
 //! `nestedvm` command and its tooling live in the separate `nestedvm-cli` crate.
 
@@ -45,6 +45,7 @@ pub mod parse;
 pub mod precompiles;
 pub mod run;
 pub mod signer;
+pub mod state;
 pub mod state_root;
 pub mod transaction;
 pub mod world;
@@ -54,4 +55,5 @@ pub use nestedvm_interp as interp;
 pub use nestedvm_interp::{Address, Env, Fork, HaltReason, Log, Profile, Status, B256, U256};
 pub use nestedvm_jit as jit;
 pub use run::{Config, Error, Outcome, Request, Vm, DEFAULT_HYPERVISOR, MAX_CODE_LEN};
+pub use state::{AccountState, State};
 pub use world::{Account, World};

@@ -78,6 +78,9 @@ struct JsonOutcome<'a> {
     logs: Vec<JsonLog<'a>>,
     storage: JsonStorage<'a>,
     engine: &'static str,
+    /// Only with `--dump`: a run without it prints the line it always did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<crate::state::StateJson<'a>>,
 }
 
 /// The outcome as one line of JSON, in the documented key order.
@@ -100,6 +103,7 @@ pub fn to_json(outcome: &Outcome) -> String {
             .collect(),
         storage: JsonStorage(&outcome.storage),
         engine: outcome.engine.name(),
+        state: outcome.state.as_ref().map(crate::state::StateJson),
     };
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
@@ -171,6 +175,25 @@ impl std::fmt::Display for Text<'_> {
             writeln!(s, "storage:")?;
             for (k, v) in &outcome.storage {
                 writeln!(s, "  {} = {}", min_hex(k), min_hex(v))?;
+            }
+        }
+        if let Some(state) = &outcome.state {
+            writeln!(s, "state:")?;
+            for (address, a) in state {
+                write!(
+                    s,
+                    "  {} balance {} nonce {}",
+                    hex0x(address.as_bytes()),
+                    a.balance,
+                    a.nonce
+                )?;
+                if !a.code.is_empty() {
+                    write!(s, " code {} bytes", a.code.len())?;
+                }
+                writeln!(s)?;
+                for (k, v) in &a.storage {
+                    writeln!(s, "    {} = {}", min_hex(k), min_hex(v))?;
+                }
             }
         }
         write!(s, "engine:   {}", outcome.engine.name())

@@ -54,6 +54,9 @@ pub struct Config {
     /// with status `halt`, reason `timeout`, its state changes discarded, within about a
     /// millisecond (see [`nestedvm_interp::deadline`]).
     pub timeout: Option<Duration>,
+    /// Report the state after the run in [`Outcome::state`] (`run --dump`): every account of
+    /// the pre-state or made by the call. Off by default: it copies every account.
+    pub dump_state: bool,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             memory_limit: nestedvm_interp::memory::MEMORY_LIMIT,
             evm_gas: false,
             timeout: None,
+            dump_state: false,
         }
     }
 }
@@ -76,7 +80,8 @@ impl Default for Config {
 /// One message call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
-    /// Guest code (`hyvm`) or the executing contract's code (`evm`).
+    /// Guest code (`hyvm`) or the executing contract's code (`evm`; when empty, the code
+    /// `accounts` gives the executing account, if any).
     pub code: Vec<u8>,
     /// Call data (`evm` only).
     pub calldata: Vec<u8>,
@@ -90,7 +95,10 @@ pub struct Request {
     pub value: U256,
     /// Storage of the executing account before the call.
     pub storage: Vec<(U256, U256)>,
-    /// Other accounts of the pre-state.
+    /// The pre-state's accounts. An entry for the caller replaces its default account. One
+    /// for the executing account gives its balance, nonce and storage, and its code: in
+    /// `hyvm` the wallet's code (what runs when something calls back into the wallet), in
+    /// `evm` the code that runs when `code` is empty. `storage` applies on top.
     pub accounts: Vec<(Address, Account)>,
     /// Block and transaction environment.
     pub env: Env,
@@ -141,6 +149,12 @@ pub struct Outcome {
     /// Where the top frame stopped: the offset just past its last instruction (0 when it
     /// never ran).
     pub pc: usize,
+    /// With [`Config::dump_state`], the state after the call: every account of the
+    /// pre-state or made by the call, as it is after the call (as it was before, after a
+    /// revert or halt); self-destructed accounts are absent. [`Vm::run`] leaves out the
+    /// hypervisor account it adds unless the request gave it; [`Vm::run_in`] dumps the
+    /// caller's whole world.
+    pub state: Option<crate::state::State>,
 }
 
 /// Why a request cannot run.
@@ -268,34 +282,59 @@ impl Vm {
         if !request.accounts.iter().any(|(a, _)| *a == request.caller) {
             world.insert_account(request.caller, Account::new(CALLER_BALANCE, 0, Vec::new()));
         }
-        let code = self.codes.get(&request.code);
-        let own = match config.profile {
-            // The analysed code carries the code an account holds and its keccak, each made
-            // once however often it runs, and the keccak only if asked for.
-            Profile::Evm => Account::with_shared_code_hash(
-                U256::zero(),
-                1,
-                code.shared_code(),
-                code.hash_cell(),
-            ),
-            Profile::Hyvm => Account::new(U256::zero(), 1, Vec::new()),
+        let given = request
+            .accounts
+            .iter()
+            .find(|(a, _)| *a == request.address)
+            .map(|(_, account)| account);
+        let code = match given {
+            Some(account) if config.profile == Profile::Evm && request.code.is_empty() => {
+                self.codes.get(&account.code)
+            }
+            _ => self.codes.get(&request.code),
         };
-        world.insert_account(request.address, own);
         world.insert_account(config.hypervisor, self.hypervisor_account(config));
         for (address, account) in &request.accounts {
             world.insert_account(*address, account.clone());
         }
+        match config.profile {
+            // The analysed code carries the code an account holds and its keccak, each made
+            // once however often it runs, and the keccak only if asked for.
+            Profile::Evm => {
+                let (balance, nonce) = given.map_or((U256::zero(), 1), |a| (a.balance, a.nonce));
+                let own = Account::with_shared_code_hash(
+                    balance,
+                    nonce,
+                    code.shared_code(),
+                    code.hash_cell(),
+                );
+                let storage = given.map(Account::storage).unwrap_or_default();
+                world.insert_account(request.address, own.with_storage(storage));
+            }
+            Profile::Hyvm if given.is_none() => {
+                world.insert_account(request.address, Account::new(U256::zero(), 1, Vec::new()));
+            }
+            Profile::Hyvm => {}
+        }
         for (key, value) in &request.storage {
             world.set_storage(request.address, *key, *value);
         }
-        let outcome = self.execute(&mut world, config, request, Some(code));
+        let mut outcome = self.execute(&mut world, config, request, Some(code));
+        if config.dump_state {
+            let hypervisor_given = request
+                .accounts
+                .iter()
+                .any(|(a, _)| *a == config.hypervisor);
+            let hidden = (!hypervisor_given).then_some(config.hypervisor);
+            outcome.state = Some(crate::state::dump(&world, hidden));
+        }
         self.spare = Some(world);
         Ok(outcome)
     }
 
     /// Runs `request` as one transaction's top frame against `world` (whose accounts are
     /// used as they are; only the code, call data, gas, addresses and value of the request
-    /// are read).
+    /// are read; in `evm`, empty code means the executing account's code in `world`).
     pub fn run_in(
         &mut self,
         world: &mut World,
@@ -303,7 +342,13 @@ impl Vm {
         request: &Request,
     ) -> Result<Outcome, Error> {
         Self::validate(config, request)?;
-        Ok(self.execute(world, config, request, None))
+        let code = (config.profile == Profile::Evm && request.code.is_empty())
+            .then(|| self.codes.get(&world.code_of(&request.address)));
+        let mut outcome = self.execute(world, config, request, code);
+        if config.dump_state {
+            outcome.state = Some(crate::state::dump(world, None));
+        }
+        Ok(outcome)
     }
 
     /// The analysed-code cache and the instruction tables of (`fork`, `verifier`), built on
@@ -408,6 +453,7 @@ impl Vm {
                 engine: Engine::Interpreter,
                 memory: Vec::new(),
                 pc: 0,
+                state: None,
             };
         }
         let spec = Spec::get(config.profile, config.fork, config.verifier);
@@ -466,6 +512,7 @@ impl Vm {
             engine,
             memory: memory.into_bytes(),
             pc,
+            state: None,
         }
     }
 }

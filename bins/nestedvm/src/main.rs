@@ -60,8 +60,9 @@ enum Command {
 /// Options of `run`, also the defaults of every `--batch` request.
 #[derive(Args, Clone)]
 pub struct RunArgs {
-    /// Code as hex (guest code in hyvm, the contract's code in evm), or `-` to read it from
-    /// stdin.
+    /// Code as hex (guest code in hyvm, the contract's code in evm), `-` to read it from
+    /// stdin, or a fixture FILE.json (revmc benchmark or GeneralStateTests shape) whose
+    /// transactions run as message calls against its pre-state, in evm.
     hex: Option<String>,
     /// Read the code (hex text) from a file, or from stdin with `-`.
     #[arg(long, value_name = "PATH")]
@@ -93,6 +94,44 @@ pub struct RunArgs {
     /// Caller and origin.
     #[arg(long, default_value = "0x000000000000000000000000000000000000ca11")]
     caller: String,
+    /// Transaction origin (ORIGIN), when it differs from the caller.
+    #[arg(long, value_name = "ADDRESS")]
+    origin: Option<String>,
+    /// Pre-state: a JSON file in the geth alloc shape, {"0xADDR": {"balance", "nonce",
+    /// "code", "storage"}} (every field optional).
+    #[arg(long, value_name = "FILE")]
+    prestate: Option<String>,
+    /// Add the state after the call (every account of the pre-state or made by the call)
+    /// to the result.
+    #[arg(long)]
+    dump: bool,
+    /// Block number (NUMBER).
+    #[arg(long, value_name = "N", help_heading = "Block")]
+    block_number: Option<String>,
+    /// Block timestamp (TIMESTAMP).
+    #[arg(long, value_name = "N", help_heading = "Block")]
+    timestamp: Option<String>,
+    /// Base fee (BASEFEE).
+    #[arg(long, value_name = "WEI", help_heading = "Block")]
+    basefee: Option<String>,
+    /// Block beneficiary (COINBASE).
+    #[arg(long, value_name = "ADDRESS", help_heading = "Block")]
+    coinbase: Option<String>,
+    /// Block gas limit (GASLIMIT).
+    #[arg(long, value_name = "N", help_heading = "Block")]
+    block_gas_limit: Option<String>,
+    /// PREVRANDAO.
+    #[arg(long, value_name = "WORD", help_heading = "Block")]
+    prevrandao: Option<String>,
+    /// Chain id (CHAINID).
+    #[arg(long, value_name = "N", help_heading = "Block")]
+    chain_id: Option<String>,
+    /// Blob base fee (BLOBBASEFEE).
+    #[arg(long, value_name = "WEI", help_heading = "Block")]
+    blob_base_fee: Option<String>,
+    /// Gas price of the transaction (GASPRICE).
+    #[arg(long, value_name = "WEI", help_heading = "Block")]
+    gas_price: Option<String>,
     /// Address of the hypervisor account (DELEGATECALLs to it run guest code).
     #[arg(long, default_value = "0x0000000000000000000000000000000000004879")]
     hypervisor: String,
@@ -273,6 +312,7 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
             background: !args.sync_compile,
             baseline: !args.no_baseline && JitConfig::default().baseline,
         },
+        dump_state: args.dump,
         ..Config::default()
     };
     let mut request = Request::new(Vec::new());
@@ -284,7 +324,68 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
     if let Some(cd) = &args.calldata {
         request.calldata = parse_hex("--calldata", cd)?;
     }
+    if let Some(path) = &args.prestate {
+        let what = format!("--prestate {path}");
+        let value: serde_json::Value = serde_json::from_str(&read_text(&what, path)?)
+            .map_err(|e| format!("{what}: not JSON: {e}"))?;
+        request.accounts = nestedvm::state::parse_accounts(&what, &value)?;
+    }
+    block_flags(args, &mut request)?;
     Ok((config, request))
+}
+
+/// Applies `--origin` and the block flags to `request`'s environment (over a fixture's).
+fn block_flags(args: &RunArgs, request: &mut Request) -> Result<(), UsageError> {
+    if let Some(origin) = &args.origin {
+        request.env.origin = parse_address("--origin", origin)?;
+    }
+    if let Some(coinbase) = &args.coinbase {
+        request.env.coinbase = parse_address("--coinbase", coinbase)?;
+    }
+    let numbers = [
+        ("--block-number", "number", &args.block_number),
+        ("--timestamp", "timestamp", &args.timestamp),
+        ("--basefee", "basefee", &args.basefee),
+        ("--block-gas-limit", "gaslimit", &args.block_gas_limit),
+        ("--prevrandao", "prevrandao", &args.prevrandao),
+        ("--chain-id", "chainid", &args.chain_id),
+        ("--blob-base-fee", "blobbasefee", &args.blob_base_fee),
+        ("--gas-price", "gasprice", &args.gas_price),
+    ];
+    for (flag, key, value) in numbers {
+        if let Some(value) = value {
+            nestedvm::state::set_block_number(flag, key, value, &mut request.env)?;
+        }
+    }
+    Ok(())
+}
+
+/// `run FIXTURE.json`: each of the fixture's transactions as a message call in `evm`,
+/// printed one after another (a JSON line each with `--json`).
+fn run_fixture(args: &RunArgs, path: &str) -> Result<(), UsageError> {
+    if args.calldata.is_some() || args.prestate.is_some() || args.code_file.is_some() {
+        return Err(UsageError(format!(
+            "{path}: a fixture brings its own code, call data and pre-state"
+        )));
+    }
+    let (mut config, _) = base_request(args)?;
+    config.profile = Profile::Evm;
+    let calls = nestedvm_cli::fixture::fixture_calls(path, &read_text(path, path)?)?;
+    let mut vm = Vm::new();
+    for call in calls {
+        let mut request = call.request;
+        block_flags(args, &mut request)?;
+        let mut outcome = vm
+            .run(&config, &request)
+            .map_err(|e| UsageError(format!("{}: {e}", call.name)))?;
+        outcome.memory = Vec::new();
+        if args.json {
+            println!("{}", output::to_json(&outcome));
+        } else {
+            println!("== {}\n{}", call.name, output::Text(&outcome));
+        }
+    }
+    Ok(())
 }
 
 fn run(args: RunArgs) -> Result<(), UsageError> {
@@ -295,6 +396,13 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
             ));
         }
         return batch::run_batch(&args);
+    }
+    if let Some(path) = args
+        .hex
+        .as_deref()
+        .filter(|h| h.to_ascii_lowercase().ends_with(".json"))
+    {
+        return run_fixture(&args, path);
     }
     let (config, mut request) = base_request(&args)?;
     request.code = match (&args.hex, &args.code_file) {
@@ -308,6 +416,16 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
             &format!("--code-file {path}"),
             &read_text(&format!("--code-file {path}"), path)?,
         )?,
+        // In evm the code may be the executing account's in the pre-state.
+        (None, None)
+            if config.profile == Profile::Evm
+                && request
+                    .accounts
+                    .iter()
+                    .any(|(a, acc)| *a == request.address && !acc.code.is_empty()) =>
+        {
+            Vec::new()
+        }
         (None, None) => return Err(UsageError("no code: give HEX or --code-file PATH".into())),
     };
     if args.dump_ir {

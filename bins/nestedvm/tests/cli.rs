@@ -877,3 +877,193 @@ fn batch_timeouts_come_from_the_flag_or_the_line_and_the_batch_goes_on() {
     assert_eq!(lines.len(), 2, "{}", stderr(&o));
     assert!(lines.iter().all(|l| l["reason"] == "timeout"), "{lines:?}");
 }
+
+/// A scratch directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nestedvm-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn prestate_origin_block_and_dump_flags_are_the_batch_fields() {
+    // Stores what the block and the transaction say; runs as the pre-state's 0xaaaa code.
+    let code = nestedvm::interp::asm::assemble(
+        "NUMBER PUSH1 0 SSTORE TIMESTAMP PUSH1 1 SSTORE BASEFEE PUSH1 2 SSTORE COINBASE PUSH1 3 SSTORE
+         GASLIMIT PUSH1 4 SSTORE PREVRANDAO PUSH1 5 SSTORE CHAINID PUSH1 6 SSTORE
+         BLOBBASEFEE PUSH1 7 SSTORE GASPRICE PUSH1 8 SSTORE ORIGIN PUSH1 9 SSTORE STOP",
+    )
+    .unwrap();
+    let a = "0x000000000000000000000000000000000000aaaa";
+    let accounts = format!(
+        r#"{{"{a}":{{"balance":"0x5","nonce":2,"code":"{}","storage":{{"0x20":"0x1"}}}}}}"#,
+        nestedvm::output::hex0x(&code)
+    );
+    let path = scratch("prestate").join("pre.json");
+    std::fs::write(&path, &accounts).unwrap();
+    let flags = nestedvm(&[
+        "run",
+        "--profile",
+        "evm",
+        "--prestate",
+        path.to_str().unwrap(),
+        "--address",
+        a,
+        "--origin",
+        "0x0000000000000000000000000000000000000042",
+        "--block-number",
+        "100",
+        "--timestamp",
+        "0x3039",
+        "--basefee",
+        "3",
+        "--coinbase",
+        "0x0000000000000000000000000000000000c0ffee",
+        "--block-gas-limit",
+        "40000000",
+        "--prevrandao",
+        "0x1234",
+        "--chain-id",
+        "10",
+        "--blob-base-fee",
+        "2",
+        "--gas-price",
+        "9",
+        "--dump",
+        "--json",
+    ]);
+    assert_eq!(flags.status.code(), Some(0), "{}", stderr(&flags));
+    let line = format!(
+        r#"{{"profile":"evm","address":"{a}","origin":"0x0000000000000000000000000000000000000042","block":{{"number":100,"timestamp":"0x3039","basefee":3,"coinbase":"0x0000000000000000000000000000000000c0ffee","gaslimit":40000000,"prevrandao":"0x1234","chainid":10,"blobbasefee":2,"gasprice":9}},"dump":true,"accounts":{accounts}}}"#
+    );
+    let batch = with_stdin(&["run", "--batch"], &line);
+    assert_eq!(stdout(&flags), stdout(&batch));
+    let v: serde_json::Value = serde_json::from_str(stdout(&flags).trim()).unwrap();
+    let stored: Vec<&str> = (0..10)
+        .map(|i| v["storage"][format!("0x{i:x}")].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            "0x64",
+            "0x3039",
+            "0x3",
+            "0xc0ffee",
+            "0x2625a00",
+            "0x1234",
+            "0xa",
+            "0x2",
+            "0x9",
+            "0x42"
+        ]
+    );
+    let account = &v["state"][a];
+    assert_eq!(account["balance"], "0x5");
+    assert_eq!(account["nonce"], "0x2");
+    assert_eq!(account["storage"]["0x20"], "0x1", "the pre-state's slot");
+    // Without --dump the line is what it always was.
+    let plain = nestedvm(&["run", "0x00", "--json"]);
+    assert!(!stdout(&plain).contains("\"state\""));
+}
+
+#[test]
+fn bad_state_input_is_a_short_error_naming_it() {
+    let dir = scratch("bad-state");
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"0x00000000000000000000000000000000000000aa":{"balanse":"0x1"}}"#,
+    )
+    .unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/programs/revmc/counter.json"
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["run", "0x00", "--prestate", "/nonexistent/pre.json"],
+            "pre.json",
+        ),
+        (
+            &["run", "0x00", "--prestate", bad.to_str().unwrap()],
+            "unknown field `balanse`",
+        ),
+        (&["run", "0x00", "--block-number", "soon"], "--block-number"),
+        (&["run", "0x00", "--gas-price", "many"], "--gas-price"),
+        (&["run", "0x00", "--coinbase", "0x12"], "--coinbase"),
+        (&["run", "0x00", "--origin", "0x12"], "--origin"),
+        (&["run", "/nonexistent/fixture.json"], "fixture.json"),
+        (&["run", fixture, "--calldata", "0x01"], "brings its own"),
+    ];
+    for (args, names) in cases {
+        let err = assert_short_error(args, &nestedvm(args));
+        assert!(err.contains(names), "{args:?}: {err}");
+    }
+    let input = concat!(
+        r#"{"code":"0x00","block":{"numbr":1}}"#,
+        "\n",
+        r#"{"code":"0x00","accounts":{"0x00000000000000000000000000000000000000aa":{"codee":"0x"}}}"#,
+        "\n",
+        r#"{"profile":"evm"}"#,
+        "\n",
+        r#"{"code":"0x00","dump":"yes"}"#,
+        "\n",
+    );
+    let out = stdout(&with_stdin(&["run", "--batch"], input));
+    let errors: Vec<&str> = out.lines().collect();
+    assert_eq!(errors.len(), 4, "{out}");
+    for (line, names) in errors
+        .iter()
+        .zip(["`numbr`", "`codee`", "missing `code`", "`dump`"])
+    {
+        assert!(
+            line.starts_with(r#"{"error":"#) && line.contains(names),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_fixture_runs_each_transaction_against_its_pre_state() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/programs/revmc/counter.json"
+    );
+    let o = nestedvm(&["run", fixture, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    // The counter's increment ran in its pre-state (slot 0 was 0 there).
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["storage"]["0x0"], "0x1");
+    let text = stdout(&nestedvm(&["run", fixture]));
+    assert!(text.starts_with("== counter\nstatus:   success"), "{text}");
+}
+
+#[test]
+fn bench_times_a_fixture_against_its_pre_state_by_name_or_file() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/programs/revmc/counter.json"
+    );
+    for program in ["revmc/counter", file] {
+        let args = [
+            "bench",
+            program,
+            "--engines",
+            "interp,jit,revm",
+            "--samples",
+            "1",
+            "--time",
+            "0",
+            "--json",
+        ];
+        let o = nestedvm(&args);
+        assert_eq!(o.status.code(), Some(0), "{program}: {}", stderr(&o));
+        let engines: Vec<String> = stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .inspect(|v| assert_eq!(v["profile"], "evm", "a fixture runs in evm only"))
+            .map(|v| v["engine"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(engines, ["interp", "jit", "revm"], "{program}");
+    }
+}

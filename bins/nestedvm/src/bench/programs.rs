@@ -22,13 +22,17 @@ pub struct Program {
     pub calldata: Vec<u8>,
     /// Gas of the top frame.
     pub gas: u64,
+    /// The whole call, when the program runs against a pre-state (a fixture's): its
+    /// accounts, block and caller, `code`, `calldata` and `gas` repeating its own. Such a
+    /// program runs in `evm` only.
+    pub world: Option<Box<Request>>,
 }
 
 impl Program {
     /// The profiles it can run in: `hyvm` gives the guest no call data, so a program that
     /// needs some runs in `evm` only.
     pub fn profiles(&self) -> &'static [Profile] {
-        if self.calldata.is_empty() {
+        if self.calldata.is_empty() && self.world.is_none() {
             &[Profile::Evm, Profile::Hyvm]
         } else {
             &[Profile::Evm]
@@ -37,6 +41,9 @@ impl Program {
 
     /// The request that runs it, in the default environment of `run`.
     pub fn request(&self, profile: Profile) -> Request {
+        if let Some(world) = &self.world {
+            return (**world).clone();
+        }
         let mut request = Request::new(self.code.clone());
         if profile == Profile::Evm {
             request.calldata = self.calldata.clone();
@@ -121,8 +128,84 @@ const REVM_PROGRAMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Every built-in program: revm's two, the evm-benchmarks ones (main, then micro), then the
-/// synthetic ones.
+/// revmc's fixtures: real contracts with their pre-state, run against it (`revmc/NAME`).
+const REVMC_FIXTURES: &[(&str, &str)] = &[
+    (
+        "airdrop",
+        include_str!("../../benches/programs/revmc/airdrop.json"),
+    ),
+    (
+        "bswap64",
+        include_str!("../../benches/programs/revmc/bswap64.json"),
+    ),
+    (
+        "bswap64_opt",
+        include_str!("../../benches/programs/revmc/bswap64_opt.json"),
+    ),
+    (
+        "burntpix",
+        include_str!("../../benches/programs/revmc/burntpix.json"),
+    ),
+    (
+        "counter",
+        include_str!("../../benches/programs/revmc/counter.json"),
+    ),
+    (
+        "eip2935",
+        include_str!("../../benches/programs/revmc/eip2935.json"),
+    ),
+    (
+        "eip4788",
+        include_str!("../../benches/programs/revmc/eip4788.json"),
+    ),
+    (
+        "erc20_transfer",
+        include_str!("../../benches/programs/revmc/erc20_transfer.json"),
+    ),
+    (
+        "factorial",
+        include_str!("../../benches/programs/revmc/factorial.json"),
+    ),
+    (
+        "fiat_token",
+        include_str!("../../benches/programs/revmc/fiat_token.json"),
+    ),
+    (
+        "fibonacci-calldata",
+        include_str!("../../benches/programs/revmc/fibonacci-calldata.json"),
+    ),
+    (
+        "hash_10k",
+        include_str!("../../benches/programs/revmc/hash_10k.json"),
+    ),
+    (
+        "push0_proxy",
+        include_str!("../../benches/programs/revmc/push0_proxy.json"),
+    ),
+    (
+        "snailtracer",
+        include_str!("../../benches/programs/revmc/snailtracer.json"),
+    ),
+    (
+        "uniswap_v2_pair",
+        include_str!("../../benches/programs/revmc/uniswap_v2_pair.json"),
+    ),
+    (
+        "univ2_router",
+        include_str!("../../benches/programs/revmc/univ2_router.json"),
+    ),
+    (
+        "usdc_proxy",
+        include_str!("../../benches/programs/revmc/usdc_proxy.json"),
+    ),
+    (
+        "weth",
+        include_str!("../../benches/programs/revmc/weth.json"),
+    ),
+];
+
+/// Every built-in program: revm's two, the evm-benchmarks ones (main, then micro), revmc's
+/// fixtures, then the synthetic ones.
 pub fn catalogue() -> Vec<Program> {
     let mut out = Vec::new();
     for (name, code, input) in REVM_PROGRAMS {
@@ -134,13 +217,50 @@ pub fn catalogue() -> Vec<Program> {
             code,
             calldata,
             gas: CATALOGUE_GAS,
+            world: None,
         });
     }
     for (name, text) in STATE_TESTS {
         out.extend(state_test_programs(name, text).expect("a benchmark state test"));
     }
+    for (name, text) in REVMC_FIXTURES {
+        let name = format!("revmc/{name}");
+        out.extend(fixture_programs(&name, text).expect("a revmc fixture"));
+    }
     out.extend(synthetic::programs());
     out
+}
+
+/// The calls of a fixture with a pre-state ([`crate::fixture`]), each run against it: named
+/// `name`, or `name/INDEX` when the fixture holds several calls.
+pub fn fixture_programs(name: &str, json: &str) -> Result<Vec<Program>, String> {
+    let calls = crate::fixture::fixture_calls(name, json)?;
+    let several = calls.len() > 1;
+    Ok(calls
+        .into_iter()
+        .enumerate()
+        .map(|(i, call)| {
+            let mut request = call.request;
+            // The code the call runs, explicit: the compile timing and the JIT cache key on it.
+            request.code = request
+                .accounts
+                .iter()
+                .find(|(a, _)| *a == request.address)
+                .map(|(_, account)| account.code.to_vec())
+                .unwrap_or_default();
+            Program {
+                name: if several {
+                    format!("{name}/{i}")
+                } else {
+                    name.to_string()
+                },
+                code: request.code.clone(),
+                calldata: request.calldata.clone(),
+                gas: request.gas,
+                world: Some(Box::new(request)),
+            }
+        })
+        .collect())
 }
 
 /// The programs of a state test in the evm-benchmarks form (the contract is the
@@ -191,6 +311,7 @@ pub fn state_test_programs(name: &str, json: &str) -> Result<Vec<Program>, Strin
                 code: code.clone(),
                 calldata,
                 gas: CATALOGUE_GAS,
+                world: None,
             })
         })
         .collect()

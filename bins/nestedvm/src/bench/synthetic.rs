@@ -56,6 +56,7 @@ pub fn programs() -> Vec<Program> {
             code: assemble(&source).expect("a synthetic program assembles"),
             calldata: Vec::new(),
             gas: SYNTHETIC_GAS,
+            world: None,
         })
         .collect()
 }

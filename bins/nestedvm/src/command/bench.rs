@@ -11,9 +11,7 @@ use nestedvm_cli::bench::compile::{cases, measure_compile, CompileTime};
 use nestedvm_cli::bench::measure::{
     default_engines, select_engines, Measurement, Session, Settings,
 };
-use nestedvm_cli::bench::programs::{
-    catalogue, select, state_test_programs, Program, CATALOGUE_GAS,
-};
+use nestedvm_cli::bench::programs::{catalogue, fixture_programs, select, Program, CATALOGUE_GAS};
 use nestedvm_cli::bench::throughput::{measure_throughput, Throughput, Workload};
 use nestedvm_cli::engines::ToolEngine;
 use serde::Serialize;
@@ -25,8 +23,9 @@ use std::time::Duration;
 #[derive(clap::Args, Clone)]
 pub struct BenchArgs {
     /// Programs to time: catalogue names (see --list; a state test's name selects all its
-    /// inputs), or files: a state test (.json, evm-benchmarks form) or hex code. Default: the
-    /// whole catalogue.
+    /// inputs, `revmc` every revmc fixture), or files: a fixture (.json: revmc or
+    /// GeneralStateTests shape, run against its pre-state) or hex code. Default: the whole
+    /// catalogue.
     programs: Vec<String>,
     /// Comma-separated engines to time. Default: interp and jit, and revm when built with the
     /// `revm` feature.
@@ -108,7 +107,8 @@ fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
     })
 }
 
-/// The programs a file holds: a state test's inputs, or hex code with `--calldata`.
+/// The programs a file holds: a fixture's calls against its pre-state, or hex code with
+/// `--calldata`.
 fn file_programs(path: &str, calldata: &[u8]) -> Result<Vec<Program>, UsageError> {
     let text = read_text(path, path)?;
     let stem = match path {
@@ -120,16 +120,18 @@ fn file_programs(path: &str, calldata: &[u8]) -> Result<Vec<Program>, UsageError
     if path.ends_with(".json") {
         if !calldata.is_empty() {
             return Err(UsageError(format!(
-                "{path}: a state test brings its own inputs; --calldata applies to hex code"
+                "{path}: a fixture brings its own inputs; --calldata applies to hex code"
             )));
         }
-        return Ok(state_test_programs(&stem, &text)?);
+        // A fixture runs against its pre-state, revm given the same.
+        return Ok(fixture_programs(&stem, &text)?);
     }
     Ok(vec![Program {
         name: stem,
         code: hex_text(path, &text)?,
         calldata: calldata.to_vec(),
         gas: CATALOGUE_GAS,
+        world: None,
     }])
 }
 

@@ -8,14 +8,16 @@
 //! execution the caller holds its balance minus the value. GASPRICE, BASEFEE and BLOBBASEFEE
 //! return the environment's figures.
 
+use super::from_addr;
+use super::from_ru;
 pub use super::OracleOutcome;
 use super::{
     addr_low, block_env, bytecode_of, call_tx, default_origin_balance, message_call_cfg,
     outcome_of, spec_of, to_addr, to_ru, OracleAccount, OracleEnv, PreparedCall, DEFAULT_ADDRESS,
 };
-use nestedvm::{Address, Fork, U256};
+use nestedvm::{Address, Fork, State, U256};
 use revm::{
-    database::{CacheDB, EmptyDB},
+    database::{AccountState, CacheDB, EmptyDB},
     inspector::Inspector,
     interpreter::{CallInputs, CallOutcome},
     state::AccountInfo,
@@ -120,7 +122,8 @@ pub fn prepare(req: &OracleRequest) -> Result<PreparedCall, String> {
     for acc in &req.accounts {
         has_origin |= acc.address == origin;
         has_target |= acc.address == req.address;
-        let code = if acc.address == req.address {
+        // As `run`: the request's code wins, and empty code means the account's.
+        let code = if acc.address == req.address && !req.code.is_empty() {
             &req.code
         } else {
             &acc.code
@@ -175,6 +178,15 @@ pub fn prepare(req: &OracleRequest) -> Result<PreparedCall, String> {
 /// Runs one message call in revm and reports the top frame's result; `Err` when revm rejects
 /// the transaction or the top frame is not seen.
 pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
+    run_revm_with_state(req).map(|(outcome, _)| outcome)
+}
+
+/// [`run_revm`], with the state after the call as `run --dump` reports it: every account
+/// revm's database holds that exists and is not empty, or that the pre-state gave. The
+/// sender's nonce is the one it had before: revm runs a transaction, which bumps it, where
+/// `run` runs a message call. revm also keeps accounts it only loaded or touched with zero
+/// value, as empty; `run` only holds accounts it was given or changed, hence the filter.
+pub fn run_revm_with_state(req: &OracleRequest) -> Result<(OracleOutcome, State), String> {
     let PreparedCall { db, cfg, block, tx } = prepare(req)?;
     let ctx = Context::mainnet()
         .with_db(db)
@@ -195,12 +207,50 @@ pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
         .ok_or("oracle: top frame call_end() not seen")?;
     // Commit and read the post-state storage of `address`.
     let db = &mut evm.ctx.journaled_state.database;
-    Ok(outcome_of(
+    let outcome = outcome_of(
         &outcome,
         frame_gas_limit,
         &res.result,
         res.state,
         db,
         req.address,
-    ))
+    );
+    let given: Vec<Address> = req
+        .accounts
+        .iter()
+        .map(|a| a.address)
+        .chain([req.address, req.env.origin])
+        .collect();
+    let mut state = State::new();
+    for (address, account) in &db.cache.accounts {
+        let address = from_addr(*address);
+        if matches!(account.account_state, AccountState::NotExisting) {
+            continue;
+        }
+        let code = account
+            .info
+            .code
+            .as_ref()
+            .map(|c| c.original_bytes().to_vec())
+            .unwrap_or_default();
+        let mut dumped = nestedvm::AccountState {
+            balance: from_ru(account.info.balance),
+            nonce: account.info.nonce,
+            code,
+            storage: account
+                .storage
+                .iter()
+                .filter(|(_, v)| !v.is_zero())
+                .map(|(k, v)| (from_ru(*k), from_ru(*v)))
+                .collect(),
+        };
+        if address == req.env.origin {
+            dumped.nonce = dumped.nonce.saturating_sub(1);
+        }
+        let empty = dumped == nestedvm::AccountState::default();
+        if !empty || given.contains(&address) {
+            state.insert(address, dumped);
+        }
+    }
+    Ok((outcome, state))
 }
