@@ -321,14 +321,60 @@ impl Vm {
         }
         let mut outcome = self.execute(&mut world, config, request, Some(code));
         if config.dump_state {
-            let hypervisor_given = request
-                .accounts
-                .iter()
-                .any(|(a, _)| *a == config.hypervisor);
-            let hidden = (!hypervisor_given).then_some(config.hypervisor);
-            outcome.state = Some(crate::state::dump(&world, hidden));
+            outcome.state = Some(crate::state::dump(&world, hidden_account(config, request)));
         }
         self.spare = Some(world);
+        Ok(outcome)
+    }
+
+    /// Runs `request` against `world`, a state the caller keeps from one call to the next
+    /// (the batch protocol's `world` sequences): each call sees what the earlier ones
+    /// committed, and a call that reverts or halts commits nothing.
+    ///
+    /// What the request needs and the world lacks is put in as [`Vm::run`] would: the
+    /// caller with 10^24 wei, the executing account with nonce 1, the hypervisor account.
+    /// Then the request's `accounts` replace the world's, its `storage` is set on top of the
+    /// executing account's, and in `evm` the executing account's code becomes the request's
+    /// code (keeping its balance, nonce and storage). So on an empty world this is
+    /// [`Vm::run`].
+    pub fn run_on(
+        &mut self,
+        world: &mut World,
+        config: &Config,
+        request: &Request,
+    ) -> Result<Outcome, Error> {
+        Self::validate(config, request)?;
+        if world.account(&request.caller).is_none() {
+            world.insert_account(request.caller, Account::new(CALLER_BALANCE, 0, Vec::new()));
+        }
+        if world.account(&config.hypervisor).is_none() {
+            world.insert_account(config.hypervisor, self.hypervisor_account(config));
+        }
+        for (address, account) in &request.accounts {
+            world.insert_account(*address, account.clone());
+        }
+        // In `evm`, empty code runs the executing account's code, as in [`Vm::run`].
+        let runs_own_code = config.profile == Profile::Evm && request.code.is_empty();
+        let code = match world.account(&request.address) {
+            Some(own) if runs_own_code => self.codes.get(&own.code),
+            _ => self.codes.get(&request.code),
+        };
+        match world.account(&request.address) {
+            None => world.insert_account(request.address, own_account(config, &code)),
+            // `set_code` journals the change, but the run's transaction starts with an empty
+            // journal: the new code is part of the state the run starts from.
+            Some(own) if config.profile == Profile::Evm && *own.code != *code.code() => {
+                world.set_code(request.address, code.code().to_vec());
+            }
+            Some(_) => {}
+        }
+        for (key, value) in &request.storage {
+            world.set_storage(request.address, *key, *value);
+        }
+        let mut outcome = self.execute(world, config, request, Some(code));
+        if config.dump_state {
+            outcome.state = Some(crate::state::dump(world, hidden_account(config, request)));
+        }
         Ok(outcome)
     }
 
@@ -517,6 +563,27 @@ impl Vm {
     }
 }
 
+/// The executing account as a run starts it: nonce 1, and in `evm` the code (analysed as
+/// `code`), which carries the code an account holds and its keccak, each made once however
+/// often it runs, and the keccak only if asked for.
+fn own_account(config: &Config, code: &Bytecode) -> Account {
+    match config.profile {
+        Profile::Evm => {
+            Account::with_shared_code_hash(U256::zero(), 1, code.shared_code(), code.hash_cell())
+        }
+        Profile::Hyvm => Account::new(U256::zero(), 1, Vec::new()),
+    }
+}
+
+/// The account a dump leaves out: the hypervisor's, unless the request gave it.
+fn hidden_account(config: &Config, request: &Request) -> Option<Address> {
+    let given = request
+        .accounts
+        .iter()
+        .any(|(a, _)| *a == config.hypervisor);
+    (!given).then_some(config.hypervisor)
+}
+
 /// Bytes of `logs`' data and topics.
 fn logs_bytes(logs: &[Log]) -> usize {
     logs.iter()
@@ -561,5 +628,49 @@ mod tests {
         assert_eq!(vm.run(&config, &second).expect("runs"), fresh);
         assert_eq!(fresh.output[31], 3);
         assert!(fresh.logs.is_empty());
+    }
+
+    #[test]
+    fn run_on_an_empty_world_is_run_and_the_world_keeps_what_it_commits() {
+        let hex = nestedvm_interp::asm::decode_hex;
+        // SLOAD(0) + 1 stored back and returned.
+        let count = hex("5f546001018060005560005260206000f3").expect("hex");
+        for profile in [Profile::Evm, Profile::Hyvm] {
+            let config = Config {
+                profile,
+                evm_gas: true,
+                ..Config::default()
+            };
+            let request = Request {
+                storage: vec![(U256::zero(), U256::from(41))],
+                value: U256::from(3),
+                ..Request::new(count.clone())
+            };
+            let mut vm = Vm::new();
+            let fresh = vm.run(&config, &request).expect("runs");
+            let mut world = World::default();
+            assert_eq!(
+                vm.run_on(&mut world, &config, &request).expect("runs"),
+                fresh
+            );
+            let again = Request::new(count.clone());
+            let second = vm.run_on(&mut world, &config, &again).expect("runs");
+            assert_eq!(second.output[31], 43, "{profile:?}");
+            assert_eq!(world.balance_of(&request.address), U256::from(3));
+        }
+        // In `evm` new code replaces the executing account's, which keeps its storage.
+        let config = Config {
+            profile: Profile::Evm,
+            ..Config::default()
+        };
+        let mut world = World::default();
+        let vm = &mut Vm::new();
+        vm.run_on(&mut world, &config, &Request::new(count))
+            .expect("runs");
+        // SLOAD(0) returned.
+        let read = Request::new(hex("5f545f5260205ff3").expect("hex"));
+        let out = vm.run_on(&mut world, &config, &read).expect("runs");
+        assert_eq!(out.output[31], 1);
+        assert_eq!(&*world.code_of(&read.address), &read.code[..]);
     }
 }

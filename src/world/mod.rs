@@ -254,6 +254,19 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// About how many bytes the world's state holds: per account its record, its code and
+    /// its storage slots with their table's share. What a caller that keeps worlds (a
+    /// batch's sequences) counts them by: it walks the accounts, not the slots.
+    pub fn approx_bytes(&self) -> u64 {
+        // A slot's key and value in the table, at the table's usual load and growth room.
+        const SLOT_BYTES: u64 = 160;
+        const ACCOUNT_BYTES: u64 = 2 * std::mem::size_of::<(Address, Account)>() as u64;
+        self.accounts
+            .iter()
+            .map(|(_, a)| ACCOUNT_BYTES + a.code.len() as u64 + SLOT_BYTES * a.storage.len() as u64)
+            .sum()
+    }
+
     /// Logs emitted so far in the current transaction.
     pub fn logs(&self) -> &[Log] {
         &self.logs

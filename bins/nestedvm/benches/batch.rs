@@ -16,7 +16,9 @@ fn batch(c: &mut Criterion) {
     for workload in Workload::ALL {
         let lines = lines(workload, BATCH_LEN);
         group.bench_function(workload.name(), |b| {
-            b.iter(|| run_batch(&lines).expect("every payload succeeds"))
+            b.iter(|| {
+                run_batch(&lines, std::num::NonZeroUsize::MIN).expect("every payload succeeds")
+            })
         });
     }
     group.finish();

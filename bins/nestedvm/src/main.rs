@@ -178,6 +178,10 @@ pub struct RunArgs {
     /// Read one JSON request per line on stdin, write one JSON result per line.
     #[arg(long, conflicts_with_all = ["dump_ir", "dump_asm"])]
     batch: bool,
+    /// --batch: threads answering requests (default: the available cores); the answers stay
+    /// in input order, the same whatever N is.
+    #[arg(long, value_name = "N", requires = "batch")]
+    jobs: Option<String>,
 }
 
 /// A bad-input error: printed on one line, exit code 2.

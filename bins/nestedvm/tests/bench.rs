@@ -260,7 +260,8 @@ fn repeated_batch_payloads_are_compiled_once() {
         answers[599]
     );
     // Distinct payloads never get hot, so nothing is compiled.
-    let (_, distinct_compiles) = run_batch(&lines(Workload::Distinct, 300)).expect("succeeds");
+    let (_, distinct_compiles) =
+        run_batch(&lines(Workload::Distinct, 300), std::num::NonZeroUsize::MIN).expect("succeeds");
     assert_eq!(distinct_compiles, 0);
 }
 

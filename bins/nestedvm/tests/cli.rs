@@ -245,6 +245,12 @@ fn bad_input_is_a_short_error_and_exit_code_2() {
         &["run", "0x00", "--timeout", "-1s"],
         &["run", "0x00", "--timeout", "2d"],
         &["run", "--batch", "--timeout", "1.2.3"],
+        &["run", "--batch", "--jobs", "0"],
+        &["run", "--batch", "--jobs", "many"],
+        &["run", "--batch", "--jobs", "1025"],
+        &["run", "0x00", "--jobs", "2"],
+        &["bench", "--batch", "--jobs", "0"],
+        &["bench", "fib", "--jobs", "2"],
         &["run", "0x00", "--no-such-flag"],
         &["run", "--code-file", "/nonexistent/file"],
         &["disasm", "0x6"],
@@ -280,6 +286,11 @@ fn bad_input_is_a_short_error_and_exit_code_2() {
         "error: --timeout: `soon` is not a duration (e.g. 500ms, 2s, 1.5s, 1m, or seconds)"
     );
     assert!(stderr(&nestedvm(&["bench", "no-such-program"])).contains("no-such-program"));
+    let err = stderr(&nestedvm(&["run", "--batch", "--jobs", "0"]));
+    assert_eq!(
+        err.trim_end(),
+        "error: --jobs: `0` is not between 1 and 1024"
+    );
     assert!(stderr(&nestedvm(&["bench", "fib", "--engines", "interp,fast"])).contains("fast"));
 }
 
@@ -1066,4 +1077,42 @@ fn bench_times_a_fixture_against_its_pre_state_by_name_or_file() {
             .collect();
         assert_eq!(engines, ["interp", "jit", "revm"], "{program}");
     }
+}
+
+#[test]
+fn batch_echoes_ids_runs_worlds_in_order_and_answers_alike_on_any_number_of_jobs() {
+    // A counter: SLOAD(0) + 1 stored back and returned.
+    let count = "0x5f546001018060005560005260206000f3";
+    let input = format!(
+        "{{\"id\":\"a\",\"world\":\"w\",\"code\":\"{count}\"}}\n\
+         \n\
+         {{\"id\":2,\"code\":\"0x00\",\"calldta\":\"0x2a\"}}\n\
+         {{\"code\":\"0x00\",\"gas\":18446744073709551616}}\n\
+         {{\"id\":[3],\"world\":\"w\",\"code\":\"{count}\"}}\n"
+    );
+    let one = with_stdin(&["run", "--batch", "--jobs", "1"], &input);
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    let lines: Vec<&str> = std::str::from_utf8(&one.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(
+        lines[0].starts_with(r#"{"id":"a","status":"success""#),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(r#"{"id":2,"error":"unknown field `calldta` (known: "#),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        lines[2],
+        r#"{"error":"`gas`: 18446744073709551616 is over the limit 2^64-1"}"#
+    );
+    assert!(lines[3].starts_with(r#"{"id":[3],"status":"success","reason":null,"output":"0x0000000000000000000000000000000000000000000000000000000000000002""#), "{}", lines[3]);
+    for jobs in ["2", "4"] {
+        let many = with_stdin(&["run", "--batch", "--jobs", jobs], &input);
+        assert_eq!(many.stdout, one.stdout, "--jobs {jobs}");
+    }
+    // Without --jobs: the available cores, the same answers.
+    assert_eq!(with_stdin(&["run", "--batch"], &input).stdout, one.stdout);
 }

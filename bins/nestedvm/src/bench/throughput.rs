@@ -1,13 +1,15 @@
 //! `run --batch` throughput: executions per second of small `hyvm` payloads through the
-//! batch protocol's own code ([`Batch`]), with the defaults of `run --batch` (engine `auto`,
-//! each guest also run as a plain contract for `evm_gas_used`). Reading stdin and writing
-//! stdout are not timed; parsing each request line and printing its JSON answer are.
+//! batch protocol's own code ([`serve`], on one thread or more), with the defaults of `run --batch` (engine `auto`,
+//! each guest also run as a plain contract for `evm_gas_used`). The lines come from memory
+//! and the answers go to memory: reading each request line, parsing it, running it and
+//! printing its JSON answer are timed, the pipes of a real `run --batch` are not.
 
 use super::measure::median;
-use nestedvm::batch::Batch;
+use nestedvm::batch::serve;
 use nestedvm::output::hex0x;
-use nestedvm::{Config, Request, Vm};
+use nestedvm::{Config, Request};
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::time::Instant;
 
 /// Payloads per batch: 10,000, enough that start-up is noise.
@@ -88,6 +90,8 @@ pub struct Throughput {
     pub workload: Workload,
     /// Requests per batch.
     pub executions: usize,
+    /// Threads answering them.
+    pub jobs: usize,
     /// Median time of one whole batch, in nanoseconds.
     pub median_ns: f64,
     /// Batches timed.
@@ -103,24 +107,35 @@ impl Throughput {
     }
 }
 
-/// Answers every line on a fresh batch (a fresh VM, as a new `run --batch` process has),
-/// returning the time taken and the compilations done; fails when a request did not succeed.
-pub fn run_batch(lines: &[String]) -> Result<(f64, u64), String> {
+/// Answers every line on a fresh batch (fresh VMs, as a new `run --batch` process has)
+/// through [`serve`] on `jobs` threads, returning the time taken and the compilations done;
+/// fails when a request did not succeed. The lines are read from memory and the answers
+/// written to memory, inside the time.
+pub fn run_batch(lines: &[String], jobs: NonZeroUsize) -> Result<(f64, u64), String> {
     let (config, request) = batch_defaults();
-    let mut batch = Batch::new(Vm::new(), config, request);
-    let mut answers = Vec::with_capacity(lines.len());
+    let mut input = lines.join("\n").into_bytes();
+    input.push(b'\n');
+    // Room for every answer (about 300 bytes each), so the timed part does not regrow it.
+    let mut out = Vec::with_capacity(lines.len() * 400);
     let start = Instant::now();
-    for line in lines {
-        answers.push(batch.answer(line));
-    }
+    let served =
+        serve(&input[..], &mut out, config, request, jobs).map_err(|e| format!("batch: {e}"))?;
     let ns = start.elapsed().as_nanos() as f64;
-    if let Some(bad) = answers
-        .iter()
-        .find(|a| !a.starts_with("{\"status\":\"success\""))
+    if let Some(bad) = out
+        .split(|&b| b == b'\n')
+        .find(|a| !a.is_empty() && !a.starts_with(b"{\"status\":\"success\""))
     {
+        let bad = String::from_utf8_lossy(bad);
         return Err(format!("batch: a payload did not succeed: {bad}"));
     }
-    Ok((ns, batch.vm().jit_cache().compiles()))
+    if served.answers != lines.len() as u64 {
+        return Err(format!(
+            "batch: {} answers to {} lines",
+            served.answers,
+            lines.len()
+        ));
+    }
+    Ok((ns, served.compiles))
 }
 
 /// Times `samples` batches of `len` requests of `workload` (at least one).
@@ -128,18 +143,20 @@ pub fn measure_throughput(
     workload: Workload,
     len: usize,
     samples: usize,
+    jobs: NonZeroUsize,
 ) -> Result<Throughput, String> {
     let lines = lines(workload, len);
     let mut times = Vec::new();
     let mut compiles = 0;
     for _ in 0..samples.max(1) {
-        let (ns, c) = run_batch(&lines)?;
+        let (ns, c) = run_batch(&lines, jobs)?;
         times.push(ns);
         compiles = c;
     }
     Ok(Throughput {
         workload,
         executions: len,
+        jobs: jobs.get(),
         median_ns: median(&times),
         samples: times.len(),
         compiles,

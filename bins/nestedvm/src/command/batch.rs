@@ -1,27 +1,37 @@
 //! `run --batch`: one JSON request per line on stdin, one JSON result per line on stdout, in
-//! order, through [`nestedvm::batch::Batch`].
+//! order, through [`nestedvm::batch::serve`].
 
 use crate::{base_request, RunArgs, UsageError};
-use nestedvm::batch::{read_line, Batch, Line, MAX_LINE_LEN};
-use nestedvm::Vm;
-use std::io::Write;
+use nestedvm::batch::{serve, StreamError};
+use nestedvm::parse::parse_u64;
+use std::num::NonZeroUsize;
+
+/// The most threads `--jobs` takes: more than any machine this runs on has cores, few enough
+/// that a typo cannot start a million threads.
+const MAX_JOBS: u64 = 1024;
 
 /// Runs the batch protocol over stdin and stdout.
 pub fn run_batch(args: &RunArgs) -> Result<(), UsageError> {
     // Flags are checked once up front so that a bad flag is a usage error, not N line errors.
     let (config, request) = base_request(args)?;
-    let mut batch = Batch::new(Vm::new(), config, request);
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    while let Some(line) = read_line(&mut input, MAX_LINE_LEN).map_err(|e| format!("stdin: {e}"))? {
-        if matches!(&line, Line::Request(bytes) if bytes.trim_ascii().is_empty()) {
-            continue;
-        }
-        writeln!(out, "{}", batch.answer_line(&line))
-            .and_then(|_| out.flush())
-            .map_err(|e| format!("stdout: {e}"))?;
-    }
+    let jobs = jobs(args.jobs.as_deref())?;
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    serve(std::io::stdin(), &mut out, config, request, jobs).map_err(|e| match e {
+        StreamError::Read(e) => format!("stdin: {e}"),
+        StreamError::Write(e) => format!("stdout: {e}"),
+    })?;
     Ok(())
+}
+
+/// The `--jobs` value: 1 to [`MAX_JOBS`], by default the available cores.
+pub fn jobs(flag: Option<&str>) -> Result<NonZeroUsize, UsageError> {
+    let Some(text) = flag else {
+        return Ok(std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+    };
+    let n = parse_u64("--jobs", text)?;
+    (1..=MAX_JOBS)
+        .contains(&n)
+        .then(|| NonZeroUsize::new(n as usize))
+        .flatten()
+        .ok_or_else(|| UsageError(format!("--jobs: `{n}` is not between 1 and {MAX_JOBS}")))
 }

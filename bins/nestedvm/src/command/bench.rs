@@ -15,6 +15,7 @@ use nestedvm_cli::bench::programs::{catalogue, fixture_programs, select, Program
 use nestedvm_cli::bench::throughput::{measure_throughput, Throughput, Workload};
 use nestedvm_cli::engines::ToolEngine;
 use serde::Serialize;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -68,6 +69,10 @@ pub struct BenchArgs {
     /// --batch: requests per batch.
     #[arg(long, default_value = "10000")]
     batch_len: String,
+    /// --batch: threads answering the requests, as `run --batch --jobs N` (default 1, so
+    /// the figures stay those of one core).
+    #[arg(long, value_name = "N", requires = "batch")]
+    jobs: Option<String>,
     /// How `jit` and `compile` (and --compile) compile: speed or none (Cranelift's
     /// optimization levels), or baseline (the one-pass tier).
     #[arg(long, value_enum, ignore_case = true, default_value_t = OptLevel::Speed)]
@@ -357,6 +362,7 @@ fn compile_times(settings: &Settings, json: bool) -> Result<ExitCode, UsageError
 struct BatchLine {
     workload: &'static str,
     executions: usize,
+    jobs: usize,
     median_ns: u64,
     per_second: u64,
     compiles: u64,
@@ -368,14 +374,18 @@ fn batch_throughput(args: &BenchArgs, settings: &Settings) -> Result<ExitCode, U
         .ok()
         .filter(|n| (1..=10_000_000).contains(n))
         .ok_or_else(|| format!("--batch-len: `{len}` is not between 1 and 10000000"))?;
+    let jobs = match &args.jobs {
+        Some(text) => super::batch::jobs(Some(text))?,
+        None => NonZeroUsize::MIN,
+    };
     if !args.json {
         println!(
-            "{:<9} {:>10} {:>11} {:>13} {:>8}",
-            "workload", "executions", "batch time", "executions/s", "compiles"
+            "{:<9} {:>10} {:>4} {:>11} {:>13} {:>8}",
+            "workload", "executions", "jobs", "batch time", "executions/s", "compiles"
         );
     }
     for workload in Workload::ALL {
-        let t: Throughput = match measure_throughput(workload, len, settings.samples) {
+        let t: Throughput = match measure_throughput(workload, len, settings.samples, jobs) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -386,6 +396,7 @@ fn batch_throughput(args: &BenchArgs, settings: &Settings) -> Result<ExitCode, U
             let line = BatchLine {
                 workload: workload.name(),
                 executions: t.executions,
+                jobs: t.jobs,
                 median_ns: t.median_ns.round() as u64,
                 per_second: t.per_second().round() as u64,
                 compiles: t.compiles,
@@ -393,9 +404,10 @@ fn batch_throughput(args: &BenchArgs, settings: &Settings) -> Result<ExitCode, U
             println!("{}", serde_json::to_string(&line).unwrap_or_default());
         } else {
             println!(
-                "{:<9} {:>10} {:>11} {:>13.0} {:>8}",
+                "{:<9} {:>10} {:>4} {:>11} {:>13.0} {:>8}",
                 workload.name(),
                 t.executions,
+                t.jobs,
                 duration(t.median_ns),
                 t.per_second(),
                 t.compiles
