@@ -144,6 +144,10 @@ fn bad_flags_are_short_and_exit_code_2() {
         (&["--fork", "london"], "london"),
         (&["--code", "0x6"], "--code: odd number of hex digits"),
         (&["--jobs", "0"], "--jobs"),
+        (
+            &["--world", "mainnet"],
+            "--world: `mainnet` is none of small, revmc",
+        ),
     ];
     for (args, message) in cases {
         let mut all = vec!["difftest"];
