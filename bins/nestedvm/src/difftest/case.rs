@@ -107,7 +107,7 @@ impl Case {
     }
 
     /// [`Case::generate`] in `world`. In the revmc world, programs are longer, gas is
-    /// 300000, 1M or 5M (the contracts' calls cost tens of thousands each), and the
+    /// 300000, 1M or (half the time) 5M (the contracts' calls cost tens of thousands each), and the
     /// executing account (the wallet in `hyvm`) holds 10 ether.
     pub fn generate_in(
         choices: &mut (impl Choices + ?Sized),
@@ -125,7 +125,7 @@ impl Case {
         let mut request = Request::new(code);
         request.gas = match revmc {
             None => [30_000, 100_000, 1_000_000, 5_000_000][choices.below(4) as usize],
-            Some(_) => [300_000, 1_000_000, 5_000_000][choices.below(3) as usize],
+            Some(_) => [300_000, 1_000_000, 5_000_000, 5_000_000][choices.below(4) as usize],
         };
         if verifier && reaches_call_guard(&request.code) {
             // The guard's unmodelled bookkeeping (copying the call's input into the

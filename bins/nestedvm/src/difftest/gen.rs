@@ -143,8 +143,8 @@ pub fn program_with(
     program_in(rng, len, excluded, rich, None)
 }
 
-/// [`program_with`] calling the contracts of a [`RevmcWorld`]: about one item in five is a
-/// call (or a short sequence of calls) into them, and an audit of their balances comes
+/// [`program_with`] calling the contracts of a [`RevmcWorld`]: about one item in three (in
+/// half the programs, most items) is a call (or a short sequence of calls) into them, and an audit of their balances comes
 /// before the ending. With `world` `None`, exactly [`program_with`].
 pub fn program_in(
     rng: &mut (impl Choices + ?Sized),
@@ -160,8 +160,15 @@ pub fn program_in(
     for _ in 0..4 + rng.below(12) {
         p.push_value(useful_value(rng));
     }
+    // Half the programs are mostly calls, and fewer items (each call costs tens of
+    // thousands of gas): fewer random items that could halt them before their calls' logs
+    // and records count.
+    let (density, len) = match world {
+        Some(_) if rng.chance(50) => (85, 2 + len / 5),
+        _ => (35, len),
+    };
     for _ in 0..len {
-        if let Some(world) = world.filter(|_| rng.chance(35)) {
+        if let Some(world) = world.filter(|_| rng.chance(density)) {
             world.item(rng, &mut p.code);
             continue;
         }
