@@ -144,6 +144,10 @@ fn bad_flags_are_short_and_exit_code_2() {
         (&["--fork", "london"], "london"),
         (&["--code", "0x6"], "--code: odd number of hex digits"),
         (&["--jobs", "0"], "--jobs"),
+        (
+            &["--world", "mainnet"],
+            "--world: `mainnet` is none of small, revmc",
+        ),
     ];
     for (args, message) in cases {
         let mut all = vec!["difftest"];
@@ -284,4 +288,118 @@ fn code_over_the_jit_limit_is_compared_without_the_native_check() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert_eq!(last_line(&o), "2 passed, 0 failed");
+}
+
+/// The revmc world's contracts hold the balances, allowances and reserves it gives them: a
+/// guest reading them back through the contracts' own getters sees exactly those figures, on
+/// every engine and on the real hypervisor.
+#[test]
+fn the_revmc_world_holds_its_balances() {
+    use nestedvm::interp::asm::assemble;
+    use nestedvm_cli::difftest::defi::{PAIR, TOKEN, WETH};
+    use nestedvm_cli::difftest::World;
+    let e18 = |n: u64| nestedvm::U256::from(n) * nestedvm::U256::exp10(18);
+    // balanceOf(0xc0de) on each token, then getReserves; every word to memory, returned.
+    let mut text = String::new();
+    for (i, t) in [WETH, TOKEN, PAIR].iter().enumerate() {
+        text += &format!(
+            "PUSH4 0x70a08231 PUSH1 0xe0 SHL PUSH0 MSTORE PUSH2 0xc0de PUSH1 4 MSTORE \
+             PUSH1 32 PUSH2 {} PUSH1 36 PUSH0 PUSH0 PUSH20 {t:#x} GAS CALL POP ",
+            0x100 + 32 * i
+        );
+    }
+    text += &format!(
+        "PUSH4 0x0902f1ac PUSH1 0xe0 SHL PUSH0 MSTORE PUSH1 96 PUSH2 0x160 PUSH1 4 PUSH0 PUSH0 \
+         PUSH20 {PAIR:#x} GAS CALL POP PUSH1 192 PUSH2 0x100 RETURN"
+    );
+    let code = assemble(&text).expect("assembles");
+    for profile in [Profile::Hyvm, Profile::Evm] {
+        let case =
+            Case::nth_in(3, 0, profile, Fork::Osaka, false, World::Revmc).with_code(code.clone());
+        let engines = match profile {
+            Profile::Hyvm => [
+                ToolEngine::Interp,
+                ToolEngine::JitTable,
+                ToolEngine::HyvmOnchain,
+            ],
+            Profile::Evm => [ToolEngine::Interp, ToolEngine::JitTable, ToolEngine::Revm],
+        };
+        let c = compare(&mut Vm::new(), &engines, &case);
+        assert!(c.agrees(), "{profile}: {:?}", c.differences);
+        let out = c.results[0].1.as_ref().expect("runs").output.clone();
+        let words: Vec<_> = out
+            .chunks(32)
+            .map(nestedvm::U256::from_big_endian)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                e18(5),
+                e18(1000),
+                e18(10),
+                e18(100),
+                e18(200_000),
+                1000.into()
+            ],
+            "{profile}"
+        );
+    }
+}
+
+/// What revmc-world programs reach on the contracts: every kind of event each contract
+/// emits (deposits, withdrawals, transfers, approvals, swaps, mints, burns, syncs) appears in
+/// some program that succeeds, in both profiles.
+#[test]
+fn revmc_world_programs_reach_every_contract_event() {
+    use nestedvm::interp::keccak256;
+    use nestedvm_cli::difftest::World;
+    let events = [
+        "Deposit(address,uint256)",
+        "Withdrawal(address,uint256)",
+        "Transfer(address,address,uint256)",
+        "Approval(address,address,uint256)",
+        "Swap(address,uint256,uint256,uint256,uint256,address)",
+        "Mint(address,uint256,uint256)",
+        "Burn(address,uint256,uint256,address)",
+        "Sync(uint112,uint112)",
+    ];
+    for profile in [Profile::Hyvm, Profile::Evm] {
+        let mut vm = Vm::new();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut statuses: HashMap<Status, usize> = HashMap::new();
+        for i in 0..400 {
+            let case = Case::nth_in(0x7e5, i, profile, Fork::Osaka, false, World::Revmc);
+            let config = nestedvm::Config {
+                profile,
+                engine: nestedvm::Engine::Interpreter,
+                ..Default::default()
+            };
+            let o = vm.run(&config, &case.request).expect("runs");
+            *statuses.entry(o.status).or_insert(0) += 1;
+            for e in events {
+                let topic = keccak256(e.as_bytes());
+                if o.logs
+                    .iter()
+                    .any(|l| l.topics.first().map(|t| t.0) == Some(topic))
+                {
+                    *seen.entry(e).or_insert(0) += 1;
+                }
+            }
+        }
+        for e in events {
+            // In `evm`, WETH's `withdraw` sends the ether to the executing account, whose
+            // code is the program itself, with a 2300-gas stipend: it fails.
+            if profile == Profile::Evm && e.starts_with("Withdrawal") {
+                continue;
+            }
+            assert!(
+                seen.get(e).copied().unwrap_or(0) >= 10,
+                "{profile}: {e}: {seen:?} {statuses:?}"
+            );
+        }
+        assert!(
+            statuses.get(&Status::Success).copied().unwrap_or(0) >= 80,
+            "{profile}: {statuses:?}"
+        );
+    }
 }

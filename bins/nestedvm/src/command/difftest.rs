@@ -7,7 +7,7 @@ use nestedvm::interp::asm;
 use nestedvm::output::hex0x;
 use nestedvm::parse::{parse_hex, parse_u64};
 use nestedvm::{Fork, Profile};
-use nestedvm_cli::difftest::{default_engines, select_engines, Campaign, Divergence};
+use nestedvm_cli::difftest::{default_engines, select_engines, Campaign, Divergence, World};
 use nestedvm_cli::engines::{ToolEngine, ORACLES_BUILT};
 use std::process::ExitCode;
 
@@ -39,6 +39,11 @@ pub struct DifftestArgs {
     /// The contract-verifier build of the hypervisor (hyvm only).
     #[arg(long)]
     verifier: bool,
+    /// The contracts the programs call: `small` (a handful of synthetic contracts) or
+    /// `revmc` (also the revmc fixtures' WETH, ERC-20 and Uniswap V2 pair, with balances,
+    /// called with well-formed ABI call data).
+    #[arg(long, default_value = "small")]
+    world: String,
     /// Run this code (hex) in every case's environment instead of the generated program.
     #[arg(long)]
     code: Option<String>,
@@ -77,6 +82,7 @@ fn campaign(args: &DifftestArgs) -> Result<Campaign, UsageError> {
         engines,
         seed: parse_u64("--seed", &args.seed)?,
         count: parse_u64("--count", &args.count)?,
+        world: World::parse(&args.world)?,
         code: args
             .code
             .as_deref()
@@ -92,10 +98,14 @@ fn campaign(args: &DifftestArgs) -> Result<Campaign, UsageError> {
 fn reproducer(c: &Campaign, d: &Divergence) -> String {
     let engines: Vec<&str> = c.engines.iter().map(|e| e.name()).collect();
     format!(
-        "nestedvm difftest --profile {} --fork {}{} --engines {} --seed {:#x} --count 1 --code {}",
+        "nestedvm difftest --profile {} --fork {}{}{} --engines {} --seed {:#x} --count 1 --code {}",
         c.profile,
         c.fork,
         if c.verifier { " --verifier" } else { "" },
+        match c.world {
+            World::Small => String::new(),
+            w => format!(" --world {}", w.name()),
+        },
         engines.join(","),
         d.case_seed,
         hex0x(&d.case.request.code)

@@ -7,6 +7,7 @@
 //! Every decision is drawn from a [`Choices`]: a seeded [`Rng`] for campaigns, or
 //! [`ByteChoices`] over a fuzzer's input, so mutating the input mutates the program locally.
 
+use super::defi::RevmcWorld;
 use nestedvm::interp::opcode::{self, OPCODES};
 use nestedvm::{Account, Address, Profile, Request, U256};
 
@@ -104,7 +105,8 @@ fn useful_value(rng: &mut (impl Choices + ?Sized)) -> U256 {
     }
 }
 
-fn push(code: &mut Vec<u8>, v: U256) {
+/// The shortest push of `v` (PUSH0 for zero).
+pub(crate) fn push(code: &mut Vec<u8>, v: U256) {
     if v.is_zero() {
         code.push(opcode::PUSH0);
         return;
@@ -138,6 +140,19 @@ pub fn program_with(
     excluded: &[u8],
     rich: Option<Profile>,
 ) -> Vec<u8> {
+    program_in(rng, len, excluded, rich, None)
+}
+
+/// [`program_with`] calling the contracts of a [`RevmcWorld`]: about one item in three (in
+/// half the programs, most items) is a call (or a short sequence of calls) into them, and an audit of their balances comes
+/// before the ending. With `world` `None`, exactly [`program_with`].
+pub fn program_in(
+    rng: &mut (impl Choices + ?Sized),
+    len: usize,
+    excluded: &[u8],
+    rich: Option<Profile>,
+    world: Option<&RevmcWorld>,
+) -> Vec<u8> {
     let assigned: Vec<u8> = (0..=255u8)
         .filter(|&op| OPCODES[op as usize].is_some() && !excluded.contains(&op))
         .collect();
@@ -145,7 +160,18 @@ pub fn program_with(
     for _ in 0..4 + rng.below(12) {
         p.push_value(useful_value(rng));
     }
+    // Half the programs are mostly calls, and fewer items (each call costs tens of
+    // thousands of gas): fewer random items that could halt them before their calls' logs
+    // and records count.
+    let (density, len) = match world {
+        Some(_) if rng.chance(50) => (85, 2 + len / 5),
+        _ => (35, len),
+    };
     for _ in 0..len {
+        if let Some(world) = world.filter(|_| rng.chance(density)) {
+            world.item(rng, &mut p.code);
+            continue;
+        }
         if let Some(profile) = rich.filter(|_| rng.chance(15)) {
             rich_item(rng, &mut p.code, excluded, profile);
             continue;
@@ -168,6 +194,9 @@ pub fn program_with(
         }
     }
     p.patch_jumps(rng);
+    if let Some(world) = world {
+        world.audit(&mut p.code);
+    }
     match rng.below(5) {
         0 => p.code.extend_from_slice(&[0x60, 0x40, 0x5f, 0xf3]),
         1 => p.code.push(opcode::STOP),

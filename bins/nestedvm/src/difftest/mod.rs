@@ -7,13 +7,14 @@
 //! the delta debugging, `wallet` the on-chain harness's wallet code.
 
 pub mod case;
+pub mod defi;
 pub mod engines;
 pub mod gen;
 pub mod shrink;
 pub mod wallet;
 
 pub use crate::observed::{Difference, Observed};
-pub use case::{case_seed, Case};
+pub use case::{case_seed, Case, World};
 pub use engines::{default_engines, select_engines, ToolEngine};
 
 use nestedvm::{Fork, Profile, Vm};
@@ -95,6 +96,8 @@ pub struct Campaign {
     pub seed: u64,
     /// How many cases.
     pub count: u64,
+    /// The world the programs call: the small one, or the revmc contracts.
+    pub world: World,
     /// Run this code in every case's environment instead of the generated program.
     pub code: Option<Vec<u8>>,
     /// Worker threads.
@@ -134,7 +137,14 @@ pub struct Summary {
 impl Campaign {
     /// Case `index`.
     pub fn case(&self, index: u64) -> Case {
-        let case = Case::nth(self.seed, index, self.profile, self.fork, self.verifier);
+        let case = Case::nth_in(
+            self.seed,
+            index,
+            self.profile,
+            self.fork,
+            self.verifier,
+            self.world,
+        );
         match &self.code {
             Some(code) => case.with_code(code.clone()),
             None => case,
