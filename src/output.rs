@@ -7,11 +7,13 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// The hex digits, lower case.
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// Lower-case hex with a `0x` prefix.
 pub fn hex0x(bytes: &[u8]) -> String {
     // A digit table rather than `write!` per byte: the batch protocol prints host memory and
     // call data this way on every line, and formatting machinery was 15% of its time.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(2 + bytes.len() * 2);
     s.push_str("0x");
     for b in bytes {
@@ -28,9 +30,17 @@ pub struct Hex<'a>(pub &'a [u8]);
 
 impl std::fmt::Display for Hex<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const PIECE: usize = 2048;
+        let mut digits = [0u8; 2 * PIECE];
         f.write_str("0x")?;
-        for piece in self.0.chunks(4096) {
-            f.write_str(&hex0x(piece)[2..])?;
+        for piece in self.0.chunks(PIECE) {
+            for (pair, b) in digits.chunks_exact_mut(2).zip(piece) {
+                pair[0] = DIGITS[(b >> 4) as usize];
+                pair[1] = DIGITS[(b & 0xf) as usize];
+            }
+            let text =
+                std::str::from_utf8(&digits[..2 * piece.len()]).map_err(|_| std::fmt::Error)?;
+            f.write_str(text)?;
         }
         Ok(())
     }
@@ -197,5 +207,21 @@ impl std::fmt::Display for Text<'_> {
             }
         }
         write!(s, "engine:   {}", outcome.engine.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_written_in_pieces_is_hex0x_across_piece_boundaries() {
+        let bytes: Vec<u8> = (0..5000u32).map(|i| (i * 37 % 256) as u8).collect();
+        for len in [0, 1, 2047, 2048, 2049, 4096, 5000] {
+            let piece = &bytes[..len];
+            assert_eq!(Hex(piece).to_string(), hex0x(piece), "{len} bytes");
+            let json = serde_json::to_string(&Hex(piece)).unwrap();
+            assert_eq!(json, format!("\"{}\"", hex0x(piece)), "{len} bytes");
+        }
     }
 }

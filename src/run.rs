@@ -437,11 +437,12 @@ impl Vm {
             Some(mut plain_world) => {
                 plain_world.set_code(request.address, request.code.clone());
                 // One budget for both runs: the first one's outcome is still held.
-                let held = outcome.output.len() + outcome.memory.len() + logs_bytes(&outcome.logs);
+                let logs: u64 = outcome.logs.iter().map(crate::world::log_bytes).sum();
+                let held = (outcome.output.len() + outcome.memory.len()) as u64 + logs;
                 let plain = Config {
                     profile: Profile::Evm,
                     verifier: false,
-                    memory_limit: config.memory_limit.saturating_sub(held as u64),
+                    memory_limit: config.memory_limit.saturating_sub(held),
                     ..*config
                 };
                 let plain = self.execute_once(&mut plain_world, &plain, request, code, deadline);
@@ -582,13 +583,6 @@ fn hidden_account(config: &Config, request: &Request) -> Option<Address> {
         .iter()
         .any(|(a, _)| *a == config.hypervisor);
     (!given).then_some(config.hypervisor)
-}
-
-/// Bytes of `logs`' data and topics.
-fn logs_bytes(logs: &[Log]) -> usize {
-    logs.iter()
-        .map(|l| l.data.len() + 32 * l.topics.len())
-        .sum()
 }
 
 #[cfg(test)]

@@ -121,6 +121,11 @@ const JOURNAL_ENTRY_BYTES: u64 = 512;
 /// What a log holds beyond its data and topics: its record, and its place in the list.
 const LOG_BYTES: u64 = 2 * std::mem::size_of::<Log>() as u64;
 
+/// What a log holds, as [`Host::held_bytes`] counts it.
+pub fn log_bytes(log: &Log) -> u64 {
+    LOG_BYTES + log.data.len() as u64 + 32 * log.topics.len() as u64
+}
+
 impl Default for World {
     fn default() -> Self {
         World::new(Env::default(), Fork::default())
@@ -436,8 +441,7 @@ impl World {
 
     /// Records a log.
     pub(crate) fn push_log(&mut self, log: Log) {
-        let bytes = LOG_BYTES + log.data.len() as u64 + 32 * log.topics.len() as u64;
-        self.kept_bytes = self.kept_bytes.saturating_add(bytes);
+        self.kept_bytes = self.kept_bytes.saturating_add(log_bytes(&log));
         self.logs.push(log);
     }
 
