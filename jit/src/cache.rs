@@ -164,7 +164,9 @@ impl JitCache {
         Ok(self.entry(key, spec, code.shared_code(), options))
     }
 
-    /// The entry under `key` whose code is `bytes`, made when there is none.
+    /// The entry under `key` whose code is `bytes`, made when there is none. The lock is held
+    /// only to look up and insert: a new entry is built, and evicted ones dropped, outside it,
+    /// so threads running distinct codes seldom wait for each other.
     fn entry(
         &self,
         key: CacheKey,
@@ -172,17 +174,17 @@ impl JitCache {
         bytes: Arc<[u8]>,
         options: CompileOptions,
     ) -> Arc<Tiered> {
-        let mut entries = self.lock();
-        let hit = entries.by_key.get(&key).and_then(|list| {
-            list.iter()
-                .find(|t| Arc::ptr_eq(t.code(), &bytes) || t.code()[..] == bytes[..])
-                .cloned()
-        });
-        if let Some(hit) = hit {
+        if let Some(hit) = Self::find(&self.lock(), &key, &bytes) {
             return hit;
         }
-        let tiered = Tiered::new(spec, bytes, options, self.compiles.clone());
-        let needed = tiered.footprint();
+        let made = Tiered::new(spec, bytes.clone(), options, self.compiles.clone());
+        let needed = made.footprint();
+        let mut evicted = Vec::new();
+        let mut entries = self.lock();
+        // Another thread may have made it meanwhile: there is one entry per code.
+        if let Some(hit) = Self::find(&entries, &key, &bytes) {
+            return hit;
+        }
         let room = |entries: &Entries| {
             entries.count < self.capacity
                 && self.held.load(Ordering::Relaxed) + needed <= self.byte_budget
@@ -192,19 +194,30 @@ impl JitCache {
             // push out a hot contract's native code. Dropping the map's handles frees each
             // code once no runner holds it.
             for list in entries.by_key.values_mut() {
-                list.retain(|t| !t.compiled().is_empty());
+                evicted.extend(list.extract_if(.., |t| !t.has_native()));
             }
             entries.by_key.retain(|_, list| !list.is_empty());
             entries.count = entries.by_key.values().map(Vec::len).sum();
             if !room(&entries) {
-                entries.by_key.clear();
+                evicted.extend(entries.by_key.drain().flat_map(|(_, list)| list));
                 entries.count = 0;
             }
         }
-        let tiered = Arc::new(tiered.counted_in(self.held.clone()));
+        let tiered = Arc::new(made.counted_in(self.held.clone()));
         entries.by_key.entry(key).or_default().push(tiered.clone());
         entries.count += 1;
+        drop(entries);
+        drop(evicted);
         tiered
+    }
+
+    /// The entry under `key` whose code is `bytes`, if there is one.
+    fn find(entries: &Entries, key: &CacheKey, bytes: &Arc<[u8]>) -> Option<Arc<Tiered>> {
+        entries.by_key.get(key).and_then(|list| {
+            list.iter()
+                .find(|t| Arc::ptr_eq(t.code(), bytes) || t.code()[..] == bytes[..])
+                .cloned()
+        })
     }
 
     /// Compilations started since the cache was made (hits do not count), so callers can

@@ -217,6 +217,12 @@ impl Tiered {
         lock(&self.current).clone()
     }
 
+    /// Whether any native code has been installed, read without taking the units' lock
+    /// (every install adds code, none takes it all away).
+    pub(crate) fn has_native(&self) -> bool {
+        self.installs.load(Ordering::Acquire) > 0
+    }
+
     /// How many units have been installed: read it before [`Tiered::compiled`], and a
     /// different count later means newer native code.
     pub fn installs(&self) -> &AtomicU32 {
