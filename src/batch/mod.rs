@@ -375,7 +375,7 @@ mod tests {
         let jobs = NonZeroUsize::new(jobs).expect("jobs");
         let request = Request::new(Vec::new());
         serve(
-            &mut input.as_bytes(),
+            input.as_bytes(),
             &mut out,
             Config::default(),
             request,
@@ -662,7 +662,7 @@ mod tests {
             let mut out = Vec::new();
             let jobs = NonZeroUsize::new(jobs).expect("jobs");
             serve(
-                &mut &bytes[..],
+                &bytes[..],
                 &mut out,
                 Config::default(),
                 Request::new(vec![]),

@@ -2,13 +2,12 @@
 
 use super::{read_line, world_of, Batch, Line, WorldNames, MAX_LINE_LEN};
 use crate::{Config, Request, Vm};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// The most lines [`serve`] has read but not yet written (1024): a slow line holds back the
 /// answers after it, and this bounds how many wait.
@@ -18,6 +17,12 @@ pub const PENDING_LINES: usize = 1024;
 /// written (256 MiB), beyond those of the lines running (one a thread): past it no line is
 /// read until answers are written.
 pub const PENDING_BYTES: u64 = 256 << 20;
+
+/// The most lines a thread of [`serve`] reads, or takes to answer, at a time (64).
+pub const CHUNK_LINES: usize = 64;
+
+/// The bytes of input [`serve`] reads at a time (64 KiB).
+const INPUT_BUFFER: usize = 64 << 10;
 
 /// Why [`serve`] stopped before the end of its input.
 #[derive(Debug)]
@@ -53,17 +58,18 @@ pub struct Served {
 /// `run --batch`).
 ///
 /// With one job the lines are answered on this thread, each written and flushed before the
-/// next is read. With more, this thread reads the lines and hands them out: requests of one
-/// world always to the same thread (so they run in input order), the others to the thread
-/// with the fewest waiting; the threads' VMs share one JIT cache, and one more thread writes
-/// the answers in input order, flushing whenever it has nothing more to write. Lines already
-/// read in are handed out together, up to [`CHUNK_LINES`] at a time, so a stream of short
-/// requests does not wake a thread per line; a line is never held back waiting for more input
-/// (lines are handed out whenever the next whole line has not arrived yet).
-/// At most [`PENDING_LINES`] lines and [`PENDING_BYTES`] of their text and answers are read
-/// and not yet written. The answers are the same whatever `jobs` is.
+/// next is read. With more, `jobs` threads (this one among them) share the work and nothing
+/// else runs beside them, so that on a machine with as many cores no thread waits for a
+/// core. A thread with nothing to answer reads: the lines already in the input buffer, up to
+/// [`CHUNK_LINES`], are handed out together, and a line is never held back waiting for more
+/// input. A line naming a world goes to the thread that owns the world (one per world, so
+/// its requests run in input order), the others to a queue any thread takes from, a fair
+/// share at a time. A thread that has answered writes every answer that is next in input
+/// order, and flushes, unless another thread is writing. The threads' VMs share one JIT
+/// cache. At most [`PENDING_LINES`] lines and [`PENDING_BYTES`] of their text and answers
+/// are read and not yet written. The answers are the same whatever `jobs` is.
 pub fn serve(
-    input: impl io::Read,
+    input: impl io::Read + Send,
     output: &mut (impl Write + Send),
     config: Config,
     request: Request,
@@ -88,153 +94,82 @@ pub fn serve(
         });
     }
     let cache = Arc::new(crate::jit::JitCache::new(256));
-    let jobs = jobs.get();
-    let window = Window::default();
-    let failed = AtomicBool::new(false);
-    let waiting: Vec<AtomicUsize> = (0..jobs).map(|_| AtomicUsize::new(0)).collect();
-    let mut read_error = None;
-    let write_result = std::thread::scope(|scope| {
-        let (done, answered) = mpsc::channel::<Vec<(u64, String)>>();
-        let mut queues = Vec::with_capacity(jobs);
-        for queue_waiting in &waiting {
-            let (queue, chunks) = mpsc::channel::<Vec<Job>>();
-            queues.push(queue);
-            let (done, window, cache) = (done.clone(), &window, cache.clone());
-            let request = request.clone();
+    let shared = Shared {
+        state: Mutex::new(State::new(input, jobs.get())),
+        changed: Condvar::new(),
+        output: Mutex::new(output),
+    };
+    std::thread::scope(|scope| {
+        for thread in 1..jobs.get() {
+            let (shared, cache, request) = (&shared, cache.clone(), request.clone());
             scope.spawn(move || {
                 let mut batch = Batch::new(Vm::with_jit_cache(cache), config, request);
-                for chunk in chunks {
-                    let mut answers = Vec::with_capacity(chunk.len());
-                    let (mut line_bytes, mut answer_bytes) = (0, 0);
-                    for job in chunk {
-                        let answer = batch.answer_admitted(&job.line, job.refused);
-                        queue_waiting.fetch_sub(1, Ordering::Relaxed);
-                        line_bytes += job.bytes;
-                        answer_bytes += answer.len() as u64;
-                        answers.push((job.seq, answer));
-                    }
-                    window.answered(line_bytes, answer_bytes);
-                    if done.send(answers).is_err() {
-                        break;
-                    }
-                }
+                shared.work(thread, &mut batch);
             });
         }
-        drop(done);
-        let (window, failed) = (&window, &failed);
-        let writer = scope.spawn(move || write_in_order(answered, output, window, failed));
-        let mut hand_out = HandOut {
-            outboxes: (0..jobs).map(|_| Vec::new()).collect(),
-            held: 0,
-            queues,
-            waiting: &waiting,
-            names: WorldNames::default(),
-            seq: 0,
-        };
-        while !failed.load(Ordering::Relaxed) {
-            let line = match read_line(&mut input, MAX_LINE_LEN) {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            };
-            if is_blank(&line) {
-                continue;
-            }
-            let bytes = match &line {
-                Line::Request(b) => b.len() as u64,
-                Line::TooLong(_) => 0,
-            };
-            if !window.try_acquire(bytes) {
-                // The lines held here must go out before waiting: their answers make room.
-                hand_out.send();
-                window.acquire(bytes);
-            }
-            hand_out.add(line, bytes);
-            // Without a whole line in the buffer the next read may wait for input: what is
-            // held goes out first. (The search stops at the next line's end.)
-            if !input.buffer().contains(&b'\n') || hand_out.held >= CHUNK_LINES {
-                hand_out.send();
-            }
-        }
-        hand_out.send();
-        drop(hand_out);
-        writer
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the thread writing the answers panicked")))
+        let mut batch = Batch::new(Vm::with_jit_cache(cache.clone()), config, request);
+        shared.work(0, &mut batch);
     });
-    let answers = write_result.map_err(StreamError::Write)?;
-    if let Some(e) = read_error {
+    let state = shared.state.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = state.write_error {
+        return Err(StreamError::Write(e));
+    }
+    if let Some(e) = state.read_error {
         return Err(StreamError::Read(e));
     }
     Ok(Served {
-        answers,
+        answers: state.next,
         compiles: cache.compiles(),
     })
 }
 
-/// The bytes of input [`serve`] reads at a time (64 KiB): the lines already in it are handed
-/// out together.
-const INPUT_BUFFER: usize = 64 << 10;
-
-/// The most lines [`serve`] hands out at a time (64).
-pub const CHUNK_LINES: usize = 64;
-
-/// The lines [`serve`] has read and not yet handed to a thread, and where each goes.
-struct HandOut<'a> {
-    /// Per thread, the lines for it.
-    outboxes: Vec<Vec<Job>>,
-    /// Lines in the outboxes.
-    held: usize,
-    queues: Vec<mpsc::Sender<Vec<Job>>>,
-    /// Per thread, the lines handed to it and not yet answered.
-    waiting: &'a [AtomicUsize],
-    names: WorldNames,
-    /// The next line's place in the input.
-    seq: u64,
+/// What the threads of [`serve`] share.
+struct Shared<'o, R, W> {
+    state: Mutex<State<R>>,
+    /// Signalled, when a thread waits, on anything that may give it work: lines handed out,
+    /// room in the window, the end.
+    changed: Condvar,
+    /// Locked only by the thread writing, so never waited for.
+    output: Mutex<&'o mut W>,
 }
 
-impl HandOut<'_> {
-    /// Puts a line in the outbox of its thread: its world's, or the least busy.
-    fn add(&mut self, line: Line, bytes: u64) {
-        let world = world_of(&line);
-        let refused = world.as_deref().map(|name| !self.names.admit(name));
-        let load = |i: usize| self.waiting[i].load(Ordering::Relaxed) + self.outboxes[i].len();
-        let target = match &world {
-            Some(name) => {
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                name.hash(&mut hasher);
-                (hasher.finish() % self.outboxes.len() as u64) as usize
-            }
-            None => (0..self.outboxes.len())
-                .min_by_key(|&i| load(i))
-                .unwrap_or(0),
-        };
-        self.outboxes[target].push(Job {
-            seq: self.seq,
-            line,
-            refused,
-            bytes,
-        });
-        self.seq += 1;
-        self.held += 1;
-    }
+/// The lines [`serve`] has read and not yet written, and the input they come from.
+struct State<R> {
+    /// The input; `None` while a thread reads it.
+    reader: Option<Reader<R>>,
+    /// No more lines will be read: the input ended or failed, or writing failed.
+    at_end: bool,
+    read_error: Option<io::Error>,
+    write_error: Option<io::Error>,
+    /// A thread panicked (a bug): the others stop too.
+    broken: bool,
+    /// Per thread, the lines naming one of its worlds, in input order.
+    owned: Vec<VecDeque<Job>>,
+    /// The lines naming no world, in input order.
+    open: VecDeque<Job>,
+    /// Answers not yet written, by their line's place in the input.
+    answered: BTreeMap<u64, String>,
+    /// The place of the next answer to write.
+    next: u64,
+    /// A thread is writing.
+    writing: bool,
+    /// Lines read and not yet written.
+    held_lines: usize,
+    /// Bytes of those lines until answered, then of their answers until written.
+    held_bytes: u64,
+    /// Threads waiting for [`Shared::changed`].
+    idle: usize,
+}
 
-    /// Hands every outbox to its thread.
-    fn send(&mut self) {
-        for (i, outbox) in self.outboxes.iter_mut().enumerate() {
-            if outbox.is_empty() {
-                continue;
-            }
-            self.waiting[i].fetch_add(outbox.len(), Ordering::Relaxed);
-            // A thread gone (it cannot be: they end when the queues close) would leave its
-            // lines unanswered; the writer then stops at the first of them.
-            let _ = self.queues[i].send(std::mem::take(outbox));
-        }
-        self.held = 0;
-    }
+/// The input and what reading it keeps: taken by the thread reading.
+struct Reader<R> {
+    input: io::BufReader<R>,
+    /// A line read that did not fit in the window, with its bytes: the first handed out once
+    /// there is room.
+    carried: Option<(Line, u64)>,
+    names: WorldNames,
+    /// The next line's place in the input, blank lines not counted.
+    seq: u64,
 }
 
 /// A line handed to a thread of [`serve`].
@@ -243,152 +178,393 @@ struct Job {
     seq: u64,
     line: Line,
     /// For a line naming a world: whether the world was refused (over [`MAX_WORLDS`]).
+    ///
+    /// [`MAX_WORLDS`]: super::MAX_WORLDS
     refused: Option<bool>,
     /// Bytes of the line held in the window.
     bytes: u64,
+}
+
+/// What a thread of [`serve`] does next.
+enum Task {
+    Answer(Vec<Job>),
+    Read,
+    Stop,
+}
+
+/// Whether a line of `bytes` fits beside `held` lines of `held_bytes` (always, when none is
+/// held).
+fn fits(held: usize, held_bytes: u64, bytes: u64) -> bool {
+    held == 0 || (held < PENDING_LINES && held_bytes + bytes <= PENDING_BYTES)
+}
+
+impl<R> State<R> {
+    fn new(input: io::BufReader<R>, jobs: usize) -> Self {
+        State {
+            reader: Some(Reader {
+                input,
+                carried: None,
+                names: WorldNames::default(),
+                seq: 0,
+            }),
+            at_end: false,
+            read_error: None,
+            write_error: None,
+            broken: false,
+            owned: (0..jobs).map(|_| VecDeque::new()).collect(),
+            open: VecDeque::new(),
+            answered: BTreeMap::new(),
+            next: 0,
+            writing: false,
+            held_lines: 0,
+            held_bytes: 0,
+            idle: 0,
+        }
+    }
+
+    /// Whether a thread may read now: nobody is, the input goes on, and the window has
+    /// drained to half (or is empty) with room for a line carried over. Waiting for half
+    /// rather than one line's room makes a reader read many lines at a time, not one per
+    /// answer written.
+    fn may_read(&self) -> bool {
+        let Some(reader) = &self.reader else {
+            return false;
+        };
+        let drained = self.held_lines <= PENDING_LINES / 2 && self.held_bytes <= PENDING_BYTES / 2;
+        !self.at_end
+            && !self.broken
+            && (self.held_lines == 0
+                || (drained
+                    && reader
+                        .carried
+                        .as_ref()
+                        .is_none_or(|(_, bytes)| fits(self.held_lines, self.held_bytes, *bytes))))
+    }
+
+    /// The next task of thread `me`: the lines of its worlds first, then reading while the
+    /// open lines are few, then a share of the open lines.
+    fn task(&mut self, me: usize) -> Option<Task> {
+        if self.broken {
+            return Some(Task::Stop);
+        }
+        if !self.owned[me].is_empty() {
+            return Some(Task::Answer(self.owned[me].drain(..).collect()));
+        }
+        let jobs = self.owned.len();
+        if self.open.len() < jobs * CHUNK_LINES && self.may_read() {
+            return Some(Task::Read);
+        }
+        if !self.open.is_empty() {
+            let share = self.open.len().div_ceil(jobs).min(CHUNK_LINES);
+            return Some(Task::Answer(self.open.drain(..share).collect()));
+        }
+        // Lines of this thread's worlds are handed out only by a reader.
+        (self.at_end && self.reader.is_some()).then_some(Task::Stop)
+    }
+
+    /// Hands out the lines a reader read (and the input back), each to its thread.
+    fn hand_out(&mut self, reader: Reader<R>, lines: Vec<(Job, Option<String>)>, end: bool) {
+        for (job, world) in lines {
+            self.held_lines += 1;
+            self.held_bytes += job.bytes;
+            match world {
+                Some(name) => {
+                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                    name.hash(&mut hasher);
+                    let owner = (hasher.finish() % self.owned.len() as u64) as usize;
+                    self.owned[owner].push_back(job);
+                }
+                None => self.open.push_back(job),
+            }
+        }
+        self.reader = Some(reader);
+        self.at_end |= end;
+    }
+
+    /// Drops every line not yet answered, after a write error: their answers would not be
+    /// written.
+    fn drop_queued(&mut self) {
+        self.open.clear();
+        self.owned.iter_mut().for_each(VecDeque::clear);
+    }
+}
+
+impl<R: io::Read, W: Write> Shared<'_, R, W> {
+    fn lock(&self) -> MutexGuard<'_, State<R>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the threads waiting, if any: a wake-up is a system call, worth making only
+    /// when someone sleeps.
+    fn wake(&self, state: &State<R>) {
+        if state.idle > 0 {
+            self.changed.notify_all();
+        }
+    }
+
+    /// Thread `me`'s part of [`serve`]: reads, answers and writes until every line is
+    /// written.
+    fn work(&self, me: usize, batch: &mut Batch) {
+        // A panic here (a bug: answering catches its own) must not leave the other threads
+        // waiting for lines this one held.
+        let _stop_others = StopOnPanic(self);
+        let mut state = self.lock();
+        loop {
+            let Some(task) = state.task(me) else {
+                state.idle += 1;
+                state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                state.idle -= 1;
+                continue;
+            };
+            match task {
+                Task::Stop => {
+                    // Whoever waits may now stop too.
+                    self.wake(&state);
+                    return;
+                }
+                Task::Read => {
+                    let Some(mut reader) = state.reader.take() else {
+                        continue;
+                    };
+                    let (held, held_bytes) = (state.held_lines, state.held_bytes);
+                    drop(state);
+                    let read = read_some(&mut reader, held, held_bytes);
+                    state = self.lock();
+                    let end = match read.error {
+                        Some(e) => {
+                            state.read_error = Some(e);
+                            true
+                        }
+                        None => read.end,
+                    };
+                    state.hand_out(reader, read.lines, end);
+                    self.wake(&state);
+                }
+                Task::Answer(jobs) => {
+                    drop(state);
+                    let mut answers = Vec::with_capacity(jobs.len());
+                    let mut line_bytes = 0;
+                    for job in jobs {
+                        answers.push((job.seq, batch.answer_admitted(&job.line, job.refused)));
+                        line_bytes += job.bytes;
+                    }
+                    state = self.lock();
+                    state.held_bytes = state.held_bytes.saturating_sub(line_bytes)
+                        + answers.iter().map(|(_, a)| a.len() as u64).sum::<u64>();
+                    state.answered.extend(answers);
+                    if !state.writing {
+                        state = self.write_ready(state);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the answers next in input order, and those answered meanwhile, then flushes.
+    fn write_ready<'s>(&'s self, mut state: MutexGuard<'s, State<R>>) -> MutexGuard<'s, State<R>> {
+        state.writing = true;
+        loop {
+            let mut ready = Vec::new();
+            loop {
+                let next = state.next;
+                let Some(answer) = state.answered.remove(&next) else {
+                    break;
+                };
+                ready.push(answer);
+                state.next += 1;
+            }
+            if ready.is_empty() {
+                break;
+            }
+            let failed = state.write_error.is_some();
+            drop(state);
+            let result = if failed {
+                Ok(())
+            } else {
+                let mut output = self.output.lock().unwrap_or_else(|e| e.into_inner());
+                ready
+                    .iter()
+                    .try_for_each(|answer| writeln!(output, "{answer}"))
+                    .and_then(|()| output.flush())
+            };
+            let (lines, bytes) = (ready.len(), ready.iter().map(|a| a.len() as u64).sum());
+            drop(ready);
+            state = self.lock();
+            if let Err(e) = result {
+                state.write_error = Some(e);
+                state.at_end = true;
+                state.drop_queued();
+            }
+            state.held_lines -= lines;
+            state.held_bytes = state.held_bytes.saturating_sub(bytes);
+            self.wake(&state);
+        }
+        state.writing = false;
+        state
+    }
+}
+
+/// Makes the other threads of [`serve`] stop when this one panics.
+struct StopOnPanic<'a, 'o, R: io::Read, W: Write>(&'a Shared<'o, R, W>);
+
+impl<R: io::Read, W: Write> Drop for StopOnPanic<'_, '_, R, W> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.lock();
+            state.broken = true;
+            state.at_end = true;
+            self.0.changed.notify_all();
+        }
+    }
+}
+
+/// What one turn of reading gave.
+struct ReadLines {
+    /// The lines, each with the world it names.
+    lines: Vec<(Job, Option<String>)>,
+    /// The input ended.
+    end: bool,
+    error: Option<io::Error>,
+}
+
+/// Reads up to [`CHUNK_LINES`] lines that fit in the window beside `held` lines of
+/// `held_bytes`, stopping before a read that may wait for input once it has a line: a line
+/// read that does not fit is carried over to the next turn.
+fn read_some<R: io::Read>(reader: &mut Reader<R>, held: usize, held_bytes: u64) -> ReadLines {
+    let (mut held, mut held_bytes) = (held, held_bytes);
+    let mut read = ReadLines {
+        lines: Vec::new(),
+        end: false,
+        error: None,
+    };
+    while read.lines.len() < CHUNK_LINES {
+        // The search stops at the next line's end.
+        if !read.lines.is_empty() && !reader.input.buffer().contains(&b'\n') {
+            break;
+        }
+        let (line, bytes) = match reader.carried.take() {
+            Some(carried) => carried,
+            None => match read_line(&mut reader.input, MAX_LINE_LEN) {
+                Ok(Some(line)) if is_blank(&line) => continue,
+                Ok(Some(line)) => {
+                    let bytes = match &line {
+                        Line::Request(b) => b.len() as u64,
+                        Line::TooLong(_) => 0,
+                    };
+                    (line, bytes)
+                }
+                Ok(None) => {
+                    read.end = true;
+                    break;
+                }
+                Err(e) => {
+                    read.error = Some(e);
+                    break;
+                }
+            },
+        };
+        if !fits(held, held_bytes, bytes) {
+            reader.carried = Some((line, bytes));
+            break;
+        }
+        held += 1;
+        held_bytes += bytes;
+        let world = world_of(&line);
+        let refused = world.as_deref().map(|name| !reader.names.admit(name));
+        let job = Job {
+            seq: reader.seq,
+            line,
+            refused,
+            bytes,
+        };
+        reader.seq += 1;
+        read.lines.push((job, world));
+    }
+    read
 }
 
 fn is_blank(line: &Line) -> bool {
     matches!(line, Line::Request(bytes) if bytes.trim_ascii().is_empty())
 }
 
-/// Writes answers as they come, each in its input order, and returns how many. After a write
-/// error it writes no more but still takes every answer (so the window keeps moving and the
-/// reader sees `failed`).
-fn write_in_order(
-    answered: mpsc::Receiver<Vec<(u64, String)>>,
-    output: &mut impl Write,
-    window: &Window,
-    failed: &AtomicBool,
-) -> io::Result<u64> {
-    let mut next = 0u64;
-    let mut held = BTreeMap::new();
-    let mut error = None;
-    while let Ok(first) = answered.recv() {
-        held.extend(first);
-        // Whatever else is already answered goes out before the flush.
-        while let Ok(more) = answered.try_recv() {
-            held.extend(more);
-        }
-        let (mut lines, mut bytes) = (0, 0);
-        while let Some(answer) = held.remove(&next) {
-            if error.is_none() {
-                if let Err(e) = writeln!(output, "{answer}") {
-                    error = Some(e);
-                    failed.store(true, Ordering::Relaxed);
-                }
-            }
-            lines += 1;
-            bytes += answer.len() as u64;
-            next += 1;
-        }
-        if error.is_none() && lines > 0 {
-            if let Err(e) = output.flush() {
-                error = Some(e);
-                failed.store(true, Ordering::Relaxed);
-            }
-        }
-        window.written(lines, bytes);
-    }
-    match error {
-        Some(e) => Err(e),
-        None => Ok(next),
-    }
-}
-
-/// What [`serve`] holds for lines read and not yet written: how many, and the bytes of their
-/// text (until answered) and answers (until written).
-#[derive(Default)]
-struct Window {
-    held: Mutex<(usize, u64)>,
-    moved: Condvar,
-}
-
-impl Window {
-    /// Whether a line of `bytes` fits in now (always, when none is held).
-    fn fits(held: (usize, u64), bytes: u64) -> bool {
-        held.0 == 0 || (held.0 < PENDING_LINES && held.1 + bytes <= PENDING_BYTES)
-    }
-
-    /// Takes room for a line of `bytes` if there is some now.
-    fn try_acquire(&self, bytes: u64) -> bool {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        let fits = Self::fits(*held, bytes);
-        if fits {
-            held.0 += 1;
-            held.1 += bytes;
-        }
-        fits
-    }
-
-    /// Whether the window has drained to half full: where a reader waiting for room goes on,
-    /// so that it then reads many lines at a time rather than one per answer written.
-    fn drained(held: (usize, u64)) -> bool {
-        held.0 <= PENDING_LINES / 2 && held.1 <= PENDING_BYTES / 2
-    }
-
-    /// Waits until a line of `bytes` may be read in (the window [drained](Window::drained),
-    /// or empty), and takes its room.
-    fn acquire(&self, bytes: u64) {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        while !(held.0 == 0 || (Self::drained(*held) && Self::fits(*held, bytes))) {
-            held = self.moved.wait(held).unwrap_or_else(|e| e.into_inner());
-        }
-        held.0 += 1;
-        held.1 += bytes;
-    }
-
-    /// Lines of `line` bytes in all were answered with `answer` bytes.
-    fn answered(&self, line: u64, answer: u64) {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        held.1 = held.1.saturating_sub(line) + answer;
-        // Only the reader waits, and only for the window to drain: a wake-up costs a system
-        // call, so it is made only when the reader may go on.
-        if Self::drained(*held) {
-            self.moved.notify_all();
-        }
-    }
-
-    /// `lines` answers of `answer` bytes in all were written.
-    fn written(&self, lines: usize, answer: u64) {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        held.0 -= lines;
-        held.1 = held.1.saturating_sub(answer);
-        if Self::drained(*held) {
-            self.moved.notify_all();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_window_bounds_what_waits_to_be_written_and_drains_to_half() {
-        let window = Window::default();
-        for _ in 0..PENDING_LINES {
-            assert!(window.try_acquire(1));
+    fn reader(input: &'static [u8]) -> Reader<&'static [u8]> {
+        Reader {
+            input: io::BufReader::new(input),
+            carried: None,
+            names: WorldNames::default(),
+            seq: 0,
         }
-        assert!(!window.try_acquire(1));
-        // A reader that waits goes on once the writer has brought it down to half.
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                window.answered(PENDING_LINES as u64, 10 * PENDING_LINES as u64);
-                for _ in 0..PENDING_LINES / 2 {
-                    window.written(1, 10);
-                }
-            });
-            window.acquire(1);
-        });
-        let half = PENDING_LINES / 2;
-        assert_eq!(
-            *window.held.lock().expect("lock"),
-            (half + 1, 10 * half as u64 + 1)
-        );
-        // A line over the byte limit is still read when nothing else is held.
-        let empty = Window::default();
-        empty.acquire(PENDING_BYTES * 2);
-        assert_eq!(*empty.held.lock().expect("lock"), (1, PENDING_BYTES * 2));
+    }
+
+    fn seqs(read: &ReadLines) -> Vec<u64> {
+        read.lines.iter().map(|(job, _)| job.seq).collect()
+    }
+
+    #[test]
+    fn a_reader_stops_at_the_window_and_carries_the_line_over() {
+        let mut r = reader(b"{}\n\n{}\n{}\n");
+        // Room for one more line: the second is read, kept, and not counted.
+        let read = read_some(&mut r, PENDING_LINES - 1, 0);
+        assert_eq!(seqs(&read), [0]);
+        assert!(!read.end);
+        assert!(r.carried.is_some());
+        // Nothing held: the carried line comes first, then the rest; blank lines are skipped.
+        let read = read_some(&mut r, 0, 0);
+        assert_eq!(seqs(&read), [1, 2]);
+        let rest = read_some(&mut r, 2, 0);
+        assert!(rest.lines.is_empty() && rest.end);
+        // A line over the byte limit still goes when nothing else is held.
+        assert!(fits(0, 0, PENDING_BYTES * 2));
+        assert!(!fits(1, 0, PENDING_BYTES + 1));
+        assert!(!fits(PENDING_LINES, 0, 0));
+    }
+
+    #[test]
+    fn reading_waits_for_the_window_to_drain_to_half() {
+        let mut state = State::new(io::BufReader::new(&b""[..]), 2);
+        state.held_lines = PENDING_LINES / 2 + 1;
+        assert!(!state.may_read());
+        state.held_lines = PENDING_LINES / 2;
+        assert!(state.may_read());
+        state.held_bytes = PENDING_BYTES / 2 + 1;
+        assert!(!state.may_read());
+        // Half drained, but a carried line too big for the room left waits for more.
+        state.held_bytes = PENDING_BYTES / 4;
+        if let Some(reader) = &mut state.reader {
+            reader.carried = Some((Line::Request(Vec::new()), PENDING_BYTES));
+        }
+        assert!(!state.may_read());
+        state.held_lines = 0;
+        assert!(state.may_read());
+    }
+
+    #[test]
+    fn world_lines_go_to_their_owner_and_the_rest_are_shared() {
+        let mut state = State::new(io::BufReader::new(&b""[..]), 2);
+        let mut r = reader(b"{\"world\":\"w\"}\n{}\n{\"world\":\"w\"}\n{}\n");
+        let read = read_some(&mut r, 0, 0);
+        assert!(!read.end, "the end is not looked for with lines in hand");
+        let rest = read_some(&mut r, 4, 0);
+        assert!(rest.lines.is_empty() && rest.end);
+        state.reader.take();
+        state.hand_out(r, read.lines, rest.end);
+        let owner = (0..2)
+            .find(|&i| !state.owned[i].is_empty())
+            .expect("an owner");
+        let owned: Vec<u64> = state.owned[owner].iter().map(|j| j.seq).collect();
+        assert_eq!(owned, [0, 2]);
+        let open: Vec<u64> = state.open.iter().map(|j| j.seq).collect();
+        assert_eq!(open, [1, 3]);
+        // The other thread reads no more (the input ended) and takes its share of the open
+        // lines; the owner takes its world's lines first.
+        let other = 1 - owner;
+        assert!(matches!(state.task(other), Some(Task::Answer(j)) if j.len() == 1));
+        assert!(matches!(state.task(owner), Some(Task::Answer(j)) if j.len() == 2));
+        assert!(matches!(state.task(owner), Some(Task::Answer(j)) if j.len() == 1));
+        assert!(matches!(state.task(owner), Some(Task::Stop)));
     }
 }

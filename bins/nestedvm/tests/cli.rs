@@ -1116,3 +1116,50 @@ fn batch_echoes_ids_runs_worlds_in_order_and_answers_alike_on_any_number_of_jobs
     // Without --jobs: the available cores, the same answers.
     assert_eq!(with_stdin(&["run", "--batch"], &input).stdout, one.stdout);
 }
+
+/// A program driving the batch one request at a time gets each answer before it sends the
+/// next, on one thread or several: no line waits for more input.
+#[test]
+fn batch_answers_each_line_before_the_next_arrives() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    for jobs in ["1", "2", "3"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+            .args(["run", "--batch", "--jobs", jobs])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let mut input = child.stdin.take().expect("stdin");
+        let output = BufReader::new(child.stdout.take().expect("stdout"));
+        let (answer, answers) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in output.lines() {
+                if answer.send(line.expect("reads")).is_err() {
+                    break;
+                }
+            }
+        });
+        // A counter in a world, so that the answers also show the requests' order.
+        let count = "0x5f546001018060005560005260206000f3";
+        for n in 1..=3u8 {
+            let world = if n == 2 { "" } else { r#""world":"w","# };
+            writeln!(input, r#"{{"id":{n},{world}"code":"{count}"}}"#).expect("writes");
+            input.flush().expect("flushes");
+            // Generous: a slow machine, not a line held back, is what this allows for.
+            let got = answers
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("--jobs {jobs}: no answer to line {n} while it waits"));
+            let value = if n == 3 { 2 } else { 1 };
+            assert!(
+                got.starts_with(&format!(r#"{{"id":{n},"status":"success""#))
+                    && got.contains(&format!(r#""output":"0x{value:064x}""#)),
+                "--jobs {jobs}, line {n}: {got}"
+            );
+        }
+        drop(input);
+        assert!(child.wait().expect("exits").success(), "--jobs {jobs}");
+        reader.join().expect("reader");
+    }
+}
