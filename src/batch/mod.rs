@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use fields::{Fields, Parsed, FIELDS};
-pub use line::{read_line, Line, MAX_LINE_LEN};
+pub use line::{read_line, read_line_into, Line, MAX_LINE_LEN};
 pub use serve::{serve, Served, StreamError, CHUNK_LINES, PENDING_BYTES, PENDING_LINES};
 
 /// The most worlds a batch keeps (128): the 129th name a batch meets is answered with an
@@ -98,21 +98,22 @@ impl Batch {
     /// The answer to one line as [`read_line`] gives it: [`Batch::answer`], or an error for a
     /// line too long or not UTF-8.
     pub fn answer_line(&mut self, line: &Line) -> String {
-        self.answer_admitted(line, None)
+        self.answer_admitted(line.as_read(), None)
     }
 
     /// [`Batch::answer_line`], where `refused` (when given) says whether the line's world was
     /// refused by whoever counts the worlds in input order ([`serve`] on several threads).
-    fn answer_admitted(&mut self, line: &Line, refused: Option<bool>) -> String {
+    /// The line is given as [`Line::as_read`] gives it.
+    fn answer_admitted(&mut self, line: Result<&[u8], usize>, refused: Option<bool>) -> String {
         let error = match line {
-            Line::Request(bytes) => match std::str::from_utf8(bytes) {
+            Ok(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) => return self.answer_text(text, refused),
                 Err(e) => format!(
                     "the request is not UTF-8 (byte {} of the line)",
                     e.valid_up_to()
                 ),
             },
-            Line::TooLong(len) => {
+            Err(len) => {
                 format!("the request line is {len} bytes, longer than the limit of {MAX_LINE_LEN}")
             }
         };
@@ -305,14 +306,11 @@ fn error_line(id: Option<&str>, error: &str) -> String {
 
 /// The world a line names, when it is a JSON object whose `world` is a string: what [`serve`]
 /// routes and counts it by, before a thread answers it.
-fn world_of(line: &Line) -> Option<String> {
-    let Line::Request(bytes) = line else {
-        return None;
-    };
+fn world_of(bytes: &[u8]) -> Option<String> {
     // Most lines name no world: they are told apart without parsing them here as well as on
     // the thread that answers them. A key spelt with escapes has a backslash.
-    let named = |key: &[u8]| bytes.windows(key.len()).any(|w| w == key);
-    if !named(b"\"world\"") && !bytes.contains(&b'\\') {
+    if memchr::memmem::find(bytes, b"\"world\"").is_none() && memchr::memchr(b'\\', bytes).is_none()
+    {
         return None;
     }
     let text = std::str::from_utf8(bytes).ok()?;
@@ -374,14 +372,7 @@ mod tests {
         let mut out = Vec::new();
         let jobs = NonZeroUsize::new(jobs).expect("jobs");
         let request = Request::new(Vec::new());
-        serve(
-            input.as_bytes(),
-            &mut out,
-            Config::default(),
-            request,
-            jobs,
-        )
-        .expect("serves");
+        serve(input.as_bytes(), &mut out, Config::default(), request, jobs).expect("serves");
         String::from_utf8(out)
             .expect("UTF-8")
             .lines()

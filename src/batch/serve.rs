@@ -1,12 +1,13 @@
 //! Answering a stream of request lines on several threads, the answers in input order.
 
-use super::{read_line, world_of, Batch, Line, WorldNames, MAX_LINE_LEN};
+use super::{read_line, read_line_into, world_of, Batch, Line, WorldNames, MAX_LINE_LEN};
 use crate::{Config, Request, Vm};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// The most lines [`serve`] has read but not yet written (1024): a slow line holds back the
@@ -80,7 +81,7 @@ pub fn serve(
         let mut answers = 0;
         let mut batch = Batch::new(Vm::new(), config, request);
         while let Some(line) = read_line(&mut input, MAX_LINE_LEN).map_err(StreamError::Read)? {
-            if is_blank(&line) {
+            if line.as_read().is_ok_and(is_blank) {
                 continue;
             }
             writeln!(output, "{}", batch.answer_line(&line))
@@ -148,7 +149,7 @@ struct State<R> {
     /// The lines naming no world, in input order.
     open: VecDeque<Job>,
     /// Answers not yet written, by their line's place in the input.
-    answered: BTreeMap<u64, String>,
+    answered: BTreeMap<u64, Answer>,
     /// The place of the next answer to write.
     next: u64,
     /// A thread is writing.
@@ -176,13 +177,40 @@ struct Reader<R> {
 struct Job {
     /// Its place in the input, blank lines not counted.
     seq: u64,
-    line: Line,
+    /// The lines read with it, in one buffer: a buffer per line would be freed by another
+    /// thread than the one that made it, which costs the allocator more than the copy.
+    text: Arc<Vec<u8>>,
+    /// Where it is in `text`, or for a line over the limit its length.
+    line: Result<Range<usize>, usize>,
     /// For a line naming a world: whether the world was refused (over [`MAX_WORLDS`]).
     ///
     /// [`MAX_WORLDS`]: super::MAX_WORLDS
     refused: Option<bool>,
     /// Bytes of the line held in the window.
     bytes: u64,
+}
+
+impl Job {
+    /// The line as [`Line::as_read`] gives it.
+    fn read(&self) -> Result<&[u8], usize> {
+        match &self.line {
+            Ok(range) => Ok(&self.text[range.clone()]),
+            Err(len) => Err(*len),
+        }
+    }
+}
+
+/// An answer waiting to be written: its text, line break included, among the answers a
+/// thread gave in one turn (one buffer a turn, for the reason of [`Job::text`]).
+struct Answer {
+    text: Arc<String>,
+    range: Range<usize>,
+}
+
+impl Answer {
+    fn bytes(&self) -> &[u8] {
+        &self.text.as_bytes()[self.range.clone()]
+    }
 }
 
 /// What a thread of [`serve`] does next.
@@ -342,16 +370,25 @@ impl<R: io::Read, W: Write> Shared<'_, R, W> {
                 }
                 Task::Answer(jobs) => {
                     drop(state);
-                    let mut answers = Vec::with_capacity(jobs.len());
+                    let mut text = String::new();
+                    let mut answered = Vec::with_capacity(jobs.len());
                     let mut line_bytes = 0;
-                    for job in jobs {
-                        answers.push((job.seq, batch.answer_admitted(&job.line, job.refused)));
+                    for job in &jobs {
+                        let start = text.len();
+                        text.push_str(&batch.answer_admitted(job.read(), job.refused));
+                        text.push('\n');
+                        answered.push((job.seq, start..text.len()));
                         line_bytes += job.bytes;
                     }
+                    drop(jobs);
+                    let answer_bytes = text.len() as u64;
+                    let text = Arc::new(text);
                     state = self.lock();
-                    state.held_bytes = state.held_bytes.saturating_sub(line_bytes)
-                        + answers.iter().map(|(_, a)| a.len() as u64).sum::<u64>();
-                    state.answered.extend(answers);
+                    state.held_bytes = state.held_bytes.saturating_sub(line_bytes) + answer_bytes;
+                    for (seq, range) in answered {
+                        let text = text.clone();
+                        state.answered.insert(seq, Answer { text, range });
+                    }
                     if !state.writing {
                         state = self.write_ready(state);
                     }
@@ -384,10 +421,11 @@ impl<R: io::Read, W: Write> Shared<'_, R, W> {
                 let mut output = self.output.lock().unwrap_or_else(|e| e.into_inner());
                 ready
                     .iter()
-                    .try_for_each(|answer| writeln!(output, "{answer}"))
+                    .try_for_each(|answer| output.write_all(answer.bytes()))
                     .and_then(|()| output.flush())
             };
-            let (lines, bytes) = (ready.len(), ready.iter().map(|a| a.len() as u64).sum());
+            let lines = ready.len();
+            let bytes = ready.iter().map(|a| a.bytes().len() as u64).sum();
             drop(ready);
             state = self.lock();
             if let Err(e) = result {
@@ -437,22 +475,28 @@ fn read_some<R: io::Read>(reader: &mut Reader<R>, held: usize, held_bytes: u64) 
         end: false,
         error: None,
     };
-    while read.lines.len() < CHUNK_LINES {
+    let mut text = Vec::new();
+    let mut lines = Vec::new();
+    while lines.len() < CHUNK_LINES {
         // The search stops at the next line's end.
-        if !read.lines.is_empty() && !reader.input.buffer().contains(&b'\n') {
+        if !lines.is_empty() && !reader.input.buffer().contains(&b'\n') {
             break;
         }
-        let (line, bytes) = match reader.carried.take() {
-            Some(carried) => carried,
-            None => match read_line(&mut reader.input, MAX_LINE_LEN) {
-                Ok(Some(line)) if is_blank(&line) => continue,
-                Ok(Some(line)) => {
-                    let bytes = match &line {
-                        Line::Request(b) => b.len() as u64,
-                        Line::TooLong(_) => 0,
-                    };
-                    (line, bytes)
+        let line = match reader.carried.take() {
+            Some((line, _)) => match line.as_read() {
+                Ok(bytes) => {
+                    let start = text.len();
+                    text.extend_from_slice(bytes);
+                    Ok(start..text.len())
                 }
+                Err(len) => Err(len),
+            },
+            None => match read_line_into(&mut reader.input, MAX_LINE_LEN, &mut text) {
+                Ok(Some(Ok(range))) if is_blank(&text[range.clone()]) => {
+                    text.truncate(range.start);
+                    continue;
+                }
+                Ok(Some(line)) => line,
                 Ok(None) => {
                     read.end = true;
                     break;
@@ -463,28 +507,42 @@ fn read_some<R: io::Read>(reader: &mut Reader<R>, held: usize, held_bytes: u64) 
                 }
             },
         };
+        let bytes = line.as_ref().map_or(0, |range| range.len() as u64);
         if !fits(held, held_bytes, bytes) {
-            reader.carried = Some((line, bytes));
+            let carried = match line {
+                Ok(range) => Line::Request(text.drain(range).collect()),
+                Err(len) => Line::TooLong(len),
+            };
+            reader.carried = Some((carried, bytes));
             break;
         }
         held += 1;
         held_bytes += bytes;
-        let world = world_of(&line);
+        let world = line.as_ref().ok().and_then(|r| world_of(&text[r.clone()]));
         let refused = world.as_deref().map(|name| !reader.names.admit(name));
-        let job = Job {
-            seq: reader.seq,
-            line,
-            refused,
-            bytes,
-        };
+        lines.push((reader.seq, line, refused, bytes, world));
         reader.seq += 1;
-        read.lines.push((job, world));
     }
+    let text = Arc::new(text);
+    read.lines = lines
+        .into_iter()
+        .map(|(seq, line, refused, bytes, world)| {
+            let text = text.clone();
+            let job = Job {
+                seq,
+                text,
+                line,
+                refused,
+                bytes,
+            };
+            (job, world)
+        })
+        .collect();
     read
 }
 
-fn is_blank(line: &Line) -> bool {
-    matches!(line, Line::Request(bytes) if bytes.trim_ascii().is_empty())
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.trim_ascii().is_empty()
 }
 
 #[cfg(test)]
