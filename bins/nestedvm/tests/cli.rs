@@ -552,6 +552,29 @@ fn bench_batch_reports_both_workloads_and_their_compiles() {
     // 100 runs compile nothing (tests/bench.rs checks cache hits with a low threshold).
     assert_eq!(lines[1]["compiles"], 0);
     assert!(lines[1]["per_second"].as_u64().is_some_and(|n| n > 0));
+    assert!(lines.iter().all(|l| l.get("speedup").is_none()));
+    // With two threads, one thread is timed beside them and the speed-up is their ratio.
+    args.extend(["--jobs", "2"]);
+    let lines = json_lines(&nestedvm(&args));
+    let rows: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| (l["workload"].as_str().unwrap(), l["jobs"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("distinct", 1),
+            ("distinct", 2),
+            ("repeated", 1),
+            ("repeated", 2)
+        ]
+    );
+    for pair in lines.chunks(2) {
+        let ratio = pair[0]["median_ns"].as_f64().unwrap() / pair[1]["median_ns"].as_f64().unwrap();
+        let speedup = pair[1]["speedup"].as_f64().expect("a speed-up");
+        assert!((speedup - ratio).abs() < 0.01 + ratio * 0.01, "{pair:?}");
+        assert!(pair[0].get("speedup").is_none());
+    }
 }
 
 #[test]

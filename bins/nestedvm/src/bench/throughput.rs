@@ -138,27 +138,40 @@ pub fn run_batch(lines: &[String], jobs: NonZeroUsize) -> Result<(f64, u64), Str
     Ok((ns, served.compiles))
 }
 
-/// Times `samples` batches of `len` requests of `workload` (at least one).
+/// Times `samples` batches (at least one) of `len` requests of `workload` on each number of
+/// threads in `jobs`, side by side: each round answers one batch per entry, in turn, with
+/// the order reversed every other round, so that a machine slowing down or speeding up
+/// weighs on every entry alike. One [`Throughput`] per entry of `jobs`, in its order.
 pub fn measure_throughput(
     workload: Workload,
     len: usize,
     samples: usize,
-    jobs: NonZeroUsize,
-) -> Result<Throughput, String> {
+    jobs: &[NonZeroUsize],
+) -> Result<Vec<Throughput>, String> {
     let lines = lines(workload, len);
-    let mut times = Vec::new();
-    let mut compiles = 0;
-    for _ in 0..samples.max(1) {
-        let (ns, c) = run_batch(&lines, jobs)?;
-        times.push(ns);
-        compiles = c;
+    let mut times = vec![Vec::new(); jobs.len()];
+    let mut compiles = vec![0; jobs.len()];
+    for round in 0..samples.max(1) {
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (ns, c) = run_batch(&lines, jobs[i])?;
+            times[i].push(ns);
+            compiles[i] = c;
+        }
     }
-    Ok(Throughput {
-        workload,
-        executions: len,
-        jobs: jobs.get(),
-        median_ns: median(&times),
-        samples: times.len(),
-        compiles,
-    })
+    Ok(jobs
+        .iter()
+        .zip(times.iter().zip(compiles))
+        .map(|(jobs, (times, compiles))| Throughput {
+            workload,
+            executions: len,
+            jobs: jobs.get(),
+            median_ns: median(times),
+            samples: times.len(),
+            compiles,
+        })
+        .collect())
 }

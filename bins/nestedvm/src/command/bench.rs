@@ -12,7 +12,7 @@ use nestedvm_cli::bench::measure::{
     default_engines, select_engines, Measurement, Session, Settings,
 };
 use nestedvm_cli::bench::programs::{catalogue, fixture_programs, select, Program, CATALOGUE_GAS};
-use nestedvm_cli::bench::throughput::{measure_throughput, Throughput, Workload};
+use nestedvm_cli::bench::throughput::{measure_throughput, Workload};
 use nestedvm_cli::engines::ToolEngine;
 use serde::Serialize;
 use std::num::NonZeroUsize;
@@ -70,7 +70,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "10000")]
     batch_len: String,
     /// --batch: threads answering the requests, as `run --batch --jobs N` (default 1, so
-    /// the figures stay those of one core).
+    /// the figures stay those of one core). With N over 1, one thread is timed too, batch for
+    /// batch in turn, and the speed-up is their ratio.
     #[arg(long, value_name = "N", requires = "batch")]
     jobs: Option<String>,
     /// How `jit` and `compile` (and --compile) compile: speed or none (Cranelift's
@@ -366,6 +367,9 @@ struct BatchLine {
     median_ns: u64,
     per_second: u64,
     compiles: u64,
+    /// Executions per second against those of one thread in the same run (absent for one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speedup: Option<f64>,
 }
 
 fn batch_throughput(args: &BenchArgs, settings: &Settings) -> Result<ExitCode, UsageError> {
@@ -374,44 +378,57 @@ fn batch_throughput(args: &BenchArgs, settings: &Settings) -> Result<ExitCode, U
         .ok()
         .filter(|n| (1..=10_000_000).contains(n))
         .ok_or_else(|| format!("--batch-len: `{len}` is not between 1 and 10000000"))?;
+    // More than one thread is timed beside one thread, so the speed-up is a ratio measured
+    // side by side.
     let jobs = match &args.jobs {
         Some(text) => super::batch::jobs(Some(text))?,
         None => NonZeroUsize::MIN,
     };
+    let counts: Vec<NonZeroUsize> = if jobs.get() == 1 {
+        vec![jobs]
+    } else {
+        vec![NonZeroUsize::MIN, jobs]
+    };
     if !args.json {
         println!(
-            "{:<9} {:>10} {:>4} {:>11} {:>13} {:>8}",
-            "workload", "executions", "jobs", "batch time", "executions/s", "compiles"
+            "{:<9} {:>10} {:>4} {:>11} {:>13} {:>8} {:>8}",
+            "workload", "executions", "jobs", "batch time", "executions/s", "compiles", "speed-up"
         );
     }
     for workload in Workload::ALL {
-        let t: Throughput = match measure_throughput(workload, len, settings.samples, jobs) {
+        let timed = match measure_throughput(workload, len, settings.samples, &counts) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");
                 return Ok(ExitCode::from(1));
             }
         };
-        if args.json {
-            let line = BatchLine {
-                workload: workload.name(),
-                executions: t.executions,
-                jobs: t.jobs,
-                median_ns: t.median_ns.round() as u64,
-                per_second: t.per_second().round() as u64,
-                compiles: t.compiles,
-            };
-            println!("{}", serde_json::to_string(&line).unwrap_or_default());
-        } else {
-            println!(
-                "{:<9} {:>10} {:>4} {:>11} {:>13.0} {:>8}",
-                workload.name(),
-                t.executions,
-                t.jobs,
-                duration(t.median_ns),
-                t.per_second(),
-                t.compiles
-            );
+        let one = timed[0].median_ns;
+        for t in &timed {
+            let speedup = (t.jobs > 1).then(|| one / t.median_ns.max(1.0));
+            if args.json {
+                let line = BatchLine {
+                    workload: workload.name(),
+                    executions: t.executions,
+                    jobs: t.jobs,
+                    median_ns: t.median_ns.round() as u64,
+                    per_second: t.per_second().round() as u64,
+                    compiles: t.compiles,
+                    speedup: speedup.map(|x| (x * 100.0).round() / 100.0),
+                };
+                println!("{}", serde_json::to_string(&line).unwrap_or_default());
+            } else {
+                println!(
+                    "{:<9} {:>10} {:>4} {:>11} {:>13.0} {:>8} {:>8}",
+                    workload.name(),
+                    t.executions,
+                    t.jobs,
+                    duration(t.median_ns),
+                    t.per_second(),
+                    t.compiles,
+                    speedup.map_or(String::new(), |x| format!("{x:.2}x"))
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
