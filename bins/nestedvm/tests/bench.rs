@@ -1,12 +1,20 @@
 //! The benchmark catalogue: the synthetic programs do the work they claim (results computed
 //! here in Rust), their names are stable, and `run --batch` compiles repeated code once.
-//! The `bench` command is tested in `tests/cli.rs`. Timings are never asserted.
+//! `bench`'s agreement check names what differs, and against a pre-state passes on revmc's
+//! fixtures. The rest of the `bench` command is tested in `tests/cli.rs`. Timings are never
+//! asserted.
 
 use nestedvm::batch::Batch;
-use nestedvm::{Config, Engine, Outcome, Profile, Status, Vm, U256};
+use nestedvm::jit::JitCache;
+use nestedvm::{AccountState, Address, Config, Engine, Outcome, Profile, Status, Vm, U256};
+use nestedvm_cli::bench::measure::{difference, prepare, Checked};
 use nestedvm_cli::bench::programs::{catalogue, select, state_test_programs, Program};
 use nestedvm_cli::bench::synthetic::*;
 use nestedvm_cli::bench::throughput::{batch_defaults, lines, run_batch, Workload};
+use nestedvm_cli::engines::ToolEngine;
+use nestedvm_cli::observed::Observed;
+use std::process::Command;
+use std::sync::Arc;
 use tiny_keccak::{Hasher, Keccak};
 
 fn program(name: &str) -> Program {
@@ -291,5 +299,117 @@ fn compiled_size_of_adversarial_code_grows_linearly() {
             a.machine_bytes,
             b.machine_bytes
         );
+    }
+}
+
+/// A run against a pre-state as the agreement check sees it: one log with two topics, and one
+/// account holding one slot.
+fn checked_with_state() -> Checked {
+    let token = Address::from_low_u64_be(0xaa);
+    let observed = Observed {
+        status: Status::Success,
+        reason: None,
+        output: vec![1],
+        gas: Some((30_000, 0)),
+        logs: vec![(token, vec![U256::from(7), U256::from(8)], vec![9])],
+        storage: Default::default(),
+        memory: None,
+        pc: None,
+        native: None,
+    };
+    let account = AccountState {
+        storage: [(U256::one(), U256::from(2))].into(),
+        ..AccountState::default()
+    };
+    Checked {
+        observed,
+        state: Some([(token, account)].into()),
+    }
+}
+
+#[test]
+fn the_agreement_check_names_a_refund_log_or_state_that_differs_against_a_pre_state() {
+    let truth = checked_with_state();
+    assert_eq!(difference("jit", &truth.clone(), &truth), None);
+    let token = Address::from_low_u64_be(0xaa);
+    let at = "state differs at 0x00000000000000000000000000000000000000aa";
+    let mut cases: Vec<(Checked, String)> = Vec::new();
+    let mut refund = truth.clone();
+    refund.observed.gas = Some((30_000, 4800));
+    cases.push((refund, "gas refund differs: jit 4800, interp 0".into()));
+    let mut topic = truth.clone();
+    topic.observed.logs[0].1[1] = U256::from(0x18);
+    cases.push((topic, "log 0 differs: topic 1 jit 0x18, interp 0x8".into()));
+    let mut data = truth.clone();
+    data.observed.logs[0].2 = vec![];
+    cases.push((data, "log 0 differs: data jit 0x, interp 0x09".into()));
+    let mut more = truth.clone();
+    more.observed.logs.push(more.observed.logs[0].clone());
+    cases.push((more, "logs differ: jit has 2, interp 1".into()));
+    let mut slot = truth.clone();
+    let state = slot.state.as_mut().expect("a state");
+    state
+        .get_mut(&token)
+        .expect("the token")
+        .storage
+        .insert(U256::one(), U256::from(3));
+    cases.push((slot, format!("{at}: slot 0x1 jit 0x3, interp 0x2")));
+    let mut cleared = truth.clone();
+    let state = cleared.state.as_mut().expect("a state");
+    state.get_mut(&token).expect("the token").storage.clear();
+    cases.push((cleared, format!("{at}: slot 0x1 jit 0x0, interp 0x2")));
+    let mut balance = truth.clone();
+    let state = balance.state.as_mut().expect("a state");
+    state.get_mut(&token).expect("the token").balance = U256::from(5);
+    cases.push((balance, format!("{at}: balance jit 0x5, interp 0x0")));
+    let mut gone = truth.clone();
+    gone.state = Some(Default::default());
+    cases.push((gone, format!("{at}: interp has the account, jit not")));
+    let mut output = truth.clone();
+    output.observed.output = vec![2];
+    cases.push((
+        output,
+        "jit: success, gas used 30000, output 0x02; interp: success, gas used 30000, output 0x01"
+            .into(),
+    ));
+    for (theirs, wanted) in cases {
+        assert_eq!(
+            difference("jit", &theirs, &truth).as_deref(),
+            Some(&*wanted)
+        );
+    }
+}
+
+#[test]
+fn bench_checks_a_fixture_against_its_pre_state_with_interp_jit_and_revm() {
+    let engines = [ToolEngine::Interp, ToolEngine::Jit, ToolEngine::Revm];
+    for name in ["revmc/erc20_transfer", "revmc/weth"] {
+        // The check alone, to see what it compared: logs and a state, not just a result.
+        let cache = Arc::new(JitCache::new(8));
+        let (truth, ready) = prepare(
+            &program(name),
+            Profile::Evm,
+            &engines,
+            false,
+            &cache,
+            Default::default(),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ready.len(), 3, "{name}: every engine passed the check");
+        assert!(!truth.observed.logs.is_empty(), "{name} logs");
+        assert!(truth.state.is_some_and(|s| s.len() >= 2), "{name}: a state");
+        // And `bench` itself, whose check is the same.
+        let out = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+            .args(["bench", name, "--engines", "interp,jit,revm", "--json"])
+            .args(["--samples", "1", "--time", "0"])
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
     }
 }

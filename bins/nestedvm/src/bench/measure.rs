@@ -28,11 +28,12 @@
 
 use super::programs::Program;
 use crate::engines::{ToolEngine, ORACLES_BUILT};
-use crate::observed::Observed;
+use crate::observed::{LogEntry, Observed};
 use nestedvm::engine::{Engine, JitConfig};
 use nestedvm::interp::{Bytecode, Spec};
 use nestedvm::jit::{CompileOptions, JitCache};
-use nestedvm::{Config, Fork, Profile, Request, Vm, World};
+use nestedvm::output::{hex0x, min_hex};
+use nestedvm::{Address, Config, Fork, Profile, Request, State, Vm, World, U256};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -138,12 +139,20 @@ impl OurRunner {
     }
 
     /// Runs it once, reporting what the agreement check compares and whether native code ran.
-    pub fn check(&mut self) -> Result<(Observed, bool), String> {
-        let outcome = self.run_once().map_err(|e| e.to_string())?;
-        Ok((
-            Observed::from_outcome(&outcome),
-            outcome.engine == Engine::Jit,
-        ))
+    /// Against a pre-state this run also dumps the state after the call: dumping copies every
+    /// account, so only this run pays for it, never the timed ones.
+    pub fn check(&mut self) -> Result<(Checked, bool), String> {
+        let timed = self.config;
+        self.config.dump_state = has_pre_state(&self.request);
+        let outcome = self.run_once();
+        self.config = timed;
+        let outcome = outcome.map_err(|e| e.to_string())?;
+        let native = outcome.engine == Engine::Jit;
+        let checked = Checked {
+            observed: Observed::from_outcome(&outcome),
+            state: outcome.state,
+        };
+        Ok((checked, native))
     }
 
     /// Runs it once (the timed path).
@@ -251,8 +260,7 @@ pub struct Measurement {
     pub engines: Vec<EngineTime>,
     /// Median compile time of the top frame's code, when `jit` was timed and compiles it.
     pub compile_ns: Option<f64>,
-    /// What the interpreter gave, which every engine agreed with on status, output and gas
-    /// used ([`Observed::agrees_on_result`]).
+    /// What the interpreter gave, which every engine agreed with ([`difference`]).
     pub observed: Observed,
 }
 
@@ -300,16 +308,18 @@ pub struct Ready {
     pub engine: Option<ToolEngine>,
     /// Its runner.
     pub runner: Runner,
-    /// How long the check's run on the timed path took, when it tells one run's time.
+    /// How long the check's run on the timed path took, when it tells one run's time (it is
+    /// only used when a run lasts a whole sample, which dwarfs the state a check dumps).
     pub first_run: Option<Duration>,
 }
 
 /// Prepares every engine of `engines` for `program` in `profile`, and the compilation of its
 /// code when `compile` and `jit` is among them, and checks each against the interpreter. The
-/// JIT keeps its code in `cache`, so inputs of one code share a compilation. Checks:
-/// status, output and gas used must agree, and `jit` must have run native code unless the
-/// JIT leaves this code to the interpreter (over its size limit). Returns what they agreed
-/// on and the runners in table order (the compilation last).
+/// JIT keeps its code in `cache`, so inputs of one code share a compilation. Checks: each
+/// engine must agree with the interpreter as [`difference`] compares them (against a
+/// pre-state, refund, logs and the state after the call too), and `jit` must have run native
+/// code unless the JIT leaves this code to the interpreter (over its size limit). Returns
+/// what they agreed on and the runners in table order (the compilation last).
 pub fn prepare(
     program: &Program,
     profile: Profile,
@@ -318,7 +328,7 @@ pub fn prepare(
     cache: &Arc<JitCache>,
     options: CompileOptions,
     timeout: Option<Duration>,
-) -> Result<(Observed, Vec<Ready>), String> {
+) -> Result<(Checked, Vec<Ready>), String> {
     let name = &program.name;
     if !program.profiles().contains(&profile) {
         return Err(format!(
@@ -342,10 +352,8 @@ pub fn prepare(
             },
             ToolEngine::Jit => {
                 let mut runner = OurRunner::new(ours(engine), request.clone(), cache);
-                let (observed, native) = runner.check()?;
-                if !observed.agrees_on_result(&truth) {
-                    return Err(disagreement(name, profile, "jit", &observed, &truth));
-                }
+                let (checked, native) = runner.check()?;
+                disagreement(name, profile, "jit", &checked, &truth)?;
                 let start = Instant::now();
                 match CompileRunner::new(profile, &program.code, options) {
                     Ok(_) if !native => {
@@ -403,14 +411,12 @@ fn checked_cold(
     name: &str,
     profile: Profile,
     engine: &str,
-    truth: &Observed,
+    truth: &Checked,
 ) -> Result<(OurRunner, Duration, bool), String> {
     let start = Instant::now();
-    let (observed, native) = runner.check()?;
+    let (checked, native) = runner.check()?;
     let first_run = start.elapsed();
-    if !observed.agrees_on_result(truth) {
-        return Err(disagreement(name, profile, engine, &observed, truth));
-    }
+    disagreement(name, profile, engine, &checked, truth)?;
     Ok((runner, first_run, native))
 }
 
@@ -492,19 +498,153 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// A disagreement of `engine` with the interpreter, as one line.
+/// What the agreement check compares of one engine's check run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// The run's result: status, output, gas used and refund, logs.
+    pub observed: Observed,
+    /// The state after the call, as `run --dump` reports it, for a program run against a
+    /// pre-state (a fixture's); `None` for the others.
+    pub state: Option<State>,
+}
+
+/// Whether `request` runs against a pre-state (a fixture's), so its check compares the state
+/// after the call: the catalogue's other programs run in an empty world, whose state tells
+/// nothing their result does not.
+pub fn has_pre_state(request: &Request) -> bool {
+    !request.accounts.is_empty()
+}
+
+/// What `theirs`, `engine`'s run, differs from the interpreter's `truth` in, as one phrase;
+/// `None` when they agree. Every program is compared on status, output and gas used. A run
+/// against a pre-state (`truth` has a state) is also compared on the refund, the logs in
+/// order and the state after the call: a contract of the pre-state can return the right
+/// word while it logs or stores the wrong one, and only those tell.
+pub fn difference(engine: &str, theirs: &Checked, truth: &Checked) -> Option<String> {
+    let (a, b) = (&theirs.observed, &truth.observed);
+    if !a.agrees_on_result(b) {
+        return Some(format!(
+            "{engine}: {}; interp: {}",
+            a.result_line(),
+            b.result_line()
+        ));
+    }
+    let Some(want) = &truth.state else {
+        return None;
+    };
+    if let (Some((_, x)), Some((_, y))) = (a.gas, b.gas) {
+        if x != y {
+            return Some(format!("gas refund differs: {engine} {x}, interp {y}"));
+        }
+    }
+    if let Some(d) = logs_difference(engine, &a.logs, &b.logs) {
+        return Some(d);
+    }
+    match &theirs.state {
+        Some(got) => state_difference(engine, got, want),
+        None => Some(format!("{engine} reported no state after the call")),
+    }
+}
+
+/// The first difference of two runs' logs, naming the log by its index.
+fn logs_difference(engine: &str, theirs: &[LogEntry], truth: &[LogEntry]) -> Option<String> {
+    if theirs.len() != truth.len() {
+        return Some(format!(
+            "logs differ: {engine} has {}, interp {}",
+            theirs.len(),
+            truth.len()
+        ));
+    }
+    let (i, ((address, topics, data), (want_address, want_topics, want_data))) = theirs
+        .iter()
+        .zip(truth)
+        .enumerate()
+        .find(|(_, (x, y))| x != y)?;
+    let what = if address != want_address {
+        format!(
+            "address {engine} {}, interp {}",
+            hex0x(address.as_bytes()),
+            hex0x(want_address.as_bytes())
+        )
+    } else if topics.len() != want_topics.len() {
+        format!(
+            "topics {engine} has {}, interp {}",
+            topics.len(),
+            want_topics.len()
+        )
+    } else if let Some((j, (x, y))) = topics
+        .iter()
+        .zip(want_topics)
+        .enumerate()
+        .find(|(_, (x, y))| x != y)
+    {
+        format!("topic {j} {engine} {}, interp {}", min_hex(x), min_hex(y))
+    } else {
+        format!("data {engine} {}, interp {}", hex0x(data), hex0x(want_data))
+    };
+    Some(format!("log {i} differs: {what}"))
+}
+
+/// The first account (in address order) two dumped states differ at, and in what: its
+/// presence, balance, nonce, code, or its first differing storage slot (an absent slot is 0).
+fn state_difference(engine: &str, theirs: &State, truth: &State) -> Option<String> {
+    let addresses: std::collections::BTreeSet<&Address> =
+        theirs.keys().chain(truth.keys()).collect();
+    addresses.into_iter().find_map(|address| {
+        let at = format!("state differs at {}", hex0x(address.as_bytes()));
+        let (x, y) = match (theirs.get(address), truth.get(address)) {
+            (Some(x), Some(y)) if x == y => return None,
+            (Some(x), Some(y)) => (x, y),
+            (Some(_), None) => return Some(format!("{at}: {engine} has the account, interp not")),
+            (None, _) => return Some(format!("{at}: interp has the account, {engine} not")),
+        };
+        Some(if x.balance != y.balance {
+            format!(
+                "{at}: balance {engine} {}, interp {}",
+                min_hex(&x.balance),
+                min_hex(&y.balance)
+            )
+        } else if x.nonce != y.nonce {
+            format!("{at}: nonce {engine} {}, interp {}", x.nonce, y.nonce)
+        } else if x.code != y.code {
+            format!(
+                "{at}: code {engine} {} bytes, interp {} bytes",
+                x.code.len(),
+                y.code.len()
+            )
+        } else {
+            let slots: std::collections::BTreeSet<&U256> =
+                x.storage.keys().chain(y.storage.keys()).collect();
+            let zero = U256::zero();
+            let (slot, got, want) = slots.into_iter().find_map(|slot| {
+                let got = x.storage.get(slot).unwrap_or(&zero);
+                let want = y.storage.get(slot).unwrap_or(&zero);
+                (got != want).then_some((slot, got, want))
+            })?;
+            format!(
+                "{at}: slot {} {engine} {}, interp {}",
+                min_hex(slot),
+                min_hex(got),
+                min_hex(want)
+            )
+        })
+    })
+}
+
+/// A disagreement of `engine` with the interpreter, as one line, when there is one.
 fn disagreement(
     program: &str,
     profile: Profile,
     engine: &str,
-    theirs: &Observed,
-    truth: &Observed,
-) -> String {
-    format!(
-        "{program} ({profile}): {engine} disagrees with the interpreter: {engine}: {}; interp: {}",
-        theirs.result_line(),
-        truth.result_line()
-    )
+    theirs: &Checked,
+    truth: &Checked,
+) -> Result<(), String> {
+    match difference(engine, theirs, truth) {
+        Some(d) => Err(format!(
+            "{program} ({profile}): {engine} disagrees with the interpreter: {d}"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Measures programs with one set of engines and settings, compiling and timing the
@@ -583,7 +723,7 @@ impl Session {
             profile,
             engines: timed,
             compile_ns,
-            observed: truth,
+            observed: truth.observed,
         })
     }
 }
@@ -596,17 +736,15 @@ fn revm_runner(
     program: &Program,
     profile: Profile,
     request: &Request,
-    truth: &Observed,
+    truth: &Checked,
 ) -> Result<(Runner, Option<Duration>), String> {
     let name = &program.name;
-    let (mut runner, observed) = super::revm::RevmRunner::new(profile, request)
+    let (mut runner, checked) = super::revm::RevmRunner::new(profile, request)
         .map_err(|e| format!("{name} ({profile}): {e}"))?;
-    if !observed.agrees_on_result(truth) {
-        return Err(disagreement(name, profile, "revm", &observed, truth));
-    }
+    disagreement(name, profile, "revm", &checked, truth)?;
     let start = Instant::now();
     runner
-        .check(&observed)
+        .check(&checked.observed)
         .map_err(|e| format!("{name} ({profile}): {e}"))?;
     Ok((Runner::Revm(Box::new(runner)), Some(start.elapsed())))
 }
@@ -616,7 +754,7 @@ fn revm_runner(
     program: &Program,
     _profile: Profile,
     _request: &Request,
-    _truth: &Observed,
+    _truth: &Checked,
 ) -> Result<(Runner, Option<Duration>), String> {
     Err(format!(
         "{}: timing revm needs a build with `--features revm`",

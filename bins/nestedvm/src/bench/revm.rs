@@ -1,7 +1,7 @@
 //! revm as a timed engine (cargo feature `revm`): the oracle's pre-state and transaction,
 //! revm's EVM built once, one `transact` per run.
 
-use super::measure::FORK;
+use super::measure::{has_pre_state, Checked, FORK};
 use crate::engines::{Oracle, ToolEngine};
 use crate::observed::Observed;
 use crate::oracle::hyvm_onchain::{self, HyvmRequest};
@@ -24,26 +24,33 @@ pub struct RevmRunner {
 impl RevmRunner {
     /// A runner of `request` in `profile` (in `hyvm`, through the deployed hypervisor), and
     /// the top frame's figures as the oracle reports them (its run under an inspector gives
-    /// the frame's gas).
-    pub fn new(profile: Profile, request: &Request) -> Result<(Self, Observed), String> {
-        let (prepared, outcome) = match ToolEngine::Revm.oracle(profile) {
+    /// the frame's gas), with the state after the call when `request` has a pre-state (as
+    /// [`OurRunner::check`](super::measure::OurRunner::check) dumps ours).
+    pub fn new(profile: Profile, request: &Request) -> Result<(Self, Checked), String> {
+        let (prepared, outcome, state) = match ToolEngine::Revm.oracle(profile) {
             Some(Oracle::Revm) => {
                 let req = OracleRequest::from_request(FORK, request);
-                (oracle_revm::prepare(&req)?, oracle_revm::run_revm(&req)?)
+                let (outcome, state) = oracle_revm::run_revm_with_state(&req)?;
+                let state = has_pre_state(request).then_some(state);
+                (oracle_revm::prepare(&req)?, outcome, state)
             }
             _ => {
                 let req = HyvmRequest::from_request(FORK, false, request);
-                (hyvm_onchain::prepare(&req)?, hyvm_onchain::run_hyvm(&req)?)
+                let outcome = hyvm_onchain::run_hyvm(&req)?;
+                (hyvm_onchain::prepare(&req)?, outcome, None)
             }
         };
-        let observed = Observed::from_oracle_outcome(&outcome, true);
+        let checked = Checked {
+            observed: Observed::from_oracle_outcome(&outcome, true),
+            state,
+        };
         let PreparedCall { db, cfg, block, tx } = prepared;
         let evm = Context::mainnet()
             .with_db(db)
             .with_cfg(cfg)
             .with_block(block)
             .build_mainnet();
-        Ok((RevmRunner { evm, tx }, observed))
+        Ok((RevmRunner { evm, tx }, checked))
     }
 
     /// Runs the transaction once and checks it against `observed` (the oracle's figures, as
