@@ -38,9 +38,20 @@ pub struct CacheKey {
 /// contracts.
 pub const DEFAULT_BYTE_BUDGET: usize = 256 << 20;
 
+/// The most shards a [`JitCache`] is split into.
+const MAX_SHARDS: usize = 16;
+/// The fewest entries a shard of a [`JitCache`] holds.
+const MIN_SHARD: usize = 16;
+
 /// A cache of compiled code, bounded in entries and in bytes.
+///
+/// Its entries are split into shards by key, each behind its own lock, so that threads
+/// running different codes seldom meet on one lock: each shard holds its share of the
+/// capacity and evicts on its own. The byte budget is the whole cache's.
 pub struct JitCache {
-    map: Mutex<Entries>,
+    shards: Box<[Mutex<Entries>]>,
+    /// Entries a shard holds before it evicts.
+    shard_capacity: usize,
     capacity: usize,
     byte_budget: usize,
     /// What the live entries made by this cache hold ([`Tiered::footprint`] each), entries
@@ -108,9 +119,14 @@ impl JitCache {
     /// A cache holding at most `capacity` compiled contracts and about
     /// [`DEFAULT_BYTE_BUDGET`] bytes.
     pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        // Shards of at least `MIN_SHARD` entries: a small cache is one shard, and evicts as
+        // one.
+        let shards = (capacity / MIN_SHARD).clamp(1, MAX_SHARDS);
         JitCache {
-            map: Mutex::new(Entries::default()),
-            capacity: capacity.max(1),
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            shard_capacity: capacity.div_ceil(shards),
+            capacity,
             byte_budget: DEFAULT_BYTE_BUDGET,
             held: Arc::new(AtomicUsize::new(0)),
             compiles: Arc::new(AtomicU64::new(0)),
@@ -164,9 +180,9 @@ impl JitCache {
         Ok(self.entry(key, spec, code.shared_code(), options))
     }
 
-    /// The entry under `key` whose code is `bytes`, made when there is none. The lock is held
-    /// only to look up and insert: a new entry is built, and evicted ones dropped, outside it,
-    /// so threads running distinct codes seldom wait for each other.
+    /// The entry under `key` whose code is `bytes`, made when there is none. The shard's lock
+    /// is held only to look up and insert: a new entry is built, and evicted ones dropped,
+    /// outside it, so threads running distinct codes seldom wait for each other.
     fn entry(
         &self,
         key: CacheKey,
@@ -174,33 +190,25 @@ impl JitCache {
         bytes: Arc<[u8]>,
         options: CompileOptions,
     ) -> Arc<Tiered> {
-        if let Some(hit) = Self::find(&self.lock(), &key, &bytes) {
+        let shard = &self.shards[self.shard_of(&key)];
+        if let Some(hit) = Self::find(&lock(shard), &key, &bytes) {
             return hit;
         }
         let made = Tiered::new(spec, bytes.clone(), options, self.compiles.clone());
         let needed = made.footprint();
         let mut evicted = Vec::new();
-        let mut entries = self.lock();
+        if self.held.load(Ordering::Relaxed) + needed > self.byte_budget {
+            self.make_room(needed, &mut evicted);
+        }
+        let mut entries = lock(shard);
         // Another thread may have made it meanwhile: there is one entry per code.
         if let Some(hit) = Self::find(&entries, &key, &bytes) {
             return hit;
         }
-        let room = |entries: &Entries| {
-            entries.count < self.capacity
-                && self.held.load(Ordering::Relaxed) + needed <= self.byte_budget
-        };
-        if !room(&entries) {
-            // Codes with nothing compiled go first: a stream of distinct cold codes must not
-            // push out a hot contract's native code. Dropping the map's handles frees each
-            // code once no runner holds it.
-            for list in entries.by_key.values_mut() {
-                evicted.extend(list.extract_if(.., |t| !t.has_native()));
-            }
-            entries.by_key.retain(|_, list| !list.is_empty());
-            entries.count = entries.by_key.values().map(Vec::len).sum();
-            if !room(&entries) {
-                evicted.extend(entries.by_key.drain().flat_map(|(_, list)| list));
-                entries.count = 0;
+        if entries.count >= self.shard_capacity {
+            Self::evict_cold(&mut entries, &mut evicted);
+            if entries.count >= self.shard_capacity {
+                Self::evict_all(&mut entries, &mut evicted);
             }
         }
         let tiered = Arc::new(made.counted_in(self.held.clone()));
@@ -209,6 +217,47 @@ impl JitCache {
         drop(entries);
         drop(evicted);
         tiered
+    }
+
+    /// Evicts until `needed` more bytes fit in the budget: codes with nothing compiled first,
+    /// in every shard, then everything. A stream of distinct cold codes must not push out a
+    /// hot contract's native code.
+    fn make_room(&self, needed: usize, evicted: &mut Vec<Arc<Tiered>>) {
+        let fits = || self.held.load(Ordering::Relaxed) + needed <= self.byte_budget;
+        for shard in &self.shards[..] {
+            Self::evict_cold(&mut lock(shard), evicted);
+        }
+        // An entry is counted until its last handle goes: those evicted so far first.
+        evicted.clear();
+        if fits() {
+            return;
+        }
+        for shard in &self.shards[..] {
+            Self::evict_all(&mut lock(shard), evicted);
+        }
+    }
+
+    /// Takes the entries of a shard with no native code out of it, into `evicted` (dropping
+    /// the map's handles frees each code once no runner holds it).
+    fn evict_cold(entries: &mut Entries, evicted: &mut Vec<Arc<Tiered>>) {
+        for list in entries.by_key.values_mut() {
+            evicted.extend(list.extract_if(.., |t| !t.has_native()));
+        }
+        entries.by_key.retain(|_, list| !list.is_empty());
+        entries.count = entries.by_key.values().map(Vec::len).sum();
+    }
+
+    /// Takes every entry of a shard out of it, into `evicted`.
+    fn evict_all(entries: &mut Entries, evicted: &mut Vec<Arc<Tiered>>) {
+        evicted.extend(entries.by_key.drain().flat_map(|(_, list)| list));
+        entries.count = 0;
+    }
+
+    /// The shard holding `key`.
+    fn shard_of(&self, key: &CacheKey) -> usize {
+        // The content hash is seeded and well mixed; its high bits pick the shard, as the
+        // map inside it uses the whole key.
+        ((key.content_hash >> 32) as usize) % self.shards.len()
     }
 
     /// The entry under `key` whose code is `bytes`, if there is one.
@@ -234,19 +283,19 @@ impl JitCache {
 
     /// Compiled contracts held.
     pub fn len(&self) -> usize {
-        self.lock().count
+        self.shards.iter().map(|shard| lock(shard).count).sum()
     }
 
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.map
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+fn lock(shard: &Mutex<Entries>) -> std::sync::MutexGuard<'_, Entries> {
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -308,5 +357,38 @@ mod tests {
         roomy.entry(key(1), spec, code(1), options);
         roomy.entry(key(2), spec, code(2), options);
         assert_eq!(roomy.len(), 2);
+    }
+
+    #[test]
+    fn a_large_cache_is_sharded_and_never_holds_more_than_its_capacity() {
+        let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
+        let options = CompileOptions::default();
+        let cache = JitCache::new(64);
+        assert_eq!(cache.shards.len(), 4);
+        let key = |n: u64| CacheKey {
+            // The high bits pick the shard, as a seeded hash's would.
+            content_hash: n.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            len: 8,
+            profile: spec.profile,
+            fork: spec.fork,
+            verifier: spec.verifier,
+            options,
+            host: TypeId::of::<()>(),
+        };
+        let mut most = 0;
+        let mut last = None;
+        for n in 0..1000u64 {
+            let code: Arc<[u8]> = Arc::from(n.to_be_bytes().to_vec());
+            let entry = cache.entry(key(n), spec, code.clone(), options);
+            assert_eq!(&entry.code()[..], &code[..]);
+            most = most.max(cache.len());
+            last = Some(entry);
+        }
+        assert!(most <= 64, "{most} entries held");
+        assert!(most > 48, "every shard filled before it evicted: {most}");
+        // The last code is still found, in its own shard.
+        let last_code: Arc<[u8]> = Arc::from(999u64.to_be_bytes().to_vec());
+        let again = cache.entry(key(999), spec, last_code, options);
+        assert!(Arc::ptr_eq(&again, &last.expect("an entry")));
     }
 }
