@@ -309,8 +309,10 @@ fn error_line(id: Option<&str>, error: &str) -> String {
 fn world_of(bytes: &[u8]) -> Option<String> {
     // Most lines name no world: they are told apart without parsing them here as well as on
     // the thread that answers them. A key spelt with escapes has a backslash.
-    if memchr::memmem::find(bytes, b"\"world\"").is_none() && memchr::memchr(b'\\', bytes).is_none()
-    {
+    // One searcher for every line: building it costs more than searching a short line.
+    static WORLD_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"world\""));
+    if WORLD_KEY.find(bytes).is_none() && memchr::memchr(b'\\', bytes).is_none() {
         return None;
     }
     let text = std::str::from_utf8(bytes).ok()?;
