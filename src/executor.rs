@@ -5,6 +5,7 @@
 
 use crate::engine::{Engine, JitConfig};
 use crate::precompiles::PrecompileSet;
+use crate::trace::{Enter, Exit, FrameKind, Tracer};
 use crate::world::{delegation_target, Checkpoint, World};
 use foldhash::HashMap;
 use nestedvm_interp::budget::ANALYSIS_BYTES_PER_CODE_BYTE;
@@ -12,6 +13,7 @@ use nestedvm_interp::frame::Gas;
 use nestedvm_interp::hyvm_gas;
 use nestedvm_interp::instructions::InstructionTable;
 use nestedvm_interp::memory::Memory;
+use nestedvm_interp::trace::{run_traced, StepTracer, StepView};
 use nestedvm_interp::{
     keccak256, run_frame, Address, Bytecode, CallContext, CallInputs, CallKind, CallOutcome,
     CreateInputs, CreateKind, Deadline, Fork, Frame, FrameAction, FrameResult, HaltReason, Profile,
@@ -227,6 +229,9 @@ pub struct Executor<'a> {
     ran_native: bool,
     /// Bytes held by the frames waiting for their callees (see [`held_by`]).
     suspended: u64,
+    /// What sees inside the run, when it is traced: then every frame is interpreted, one
+    /// instruction at a time.
+    tracer: Option<&'a mut dyn Tracer>,
 }
 
 /// Bytes `frame` makes the run hold: its memory, call data and return data, and the
@@ -267,7 +272,14 @@ impl<'a> Executor<'a> {
             jit,
             ran_native: false,
             suspended: 0,
+            tracer: None,
         }
+    }
+
+    /// The same executor reporting every step and frame of its runs to `tracer`.
+    pub fn with_tracer(mut self, tracer: &'a mut dyn Tracer) -> Self {
+        self.tracer = Some(tracer);
+        self
     }
 
     /// A `hyvm` frame running guest `code` for the hypervisor at `hypervisor`, its host
@@ -293,6 +305,22 @@ impl<'a> Executor<'a> {
     /// and where it stopped (the offset after its last instruction). The caller owns
     /// checkpointing and value transfer of the top frame.
     pub fn run(&mut self, top: Frame) -> (FrameResult, Memory, usize) {
+        if let Some(tracer) = self.tracer.as_deref_mut() {
+            // A guest's code is the hypervisor's call data.
+            let input = if top.spec.is_hyvm() {
+                top.code.code()
+            } else {
+                &top.input[..]
+            };
+            tracer.enter(&Enter {
+                kind: FrameKind::Call,
+                from: top.context.caller,
+                to: Some(top.context.address),
+                value: Some(top.context.value),
+                gas: top.gas.limit,
+                input,
+            });
+        }
         let top = Entry {
             frame: top,
             pending: Pending::Call(self.world.checkpoint()),
@@ -300,6 +328,15 @@ impl<'a> Executor<'a> {
             held: 0,
         };
         let (_, result, memory, pc) = self.drive(top);
+        if let Some(tracer) = self.tracer.as_deref_mut() {
+            tracer.exit(&Exit {
+                status: result.status,
+                reason: result.reason,
+                output: &result.output,
+                gas_used: result.gas.limit - result.gas.remaining,
+                created: None,
+            });
+        }
         (result, memory, pc)
     }
 
@@ -346,35 +383,58 @@ impl<'a> Executor<'a> {
                 &self.tables.evm
             };
             if matches!(current.native, Native::Unchecked) {
-                current.native = self.native_code(&current.frame);
+                current.native = if self.tracer.is_some() {
+                    Native::No
+                } else {
+                    self.native_code(&current.frame)
+                };
             }
             self.give_budget(&mut current.frame);
-            let action = match &current.native {
-                Native::Code(tiered) => run_frame_tiered(
-                    &mut current.frame,
-                    self.world,
-                    table,
-                    tiered,
-                    Tiering {
-                        hot: self.config.jit.hot_after,
-                        background: self.config.jit.background,
-                        baseline: self.config.jit.baseline,
-                    },
-                    &mut self.ran_native,
-                ),
-                _ => run_frame(&mut current.frame, self.world, table),
+            let action = match (&current.native, self.tracer.as_deref_mut()) {
+                (_, Some(tracer)) => {
+                    let depth = current.frame.context.depth + 1;
+                    let mut steps = Steps { tracer, depth };
+                    run_traced(&mut current.frame, self.world, table, &mut steps)
+                }
+                (native, None) => match native {
+                    Native::Code(tiered) => run_frame_tiered(
+                        &mut current.frame,
+                        self.world,
+                        table,
+                        tiered,
+                        Tiering {
+                            hot: self.config.jit.hot_after,
+                            background: self.config.jit.background,
+                            baseline: self.config.jit.baseline,
+                        },
+                        &mut self.ran_native,
+                    ),
+                    _ => run_frame(&mut current.frame, self.world, table),
+                },
             };
             match action {
                 FrameAction::Call(inputs) => {
+                    let gas = inputs.gas_limit;
+                    self.trace_call(&current.frame, &inputs);
                     match self.prepare_call(inputs, self.room_for_callee(&current.frame)) {
-                        Prepared::Done(outcome) => current.frame.resume_call(outcome),
+                        Prepared::Done(outcome) => {
+                            self.trace_exit(gas, &outcome, None, None);
+                            current.frame.resume_call(outcome)
+                        }
                         Prepared::Frame(child) => self.descend(&mut stack, &mut current, *child),
                     }
                 }
-                FrameAction::Create(inputs) => match self.prepare_create(inputs) {
-                    Prepared::Done(outcome) => current.frame.resume_create(outcome),
-                    Prepared::Frame(child) => self.descend(&mut stack, &mut current, *child),
-                },
+                FrameAction::Create(inputs) => {
+                    let gas = inputs.gas_limit;
+                    self.trace_create(&inputs);
+                    match self.prepare_create(inputs) {
+                        Prepared::Done(outcome) => {
+                            self.trace_exit(gas, &outcome, None, None);
+                            current.frame.resume_create(outcome)
+                        }
+                        Prepared::Frame(child) => self.descend(&mut stack, &mut current, *child),
+                    }
+                }
                 FrameAction::Return(result) => {
                     let Some(parent) = stack.pop() else {
                         let memory = std::mem::take(&mut current.frame.memory);
@@ -383,7 +443,35 @@ impl<'a> Executor<'a> {
                     self.suspended -= parent.held;
                     let finished = std::mem::replace(&mut current, parent);
                     let is_create = matches!(finished.pending, Pending::Create(..));
+                    // What the tree shows of a frame that ran: its halt reason, and a
+                    // create's deployed code and address, which its outcome does not carry.
+                    let traced = self.tracer.is_some().then(|| {
+                        let created = match finished.pending {
+                            Pending::Create(_, address) => Some(address),
+                            Pending::Call(_) => None,
+                        };
+                        (result.reason, result.output.clone(), created)
+                    });
+                    let gas = finished.frame.gas.limit;
                     let outcome = self.finish(finished.pending, result);
+                    if let Some((reason, output, created)) = traced {
+                        let reason = (outcome.status == Status::Halt).then_some(reason).flatten();
+                        let output = if is_create && outcome.status == Status::Success {
+                            output
+                        } else {
+                            outcome.output.clone()
+                        };
+                        let exit = Exit {
+                            status: outcome.status,
+                            reason,
+                            output: &output,
+                            gas_used: gas - outcome.gas_remaining.min(gas),
+                            created,
+                        };
+                        if let Some(tracer) = self.tracer.as_deref_mut() {
+                            tracer.exit(&exit);
+                        }
+                    }
                     if is_create {
                         current.frame.resume_create(outcome);
                     } else {
@@ -391,6 +479,65 @@ impl<'a> Executor<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// Tells the tracer a call starts.
+    fn trace_call(&mut self, caller: &Frame, inputs: &CallInputs) {
+        let Some(tracer) = self.tracer.as_deref_mut() else {
+            return;
+        };
+        let kind = match inputs.kind {
+            CallKind::Call => FrameKind::Call,
+            CallKind::StaticCall => FrameKind::StaticCall,
+            CallKind::DelegateCall => FrameKind::DelegateCall,
+            CallKind::CallCode => FrameKind::CallCode,
+        };
+        tracer.enter(&Enter {
+            kind,
+            from: caller.context.address,
+            to: Some(inputs.code_address),
+            value: inputs.transfers_value.then_some(inputs.value),
+            gas: inputs.gas_limit,
+            input: &inputs.input,
+        });
+    }
+
+    /// Tells the tracer a create starts.
+    fn trace_create(&mut self, inputs: &CreateInputs) {
+        let Some(tracer) = self.tracer.as_deref_mut() else {
+            return;
+        };
+        let kind = match inputs.kind {
+            CreateKind::Create => FrameKind::Create,
+            CreateKind::Create2 { .. } => FrameKind::Create2,
+        };
+        tracer.enter(&Enter {
+            kind,
+            from: inputs.caller,
+            to: None,
+            value: Some(inputs.value),
+            gas: inputs.gas_limit,
+            input: &inputs.init_code,
+        });
+    }
+
+    /// Tells the tracer a call or create answered without running a frame ended.
+    fn trace_exit(
+        &mut self,
+        gas: u64,
+        outcome: &CallOutcome,
+        reason: Option<HaltReason>,
+        created: Option<Address>,
+    ) {
+        if let Some(tracer) = self.tracer.as_deref_mut() {
+            tracer.exit(&Exit {
+                status: outcome.status,
+                reason,
+                output: &outcome.output,
+                gas_used: gas - outcome.gas_remaining.min(gas),
+                created: created.or(outcome.created),
+            });
         }
     }
 
@@ -708,6 +855,18 @@ fn context_of(inputs: &CallInputs) -> CallContext {
         value: inputs.value,
         is_static: inputs.is_static,
         depth: inputs.depth,
+    }
+}
+
+/// Hands a frame's steps to the run's tracer with the frame's depth.
+struct Steps<'t> {
+    tracer: &'t mut dyn Tracer,
+    depth: usize,
+}
+
+impl StepTracer for Steps<'_> {
+    fn step(&mut self, step: &StepView<'_>) {
+        self.tracer.step(self.depth, step);
     }
 }
 

@@ -47,6 +47,7 @@ pub mod run;
 pub mod signer;
 pub mod state;
 pub mod state_root;
+pub mod trace;
 pub mod transaction;
 pub mod world;
 

@@ -2,9 +2,11 @@
 //! readable summary.
 
 use crate::run::Outcome;
+use crate::trace::CallFrame;
 use crate::U256;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// The hex digits, lower case.
@@ -91,10 +93,39 @@ struct JsonOutcome<'a> {
     /// Only with `--dump`: a run without it prints the line it always did.
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<crate::state::StateJson<'a>>,
+    /// Only for a revert with data of at least 4 bytes ([`RevertReason`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revert_reason: Option<String>,
+    /// Only when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_trace: Option<&'a CallFrame>,
+    /// Only when asked for: the steps, an array already in JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<&'a RawValue>,
+    /// Only when steps were left out of `trace` for want of room.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    trace_truncated: bool,
+}
+
+/// What a traced run adds to its result ([`to_json_traced`], [`Text`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Traces<'a> {
+    /// The call tree.
+    pub call_trace: Option<&'a CallFrame>,
+    /// The EIP-3155 steps as a JSON array ([`crate::trace::Eip3155Lines::into_json`]).
+    pub steps: Option<&'a RawValue>,
+    /// Whether steps were left out of `steps` for want of room.
+    pub steps_truncated: bool,
 }
 
 /// The outcome as one line of JSON, in the documented key order.
 pub fn to_json(outcome: &Outcome) -> String {
+    to_json_traced(outcome, &Traces::default())
+}
+
+/// The outcome and what tracing it gave as one line of JSON: [`to_json`]'s keys, then
+/// `call_trace` and `trace` when given.
+pub fn to_json_traced(outcome: &Outcome, traces: &Traces<'_>) -> String {
     let json = JsonOutcome {
         status: outcome.status.name(),
         reason: outcome.reason.map(|r| r.name()),
@@ -114,6 +145,10 @@ pub fn to_json(outcome: &Outcome) -> String {
         storage: JsonStorage(&outcome.storage),
         engine: outcome.engine.name(),
         state: outcome.state.as_ref().map(crate::state::StateJson),
+        revert_reason: outcome.revert_reason().map(|r| r.to_string()),
+        call_trace: traces.call_trace,
+        trace: traces.steps,
+        trace_truncated: traces.steps_truncated,
     };
     serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
@@ -163,6 +198,9 @@ impl std::fmt::Display for Text<'_> {
                 let first = U256::from_big_endian(&outcome.output[..32]);
                 writeln!(s, "          first 32-byte word = {first}")?;
             }
+        }
+        if let Some(reason) = outcome.revert_reason() {
+            writeln!(s, "reverted: {reason}")?;
         }
         if outcome.logs.is_empty() {
             writeln!(s, "logs:     none")?;

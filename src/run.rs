@@ -7,6 +7,7 @@
 use crate::engine::{Engine, JitConfig};
 use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, JitState, Tables};
 use crate::precompiles::PrecompileSet;
+use crate::trace::Tracer;
 use crate::world::{Account, World};
 use nestedvm_interp::deadline::Armed;
 use nestedvm_interp::{
@@ -157,6 +158,15 @@ pub struct Outcome {
     pub state: Option<crate::state::State>,
 }
 
+impl Outcome {
+    /// The revert data decoded, when the run reverted with at least a selector's worth.
+    pub fn revert_reason(&self) -> Option<crate::trace::RevertReason> {
+        (self.status == Status::Revert)
+            .then(|| crate::trace::RevertReason::decode(&self.output))
+            .flatten()
+    }
+}
+
 /// Why a request cannot run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -276,6 +286,27 @@ impl Vm {
 
     /// Runs `request` in a fresh world built from it.
     pub fn run(&mut self, config: &Config, request: &Request) -> Result<Outcome, Error> {
+        self.run_with(config, request, None)
+    }
+
+    /// [`Vm::run`], reporting every step and frame to `tracer` (see [`crate::trace`]). The
+    /// run is interpreted, one instruction at a time, and ends as an untraced one does; with
+    /// [`Config::evm_gas`], the plain rerun behind `evm_gas_used` is not traced.
+    pub fn run_traced(
+        &mut self,
+        config: &Config,
+        request: &Request,
+        tracer: &mut dyn Tracer,
+    ) -> Result<Outcome, Error> {
+        self.run_with(config, request, Some(tracer))
+    }
+
+    fn run_with(
+        &mut self,
+        config: &Config,
+        request: &Request,
+        tracer: Option<&mut dyn Tracer>,
+    ) -> Result<Outcome, Error> {
         Self::validate(config, request)?;
         let mut world = self.spare.take().unwrap_or_default();
         world.reset(request.env.clone(), config.fork);
@@ -319,7 +350,7 @@ impl Vm {
         for (key, value) in &request.storage {
             world.set_storage(request.address, *key, *value);
         }
-        let mut outcome = self.execute(&mut world, config, request, Some(code));
+        let mut outcome = self.execute(&mut world, config, request, Some(code), tracer);
         if config.dump_state {
             outcome.state = Some(crate::state::dump(&world, hidden_account(config, request)));
         }
@@ -342,6 +373,27 @@ impl Vm {
         world: &mut World,
         config: &Config,
         request: &Request,
+    ) -> Result<Outcome, Error> {
+        self.run_on_with(world, config, request, None)
+    }
+
+    /// [`Vm::run_on`], traced as [`Vm::run_traced`] is.
+    pub fn run_on_traced(
+        &mut self,
+        world: &mut World,
+        config: &Config,
+        request: &Request,
+        tracer: &mut dyn Tracer,
+    ) -> Result<Outcome, Error> {
+        self.run_on_with(world, config, request, Some(tracer))
+    }
+
+    fn run_on_with(
+        &mut self,
+        world: &mut World,
+        config: &Config,
+        request: &Request,
+        tracer: Option<&mut dyn Tracer>,
     ) -> Result<Outcome, Error> {
         Self::validate(config, request)?;
         if world.account(&request.caller).is_none() {
@@ -371,7 +423,7 @@ impl Vm {
         for (key, value) in &request.storage {
             world.set_storage(request.address, *key, *value);
         }
-        let mut outcome = self.execute(world, config, request, Some(code));
+        let mut outcome = self.execute(world, config, request, Some(code), tracer);
         if config.dump_state {
             outcome.state = Some(crate::state::dump(world, hidden_account(config, request)));
         }
@@ -390,7 +442,7 @@ impl Vm {
         Self::validate(config, request)?;
         let code = (config.profile == Profile::Evm && request.code.is_empty())
             .then(|| self.codes.get(&world.code_of(&request.address)));
-        let mut outcome = self.execute(world, config, request, code);
+        let mut outcome = self.execute(world, config, request, code, None);
         if config.dump_state {
             outcome.state = Some(crate::state::dump(world, None));
         }
@@ -424,13 +476,14 @@ impl Vm {
         config: &Config,
         request: &Request,
         code: Option<Arc<Bytecode>>,
+        tracer: Option<&mut dyn Tracer>,
     ) -> Outcome {
         // Armed for both runs: the plain one counts against the same time.
         let armed = config.timeout.map(Armed::after);
         let deadline = armed.as_ref().map_or(Deadline::NEVER, Armed::deadline);
         let plain_world =
             (config.profile == Profile::Hyvm && config.evm_gas).then(|| world.clone());
-        let mut outcome = self.execute_once(world, config, request, code.clone(), deadline);
+        let mut outcome = self.execute_once(world, config, request, code.clone(), deadline, tracer);
         outcome.evm_gas_used = match plain_world {
             None if config.profile == Profile::Evm => Some(outcome.gas_used),
             None => None,
@@ -445,7 +498,8 @@ impl Vm {
                     memory_limit: config.memory_limit.saturating_sub(held),
                     ..*config
                 };
-                let plain = self.execute_once(&mut plain_world, &plain, request, code, deadline);
+                let plain =
+                    self.execute_once(&mut plain_world, &plain, request, code, deadline, None);
                 // A plain run stopped by a host limit (time or memory) has no figure to give.
                 let limited = matches!(
                     plain.reason,
@@ -466,6 +520,7 @@ impl Vm {
         request: &Request,
         code: Option<Arc<Bytecode>>,
         deadline: Deadline,
+        tracer: Option<&mut dyn Tracer>,
     ) -> Outcome {
         // `run` has set it already: a clone allocates when there are blob hashes.
         if world.env != request.env {
@@ -526,6 +581,9 @@ impl Vm {
         };
         let (codes, tables, jit) = self.executor_parts(config.fork, config.verifier);
         let mut executor = Executor::new(world, exec, codes, tables, jit);
+        if let Some(tracer) = tracer {
+            executor = executor.with_tracer(tracer);
+        }
         let code = code.unwrap_or_else(|| executor.bytecode(&request.code));
         let frame = match config.profile {
             Profile::Hyvm => {

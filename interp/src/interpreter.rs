@@ -451,7 +451,7 @@ unsafe fn ternary_at(top: *mut U256, f: fn(&U256, &U256, &U256) -> U256) {
 
 /// Runs one instruction with its own gas and stack checks; true when the frame stopped.
 #[inline(always)]
-fn step_checked<H: Host>(
+pub(crate) fn step_checked<H: Host>(
     frame: &mut Frame,
     host: &mut H,
     table: &InstructionTable<H>,
@@ -671,6 +671,54 @@ mod tests {
                 assert_eq!(
                     outcome(spec, &code, gas, run_frame),
                     outcome(spec, &code, gas, checked_steps),
+                    "{profile:?}, gas {gas}, code {}",
+                    crate::asm::disassemble(code.code())
+                );
+            }
+        }
+    }
+
+    /// Counts the steps a traced run reports and checks each one's gas against the next.
+    #[derive(Default)]
+    struct Steps {
+        count: usize,
+        next_gas: Option<u64>,
+    }
+
+    impl crate::trace::StepTracer for Steps {
+        fn step(&mut self, step: &crate::trace::StepView<'_>) {
+            if let Some(gas) = self.next_gas {
+                assert_eq!(step.gas, gas, "a step starts with what the last one left");
+            }
+            self.next_gas = step.gas.checked_sub(step.gas_cost);
+            self.count += 1;
+        }
+    }
+
+    fn traced(
+        frame: &mut Frame,
+        host: &mut Nothing,
+        table: &InstructionTable<Nothing>,
+    ) -> FrameAction {
+        let mut steps = Steps::default();
+        let action = crate::trace::run_traced(frame, host, table, &mut steps);
+        // A frame out of gas before its first instruction reports none.
+        assert!(steps.count > 0 || frame.gas.remaining == 0);
+        action
+    }
+
+    #[test]
+    fn traced_runs_end_as_untraced_runs() {
+        for seed in 1..=1500u64 {
+            let code = Arc::new(Bytecode::new(&program(
+                seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            )));
+            for profile in [Profile::Evm, Profile::Hyvm] {
+                let spec = Spec::get(profile, Fork::Osaka, false);
+                let gas = spec.startup_gas + seed * 37 % 20_000;
+                assert_eq!(
+                    outcome(spec, &code, gas, run_frame),
+                    outcome(spec, &code, gas, traced),
                     "{profile:?}, gas {gas}, code {}",
                     crate::asm::disassemble(code.code())
                 );

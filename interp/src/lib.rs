@@ -13,6 +13,7 @@
 //! - [`frame`]: one call frame's state and the requests it hands to the driver.
 //! - [`instructions`]: one function per opcode behind a table.
 //! - [`interpreter`]: the instruction loop.
+//! - [`trace`]: the same instructions one at a time, each reported (EIP-3155 traces).
 //! - [`asm`]: disassembler and assembler.
 //! - `keccak` (private, re-exported as [`keccak256`]) and `spare` (private: reuse of dropped
 //!   frame buffers).
@@ -111,6 +112,7 @@ pub mod opcode;
 mod spare;
 pub mod spec;
 pub mod stack;
+pub mod trace;
 pub mod word;
 
 pub use analysis::Bytecode;

@@ -15,6 +15,10 @@ pub(super) struct Parsed {
     pub(super) code: bool,
     /// `origin`, set after every field: `caller` sets the origin too, whatever the order.
     pub(super) origin: Option<Address>,
+    /// `trace`: the EIP-3155 steps in the result.
+    pub(super) trace: bool,
+    /// `call_trace`: the call tree in the result.
+    pub(super) call_trace: bool,
 }
 
 /// A field's parser: its JSON value (never `null`, which means the field is absent) into the
@@ -42,6 +46,10 @@ pub(super) const FIELDS: &[(&str, FieldParser)] = &[
     ("origin", field_origin),
     ("block", field_block),
     ("dump", field_dump),
+    ("trace", |p, v| flag("trace", v).map(|on| p.trace = on)),
+    ("call_trace", |p, v| {
+        flag("call_trace", v).map(|on| p.call_trace = on)
+    }),
 ];
 
 /// The JSON value of a field parsed whole, for the fields whose shape the state module
@@ -65,12 +73,17 @@ fn field_block(p: &mut Parsed, v: &RawValue) -> Result<(), String> {
 }
 
 fn field_dump(p: &mut Parsed, v: &RawValue) -> Result<(), String> {
-    p.config.dump_state = match v.get() {
-        "true" => true,
-        "false" => false,
-        _ => return Err("`dump` must be true or false".into()),
-    };
+    p.config.dump_state = flag("dump", v)?;
     Ok(())
+}
+
+/// A field that is `true` or `false`.
+fn flag(name: &str, v: &RawValue) -> Result<bool, String> {
+    match v.get() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("`{name}` must be true or false")),
+    }
 }
 
 fn field_code(p: &mut Parsed, v: &RawValue) -> Result<(), String> {

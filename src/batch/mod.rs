@@ -15,13 +15,19 @@ mod fields;
 mod line;
 mod serve;
 
+use crate::trace::{CallTracer, Eip3155Lines, Tracer};
 use crate::{output, Config, Profile, Request, Vm, World};
+use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use fields::{Fields, Parsed, FIELDS};
 pub use line::{read_line, read_line_into, Line, MAX_LINE_LEN};
 pub use serve::{serve, Served, StreamError, CHUNK_LINES, PENDING_BYTES, PENDING_LINES};
+
+/// The most bytes of steps a request's `"trace"` holds (64 MiB): past it the steps stop and
+/// the result says `"trace_truncated": true`.
+pub const MAX_TRACE_BYTES: usize = 64 << 20;
 
 /// The most worlds a batch keeps (128): the 129th name a batch meets is answered with an
 /// error, as is every request naming it.
@@ -179,6 +185,8 @@ impl Batch {
             request: self.request.clone(),
             code: false,
             origin: None,
+            trace: false,
+            call_trace: false,
         };
         for (name, value) in &fields.0 {
             let Some((_, parse)) = FIELDS.iter().find(|(known, _)| known == name) else {
@@ -200,6 +208,8 @@ impl Batch {
             mut request,
             code,
             origin,
+            trace,
+            call_trace,
         } = parsed;
         if let Some(origin) = origin {
             request.env.origin = origin;
@@ -211,21 +221,50 @@ impl Batch {
                     .into(),
             );
         }
-        let mut outcome = match world {
-            None => {
-                inject_panic(&request);
-                self.vm.run(&config, &request).map_err(|e| e.to_string())?
+        let mut steps = trace.then(|| Eip3155Lines::with_limit(MAX_TRACE_BYTES));
+        let mut calls = call_trace.then(CallTracer::new);
+        let mut outcome = {
+            let mut both;
+            let tracer: Option<&mut dyn Tracer> = match (&mut steps, &mut calls) {
+                (Some(steps), Some(calls)) => {
+                    both = (steps, calls);
+                    Some(&mut both)
+                }
+                (Some(steps), None) => Some(steps),
+                (None, Some(calls)) => Some(calls),
+                (None, None) => None,
+            };
+            match world {
+                None => {
+                    inject_panic(&request);
+                    match tracer {
+                        Some(tracer) => self.vm.run_traced(&config, &request, tracer),
+                        None => self.vm.run(&config, &request),
+                    }
+                    .map_err(|e| e.to_string())?
+                }
+                Some(name) if !admitted => {
+                    return Err(format!(
+                        "world `{name}`: the batch already keeps {MAX_WORLDS} worlds, the limit"
+                    ))
+                }
+                Some(name) => self.run_in_world(name, &config, &request, tracer)?,
             }
-            Some(name) if !admitted => {
-                return Err(format!(
-                    "world `{name}`: the batch already keeps {MAX_WORLDS} worlds, the limit"
-                ))
-            }
-            Some(name) => self.run_in_world(name, &config, &request)?,
         };
         // The line does not show memory: it need not be held while the line is written.
         outcome.memory = Vec::new();
-        Ok(output::to_json(&outcome))
+        let tree = calls.and_then(CallTracer::into_tree);
+        let truncated = steps.as_ref().is_some_and(Eip3155Lines::truncated);
+        let steps = steps
+            .map(|s| RawValue::from_string(s.into_json()))
+            .transpose()
+            .map_err(|e| format!("internal error writing the trace: {e}"))?;
+        let traces = output::Traces {
+            call_trace: tree.as_ref(),
+            steps: steps.as_deref(),
+            steps_truncated: truncated,
+        };
+        Ok(output::to_json_traced(&outcome, &traces))
     }
 
     /// Runs a request on the world `name`, made empty on its first request; the world is
@@ -235,6 +274,7 @@ impl Batch {
         name: String,
         config: &Config,
         request: &Request,
+        tracer: Option<&mut dyn Tracer>,
     ) -> Result<crate::Outcome, String> {
         let kept = self
             .worlds
@@ -257,7 +297,10 @@ impl Batch {
             }
         };
         inject_panic(request);
-        let outcome = self.vm.run_on(&mut world, config, request);
+        let outcome = match tracer {
+            Some(tracer) => self.vm.run_on_traced(&mut world, config, request, tracer),
+            None => self.vm.run_on(&mut world, config, request),
+        };
         let bytes = world.approx_bytes();
         let kept = if bytes > WORLD_BYTE_LIMIT {
             Kept::Full(bytes)

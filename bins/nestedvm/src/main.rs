@@ -10,6 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use nestedvm::interp::asm;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
 use nestedvm::parse::{parse_address, parse_duration, parse_hex, parse_u256, parse_u64};
+use nestedvm::trace::{CallTracer, Eip3155Writer, Tracer};
 use nestedvm::{output, Config, Engine, Fork, JitConfig, Profile, Request, Vm};
 use std::process::ExitCode;
 
@@ -175,6 +176,17 @@ pub struct RunArgs {
     /// running it.
     #[arg(long)]
     dump_asm: bool,
+    /// Write an EIP-3155 step trace (one JSON line per instruction, then a summary line) to
+    /// stderr; the traced run is interpreted. With --batch, use the request field `trace`.
+    #[arg(long, conflicts_with_all = ["dump_ir", "dump_asm", "batch"])]
+    trace: bool,
+    /// Write the step trace to this file instead of stderr.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["dump_ir", "dump_asm", "batch"])]
+    trace_file: Option<String>,
+    /// Add the call tree (geth's callTracer shape: every call, create and precompile, with
+    /// decoded revert reasons). With --batch, use the request field `call_trace`.
+    #[arg(long, conflicts_with_all = ["dump_ir", "dump_asm", "batch"])]
+    call_trace: bool,
     /// Read one JSON request per line on stdin, write one JSON result per line.
     #[arg(long, conflicts_with_all = ["dump_ir", "dump_asm"])]
     batch: bool,
@@ -379,14 +391,68 @@ fn run_fixture(args: &RunArgs, path: &str) -> Result<(), UsageError> {
     for call in calls {
         let mut request = call.request;
         block_flags(args, &mut request)?;
-        let mut outcome = vm
-            .run(&config, &request)
-            .map_err(|e| UsageError(format!("{}: {e}", call.name)))?;
-        outcome.memory = Vec::new();
-        if args.json {
-            println!("{}", output::to_json(&outcome));
-        } else {
-            println!("== {}\n{}", call.name, output::Text(&outcome));
+        if !args.json {
+            println!("== {}", call.name);
+        }
+        run_and_print(args, &mut vm, &config, &request)
+            .map_err(|e| UsageError(format!("{}: {}", call.name, e.0)))?;
+    }
+    Ok(())
+}
+
+/// Runs one request, traced as the flags ask, and prints its result.
+fn run_and_print(
+    args: &RunArgs,
+    vm: &mut Vm,
+    config: &Config,
+    request: &Request,
+) -> Result<(), UsageError> {
+    let steps_to = match (&args.trace_file, args.trace) {
+        (Some(path), _) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| UsageError(format!("--trace-file {path}: {e}")))?;
+            Some(Box::new(file) as Box<dyn std::io::Write>)
+        }
+        (None, true) => Some(Box::new(std::io::stderr()) as Box<dyn std::io::Write>),
+        (None, false) => None,
+    };
+    let mut steps = steps_to.map(|out| Eip3155Writer::new(std::io::BufWriter::new(out)));
+    let mut calls = args.call_trace.then(CallTracer::new);
+    let result = {
+        let mut both;
+        let tracer: Option<&mut dyn Tracer> = match (&mut steps, &mut calls) {
+            (Some(steps), Some(calls)) => {
+                both = (steps, calls);
+                Some(&mut both)
+            }
+            (Some(steps), None) => Some(steps),
+            (None, Some(calls)) => Some(calls),
+            (None, None) => None,
+        };
+        match tracer {
+            Some(tracer) => vm.run_traced(config, request, tracer),
+            None => vm.run(config, request),
+        }
+    };
+    let mut outcome = result.map_err(|e| UsageError(e.to_string()))?;
+    // Neither shape shows memory: it need not be held while they are written.
+    outcome.memory = Vec::new();
+    if let Some(steps) = steps {
+        steps
+            .finish(&outcome)
+            .map_err(|e| UsageError(format!("writing the trace: {e}")))?;
+    }
+    let tree = calls.and_then(CallTracer::into_tree);
+    if args.json {
+        let traces = output::Traces {
+            call_trace: tree.as_ref(),
+            ..output::Traces::default()
+        };
+        println!("{}", output::to_json_traced(&outcome, &traces));
+    } else {
+        println!("{}", output::Text(&outcome));
+        if let Some(tree) = &tree {
+            print!("calls:\n{}", nestedvm::trace::tree_text(tree));
         }
     }
     Ok(())
@@ -444,17 +510,7 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
         println!("{asm}");
         return Ok(());
     }
-    let mut outcome = Vm::new()
-        .run(&config, &request)
-        .map_err(|e| UsageError(e.to_string()))?;
-    // Neither shape shows memory: it need not be held while they are written.
-    outcome.memory = Vec::new();
-    if args.json {
-        println!("{}", output::to_json(&outcome));
-    } else {
-        println!("{}", output::Text(&outcome));
-    }
-    Ok(())
+    run_and_print(&args, &mut Vm::new(), &config, &request)
 }
 
 /// Ends the process quietly when its output pipe closes (`nestedvm run --dump-ir ... | head`),

@@ -1,0 +1,156 @@
+//! EIP-3155 step traces: one JSON object per instruction, as geth's `evm --json` writes them
+//! (`pc`, `op`, `gas`, `gasCost`, `memSize`, `stack`, `depth`, `returnData` when there is
+//! some, `refund`, `opName`, `error` when the step failed), and a summary line at the end.
+
+use super::{error_text, Tracer};
+use crate::output::Hex;
+use crate::Outcome;
+use nestedvm_interp::opcode;
+use nestedvm_interp::trace::{StepError, StepView};
+use nestedvm_interp::Status;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Appends `step`, at call depth `depth`, to `line` as one JSON object (no line break).
+pub fn write_step(line: &mut String, depth: usize, step: &StepView<'_>) {
+    // Formatting into a String cannot fail.
+    let _ = write!(
+        line,
+        "{{\"pc\":{},\"op\":{},\"gas\":\"{:#x}\",\"gasCost\":\"{:#x}\",\"memSize\":{},\"stack\":[",
+        step.pc, step.op, step.gas, step.gas_cost, step.mem_size
+    );
+    for (i, word) in step.stack.iter().enumerate() {
+        let comma = if i == 0 { "" } else { "," };
+        let _ = write!(line, "{comma}\"{word:#x}\"");
+    }
+    let _ = write!(line, "],\"depth\":{depth}");
+    if !step.return_data.is_empty() {
+        let _ = write!(line, ",\"returnData\":\"{}\"", Hex(step.return_data));
+    }
+    let _ = write!(line, ",\"refund\":{}", step.refund);
+    let name = opcode::info(step.op).map_or("INVALID", |info| info.name);
+    let _ = write!(line, ",\"opName\":\"{name}\"");
+    if let Some(error) = step.error {
+        let text = match error {
+            StepError::Revert => error_text(Status::Revert, None),
+            StepError::Halt(reason) => error_text(Status::Halt, Some(reason)),
+        };
+        let _ = write!(line, ",\"error\":\"{}\"", text.unwrap_or("halted"));
+    }
+    line.push('}');
+}
+
+/// The summary line that closes a trace: `{"output":…,"gasUsed":…}`, and `"error"` when the
+/// run failed (geth's wording).
+pub fn summary(outcome: &Outcome) -> String {
+    let mut line = format!(
+        "{{\"output\":\"{}\",\"gasUsed\":\"{:#x}\"",
+        Hex(&outcome.output),
+        outcome.gas_used
+    );
+    if let Some(error) = error_text(outcome.status, outcome.reason) {
+        let _ = write!(line, ",\"error\":\"{error}\"");
+    }
+    line.push('}');
+    line
+}
+
+/// Writes each step as a line of `W` as it runs (`run --trace`). The first write error is
+/// kept and nothing more is written.
+pub struct Eip3155Writer<W: Write> {
+    out: W,
+    line: String,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Eip3155Writer<W> {
+    /// Steps go to `out` (buffer it: a trace is many small lines).
+    pub fn new(out: W) -> Self {
+        Eip3155Writer {
+            out,
+            line: String::new(),
+            error: None,
+        }
+    }
+
+    /// Writes the summary line of `outcome`, flushes, and gives back the writer, or the
+    /// first error writing the trace.
+    pub fn finish(mut self, outcome: &Outcome) -> io::Result<W> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        writeln!(self.out, "{}", summary(outcome))?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> Tracer for Eip3155Writer<W> {
+    fn step(&mut self, depth: usize, step: &StepView<'_>) {
+        if self.error.is_some() {
+            return;
+        }
+        self.line.clear();
+        write_step(&mut self.line, depth, step);
+        self.line.push('\n');
+        if let Err(e) = self.out.write_all(self.line.as_bytes()) {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// Keeps the steps as the elements of a JSON array, up to a number of bytes (a batch
+/// result's `"trace"`): past it no more are kept and the trace says it was cut short.
+pub struct Eip3155Lines {
+    json: String,
+    limit: usize,
+    steps: u64,
+    truncated: bool,
+}
+
+impl Eip3155Lines {
+    /// Keeps at most about `limit` bytes of steps.
+    pub fn with_limit(limit: usize) -> Self {
+        Eip3155Lines {
+            json: String::from("["),
+            limit,
+            steps: 0,
+            truncated: false,
+        }
+    }
+
+    /// Whether steps were left out for want of room.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Steps kept.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The kept steps as a JSON array.
+    pub fn into_json(mut self) -> String {
+        self.json.push(']');
+        self.json
+    }
+}
+
+impl Tracer for Eip3155Lines {
+    fn step(&mut self, depth: usize, step: &StepView<'_>) {
+        if self.truncated {
+            return;
+        }
+        let mark = self.json.len();
+        if self.steps > 0 {
+            self.json.push(',');
+        }
+        write_step(&mut self.json, depth, step);
+        if self.json.len() > self.limit {
+            self.json.truncate(mark);
+            self.truncated = true;
+            return;
+        }
+        self.steps += 1;
+    }
+}
