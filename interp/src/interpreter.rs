@@ -658,8 +658,9 @@ mod tests {
         end_of_run(frame)
     }
 
+    /// The block runner, single checked steps and the traced loop end every run alike.
     #[test]
-    fn block_runs_match_checked_steps() {
+    fn block_runs_match_checked_and_traced_steps() {
         for seed in 1..=1500u64 {
             let code = Arc::new(Bytecode::new(&program(
                 seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
@@ -668,12 +669,15 @@ mod tests {
                 let spec = Spec::get(profile, Fork::Osaka, false);
                 // From too little for the start-up to enough for long loops.
                 let gas = spec.startup_gas + seed * 37 % 20_000;
-                assert_eq!(
-                    outcome(spec, &code, gas, run_frame),
-                    outcome(spec, &code, gas, checked_steps),
-                    "{profile:?}, gas {gas}, code {}",
-                    crate::asm::disassemble(code.code())
-                );
+                let blocks = outcome(spec, &code, gas, run_frame);
+                for runner in [checked_steps, traced] {
+                    assert_eq!(
+                        blocks,
+                        outcome(spec, &code, gas, runner),
+                        "{profile:?}, gas {gas}, code {}",
+                        crate::asm::disassemble(code.code())
+                    );
+                }
             }
         }
     }
@@ -705,24 +709,5 @@ mod tests {
         // A frame out of gas before its first instruction reports none.
         assert!(steps.count > 0 || frame.gas.remaining == 0);
         action
-    }
-
-    #[test]
-    fn traced_runs_end_as_untraced_runs() {
-        for seed in 1..=1500u64 {
-            let code = Arc::new(Bytecode::new(&program(
-                seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            )));
-            for profile in [Profile::Evm, Profile::Hyvm] {
-                let spec = Spec::get(profile, Fork::Osaka, false);
-                let gas = spec.startup_gas + seed * 37 % 20_000;
-                assert_eq!(
-                    outcome(spec, &code, gas, run_frame),
-                    outcome(spec, &code, gas, traced),
-                    "{profile:?}, gas {gas}, code {}",
-                    crate::asm::disassemble(code.code())
-                );
-            }
-        }
     }
 }

@@ -15,7 +15,7 @@ mod fields;
 mod line;
 mod serve;
 
-use crate::trace::{CallTracer, Eip3155Lines, Tracer};
+use crate::trace::{either, CallTracer, Eip3155Lines, Tracer};
 use crate::{output, Config, Profile, Request, Vm, World};
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
@@ -223,34 +223,20 @@ impl Batch {
         }
         let mut steps = trace.then(|| Eip3155Lines::with_limit(MAX_TRACE_BYTES));
         let mut calls = call_trace.then(CallTracer::new);
-        let mut outcome = {
-            let mut both;
-            let tracer: Option<&mut dyn Tracer> = match (&mut steps, &mut calls) {
-                (Some(steps), Some(calls)) => {
-                    both = (steps, calls);
-                    Some(&mut both)
+        let mut outcome = either(steps.as_mut(), calls.as_mut(), |tracer| match world {
+            None => {
+                inject_panic(&request);
+                match tracer {
+                    Some(tracer) => self.vm.run_traced(&config, &request, tracer),
+                    None => self.vm.run(&config, &request),
                 }
-                (Some(steps), None) => Some(steps),
-                (None, Some(calls)) => Some(calls),
-                (None, None) => None,
-            };
-            match world {
-                None => {
-                    inject_panic(&request);
-                    match tracer {
-                        Some(tracer) => self.vm.run_traced(&config, &request, tracer),
-                        None => self.vm.run(&config, &request),
-                    }
-                    .map_err(|e| e.to_string())?
-                }
-                Some(name) if !admitted => {
-                    return Err(format!(
-                        "world `{name}`: the batch already keeps {MAX_WORLDS} worlds, the limit"
-                    ))
-                }
-                Some(name) => self.run_in_world(name, &config, &request, tracer)?,
+                .map_err(|e| e.to_string())
             }
-        };
+            Some(name) if !admitted => Err(format!(
+                "world `{name}`: the batch already keeps {MAX_WORLDS} worlds, the limit"
+            )),
+            Some(name) => self.run_in_world(name, &config, &request, tracer),
+        })?;
         // The line does not show memory: it need not be held while the line is written.
         outcome.memory = Vec::new();
         let tree = calls.and_then(CallTracer::into_tree);

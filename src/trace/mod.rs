@@ -114,6 +114,21 @@ impl<A: Tracer + ?Sized, B: Tracer + ?Sized> Tracer for (&mut A, &mut B) {
     }
 }
 
+/// Calls `run` with a tracer made of whichever of `first` and `second` are given: both in
+/// turn, one, or `None`.
+pub fn either<A: Tracer, B: Tracer, R>(
+    first: Option<&mut A>,
+    second: Option<&mut B>,
+    run: impl FnOnce(Option<&mut dyn Tracer>) -> R,
+) -> R {
+    match (first, second) {
+        (Some(a), Some(b)) => run(Some(&mut (a, b))),
+        (Some(a), None) => run(Some(a)),
+        (None, Some(b)) => run(Some(b)),
+        (None, None) => run(None),
+    }
+}
+
 /// A tracer that records nothing.
 pub struct NoTracer;
 

@@ -10,7 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use nestedvm::interp::asm;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
 use nestedvm::parse::{parse_address, parse_duration, parse_hex, parse_u256, parse_u64};
-use nestedvm::trace::{CallTracer, Eip3155Writer, Tracer};
+use nestedvm::trace::{CallTracer, Eip3155Writer};
 use nestedvm::{output, Config, Engine, Fork, JitConfig, Profile, Request, Vm};
 use std::process::ExitCode;
 
@@ -418,22 +418,10 @@ fn run_and_print(
     };
     let mut steps = steps_to.map(|out| Eip3155Writer::new(std::io::BufWriter::new(out)));
     let mut calls = args.call_trace.then(CallTracer::new);
-    let result = {
-        let mut both;
-        let tracer: Option<&mut dyn Tracer> = match (&mut steps, &mut calls) {
-            (Some(steps), Some(calls)) => {
-                both = (steps, calls);
-                Some(&mut both)
-            }
-            (Some(steps), None) => Some(steps),
-            (None, Some(calls)) => Some(calls),
-            (None, None) => None,
-        };
-        match tracer {
-            Some(tracer) => vm.run_traced(config, request, tracer),
-            None => vm.run(config, request),
-        }
-    };
+    let result = nestedvm::trace::either(steps.as_mut(), calls.as_mut(), |tracer| match tracer {
+        Some(tracer) => vm.run_traced(config, request, tracer),
+        None => vm.run(config, request),
+    });
     let mut outcome = result.map_err(|e| UsageError(e.to_string()))?;
     // Neither shape shows memory: it need not be held while they are written.
     outcome.memory = Vec::new();
