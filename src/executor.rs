@@ -345,6 +345,16 @@ impl<'a> Executor<'a> {
     /// world reverted to before it unless it succeeded). The caller has checked depth 0,
     /// balance and nonce as a transaction's validation does.
     pub fn run_message(&mut self, message: Message) -> CallOutcome {
+        let gas = match &message {
+            Message::Call(inputs) => {
+                self.trace_call(inputs.caller, inputs);
+                inputs.gas_limit
+            }
+            Message::Create(inputs) => {
+                self.trace_create(inputs);
+                inputs.gas_limit
+            }
+        };
         let prepared = match message {
             Message::Call(inputs) => {
                 let room = self
@@ -356,10 +366,16 @@ impl<'a> Executor<'a> {
             Message::Create(inputs) => self.prepare_create(inputs),
         };
         match prepared {
-            Prepared::Done(outcome) => outcome,
+            Prepared::Done(outcome) => {
+                self.trace_exit(gas, &outcome, None, None);
+                outcome
+            }
             Prepared::Frame(top) => {
                 let (pending, result, _, _) = self.drive(*top);
-                self.finish(pending, result)
+                let traced = self.ran_for_trace(&pending, &result);
+                let outcome = self.finish(pending, result);
+                self.trace_ran(gas, traced, &outcome);
+                outcome
             }
         }
     }
@@ -415,7 +431,7 @@ impl<'a> Executor<'a> {
             match action {
                 FrameAction::Call(inputs) => {
                     let gas = inputs.gas_limit;
-                    self.trace_call(&current.frame, &inputs);
+                    self.trace_call(current.frame.context.address, &inputs);
                     match self.prepare_call(inputs, self.room_for_callee(&current.frame)) {
                         Prepared::Done(outcome) => {
                             self.trace_exit(gas, &outcome, None, None);
@@ -443,35 +459,10 @@ impl<'a> Executor<'a> {
                     self.suspended -= parent.held;
                     let finished = std::mem::replace(&mut current, parent);
                     let is_create = matches!(finished.pending, Pending::Create(..));
-                    // What the tree shows of a frame that ran: its halt reason, and a
-                    // create's deployed code and address, which its outcome does not carry.
-                    let traced = self.tracer.is_some().then(|| {
-                        let created = match finished.pending {
-                            Pending::Create(_, address) => Some(address),
-                            Pending::Call(_) => None,
-                        };
-                        (result.reason, result.output.clone(), created)
-                    });
+                    let traced = self.ran_for_trace(&finished.pending, &result);
                     let gas = finished.frame.gas.limit;
                     let outcome = self.finish(finished.pending, result);
-                    if let Some((reason, output, created)) = traced {
-                        let reason = (outcome.status == Status::Halt).then_some(reason).flatten();
-                        let output = if is_create && outcome.status == Status::Success {
-                            output
-                        } else {
-                            outcome.output.clone()
-                        };
-                        let exit = Exit {
-                            status: outcome.status,
-                            reason,
-                            output: &output,
-                            gas_used: gas - outcome.gas_remaining.min(gas),
-                            created,
-                        };
-                        if let Some(tracer) = self.tracer.as_deref_mut() {
-                            tracer.exit(&exit);
-                        }
-                    }
+                    self.trace_ran(gas, traced, &outcome);
                     if is_create {
                         current.frame.resume_create(outcome);
                     } else {
@@ -482,8 +473,8 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Tells the tracer a call starts.
-    fn trace_call(&mut self, caller: &Frame, inputs: &CallInputs) {
+    /// Tells the tracer a call made by `from`'s code starts.
+    fn trace_call(&mut self, from: Address, inputs: &CallInputs) {
         let Some(tracer) = self.tracer.as_deref_mut() else {
             return;
         };
@@ -495,7 +486,7 @@ impl<'a> Executor<'a> {
         };
         tracer.enter(&Enter {
             kind,
-            from: caller.context.address,
+            from,
             to: Some(inputs.code_address),
             value: inputs.transfers_value.then_some(inputs.value),
             gas: inputs.gas_limit,
@@ -519,6 +510,45 @@ impl<'a> Executor<'a> {
             value: Some(inputs.value),
             gas: inputs.gas_limit,
             input: &inputs.init_code,
+        });
+    }
+
+    /// What the call tree shows of a frame that ran and its outcome does not carry, taken
+    /// before [`Executor::finish`] consumes its result: its halt reason, its output (a
+    /// create's deployed code) and a create's address. `None` when nothing is traced.
+    fn ran_for_trace(
+        &self,
+        pending: &Pending,
+        result: &FrameResult,
+    ) -> Option<(Option<HaltReason>, Vec<u8>, Option<Address>)> {
+        self.tracer.as_ref()?;
+        let created = match pending {
+            Pending::Create(_, address) => Some(*address),
+            Pending::Call(_) => None,
+        };
+        Some((result.reason, result.output.clone(), created))
+    }
+
+    /// Tells the tracer a frame that ran, given `gas`, ended with `outcome`.
+    fn trace_ran(
+        &mut self,
+        gas: u64,
+        ran: Option<(Option<HaltReason>, Vec<u8>, Option<Address>)>,
+        outcome: &CallOutcome,
+    ) {
+        let (Some((reason, output, created)), Some(tracer)) = (ran, self.tracer.as_deref_mut())
+        else {
+            return;
+        };
+        // A create that failed to deposit its code halts with no reason of the frame's own.
+        let reason = (outcome.status == Status::Halt).then_some(reason).flatten();
+        let deployed = created.is_some() && outcome.status == Status::Success;
+        tracer.exit(&Exit {
+            status: outcome.status,
+            reason,
+            output: if deployed { &output } else { &outcome.output },
+            gas_used: gas - outcome.gas_remaining.min(gas),
+            created,
         });
     }
 

@@ -11,6 +11,7 @@ use crate::engine::{Engine, JitConfig};
 use crate::executor::{ExecConfig, Executor, Message};
 use crate::precompiles::PrecompileSet;
 use crate::run::Vm;
+use crate::trace::Tracer;
 use crate::world::{delegation_target, World};
 use nestedvm_interp::{
     Address, CallInputs, CallKind, CreateInputs, CreateKind, Deadline, Env, Fork, Log, Status,
@@ -539,6 +540,31 @@ impl Vm {
         block: &Block,
         tx: &Transaction,
     ) -> Result<Receipt, TxError> {
+        self.transact_with(world, fork, engine, block, tx, None)
+    }
+
+    /// [`Vm::transact`], reporting the message's steps and frames to `tracer` (an invalid
+    /// transaction reports nothing). The message is interpreted, as every traced run is.
+    pub fn transact_traced(
+        &mut self,
+        world: &mut World,
+        fork: Fork,
+        block: &Block,
+        tx: &Transaction,
+        tracer: &mut dyn Tracer,
+    ) -> Result<Receipt, TxError> {
+        self.transact_with(world, fork, Engine::Interpreter, block, tx, Some(tracer))
+    }
+
+    fn transact_with(
+        &mut self,
+        world: &mut World,
+        fork: Fork,
+        engine: Engine,
+        block: &Block,
+        tx: &Transaction,
+        tracer: Option<&mut dyn Tracer>,
+    ) -> Result<Receipt, TxError> {
         validate(world, fork, block, tx)?;
         let intrinsic = intrinsic_gas(fork, tx);
         world.env = env_of(fork, block, tx);
@@ -564,7 +590,11 @@ impl Vm {
             deadline: Deadline::NEVER,
         };
         let (codes, tables, jit) = self.executor_parts(fork, false);
-        let outcome = Executor::new(world, exec, codes, tables, jit).run_message(message);
+        let mut executor = Executor::new(world, exec, codes, tables, jit);
+        if let Some(tracer) = tracer {
+            executor = executor.with_tracer(tracer);
+        }
+        let outcome = executor.run_message(message);
         let frame_refund = if outcome.status == Status::Success {
             u64::try_from(outcome.refund).unwrap_or(0)
         } else {

@@ -43,12 +43,27 @@ pub fn write_step(line: &mut String, depth: usize, step: &StepView<'_>) {
 /// The summary line that closes a trace: `{"output":…,"gasUsed":…}`, and `"error"` when the
 /// run failed (geth's wording).
 pub fn summary(outcome: &Outcome) -> String {
+    summary_of(
+        &outcome.output,
+        outcome.gas_used,
+        outcome.status,
+        outcome.reason,
+    )
+}
+
+/// [`summary`] of a run that gave `output`, used `gas_used` and ended with `status`.
+pub fn summary_of(
+    output: &[u8],
+    gas_used: u64,
+    status: Status,
+    reason: Option<nestedvm_interp::HaltReason>,
+) -> String {
     let mut line = format!(
         "{{\"output\":\"{}\",\"gasUsed\":\"{:#x}\"",
-        Hex(&outcome.output),
-        outcome.gas_used
+        Hex(output),
+        gas_used
     );
-    if let Some(error) = error_text(outcome.status, outcome.reason) {
+    if let Some(error) = error_text(status, reason) {
         let _ = write!(line, ",\"error\":\"{error}\"");
     }
     line.push('}');
@@ -71,6 +86,15 @@ impl<W: Write> Eip3155Writer<W> {
             line: String::new(),
             error: None,
         }
+    }
+
+    /// Flushes and gives back the writer, or the first error writing the trace.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.out.flush()?;
+        Ok(self.out)
     }
 
     /// Writes the summary line of `outcome`, flushes, and gives back the writer, or the

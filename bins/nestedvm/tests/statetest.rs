@@ -44,7 +44,7 @@ fn only_error(path: &Path) -> String {
     let suite = Suite::load(&[path.to_path_buf()]).expect("loads");
     let mut errors = Vec::new();
     suite
-        .run(Engine::Auto, |r| errors.push(r.error.clone()))
+        .run(Engine::Auto, None, |r| errors.push(r.error.clone()))
         .expect("runs");
     assert_eq!(errors.len(), 1, "one vector");
     errors.remove(0).unwrap_or_default()
@@ -66,7 +66,7 @@ fn every_copied_fixture_passes_on(engine: Engine) {
     let suite = Suite::load(&[fixtures()]).expect("the fixtures load");
     let mut failures = Vec::new();
     let summary = suite
-        .run(engine, |r| {
+        .run(engine, None, |r| {
             if !r.passed() {
                 failures.push(r.to_string());
             }
@@ -98,7 +98,7 @@ fn a_wrong_expectation_is_reported_with_its_vector() {
     let suite = Suite::load(&[failing_fixture()]).expect("loads");
     let mut results = Vec::new();
     let summary = suite
-        .run(Engine::Interpreter, |r| results.push(r.clone()))
+        .run(Engine::Interpreter, None, |r| results.push(r.clone()))
         .expect("runs");
     assert_eq!((summary.passed, summary.failed), (0, 1));
     let error = results[0].error.as_deref().expect("a failure");
@@ -332,4 +332,59 @@ fn a_folder_linking_to_itself_is_walked_once() {
     let o = nestedvm(&[dir.to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "1 passed, 0 failed\n");
+}
+
+/// `statetest --trace` writes, per vector, the steps, a summary line and the post-state root
+/// on stderr, as goevmlab reads a client's trace, and passes the vectors it passed untraced.
+#[test]
+fn trace_writes_each_vectors_steps_summary_and_state_root() {
+    let dir = fixtures().join("Cancun/stEIP1153-transientStorage");
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("reads the folder")
+        .map(|e| e.expect("an entry").path())
+        .take(3)
+        .collect();
+    let suite = Suite::load(&files).expect("loads");
+    let mut vectors = Vec::new();
+    let mut traced = Vec::new();
+    let summary = suite
+        .run(Engine::Auto, Some(&mut traced), |r| {
+            vectors.push(r.passed())
+        })
+        .expect("writes");
+    assert_eq!(summary.failed, 0);
+    let text = String::from_utf8(traced).expect("UTF-8");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let roots = lines
+        .iter()
+        .filter(|l| l.get("stateRoot").is_some())
+        .count();
+    assert_eq!(roots, vectors.len(), "one state root per vector");
+    let summaries = lines.iter().filter(|l| l.get("gasUsed").is_some()).count();
+    assert_eq!(summaries, roots, "one summary per vector");
+    let steps = lines.iter().filter(|l| l.get("pc").is_some()).count();
+    assert!(steps > 3 * roots, "{steps} steps for {roots} vectors");
+    // Each vector's root is the state root its test expects (every vector passed).
+    let out = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+        .arg("statetest")
+        .arg("--trace")
+        .args(&files)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("{\"stateRoot\":\"0x"))
+            .count(),
+        roots
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{roots} passed, 0 failed")
+    );
 }

@@ -20,6 +20,10 @@ pub struct StatetestArgs {
     /// Print one JSON object per vector, one per line (the closing line goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Trace each vector on stderr, as goevmlab reads a client: the message's EIP-3155 steps
+    /// (interpreted), its summary line, then {"stateRoot":"0x…"}.
+    #[arg(long)]
+    trace: bool,
 }
 
 /// Runs the suite; exit code 0 when every vector passed, 1 otherwise.
@@ -31,9 +35,16 @@ pub fn statetest(args: StatetestArgs) -> Result<ExitCode, UsageError> {
         eprintln!("error: no vector ran: {}", skipped.describe());
         return Ok(ExitCode::from(1));
     }
-    let bar = progress_bar(suite.vector_count() as u64, "vectors");
+    // A progress bar would land in the middle of the trace.
+    let bar = if args.trace {
+        indicatif::ProgressBar::hidden()
+    } else {
+        progress_bar(suite.vector_count() as u64, "vectors")
+    };
+    let mut stderr = std::io::BufWriter::new(std::io::stderr());
+    let trace = args.trace.then_some(&mut stderr as &mut dyn std::io::Write);
     let summary = suite
-        .run(engine, |result| {
+        .run(engine, trace, |result| {
             bar.inc(1);
             if args.json {
                 bar.suspend(|| println!("{}", result.to_json()));

@@ -10,13 +10,15 @@ pub mod fixture;
 use fixture::{PostEntry, TestCase, TestFile};
 use nestedvm::authorization::Authorization;
 use nestedvm::engine::Engine;
-use nestedvm::run::{Error, Vm};
+use nestedvm::run::Vm;
 use nestedvm::signer::address_of_secret_key;
 use nestedvm::state_root::{logs_hash, state_root};
+use nestedvm::trace::eip3155::{summary_of, Eip3155Writer};
 use nestedvm::transaction::{Block, GasPrice, Transaction, TxError};
 use nestedvm::world::{Account, World};
 use nestedvm::{Env, Fork, U256};
 use std::fmt;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// A file or directory that could not be read, or a file that is not a state test.
@@ -260,14 +262,20 @@ impl Suite {
     }
 
     /// Runs every vector with `engine`, handing each result to `on_result` as it is known.
+    /// With `trace`, each vector's message is traced there as goevmlab reads a client's
+    /// trace: its EIP-3155 steps, the summary line, then `{"stateRoot":"0x…"}` (the steps are
+    /// interpreted whatever `engine` is).
     pub fn run(
         &self,
         engine: Engine,
+        mut trace: Option<&mut dyn Write>,
         mut on_result: impl FnMut(&VectorResult),
-    ) -> Result<Summary, Error> {
+    ) -> io::Result<Summary> {
         let mut vm = Vm::new();
         let mut summary = Summary::default();
         for (path, name, case, fork, entry) in self.vectors() {
+            let out = trace.as_mut().map(|t| &mut **t as &mut dyn Write);
+            let run = run_vector(&mut vm, engine, case, fork, entry, out)?;
             let result = VectorResult {
                 file: path.to_path_buf(),
                 name: name.to_string(),
@@ -275,7 +283,7 @@ impl Suite {
                 d: entry.indexes.data,
                 g: entry.indexes.gas,
                 v: entry.indexes.value,
-                error: run_vector(&mut vm, engine, case, fork, entry)?.err(),
+                error: run.err(),
             };
             if result.passed() {
                 summary.passed += 1;
@@ -387,14 +395,16 @@ fn transaction_of(case: &TestCase, entry: &PostEntry) -> Result<Transaction, Str
     })
 }
 
-/// Runs one vector: `Ok(Err(what differed))` for a failure, `Err` when the engine cannot run.
+/// Runs one vector: `Ok(Err(what differed))` for a failure, `Err` when its trace cannot be
+/// written.
 fn run_vector(
     vm: &mut Vm,
     engine: Engine,
     case: &TestCase,
     fork: Fork,
     entry: &PostEntry,
-) -> Result<Result<(), String>, Error> {
+    trace: Option<&mut dyn Write>,
+) -> io::Result<Result<(), String>> {
     let tx = match transaction_of(case, entry) {
         Ok(tx) => tx,
         Err(e) => return Ok(Err(e)),
@@ -412,10 +422,25 @@ fn run_vector(
         world.insert_account(address.0, acc);
     }
     let mut problems = Vec::new();
-    let logs = match (
-        vm.transact(&mut world, fork, engine, &block, &tx),
-        &entry.expect_exception,
-    ) {
+    let (receipt, trace) = match trace {
+        None => (vm.transact(&mut world, fork, engine, &block, &tx), None),
+        Some(out) => {
+            let mut steps = Eip3155Writer::new(out);
+            let receipt = vm.transact_traced(&mut world, fork, &block, &tx, &mut steps);
+            (receipt, Some(steps))
+        }
+    };
+    if let Some(steps) = trace {
+        let out = steps.into_inner()?;
+        let summary = match &receipt {
+            Ok(r) => summary_of(&r.output, r.gas_used, r.status, None),
+            Err(e) => format!("{{\"error\":{}}}", serde_json::Value::from(e.to_string())),
+        };
+        writeln!(out, "{summary}")
+            .and_then(|()| writeln!(out, "{{\"stateRoot\":\"{:?}\"}}", state_root(&world)))
+            .and_then(|()| out.flush())?;
+    }
+    let logs = match (receipt, &entry.expect_exception) {
         (Ok(receipt), None) => receipt.logs,
         (Ok(receipt), Some(expected)) => {
             problems.push(format!(
