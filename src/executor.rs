@@ -15,9 +15,9 @@ use nestedvm_interp::instructions::InstructionTable;
 use nestedvm_interp::memory::Memory;
 use nestedvm_interp::trace::{run_traced, StepTracer, StepView};
 use nestedvm_interp::{
-    keccak256, run_frame, Address, Bytecode, CallContext, CallInputs, CallKind, CallOutcome,
-    CreateInputs, CreateKind, Deadline, Fork, Frame, FrameAction, FrameResult, HaltReason, Profile,
-    Spec, Status, B256, CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
+    keccak256, run_frame, Address, Bytecode, CallContext, CallInputs, CallKind, CallOutcome, Cause,
+    CauseKind, CreateInputs, CreateKind, Deadline, Fork, Frame, FrameAction, FrameResult,
+    HaltReason, Profile, Spec, Status, B256, CALL_DEPTH_LIMIT, MAX_CODE_SIZE, U256,
 };
 use nestedvm_jit::{run_frame_tiered, JitCache, Tiered, Tiering};
 use std::sync::Arc;
@@ -335,6 +335,7 @@ impl<'a> Executor<'a> {
                 output: &result.output,
                 gas_used: result.gas.limit - result.gas.remaining,
                 created: None,
+                cause: result.cause,
             });
         }
         (result, memory, pc)
@@ -361,7 +362,7 @@ impl<'a> Executor<'a> {
                     .config
                     .memory_limit
                     .saturating_sub(self.world.held_bytes());
-                self.prepare_call(inputs, room)
+                self.prepare_call(inputs, room, 0)
             }
             Message::Create(inputs) => self.prepare_create(inputs),
         };
@@ -432,7 +433,8 @@ impl<'a> Executor<'a> {
                 FrameAction::Call(inputs) => {
                     let gas = inputs.gas_limit;
                     self.trace_call(current.frame.context.address, &inputs);
-                    match self.prepare_call(inputs, self.room_for_callee(&current.frame)) {
+                    let room = self.room_for_callee(&current.frame);
+                    match self.prepare_call(inputs, room, current.frame.calling_pc()) {
                         Prepared::Done(outcome) => {
                             self.trace_exit(gas, &outcome, None, None);
                             current.frame.resume_call(outcome)
@@ -549,6 +551,7 @@ impl<'a> Executor<'a> {
             output: if deployed { &output } else { &outcome.output },
             gas_used: gas - outcome.gas_remaining.min(gas),
             created,
+            cause: outcome.cause,
         });
     }
 
@@ -567,6 +570,7 @@ impl<'a> Executor<'a> {
                 output: &outcome.output,
                 gas_used: gas - outcome.gas_remaining.min(gas),
                 created: created.or(outcome.created),
+                cause: outcome.cause,
             });
         }
     }
@@ -643,11 +647,12 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// A callee that reverted after spending `used` gas, or ran out of gas before that.
-    fn failed_after(gas_limit: u64, used: u64) -> Prepared {
-        let (status, gas_remaining) = match gas_limit.checked_sub(used) {
-            Some(left) => (Status::Revert, left),
-            None => (Status::Halt, 0),
+    /// A callee the hypervisor refused (`cause`) after spending `used` gas: it reverts, or runs
+    /// out of gas before that (a halt, which has no cause).
+    fn refused_after(gas_limit: u64, used: u64, cause: Cause) -> Prepared {
+        let (status, gas_remaining, cause) = match gas_limit.checked_sub(used) {
+            Some(left) => (Status::Revert, left, Some(cause)),
+            None => (Status::Halt, 0, None),
         };
         Prepared::Done(CallOutcome {
             status,
@@ -655,6 +660,7 @@ impl<'a> Executor<'a> {
             gas_remaining,
             refund: 0,
             created: None,
+            cause,
         })
     }
 
@@ -668,6 +674,7 @@ impl<'a> Executor<'a> {
             gas_remaining: 0,
             refund: 0,
             created: None,
+            cause: None,
         })
     }
 
@@ -678,11 +685,13 @@ impl<'a> Executor<'a> {
             gas_remaining: gas_limit,
             refund: 0,
             created: None,
+            cause: None,
         })
     }
 
-    /// Prepares a call, `room` bytes of the run's budget left for it.
-    fn prepare_call(&mut self, inputs: CallInputs, room: u64) -> Prepared {
+    /// Prepares a call, `room` bytes of the run's budget left for it, made by the instruction
+    /// at `caller_pc` (0 for a transaction's message, which no code makes).
+    fn prepare_call(&mut self, inputs: CallInputs, room: u64, caller_pc: usize) -> Prepared {
         if inputs.depth > CALL_DEPTH_LIMIT {
             return Self::refused(inputs.gas_limit);
         }
@@ -704,7 +713,11 @@ impl<'a> Executor<'a> {
                 // having spent a little gas. Under DELEGATECALL or CALLCODE it runs in the
                 // caller's context.
                 self.world.revert_to(cp);
-                return Self::failed_after(inputs.gas_limit, hyvm_gas::DIRECT_CALL);
+                let cause = Cause {
+                    pc: caller_pc,
+                    kind: CauseKind::DirectCall,
+                };
+                return Self::refused_after(inputs.gas_limit, hyvm_gas::DIRECT_CALL, cause);
             }
             let spec = Spec::get(Profile::Hyvm, self.config.fork, self.config.verifier);
             // Guest code is the call's input, as long as the memory the caller paid for: its
@@ -746,6 +759,7 @@ impl<'a> Executor<'a> {
                 gas_remaining: inputs.gas_limit - out.gas_used.min(inputs.gas_limit),
                 refund: 0,
                 created: None,
+                cause: None,
             });
         }
         let (mut code, mut hash) = self.world.code_and_hash(&inputs.code_address);
@@ -759,6 +773,7 @@ impl<'a> Executor<'a> {
                 gas_remaining: inputs.gas_limit,
                 refund: 0,
                 created: None,
+                cause: None,
             });
         }
         let spec = Spec::get(Profile::Evm, self.config.fork, false);
@@ -783,6 +798,7 @@ impl<'a> Executor<'a> {
             gas_remaining: result.gas.remaining,
             refund: result.gas.refund,
             created: None,
+            cause: result.cause,
         }
     }
 
@@ -812,6 +828,7 @@ impl<'a> Executor<'a> {
                 gas_remaining: 0,
                 refund: 0,
                 created: None,
+                cause: None,
             });
         }
         self.world.mark_created(address);
@@ -850,6 +867,7 @@ impl<'a> Executor<'a> {
                 gas_remaining: gas.remaining,
                 refund: 0,
                 created: None,
+                cause: result.cause,
             };
         }
         let code = result.output;
@@ -865,6 +883,7 @@ impl<'a> Executor<'a> {
                 gas_remaining: 0,
                 refund: 0,
                 created: None,
+                cause: None,
             };
         }
         self.world.set_code(address, code);
@@ -874,6 +893,7 @@ impl<'a> Executor<'a> {
             gas_remaining: gas.remaining,
             refund: gas.refund,
             created: Some(address),
+            cause: None,
         }
     }
 }
@@ -957,6 +977,83 @@ pub fn gas_report(result: &FrameResult) -> (u64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused callee's cause rides on its call's outcome (for the call tree). A direct call
+    /// has no frame of its own, so its cause is decided here, with the pc of the calling
+    /// instruction; the engines only hand the call over, so the driver alone is tested.
+    #[test]
+    fn refused_calls_carry_their_cause_to_the_caller() {
+        let hypervisor = crate::DEFAULT_HYPERVISOR;
+        let mut world = World::default();
+        let config = ExecConfig {
+            fork: Fork::Osaka,
+            verifier: false,
+            hypervisor: Some(hypervisor),
+            engine: Engine::Interpreter,
+            jit: JitConfig::default(),
+            memory_limit: nestedvm_interp::memory::MEMORY_LIMIT,
+            deadline: Deadline::NEVER,
+        };
+        let (mut codes, tables, mut jit) = (
+            CodeCache::default(),
+            Tables::new(Fork::Osaka, false),
+            JitState::default(),
+        );
+        let mut executor = Executor::new(&mut world, config, &mut codes, &tables, &mut jit);
+        let call = |kind, gas_limit| CallInputs {
+            kind,
+            code_address: hypervisor,
+            address: hypervisor,
+            caller: Address::from_low_u64_be(0xc0de),
+            value: U256::zero(),
+            transfers_value: kind == CallKind::Call,
+            input: vec![0x00],
+            gas_limit,
+            is_static: kind == CallKind::StaticCall,
+            depth: 1,
+        };
+        for kind in [CallKind::Call, CallKind::StaticCall] {
+            let Prepared::Done(outcome) = executor.prepare_call(call(kind, 1000), u64::MAX, 7)
+            else {
+                panic!("{kind:?}: the hypervisor ran a frame");
+            };
+            let cause = Cause {
+                pc: 7,
+                kind: CauseKind::DirectCall,
+            };
+            assert_eq!(
+                (outcome.status, outcome.output.len()),
+                (Status::Revert, 0),
+                "{kind:?}"
+            );
+            assert_eq!(
+                (outcome.gas_remaining, outcome.cause),
+                (1000 - hyvm_gas::DIRECT_CALL, Some(cause)),
+                "{kind:?}"
+            );
+            // Too little gas for the start-up's check: out of gas, a halt, which has no cause.
+            let Prepared::Done(outcome) = executor.prepare_call(call(kind, 100), u64::MAX, 7)
+            else {
+                panic!("{kind:?}: the hypervisor ran a frame");
+            };
+            assert_eq!((outcome.status, outcome.cause), (Status::Halt, None));
+        }
+        // A callee frame the hypervisor refused (a nested guest) hands its cause to its call.
+        let cause = Cause {
+            pc: 2,
+            kind: CauseKind::BadJump { to: U256::from(5) },
+        };
+        let refused = FrameResult {
+            status: Status::Revert,
+            reason: None,
+            output: Vec::new(),
+            gas: Gas::new(1000),
+            cause: Some(cause),
+        };
+        let cp = executor.world.checkpoint();
+        let outcome = executor.finish(Pending::Call(cp), refused);
+        assert_eq!((outcome.gas_remaining, outcome.cause), (1000, Some(cause)));
+    }
 
     #[test]
     fn create_addresses_match_known_values() {

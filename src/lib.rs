@@ -53,7 +53,9 @@ pub mod world;
 
 pub use engine::{Engine, JitConfig};
 pub use nestedvm_interp as interp;
-pub use nestedvm_interp::{Address, Env, Fork, HaltReason, Log, Profile, Status, B256, U256};
+pub use nestedvm_interp::{
+    Address, Cause, CauseKind, Env, Fork, HaltReason, Log, Profile, Status, B256, U256,
+};
 pub use nestedvm_jit as jit;
 pub use run::{Config, Error, Outcome, Request, Vm, DEFAULT_HYPERVISOR, MAX_CODE_LEN};
 pub use state::{AccountState, State};

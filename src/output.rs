@@ -3,7 +3,7 @@
 
 use crate::run::Outcome;
 use crate::trace::CallFrame;
-use crate::U256;
+use crate::{Cause, CauseKind, U256};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -96,6 +96,10 @@ struct JsonOutcome<'a> {
     /// Only for a revert with data of at least 4 bytes ([`RevertReason`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     revert_reason: Option<String>,
+    /// Only when the hypervisor itself reverted the run (`hyvm`): every other line stays as it
+    /// was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<JsonCause>,
     /// Only when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     call_trace: Option<&'a CallFrame>,
@@ -105,6 +109,34 @@ struct JsonOutcome<'a> {
     /// Only when steps were left out of `trace` for want of room.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     trace_truncated: bool,
+}
+
+/// A [`Cause`] in JSON: `kind` and `pc`, then what that kind adds (`to` for a bad jump, as
+/// minimal hex since a destination may be any word; `opcode` for a refused opcode).
+#[derive(Serialize)]
+pub(crate) struct JsonCause {
+    kind: &'static str,
+    pc: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    opcode: Option<String>,
+}
+
+impl JsonCause {
+    pub(crate) fn new(cause: &Cause) -> Self {
+        let (to, opcode) = match cause.kind {
+            CauseKind::BadJump { to } => (Some(min_hex(&to)), None),
+            CauseKind::RefusedOpcode { opcode } => (None, Some(format!("{opcode:#04x}"))),
+            _ => (None, None),
+        };
+        JsonCause {
+            kind: cause.kind.name(),
+            pc: cause.pc,
+            to,
+            opcode,
+        }
+    }
 }
 
 /// What a traced run adds to its result ([`to_json_traced`], [`Text`]).
@@ -146,6 +178,7 @@ pub fn to_json_traced(outcome: &Outcome, traces: &Traces<'_>) -> String {
         engine: outcome.engine.name(),
         state: outcome.state.as_ref().map(crate::state::StateJson),
         revert_reason: outcome.revert_reason().map(|r| r.to_string()),
+        cause: outcome.cause.as_ref().map(JsonCause::new),
         call_trace: traces.call_trace,
         trace: traces.steps,
         trace_truncated: traces.steps_truncated,
@@ -201,6 +234,9 @@ impl std::fmt::Display for Text<'_> {
         }
         if let Some(reason) = outcome.revert_reason() {
             writeln!(s, "reverted: {reason}")?;
+        }
+        if let Some(cause) = &outcome.cause {
+            writeln!(s, "cause:    {cause}")?;
         }
         if outcome.logs.is_empty() {
             writeln!(s, "logs:     none")?;

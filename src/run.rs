@@ -150,6 +150,11 @@ pub struct Outcome {
     /// Where the top frame stopped: the offset just past its last instruction (0 when it
     /// never ran).
     pub pc: usize,
+    /// In `hyvm`, why the hypervisor itself reverted the top frame (a bad jump, a refused
+    /// opcode, a verifier-build guard): `status` and `output` stay as on chain (revert, empty),
+    /// this says which refusal it was. `None` for every other end, including a frame that
+    /// goes on after a call the hypervisor refused (docs/hyvm.md).
+    pub cause: Option<nestedvm_interp::Cause>,
     /// With [`Config::dump_state`], the state after the call: every account of the
     /// pre-state or made by the call, as it is after the call (as it was before, after a
     /// revert or halt); self-destructed accounts are absent. [`Vm::run`] leaves out the
@@ -555,6 +560,7 @@ impl Vm {
                 engine: Engine::Interpreter,
                 memory: Vec::new(),
                 pc: 0,
+                cause: None,
                 state: None,
             };
         }
@@ -617,6 +623,7 @@ impl Vm {
             engine,
             memory: memory.into_bytes(),
             pc,
+            cause: result.cause,
             state: None,
         }
     }

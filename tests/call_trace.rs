@@ -376,3 +376,37 @@ fn steps_past_the_limit_are_left_out_and_said_to_be() {
     assert_eq!(array.len() as u64, kept);
     assert!(kept > 10 && kept < 100, "{kept} steps in 4 KiB");
 }
+
+#[test]
+fn the_hypervisors_causes_are_in_the_tree() {
+    // A CALL to the hypervisor itself fails on chain (the guest gets 0 and goes on), then a
+    // bad jump reverts the guest.
+    let hypervisor = nestedvm::DEFAULT_HYPERVISOR;
+    let source = format!(
+        "PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 PUSH20 {:#x} GAS CALL POP PUSH1 0xff JUMP",
+        U256::from_big_endian(hypervisor.as_bytes())
+    );
+    let mut request = Request::new(assemble(&source).expect("assembles"));
+    request.gas = 1_000_000;
+    let mut calls = CallTracer::new();
+    let outcome = Vm::new()
+        .run_traced(&Config::default(), &request, &mut calls)
+        .expect("runs");
+    assert_eq!(outcome.status, Status::Revert);
+    let root = calls.into_tree().expect("a tree");
+    assert_eq!(
+        root.cause, outcome.cause,
+        "the top frame's cause is the outcome's"
+    );
+    assert_eq!(root.cause.map(|c| c.kind.name()), Some("bad_jump"));
+    let [call] = &root.calls[..] else {
+        panic!("one call: {root:?}")
+    };
+    assert_eq!(call.to, Some(hypervisor));
+    assert_eq!(call.cause.map(|c| c.kind.name()), Some("direct_call"));
+    let json = serde_json::to_value(&root).expect("serializes");
+    assert_eq!(json["cause"]["kind"], "bad_jump");
+    assert_eq!(json["calls"][0]["cause"]["kind"], "direct_call");
+    let text = tree_text(&root);
+    assert!(text.lines().all(|l| l.contains("[hypervisor: ")), "{text}");
+}

@@ -1,45 +1,17 @@
 //! The JIT against the interpreter, the truth: every program the other tests run, and
 //! generated ones, through both engines under both dynamic-jump policies, both Cranelift optimization
 //! levels and the baseline tier, in both profiles. Status, halt reason, output, gas used, refund, logs, storage,
-//! host memory at the end, the halting pc and the plain-contract gas must be equal.
+//! host memory at the end, the halting pc, the hypervisor's cause and the plain-contract gas
+//! must be equal.
 
 mod common;
 
 use common::gen::{program, world_accounts, Choices, Rng};
 use common::vmfixture::load_all;
+use common::{jit_configs, tiered};
 use nestedvm::engine::JitConfig;
-use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
 use nestedvm::{Config, Engine, Fork, Outcome, Profile, Request, Vm, U256};
 use std::path::Path;
-
-/// The JIT configurations checked against the interpreter.
-fn jit_configs() -> Vec<(&'static str, JitConfig)> {
-    let with = |opt_level, dynamic_jumps| JitConfig {
-        options: CompileOptions {
-            opt_level,
-            dynamic_jumps,
-            ..CompileOptions::default()
-        },
-        hot_after: 0,
-        background: false,
-        baseline: false,
-    };
-    let mut configs = vec![
-        ("jit", with(OptLevel::Speed, DynamicJumps::Interpreter)),
-        ("jit-table", with(OptLevel::Speed, DynamicJumps::JumpTable)),
-        (
-            "jit-O0-table",
-            with(OptLevel::None, DynamicJumps::JumpTable),
-        ),
-    ];
-    if nestedvm::jit::baseline::AVAILABLE {
-        configs.push((
-            "baseline",
-            with(OptLevel::Baseline, DynamicJumps::JumpTable),
-        ));
-    }
-    configs
-}
 
 fn config(profile: Profile, fork: Fork, engine: Engine, jit: JitConfig) -> Config {
     Config {
@@ -71,6 +43,7 @@ fn differences(a: &Outcome, b: &Outcome) -> Vec<String> {
     field!(storage);
     field!(evm_gas_used);
     field!(pc);
+    field!(cause);
     if a.memory != b.memory {
         d.push(format!(
             "memory differs ({} vs {} bytes)",
@@ -119,16 +92,10 @@ fn compare(profile: Profile, fork: Fork, req: &Request) -> Result<Outcome, Strin
     // baseline code, from the first tier-up on) and units compiled from parts of the code
     // (it may also never get hot).
     for baseline in [false, true] {
-        let tiered = JitConfig {
-            hot_after: 2,
-            background: false,
-            baseline,
-            ..JitConfig::default()
-        };
         agreeing(
             &format!("tiered (baseline {baseline})"),
             Engine::Auto,
-            tiered,
+            tiered(baseline),
         )?;
     }
     Ok(truth)

@@ -3,6 +3,7 @@
 //! keeps the frames and resumes the caller with the callee's outcome.
 
 use crate::analysis::Bytecode;
+use crate::cause::{Cause, CauseKind};
 use crate::memory::Memory;
 use crate::spec::Spec;
 use crate::stack::Stack;
@@ -230,6 +231,9 @@ pub struct FrameResult {
     pub output: Vec<u8>,
     /// Gas at the end (remaining is 0 after a halt; refund is 0 unless success).
     pub gas: Gas,
+    /// Why the hypervisor reverted the frame, when it did rather than the guest
+    /// ([`Frame::refuse`]).
+    pub cause: Option<Cause>,
 }
 
 /// What a frame hands to the driver when it stops running.
@@ -256,6 +260,9 @@ pub struct CallOutcome {
     pub refund: i64,
     /// For a successful create, the new account.
     pub created: Option<Address>,
+    /// Why the hypervisor reverted the callee, when it did: a guest's refusal, or a call to
+    /// the hypervisor itself. The caller's semantics never read it; it is for reports.
+    pub cause: Option<Cause>,
 }
 
 /// Where the verifier build's call guard stands for the instruction at `pc`.
@@ -341,6 +348,19 @@ impl Frame {
     /// Ends the frame with `status` and `output`.
     #[inline]
     pub fn finish(&mut self, status: Status, output: Vec<u8>) {
+        self.end(status, output, None);
+    }
+
+    /// Ends the frame as the hypervisor does when it refuses the instruction at `pc` (`hyvm`):
+    /// `revert(0,0)` with the rest of the gas kept, exactly as on chain, and `kind` recorded
+    /// as the result's [`Cause`]. Only refusals come here, so nothing else pays for it.
+    #[cold]
+    pub fn refuse(&mut self, pc: usize, kind: CauseKind) {
+        self.end(Status::Revert, Vec::new(), Some(Cause { pc, kind }));
+    }
+
+    #[inline]
+    fn end(&mut self, status: Status, output: Vec<u8>, cause: Option<Cause>) {
         let mut gas = self.gas;
         if status != Status::Success {
             gas.refund = 0;
@@ -350,6 +370,7 @@ impl Frame {
             reason: None,
             output,
             gas,
+            cause,
         }));
     }
 
@@ -363,7 +384,18 @@ impl Frame {
             reason: Some(reason),
             output: Vec::new(),
             gas: self.gas,
+            cause: None,
         }));
+    }
+
+    /// Offset of the instruction whose call or create the frame waits on. A call instruction
+    /// has moved past itself; the verifier build's call guard has stepped back onto the
+    /// guarded instruction, which runs again once the verifier answers.
+    pub fn calling_pc(&self) -> usize {
+        match self.guard {
+            Guard::AwaitingVerdict => self.pc,
+            Guard::None | Guard::Approved => self.pc.saturating_sub(1),
+        }
     }
 
     /// Resumes after a call: writes its output to the pending return range, pushes the success
@@ -382,11 +414,18 @@ impl Frame {
             // call goes ahead (the instruction is dispatched again) or the frame reverts.
             self.return_data = outcome.output;
             self.action = None;
-            if crate::hyvm::verdict(self, outcome.status == Status::Success) {
+            let succeeded = outcome.status == Status::Success;
+            if crate::hyvm::verdict(self, succeeded) {
                 self.guard = Guard::Approved;
             } else {
                 self.guard = Guard::None;
-                self.finish(Status::Revert, Vec::new());
+                // The guard stepped back onto the guarded instruction before asking.
+                let kind = if succeeded {
+                    CauseKind::CallRefused
+                } else {
+                    CauseKind::VerifierFailed
+                };
+                self.refuse(self.pc, kind);
             }
             return;
         }

@@ -8,7 +8,8 @@
 //! (its offsets are masked to 160 bits and moved past it), but the verifier's answer lands at
 //! 0x220 over what was there, which the call guard then reads.
 
-use crate::frame::{CallInputs, CallKind, Frame, FrameAction, Guard, HaltReason, Status};
+use crate::cause::CauseKind;
+use crate::frame::{CallInputs, CallKind, Frame, FrameAction, Guard, HaltReason};
 use crate::gas;
 use crate::host::Host;
 use crate::hyvm_gas::{self, StorePath};
@@ -186,7 +187,7 @@ pub fn call_guard<H: Host>(frame: &mut Frame, host: &mut H, kind: CallKind) -> V
         }
     };
     if verifier.is_zero() {
-        frame.finish(Status::Revert, Vec::new());
+        frame.refuse(frame.pc - 1, CauseKind::NoVerifier);
         return Verdict::Stopped;
     }
     let verifier = to_address(&verifier);
@@ -270,7 +271,7 @@ pub fn store_guard<H: Host>(frame: &mut Frame, host: &mut H) -> StoreGuard {
             return Err(HaltReason::OutOfGas);
         }
         if matches!(guard, StoreGuard::Stopped) {
-            frame.finish(Status::Revert, Vec::new());
+            frame.refuse(frame.pc - 1, CauseKind::StoreRefused);
         }
         Ok(guard)
     });

@@ -620,6 +620,17 @@ mod tests {
         code
     }
 
+    /// The top frame's message: the wallet called by the default caller.
+    fn context() -> CallContext {
+        CallContext {
+            address: Address::from_low_u64_be(0xc0de),
+            caller: Address::from_low_u64_be(0xca11),
+            value: U256::zero(),
+            is_static: false,
+            depth: 0,
+        }
+    }
+
     /// Runs `code` with `gas` from a fresh frame, by `runner`; what the run ended with and the
     /// frame's stack, memory and `pc` at the end.
     fn outcome(
@@ -628,14 +639,7 @@ mod tests {
         gas: u64,
         runner: fn(&mut Frame, &mut Nothing, &InstructionTable<Nothing>) -> FrameAction,
     ) -> (FrameAction, Vec<U256>, Vec<u8>, usize) {
-        let context = CallContext {
-            address: Address::from_low_u64_be(0xc0de),
-            caller: Address::from_low_u64_be(0xca11),
-            value: U256::zero(),
-            is_static: false,
-            depth: 0,
-        };
-        let mut frame = Frame::new(spec, code.clone(), Vec::new(), context, gas);
+        let mut frame = Frame::new(spec, code.clone(), Vec::new(), context(), gas);
         let action = runner(
             &mut frame,
             &mut Nothing(Env::default()),
@@ -679,6 +683,24 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The driver names the instruction a call came from (a direct call's cause) by
+    /// [`Frame::calling_pc`], whichever loop stopped for the call.
+    #[test]
+    fn a_frame_waiting_on_a_call_names_the_calling_instruction() {
+        // PUSH0 x5, PUSH2 0x4879, GAS, CALL at offset 9.
+        let code = Arc::new(Bytecode::new(&[
+            PUSH0, PUSH0, PUSH0, PUSH0, PUSH0, 0x61, 0x48, 0x79, GAS, CALL, STOP,
+        ]));
+        for runner in [run_frame, checked_steps, traced] {
+            let spec = Spec::get(Profile::Hyvm, Fork::Osaka, false);
+            let mut frame = Frame::new(spec, code.clone(), Vec::new(), context(), 100_000);
+            let table = InstructionTable::new(spec);
+            let action = runner(&mut frame, &mut Nothing(Env::default()), &table);
+            assert!(matches!(action, FrameAction::Call(_)), "{action:?}");
+            assert_eq!(frame.calling_pc(), 9);
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`memory`], [`stack`]: frame storage, with the `hyvm` reserved region.
 //! - [`hyvm_gas`]: the `hyvm` profile's on-chain gas and stack-depth model.
 //! - [`hyvm`]: the hypervisor's runtime, its host memory and the verifier build's guards.
+//! - [`cause`]: why the hypervisor itself reverted, reported beside the on-chain result.
 //! - [`host`]: the narrow trait instructions use to reach the world.
 //! - [`frame`]: one call frame's state and the requests it hands to the driver.
 //! - [`instructions`]: one function per opcode behind a table.
@@ -98,6 +99,7 @@ pub mod analysis;
 pub mod asm;
 pub mod blocks;
 pub mod budget;
+pub mod cause;
 pub mod deadline;
 pub mod frame;
 pub mod gas;
@@ -116,6 +118,7 @@ pub mod trace;
 pub mod word;
 
 pub use analysis::Bytecode;
+pub use cause::{Cause, CauseKind};
 pub use deadline::Deadline;
 pub use frame::{
     CallContext, CallInputs, CallKind, CallOutcome, CreateInputs, CreateKind, Frame, FrameAction,

@@ -32,6 +32,9 @@ pub struct CallFrame {
     pub status: Status,
     /// Why it halted.
     pub reason: Option<nestedvm_interp::HaltReason>,
+    /// In `hyvm`, why the hypervisor itself reverted it, when it did (a `cause` key beside
+    /// geth's, which the chain's own trace cannot give).
+    pub cause: Option<nestedvm_interp::Cause>,
     /// The frames it made, in order.
     pub calls: Vec<CallFrame>,
 }
@@ -76,6 +79,9 @@ impl Serialize for CallFrame {
         if let Some(reason) = self.revert_reason() {
             map.serialize_entry("revertReason", &reason.to_string())?;
         }
+        if let Some(cause) = &self.cause {
+            map.serialize_entry("cause", &crate::output::JsonCause::new(cause))?;
+        }
         if !self.calls.is_empty() {
             map.serialize_entry("calls", &self.calls)?;
         }
@@ -117,6 +123,7 @@ impl Tracer for CallTracer {
             output: Vec::new(),
             status: Status::Success,
             reason: None,
+            cause: None,
             calls: Vec::new(),
         });
     }
@@ -129,6 +136,7 @@ impl Tracer for CallTracer {
         frame.reason = exit.reason;
         frame.output = exit.output.to_vec();
         frame.gas_used = exit.gas_used;
+        frame.cause = exit.cause;
         if let Some(created) = exit.created {
             frame.to = Some(created);
         }
@@ -173,6 +181,9 @@ fn write_frame(text: &mut String, frame: &CallFrame, depth: usize) {
         (Some(error), Some(reason)) => {
             let _ = write!(text, ": {error} ({reason})");
         }
+    }
+    if let Some(cause) = &frame.cause {
+        let _ = write!(text, " [hypervisor: {cause}]");
     }
     text.push('\n');
     for call in &frame.calls {

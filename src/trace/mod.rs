@@ -80,6 +80,8 @@ pub struct Exit<'a> {
     pub gas_used: u64,
     /// For a create that succeeded, the new account.
     pub created: Option<Address>,
+    /// In `hyvm`, why the hypervisor itself reverted the frame, when it did.
+    pub cause: Option<nestedvm_interp::Cause>,
 }
 
 /// Receives what a traced run does; every method does nothing unless overridden.

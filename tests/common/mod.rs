@@ -41,7 +41,8 @@ pub mod hyvm_oracle {
     }
 }
 
-use nestedvm::{Config, Engine, Env, Fork, Outcome, Profile, Request, Status, Vm, U256};
+use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
+use nestedvm::{Config, Engine, Env, Fork, JitConfig, Outcome, Profile, Request, Status, Vm, U256};
 use nestedvm_cli::difftest::Observed;
 use oracle::{OracleOutcome, OracleRequest};
 
@@ -102,20 +103,11 @@ pub fn run_request(config: &Config, req: &Request) -> Outcome {
         };
         let native = Vm::new().run(&jit, &req).expect("valid request");
         assert_eq!(native.engine, Engine::Jit, "the JIT compiled it");
-        let fields = |o: &Outcome| {
-            (
-                o.status,
-                o.reason,
-                o.output.clone(),
-                o.gas_used,
-                o.gas_refund,
-                o.logs.clone(),
-                o.storage.clone(),
-                o.memory.clone(),
-                o.pc,
-            )
-        };
-        assert_eq!(fields(&native), fields(&truth), "JIT vs interpreter");
+        assert_eq!(
+            engine_fields(&native),
+            engine_fields(&truth),
+            "JIT vs interpreter"
+        );
     }
     if onchain {
         if let Err(e) = against_hypervisor(config, &req, &truth) {
@@ -123,6 +115,80 @@ pub fn run_request(config: &Config, req: &Request) -> Outcome {
         }
     }
     truth
+}
+
+/// The JIT configurations checked against the interpreter: every code compiled whole before
+/// it first runs, by Cranelift under both dynamic-jump policies and both optimization levels,
+/// and by the baseline tier where it is built.
+pub fn jit_configs() -> Vec<(&'static str, JitConfig)> {
+    let with = |opt_level, dynamic_jumps| JitConfig {
+        options: CompileOptions {
+            opt_level,
+            dynamic_jumps,
+            ..CompileOptions::default()
+        },
+        hot_after: 0,
+        background: false,
+        baseline: false,
+    };
+    let mut configs = vec![
+        ("jit", with(OptLevel::Speed, DynamicJumps::Interpreter)),
+        ("jit-table", with(OptLevel::Speed, DynamicJumps::JumpTable)),
+        (
+            "jit-O0-table",
+            with(OptLevel::None, DynamicJumps::JumpTable),
+        ),
+    ];
+    if nestedvm::jit::baseline::AVAILABLE {
+        configs.push((
+            "baseline",
+            with(OptLevel::Baseline, DynamicJumps::JumpTable),
+        ));
+    }
+    configs
+}
+
+/// `auto` tiering up on the running thread once a block has run twice, so a run moves between
+/// the interpreter (or baseline code, from the first tier-up on, with `baseline`) and units
+/// compiled from parts of its code.
+pub fn tiered(baseline: bool) -> JitConfig {
+    JitConfig {
+        hot_after: 2,
+        background: false,
+        baseline,
+        ..JitConfig::default()
+    }
+}
+
+/// What every engine must report alike of a run: all of the outcome but the engine, the
+/// plain-contract gas and the state dump.
+#[allow(clippy::type_complexity)]
+pub fn engine_fields(
+    o: &Outcome,
+) -> (
+    Status,
+    Option<nestedvm::HaltReason>,
+    Vec<u8>,
+    u64,
+    i64,
+    Vec<nestedvm::Log>,
+    std::collections::BTreeMap<U256, U256>,
+    Vec<u8>,
+    usize,
+    Option<nestedvm::Cause>,
+) {
+    (
+        o.status,
+        o.reason,
+        o.output.clone(),
+        o.gas_used,
+        o.gas_refund,
+        o.logs.clone(),
+        o.storage.clone(),
+        o.memory.clone(),
+        o.pc,
+        o.cause,
+    )
 }
 
 /// Whether the on-chain harness can run `req` as `config` runs it: the `hyvm` profile with

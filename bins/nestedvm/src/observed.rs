@@ -3,7 +3,7 @@
 //! (`difftest`), and what `bench` checks they agree on before it times them.
 
 use nestedvm::output::hex0x;
-use nestedvm::{Address, HaltReason, Log, Outcome, Status, U256};
+use nestedvm::{Address, Cause, HaltReason, Log, Outcome, Status, U256};
 use std::collections::BTreeMap;
 
 /// A log: address, topics as numbers, data.
@@ -29,6 +29,9 @@ pub struct Observed {
     pub memory: Option<Vec<u8>>,
     /// Where the top frame stopped, from nestedvm's engines.
     pub pc: Option<usize>,
+    /// Why the hypervisor reverted the top frame (`Some(None)`: it did not), from nestedvm's
+    /// engines: the JIT must name the interpreter's refusal.
+    pub cause: Option<Option<Cause>>,
     /// For the JIT, when the code is within its size limit: whether it ran native (a code it
     /// cannot compile is interpreted, which would make the comparison prove nothing).
     pub native: Option<bool>,
@@ -71,6 +74,7 @@ impl Observed {
             storage: o.storage.clone(),
             memory: Some(o.memory.clone()),
             pc: Some(o.pc),
+            cause: Some(o.cause),
             native: None,
         }
     }
@@ -96,6 +100,7 @@ impl Observed {
             storage: storage.clone(),
             memory: None,
             pc: None,
+            cause: None,
             native: None,
         }
     }
@@ -200,6 +205,12 @@ impl Observed {
                 push("pc", format!("{a} stopped at {x} vs {b} at {y}"));
             }
         }
+        if let (Some(x), Some(y)) = (self.cause, other.cause) {
+            if x != y {
+                let text = |c: Option<Cause>| c.map_or("none".to_string(), |c| c.to_string());
+                push("cause", format!("{a} {} vs {b} {}", text(x), text(y)));
+            }
+        }
         for (name, o) in [(a, self), (b, other)] {
             if o.native == Some(false) {
                 push(
@@ -232,6 +243,9 @@ impl Observed {
         }
         if let Some(pc) = self.pc {
             s.push_str(&format!(", stopped at pc {pc}"));
+        }
+        if let Some(Some(cause)) = self.cause {
+            s.push_str(&format!(", cause: {cause}"));
         }
         s
     }

@@ -315,6 +315,7 @@ fn checked_with_state() -> Checked {
         storage: Default::default(),
         memory: None,
         pc: None,
+        cause: None,
         native: None,
     };
     let account = AccountState {

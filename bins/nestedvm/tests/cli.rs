@@ -84,6 +84,31 @@ fn json_is_one_line_in_the_documented_shape() {
 }
 
 #[test]
+fn a_hypervisor_refusal_prints_its_cause_on_one_line_and_one_json_key() {
+    // PUSH1 5 JUMP: byte 5 is no JUMPDEST (it is past the end), so the hypervisor reverts.
+    let text = stdout(&nestedvm(&["run", "0x600556"]));
+    let causes: Vec<&str> = text.lines().filter(|l| l.starts_with("cause:")).collect();
+    assert_eq!(causes, ["cause:    bad jump to 0x5 at pc 2"], "{text}");
+    assert!(text.contains("status:   revert\n"), "{text}");
+    // The on-chain result as it was, the cause last.
+    let json = stdout(&nestedvm(&["run", "0x600556", "--json"]));
+    assert_eq!(
+        json,
+        "{\"status\":\"revert\",\"reason\":null,\"output\":\"0x\",\"gas_used\":437,\"evm_gas_used\":30000000,\"gas_refund\":0,\"logs\":[],\"storage\":{},\"engine\":\"interp\",\"cause\":{\"kind\":\"bad_jump\",\"pc\":2,\"to\":\"0x5\"}}\n"
+    );
+    // A success, and the guest's own empty revert, have no cause.
+    let json = stdout(&nestedvm(&["run", "0x600160005260206000f3", "--json"]));
+    assert_eq!(
+        json,
+        "{\"status\":\"success\",\"reason\":null,\"output\":\"0x0000000000000000000000000000000000000000000000000000000000000001\",\"gas_used\":812,\"evm_gas_used\":18,\"gas_refund\":0,\"logs\":[],\"storage\":{},\"engine\":\"interp\"}\n"
+    );
+    for args in [&["run", "0x5f5ffd"][..], &["run", "0x5f5ffd", "--json"]] {
+        let out = stdout(&nestedvm(args));
+        assert!(!out.contains("cause"), "{out}");
+    }
+}
+
+#[test]
 fn hyvm_reports_the_on_chain_gas_and_the_plain_contract_gas() {
     let code = "0x600360040160005260206000f3";
     let text = stdout(&nestedvm(&["run", code]));

@@ -2,6 +2,7 @@
 
 use super::{as_u64, memory_range, try_halt, Step};
 use crate::analysis::Bytecode;
+use crate::cause::CauseKind;
 use crate::frame::{Frame, HaltReason, Status};
 use crate::host::Host;
 use crate::U256;
@@ -24,7 +25,7 @@ fn jump_to(frame: &mut Frame, target: U256) -> Step {
         }
         _ if frame.spec.is_hyvm() => {
             if frame.gas.charge(frame.spec.bad_jump_gas) {
-                frame.finish(Status::Revert, Vec::new());
+                frame.refuse(frame.pc - 1, CauseKind::BadJump { to: target });
             } else {
                 frame.halt(HaltReason::OutOfGas);
             }
@@ -116,7 +117,9 @@ pub fn invalid<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
 /// An opcode the spec does not run: `evm` halts, `hyvm` reverts with empty data.
 pub fn unsupported<H: Host>(frame: &mut Frame, _: &mut H) -> Step {
     if frame.spec.is_hyvm() {
-        frame.finish(Status::Revert, Vec::new());
+        let pc = frame.pc - 1;
+        let opcode = frame.code.padded()[pc];
+        frame.refuse(pc, CauseKind::RefusedOpcode { opcode });
     } else {
         frame.halt(HaltReason::InvalidOpcode);
     }
