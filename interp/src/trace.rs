@@ -4,7 +4,7 @@
 //! Traced runs take this loop instead of the block runner ([`crate::interpreter`]): the block
 //! runner charges a block's static gas on entry, so its gas figures are exact only at block
 //! boundaries. Both loops run the same instruction functions with the same checks
-//! ([`step_checked`]), so a traced run ends as an untraced one does; the untraced loop has no
+//! (`step_checked`), so a traced run ends as an untraced one does; the untraced loop has no
 //! trace hook, so tracing off costs nothing.
 
 use crate::frame::{Frame, FrameAction, HaltReason, Status};
