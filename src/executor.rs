@@ -263,6 +263,10 @@ impl<'a> Executor<'a> {
         jit: &'a mut JitState,
     ) -> Self {
         world.deadline = config.deadline;
+        if world.source_failed() {
+            // A read before the executor started failed: nothing should run on its zeros.
+            world.deadline = Deadline::PASSED;
+        }
         Executor {
             world,
             config,

@@ -40,6 +40,8 @@ pub mod authorization;
 pub mod batch;
 pub mod engine;
 pub mod executor;
+#[cfg(feature = "fork")]
+pub mod fork;
 pub mod output;
 pub mod parse;
 pub mod precompiles;

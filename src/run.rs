@@ -8,6 +8,7 @@ use crate::engine::{Engine, JitConfig};
 use crate::executor::{gas_report, CodeCache, ExecConfig, Executor, JitState, Tables};
 use crate::precompiles::PrecompileSet;
 use crate::trace::Tracer;
+use crate::world::source::{SourceError, StateSource};
 use crate::world::{Account, World};
 use nestedvm_interp::deadline::Armed;
 use nestedvm_interp::{
@@ -181,6 +182,8 @@ pub enum Error {
     CodeTooLong(usize),
     /// `--verifier` outside `hyvm`.
     VerifierOutsideHyvm,
+    /// A read of the forked chain's state failed, so the run saw no true state: no outcome.
+    Source(SourceError),
 }
 
 impl fmt::Display for Error {
@@ -189,6 +192,7 @@ impl fmt::Display for Error {
             Error::CalldataInHyvm => f.write_str("calldata is not allowed in the hyvm profile (the guest code is the hypervisor's calldata); use --profile evm"),
             Error::CodeTooLong(n) => write!(f, "code is {n} bytes, longer than the limit of {MAX_CODE_LEN}"),
             Error::VerifierOutsideHyvm => f.write_str("--verifier applies only to the hyvm profile"),
+            Error::Source(error) => write!(f, "reading the forked state: {error}"),
         }
     }
 }
@@ -232,6 +236,8 @@ pub struct Vm {
     jit: JitState,
     /// The world of the last run, emptied by the next: its tables' memory is reused.
     spare: Option<Box<World>>,
+    /// Where [`Vm::run`]'s worlds read the state a request does not give (a forked chain).
+    source: Option<Arc<dyn StateSource>>,
 }
 
 /// What the caller of a run holds when the request does not give it an account: enough for
@@ -258,6 +264,18 @@ impl Vm {
     /// compilations.
     pub fn jit_cache(&self) -> &Arc<nestedvm_jit::JitCache> {
         &self.jit.cache
+    }
+
+    /// Makes [`Vm::run`] read what a request's state does not give from `source` (a forked
+    /// chain): the caller, the executing account and every account and slot the run reaches.
+    /// The request's accounts and storage shadow the source's.
+    pub fn set_source(&mut self, source: Option<Arc<dyn StateSource>>) {
+        self.source = source;
+    }
+
+    /// Where [`Vm::run`] reads what a request's state does not give, if anywhere.
+    pub fn source(&self) -> Option<&Arc<dyn StateSource>> {
+        self.source.as_ref()
     }
 
     /// The account of the hypervisor `config` names, holding its deployed code.
@@ -315,14 +333,31 @@ impl Vm {
         Self::validate(config, request)?;
         let mut world = self.spare.take().unwrap_or_default();
         world.reset(request.env.clone(), config.fork);
+        world.set_source(self.source.clone());
         if !request.accounts.iter().any(|(a, _)| *a == request.caller) {
-            world.insert_account(request.caller, Account::new(CALLER_BALANCE, 0, Vec::new()));
+            // A caller the forked chain holds keeps its state there.
+            world.fetch(request.caller);
+            if world.account(&request.caller).is_none() {
+                world.insert_account(request.caller, Account::new(CALLER_BALANCE, 0, Vec::new()));
+            }
         }
-        let given = request
+        let mut given = request
             .accounts
             .iter()
             .find(|(a, _)| *a == request.address)
             .map(|(_, account)| account);
+        // The executing account the forked chain holds, when the request gives none: its
+        // code runs in `evm` when the request's is empty, and a `hyvm` guest runs on it.
+        let forked = match given {
+            None if self.source.is_some() => {
+                world.fetch(request.address);
+                world.account(&request.address).cloned()
+            }
+            _ => None,
+        };
+        if forked.is_some() {
+            given = forked.as_ref();
+        }
         let code = match given {
             Some(account) if config.profile == Profile::Evm && request.code.is_empty() => {
                 self.codes.get(&account.code)
@@ -356,6 +391,10 @@ impl Vm {
             world.set_storage(request.address, *key, *value);
         }
         let mut outcome = self.execute(&mut world, config, request, Some(code), tracer);
+        if let Some(error) = world.take_source_error() {
+            self.spare = Some(world);
+            return Err(Error::Source(error));
+        }
         if config.dump_state {
             outcome.state = Some(crate::state::dump(&world, hidden_account(config, request)));
         }
@@ -401,6 +440,9 @@ impl Vm {
         tracer: Option<&mut dyn Tracer>,
     ) -> Result<Outcome, Error> {
         Self::validate(config, request)?;
+        // What a world reading a forked chain lacks may be there.
+        world.fetch(request.caller);
+        world.fetch(request.address);
         if world.account(&request.caller).is_none() {
             world.insert_account(request.caller, Account::new(CALLER_BALANCE, 0, Vec::new()));
         }
@@ -429,6 +471,9 @@ impl Vm {
             world.set_storage(request.address, *key, *value);
         }
         let mut outcome = self.execute(world, config, request, Some(code), tracer);
+        if let Some(error) = world.take_source_error() {
+            return Err(Error::Source(error));
+        }
         if config.dump_state {
             outcome.state = Some(crate::state::dump(world, hidden_account(config, request)));
         }
@@ -448,6 +493,9 @@ impl Vm {
         let code = (config.profile == Profile::Evm && request.code.is_empty())
             .then(|| self.codes.get(&world.code_of(&request.address)));
         let mut outcome = self.execute(world, config, request, code, None);
+        if let Some(error) = world.take_source_error() {
+            return Err(Error::Source(error));
+        }
         if config.dump_state {
             outcome.state = Some(crate::state::dump(world, None));
         }
@@ -505,6 +553,10 @@ impl Vm {
                 };
                 let plain =
                     self.execute_once(&mut plain_world, &plain, request, code, deadline, None);
+                if let Some(error) = plain_world.take_source_error() {
+                    // Reported by the caller as if the first run had failed.
+                    world.fail_with(error);
+                }
                 // A plain run stopped by a host limit (time or memory) has no figure to give.
                 let limited = matches!(
                     plain.reason,

@@ -158,7 +158,9 @@ impl Batch {
         match catch_unwind(AssertUnwindSafe(|| answer(self))) {
             Ok(result) => result,
             Err(payload) => {
+                let source = self.vm.source().cloned();
                 self.vm = Vm::new();
+                self.vm.set_source(source);
                 let what = payload
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
@@ -214,7 +216,9 @@ impl Batch {
         if let Some(origin) = origin {
             request.env.origin = origin;
         }
-        if !code && !runs_account_code(&config, &request, world.is_some()) {
+        // A forked chain may hold the code: a missing one runs as an empty account would.
+        let forked = self.vm.source().is_some();
+        if !code && !runs_account_code(&config, &request, world.is_some() || forked) {
             return Err(
                 "missing `code` (in evm it may come from the `address` account's code, \
                         in `accounts` or in the request's world)"
@@ -262,10 +266,11 @@ impl Batch {
         request: &Request,
         tracer: Option<&mut dyn Tracer>,
     ) -> Result<crate::Outcome, String> {
-        let kept = self
-            .worlds
-            .entry(name.clone())
-            .or_insert_with(|| Kept::Live(Box::new(World::new(request.env.clone(), config.fork))));
+        let kept = self.worlds.entry(name.clone()).or_insert_with(|| {
+            let mut world = World::new(request.env.clone(), config.fork);
+            world.set_source(self.vm.source().cloned());
+            Kept::Live(Box::new(world))
+        });
         // Marked abandoned while it runs: if the run panics, it stays so.
         let mut world = match std::mem::replace(kept, Kept::Abandoned) {
             Kept::Live(world) => world,
@@ -403,7 +408,15 @@ mod tests {
         let mut out = Vec::new();
         let jobs = NonZeroUsize::new(jobs).expect("jobs");
         let request = Request::new(Vec::new());
-        serve(input.as_bytes(), &mut out, Config::default(), request, jobs).expect("serves");
+        serve(
+            input.as_bytes(),
+            &mut out,
+            Config::default(),
+            request,
+            jobs,
+            None,
+        )
+        .expect("serves");
         String::from_utf8(out)
             .expect("UTF-8")
             .lines()
@@ -689,6 +702,7 @@ mod tests {
                 Config::default(),
                 Request::new(vec![]),
                 jobs,
+                None,
             )
             .expect("serves");
             out

@@ -45,6 +45,7 @@ impl Host for World {
     }
 
     fn sload(&mut self, address: Address, key: U256) -> (U256, bool) {
+        self.fetch_slot(address, key);
         let tx = self.tx;
         let slot = self.accounts.slot_mut(&address, key);
         if let Some(slot) = slot {
@@ -64,6 +65,7 @@ impl Host for World {
     fn sstore(&mut self, address: Address, key: U256, value: U256) -> SStoreResult {
         // One lookup of the slot, and of the account unless it is the remembered one: SSTORE
         // is the costliest host call of token-like contracts.
+        self.fetch_slot(address, key);
         let account = account_in(&mut self.accounts, &mut self.journal, address);
         let slot = account.slot_mut(key).reached_in(self.tx);
         let is_cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
@@ -106,7 +108,19 @@ impl Host for World {
     }
 
     fn block_hash(&mut self, number: u64) -> B256 {
-        block_hash_of(number)
+        let Some(source) = &self.source else {
+            return block_hash_of(number);
+        };
+        if self.source_error.is_some() {
+            return B256::zero();
+        }
+        match source.block_hash(number) {
+            Ok(hash) => hash,
+            Err(error) => {
+                self.fail(error);
+                B256::zero()
+            }
+        }
     }
 
     fn log(&mut self, log: Log) {

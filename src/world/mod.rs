@@ -21,12 +21,14 @@ mod account;
 mod accounts;
 mod hashing;
 mod host;
+pub mod source;
 
 use account::empty_code;
 pub use account::Account;
 use account::Slot;
 use accounts::Accounts;
 use hashing::{HashMap, HashSet, KeyHashing, SlotKey};
+use source::{SourceError, StateSource};
 
 /// An undoable change.
 #[derive(Clone, Debug)]
@@ -106,6 +108,15 @@ pub struct World {
     /// When the run against this world must stop (the engines ask through
     /// [`Host::deadline`]); each executor sets its own run's.
     pub deadline: Deadline,
+    /// Where the accounts and slots the world does not hold are read from (a forked chain).
+    source: Option<Arc<dyn StateSource>>,
+    /// The addresses the source was asked for (or that the world held when first reached):
+    /// asked once, so an account the run removed is not brought back.
+    consulted: HashSet<Address>,
+    /// The slots the source was asked for, zero ones included (those make no slot entry).
+    consulted_slots: HashSet<(Address, SlotKey)>,
+    /// The first read of the source that failed: the run stops, and its caller reports this.
+    source_error: Option<SourceError>,
 }
 
 /// The most entries a table keeps room for across [`World::reset`]: clearing costs time in
@@ -167,7 +178,116 @@ impl World {
             env,
             fork,
             deadline: Deadline::NEVER,
+            source: None,
+            consulted: HashSet::default(),
+            consulted_slots: HashSet::default(),
+            source_error: None,
         }
+    }
+
+    /// An empty world that reads what it does not hold from `source`.
+    pub fn with_source(env: Env, fork: Fork, source: Arc<dyn StateSource>) -> Self {
+        let mut world = World::new(env, fork);
+        world.source = Some(source);
+        world
+    }
+
+    /// Sets (or removes) where the world reads what it does not hold. What it read from an
+    /// earlier source stays: call it on an empty world.
+    pub fn set_source(&mut self, source: Option<Arc<dyn StateSource>>) {
+        self.source = source;
+    }
+
+    /// The source the world reads what it does not hold from, if any.
+    pub fn source(&self) -> Option<&Arc<dyn StateSource>> {
+        self.source.as_ref()
+    }
+
+    /// Takes the failed read that stopped the last run, if one did: the run's outcome is then
+    /// meaningless (it saw zeros where the source failed to answer).
+    pub fn take_source_error(&mut self) -> Option<SourceError> {
+        self.source_error.take()
+    }
+
+    /// Whether a read of the source failed in the current run (see
+    /// [`World::take_source_error`]).
+    pub fn source_failed(&self) -> bool {
+        self.source_error.is_some()
+    }
+
+    /// Loads the account at `address` from the source, unless the world already holds it or
+    /// asked for it before: it becomes base state, as if the pre-state had held it.
+    #[inline]
+    pub fn fetch(&mut self, address: Address) {
+        if self.source.is_some() {
+            self.fetch_account(address);
+        }
+    }
+
+    #[cold]
+    fn fetch_account(&mut self, address: Address) {
+        let Some(source) = &self.source else {
+            return;
+        };
+        if self.source_error.is_some() || !self.consulted.insert(address) {
+            return;
+        }
+        if self.accounts.get(&address).is_some() {
+            return;
+        }
+        match source.account(address) {
+            Ok(Some(account)) => self.accounts.push(address, account),
+            Ok(None) => {}
+            Err(error) => self.fail(error),
+        }
+    }
+
+    /// Loads slot `key` of `address` from the source, unless the world holds it or asked for
+    /// it before. Its account is loaded first, so the slot has an account to live in.
+    #[inline]
+    fn fetch_slot(&mut self, address: Address, key: U256) {
+        if self.source.is_some() {
+            self.fetch_slot_from_source(address, key);
+        }
+    }
+
+    #[cold]
+    fn fetch_slot_from_source(&mut self, address: Address, key: U256) {
+        self.fetch_account(address);
+        let Some(source) = &self.source else {
+            return;
+        };
+        if self.source_error.is_some()
+            || self.accounts.slot_mut(&address, key).is_some()
+            || !self.consulted_slots.insert((address, SlotKey(key)))
+        {
+            return;
+        }
+        match source.storage(address, key) {
+            // A zero slot reads as a missing one: no entry, as for a slot never written.
+            Ok(value) if value.is_zero() => {}
+            Ok(value) => {
+                // Not journaled: the account is base state, however the run goes.
+                let (account, _) = self.accounts.get_or_default(address);
+                account.storage.insert(SlotKey(key), Slot::holding(value));
+            }
+            Err(error) => self.fail(error),
+        }
+    }
+
+    /// Records a failed read of a copy of this world (a rerun's) as this world's own.
+    pub(crate) fn fail_with(&mut self, error: SourceError) {
+        self.fail(error);
+    }
+
+    /// Records a failed read and stops the run: the engines check the deadline and halt, and
+    /// the run's caller reports the error instead of an outcome.
+    #[cold]
+    fn fail(&mut self, error: SourceError) {
+        if self.source_error.is_none() {
+            self.source_error = Some(error);
+        }
+        self.deadline = Deadline::PASSED;
     }
 
     /// Empties the world for a new one with this environment, as [`World::new`] makes it
@@ -211,8 +331,15 @@ impl World {
             env: own_env,
             fork: own_fork,
             deadline,
+            source: _,
+            consulted,
+            consulted_slots,
+            source_error,
         } = self;
         *deadline = Deadline::NEVER;
+        clear_set(consulted);
+        clear_set(consulted_slots);
+        *source_error = None;
         accounts.clear();
         clear_map(transient);
         clear_set(warm_accounts);
@@ -320,6 +447,7 @@ impl World {
 
     /// Marks an account warm without charging (transaction start).
     pub fn warm(&mut self, address: Address) {
+        self.fetch(address);
         self.warm_accounts.insert(address);
     }
 
@@ -448,6 +576,7 @@ impl World {
     /// The account at `address`, created (journaled) when missing, so that a reverted change
     /// leaves no empty account behind: a state root must not see one.
     fn account_mut(&mut self, address: Address) -> &mut Account {
+        self.fetch(address);
         account_in(&mut self.accounts, &mut self.journal, address)
     }
 
@@ -460,6 +589,7 @@ impl World {
 
     /// Warms `address`, returning whether it was cold.
     fn touch(&mut self, address: Address) -> bool {
+        self.fetch(address);
         if self.warm_precompiles.is_some_and(|p| p.contains(&address)) {
             return false;
         }
@@ -529,6 +659,8 @@ impl World {
     /// Moves `value` from `from` to `to`; false (and no change) when `from` cannot pay. A
     /// transfer of zero still touches `to` (EIP-161); one to oneself touches nothing.
     pub fn transfer(&mut self, from: Address, to: Address, value: U256) -> bool {
+        self.fetch(from);
+        self.fetch(to);
         let from_balance = self.balance_of(&from);
         if from_balance < value {
             return false;

@@ -7,12 +7,15 @@ use command::input::{hex_text, read_text};
 use command::{batch, bench, difftest, statetest};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use nestedvm::fork::{BlockTag, RpcSource};
 use nestedvm::interp::asm;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
 use nestedvm::parse::{parse_address, parse_duration, parse_hex, parse_u256, parse_u64};
 use nestedvm::trace::{CallTracer, Eip3155Writer};
+use nestedvm::world::source::StateSource;
 use nestedvm::{output, Config, Engine, Fork, JitConfig, Profile, Request, Vm};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// mimalloc rather than the system allocator: Cranelift's passes, the batch protocol's JSON
 /// and a fresh world per run allocate and free small objects all the time.
@@ -187,6 +190,19 @@ pub struct RunArgs {
     /// decoded revert reasons). With --batch, use the request field `call_trace`.
     #[arg(long, conflicts_with_all = ["dump_ir", "dump_asm", "batch"])]
     call_trace: bool,
+    /// Fork the chain of the JSON-RPC node at URL: every account, slot and block hash the run
+    /// reaches and the pre-state does not give is read from it (once), and the block
+    /// environment comes from the pinned block unless the block flags say otherwise.
+    #[arg(long, value_name = "URL", help_heading = "Fork")]
+    rpc_url: Option<String>,
+    /// --rpc-url: the block to fork at, pinned when the command starts.
+    #[arg(
+        long,
+        value_name = "N|latest",
+        requires = "rpc_url",
+        help_heading = "Fork"
+    )]
+    block: Option<String>,
     /// Read one JSON request per line on stdin, write one JSON result per line.
     #[arg(long, conflicts_with_all = ["dump_ir", "dump_asm"])]
     batch: bool,
@@ -350,6 +366,26 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
     Ok((config, request))
 }
 
+/// The chain `--rpc-url` forks, connected and pinned now (so an unreachable node fails before
+/// any run), with its block environment put in `request` under the block flags.
+pub fn fork_source(
+    args: &RunArgs,
+    request: &mut Request,
+) -> Result<Option<Arc<dyn StateSource>>, UsageError> {
+    let Some(url) = &args.rpc_url else {
+        return Ok(None);
+    };
+    let block = match &args.block {
+        Some(text) => BlockTag::parse(text)?,
+        None => BlockTag::Latest,
+    };
+    let source =
+        RpcSource::connect(url, block).map_err(|e| UsageError(format!("--rpc-url: {e}")))?;
+    source.apply_env(&mut request.env);
+    block_flags(args, request)?;
+    Ok(Some(Arc::new(source)))
+}
+
 /// Applies `--origin` and the block flags to `request`'s environment (over a fixture's).
 fn block_flags(args: &RunArgs, request: &mut Request) -> Result<(), UsageError> {
     if let Some(origin) = &args.origin {
@@ -474,7 +510,8 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
             &format!("--code-file {path}"),
             &read_text(&format!("--code-file {path}"), path)?,
         )?,
-        // In evm the code may be the executing account's in the pre-state.
+        // In evm the code may be the executing account's in the pre-state or the fork.
+        (None, None) if config.profile == Profile::Evm && args.rpc_url.is_some() => Vec::new(),
         (None, None)
             if config.profile == Profile::Evm
                 && request
@@ -498,7 +535,9 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
         println!("{asm}");
         return Ok(());
     }
-    run_and_print(&args, &mut Vm::new(), &config, &request)
+    let mut vm = Vm::new();
+    vm.set_source(fork_source(&args, &mut request)?);
+    run_and_print(&args, &mut vm, &config, &request)
 }
 
 /// Ends the process quietly when its output pipe closes (`nestedvm run --dump-ir ... | head`),

@@ -118,8 +118,8 @@ pub fn run_batch(lines: &[String], jobs: NonZeroUsize) -> Result<(f64, u64), Str
     // Room for every answer (about 300 bytes each), so the timed part does not regrow it.
     let mut out = Vec::with_capacity(lines.len() * 400);
     let start = Instant::now();
-    let served =
-        serve(&input[..], &mut out, config, request, jobs).map_err(|e| format!("batch: {e}"))?;
+    let served = serve(&input[..], &mut out, config, request, jobs, None)
+        .map_err(|e| format!("batch: {e}"))?;
     let ns = start.elapsed().as_nanos() as f64;
     if let Some(bad) = out
         .split(|&b| b == b'\n')

@@ -1,7 +1,7 @@
 //! `run --batch`: one JSON request per line on stdin, one JSON result per line on stdout, in
 //! order, through [`nestedvm::batch::serve`].
 
-use crate::{base_request, RunArgs, UsageError};
+use crate::{base_request, fork_source, RunArgs, UsageError};
 use nestedvm::batch::{serve, StreamError};
 use nestedvm::parse::parse_u64;
 use std::num::NonZeroUsize;
@@ -13,10 +13,11 @@ const MAX_JOBS: u64 = 1024;
 /// Runs the batch protocol over stdin and stdout.
 pub fn run_batch(args: &RunArgs) -> Result<(), UsageError> {
     // Flags are checked once up front so that a bad flag is a usage error, not N line errors.
-    let (config, request) = base_request(args)?;
+    let (config, mut request) = base_request(args)?;
+    let source = fork_source(args, &mut request)?;
     let jobs = jobs(args.jobs.as_deref())?;
     let mut out = std::io::BufWriter::new(std::io::stdout());
-    serve(std::io::stdin(), &mut out, config, request, jobs).map_err(|e| match e {
+    serve(std::io::stdin(), &mut out, config, request, jobs, source).map_err(|e| match e {
         StreamError::Read(e) => format!("stdin: {e}"),
         StreamError::Write(e) => format!("stdout: {e}"),
     })?;

@@ -1,0 +1,331 @@
+//! `run --rpc-url` against a real node: ganache, installed by `scripts/local-node.sh install`
+//! (`.ci/run` does it), started here on a free port of 127.0.0.1 and stopped at the end. The
+//! revmc fixtures' WETH is deployed through the node's JSON-RPC, and nestedvm forked at the
+//! node's block must answer as the node's own `eth_call` does.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const WETH: &str = "0xcccccccccccccccccccccccccccccccccccccccc";
+const WALLET: &str = "0x1111111111111111111111111111111111111111";
+/// WETH's `balanceOf(WALLET)` slot in the fixture, and the balance it holds (10^6).
+const WALLET_SLOT: &str = "0xfc40ea33816453f766ebc0872d4b5152b468882abe7b6b35528069db4d6e41c4";
+const WALLET_WETH: u64 = 1_000_000;
+
+/// A node started for one test, stopped when dropped (the test passes or panics).
+struct Node {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ganache() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bin = root.join(".local-node/node_modules/.bin/ganache");
+    assert!(
+        bin.exists(),
+        "the fork tests need a local node and {} is missing: install it with \
+         `scripts/local-node.sh install` (Node.js 18+ and npm, from the npm registry)",
+        bin.display()
+    );
+    bin
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1");
+    listener.local_addr().expect("its address").port()
+}
+
+/// Starts ganache and waits until it answers.
+fn start_node() -> Node {
+    let port = free_port();
+    let child = Command::new(ganache())
+        .args([
+            "--server.host",
+            "127.0.0.1",
+            "--server.port",
+            &port.to_string(),
+        ])
+        .args([
+            "--chain.chainId",
+            "1337",
+            "--wallet.deterministic",
+            "--logging.quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting ganache (scripts/local-node.sh install): {e}"));
+    let node = Node {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let start = Instant::now();
+    while try_rpc(&node.url, "eth_chainId", json!([])).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "ganache did not answer on {} within a minute",
+            node.url
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    node
+}
+
+fn try_rpc(url: &str, method: &str, params: Value) -> Result<Value, String> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let response = minreq::post(url)
+        .with_header("Content-Type", "application/json")
+        .with_body(body.to_string())
+        .with_timeout(30)
+        .send()
+        .map_err(|e| e.to_string())?;
+    let answer: Value = serde_json::from_slice(response.as_bytes()).map_err(|e| e.to_string())?;
+    match answer.get("result") {
+        Some(result) => Ok(result.clone()),
+        None => Err(format!("{method}: {answer}")),
+    }
+}
+
+fn rpc(url: &str, method: &str, params: Value) -> Value {
+    try_rpc(url, method, params).unwrap_or_else(|e| panic!("{method} on {url}: {e}"))
+}
+
+/// Deploys the fixture's WETH (code, the wallet's balance slot, 10^6 wei to back it) and
+/// gives the wallet one ether, through the node's own methods.
+fn deploy_weth(url: &str) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/programs/revmc/weth.json"
+    );
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("weth.json"))
+        .expect("weth.json is JSON");
+    let code = &fixture["weth"]["pre"][WETH]["code"];
+    assert_eq!(
+        rpc(url, "evm_setAccountCode", json!([WETH, code])),
+        json!(true)
+    );
+    let value = format!("{WALLET_WETH:#066x}");
+    let set = rpc(
+        url,
+        "evm_setAccountStorageAt",
+        json!([WETH, WALLET_SLOT, value]),
+    );
+    assert_eq!(set, json!(true));
+    let backing = format!("{WALLET_WETH:#x}");
+    assert_eq!(
+        rpc(url, "evm_setAccountBalance", json!([WETH, backing])),
+        json!(true)
+    );
+    let ether = "0xde0b6b3a7640000";
+    assert_eq!(
+        rpc(url, "evm_setAccountBalance", json!([WALLET, ether])),
+        json!(true)
+    );
+    rpc(url, "evm_mine", json!([]));
+}
+
+fn nestedvm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+        .args(args)
+        .output()
+        .expect("runs nestedvm")
+}
+
+/// The `output` of a `--json` result line.
+fn output_of(line: &str) -> String {
+    let result: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(result["status"], "success", "{line}");
+    result["output"].as_str().expect("an output").to_string()
+}
+
+fn word(n: u64) -> String {
+    format!("{n:064x}")
+}
+
+#[test]
+fn forked_weth_answers_as_the_nodes_eth_call() {
+    let node = start_node();
+    deploy_weth(&node.url);
+    let holder = &WALLET[2..];
+    let calls = [
+        "0x18160ddd".to_string(),                            // totalSupply()
+        format!("0x70a08231{:0>64}", holder),                // balanceOf(wallet)
+        format!("0x70a08231{:0>64}", "22"),                  // balanceOf(nobody)
+        "0x06fdde03".to_string(),                            // name()
+        "0x313ce567".to_string(),                            // decimals()
+        format!("0xa9059cbb{:0>64}{}", "01", word(1000)),    // transfer(0x01, 1000)
+        format!("0xa9059cbb{:0>64}{}", "01", word(1 << 40)), // more than it holds
+    ];
+    for calldata in &calls {
+        let call = json!({"from": WALLET, "to": WETH, "data": calldata});
+        let expected = try_rpc(&node.url, "eth_call", json!([call, "latest"]));
+        let args = [
+            "run",
+            "--profile",
+            "evm",
+            "--address",
+            WETH,
+            "--caller",
+            WALLET,
+        ];
+        let rest = ["--calldata", calldata, "--rpc-url", &node.url, "--json"];
+        let run = nestedvm(&[&args[..], &rest[..]].concat());
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        if calldata.ends_with(&word(1 << 40)) {
+            // The node answers a revert with an error; nestedvm with a revert status.
+            let reverted = expected.is_err_and(|e| e.contains("revert"));
+            assert!(reverted, "the node did not revert {calldata}");
+            assert!(stdout.contains("\"status\":\"revert\""), "{stdout}{stderr}");
+            continue;
+        }
+        assert!(run.status.success(), "{calldata}: {stderr}");
+        let expected = expected.unwrap_or_else(|e| panic!("eth_call {calldata}: {e}"));
+        let output = Value::String(output_of(stdout.trim()));
+        assert_eq!(output, expected, "{calldata}");
+    }
+    // The block is pinned: a later block's state is not seen by a fork at an earlier one.
+    let pinned = rpc(&node.url, "eth_blockNumber", json!([]))
+        .as_str()
+        .unwrap()
+        .to_string();
+    rpc(&node.url, "evm_setAccountBalance", json!([WETH, "0x0"]));
+    rpc(&node.url, "evm_mine", json!([]));
+    let run = nestedvm(&[
+        "run",
+        "--profile",
+        "evm",
+        "--address",
+        WETH,
+        "--calldata",
+        "0x18160ddd",
+        "--rpc-url",
+        &node.url,
+        "--block",
+        &pinned,
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(output_of(stdout.trim()), format!("0x{}", word(WALLET_WETH)));
+}
+
+/// Guest code run as the wallet (`hyvm`): deposits 5 wei of the wallet's node balance into
+/// WETH, then returns the wallet's WETH balance.
+fn guest() -> String {
+    let weth = &WETH[2..];
+    format!(
+        "0x63d0e30db060e01b6000526000600060046000600573{weth}5af150\
+         6370a0823160e01b600052306004526020608060246000600073{weth}5af150\
+         60206080f3"
+    )
+}
+
+#[test]
+fn a_hyvm_guest_runs_against_a_wallet_on_the_node() {
+    let node = start_node();
+    deploy_weth(&node.url);
+    let run = nestedvm(&[
+        "run",
+        &guest(),
+        "--address",
+        WALLET,
+        "--rpc-url",
+        &node.url,
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        output_of(stdout.trim()),
+        format!("0x{}", word(WALLET_WETH + 5))
+    );
+    // A wallet the node gives no ether cannot deposit: the deposit reverts, its balance stays.
+    let run = nestedvm(&[
+        "run",
+        &guest(),
+        "--address",
+        "0x2222222222222222222222222222222222222222",
+        "--rpc-url",
+        &node.url,
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(output_of(stdout.trim()), format!("0x{}", word(0)));
+}
+
+#[test]
+fn an_unreachable_node_is_one_error_line_naming_it_with_exit_code_2() {
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let run = nestedvm(&["run", "0x00", "--rpc-url", &url]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&url) && stderr.contains("eth_chainId"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn in_a_batch_a_failed_read_ends_its_request_and_the_others_go_on() {
+    let mut node = start_node();
+    deploy_weth(&node.url);
+    let mut batch = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+        .args([
+            "run",
+            "--batch",
+            "--jobs",
+            "1",
+            "--profile",
+            "evm",
+            "--rpc-url",
+            &node.url,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runs nestedvm");
+    let mut input = batch.stdin.take().expect("stdin");
+    let mut answers = BufReader::new(batch.stdout.take().expect("stdout")).lines();
+    let mut ask = |line: String| {
+        writeln!(input, "{line}").expect("writes a request");
+        input.flush().expect("flushes");
+        answers.next().expect("an answer").expect("a line")
+    };
+    let total_supply = format!(r#"{{"id":1,"address":"{WETH}","calldata":"0x18160ddd"}}"#);
+    let first = ask(total_supply.clone());
+    assert!(first.contains(&word(WALLET_WETH)), "{first}");
+    // The node goes away: what was read stays cached, a new read fails.
+    let _ = node.child.kill();
+    let _ = node.child.wait();
+    let other =
+        r#"{"id":2,"address":"0x3333333333333333333333333333333333333333","calldata":"0x"}"#;
+    let failed = ask(other.to_string());
+    assert!(
+        failed.starts_with(r#"{"id":2,"error":"#) && failed.contains(&node.url),
+        "{failed}"
+    );
+    let again = ask(total_supply.replace("\"id\":1", "\"id\":3"));
+    assert!(
+        again.starts_with(r#"{"id":3,"status":"success""#),
+        "{again}"
+    );
+    assert!(again.contains(&word(WALLET_WETH)), "{again}");
+    drop(input);
+    assert!(batch.wait().expect("ends").success());
+}
