@@ -1,5 +1,5 @@
 //! `run --rpc-url` against a real node: ganache, installed by `scripts/local-node.sh install`
-//! (`.ci/run` does it), started here on a free port of 127.0.0.1 and stopped at the end. The
+//! (`.ci/run` runs it, and so do these tests when it is missing), started here on a free port of 127.0.0.1 and stopped at the end. The
 //! revmc fixtures' WETH is deployed through the node's JSON-RPC, and nestedvm forked at the
 //! node's block must answer as the node's own `eth_call` does.
 
@@ -29,9 +29,26 @@ impl Drop for Node {
     }
 }
 
+/// The local node's executable, installed from the npm registry on first use (so the test
+/// command works on a fresh machine with Node.js and npm); the tests of this binary share one
+/// install.
 fn ganache() -> PathBuf {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let bin = root.join(".local-node/node_modules/.bin/ganache");
+    INSTALL.call_once(|| {
+        if !bin.exists() {
+            let status = std::process::Command::new("bash")
+                .arg(root.join("scripts/local-node.sh"))
+                .arg("install")
+                .status();
+            assert!(
+                status.as_ref().is_ok_and(|s| s.success()),
+                "installing the local node (scripts/local-node.sh install, Node.js 18+ and npm \
+                 from the npm registry) failed: {status:?}"
+            );
+        }
+    });
     assert!(
         bin.exists(),
         "the fork tests need a local node and {} is missing: install it with \
