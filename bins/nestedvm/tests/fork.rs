@@ -1,7 +1,8 @@
 //! `run --rpc-url` against a real node: ganache, installed by `scripts/local-node.sh install`
-//! (`.ci/run` runs it, and so do these tests when it is missing), started here on a free port of 127.0.0.1 and stopped at the end. The
-//! revmc fixtures' WETH is deployed through the node's JSON-RPC, and nestedvm forked at the
-//! node's block must answer as the node's own `eth_call` does.
+//! (`.ci/run` runs it, and so do these tests when it is missing), started here on a free port
+//! of 127.0.0.1 and stopped at the end. The revmc fixtures' WETH is deployed through the
+//! node's JSON-RPC, and nestedvm forked at the node's block must answer as the node's own
+//! `eth_call` does.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
