@@ -28,8 +28,7 @@ pub fn write_step(line: &mut String, depth: usize, step: &StepView<'_>) {
         let _ = write!(line, ",\"returnData\":\"{}\"", Hex(step.return_data));
     }
     let _ = write!(line, ",\"refund\":{}", step.refund);
-    let name = opcode::info(step.op).map_or("INVALID", |info| info.name);
-    let _ = write!(line, ",\"opName\":\"{name}\"");
+    let _ = write!(line, ",\"opName\":\"{}\"", op_name(step.op));
     if let Some(error) = step.error {
         let text = match error {
             StepError::Revert => error_text(Status::Revert, None),
@@ -38,6 +37,21 @@ pub fn write_step(line: &mut String, depth: usize, step: &StepView<'_>) {
         let _ = write!(line, ",\"error\":\"{}\"", text.unwrap_or("halted"));
     }
     line.push('}');
+}
+
+/// The name a step's `opName` gives `op`: the mnemonic, as revm's and geth's tracers write
+/// it (`DIFFICULTY` for 0x44, which the disassembler calls `PREVRANDAO`, and the names revm
+/// already gives the opcodes of a later fork, which no fork of ours runs), or `INVALID` for
+/// an opcode without one.
+pub fn op_name(op: u8) -> &'static str {
+    match op {
+        0x44 => "DIFFICULTY",
+        0x4b => "SLOTNUM",
+        0xe6 => "DUPN",
+        0xe7 => "SWAPN",
+        0xe8 => "EXCHANGE",
+        _ => opcode::info(op).map_or("INVALID", |info| info.name),
+    }
 }
 
 /// The summary line that closes a trace: `{"output":…,"gasUsed":…}`, and `"error"` when the
