@@ -13,3 +13,4 @@ pub mod observed;
 #[cfg(feature = "revm")]
 pub mod oracle;
 pub mod statetest;
+pub mod trace;
