@@ -84,6 +84,11 @@ pub fn run_traced<H: Host, T: StepTracer + ?Sized>(
         let mem_size = frame.memory.guest_size();
         let refund = frame.gas.refund;
         let op = bytes[pc];
+        // A message call to code-less code: revm and geth return before running anything, so
+        // their traces have no step; ours runs the frame, whose one step is the padding's
+        // STOP. Only the top frame can be such a call (the executor answers a nested one
+        // without a frame); a creation with empty init code does run, in revm too.
+        let silent = code.is_empty() && frame.context.depth == 0 && !frame.spec.is_hyvm();
         let exited = step_checked(frame, host, table, bytes);
         let (gas_cost, error) = match &frame.action {
             Some(FrameAction::Return(result)) if exited => match result.status {
@@ -110,6 +115,9 @@ pub fn run_traced<H: Host, T: StepTracer + ?Sized>(
             },
             _ => (gas.saturating_sub(frame.gas.remaining), None),
         };
+        if silent && exited {
+            break;
+        }
         tracer.step(&StepView {
             pc,
             op,
@@ -261,14 +269,14 @@ impl Meter<'_> {
 
 /// revm's static gas of `op` at our forks (Berlin and later): its table charges the warm
 /// access of account and slot reads and calls up front, one LOG's base without its topics,
-/// and nothing for CREATE, CREATE2 and SELFDESTRUCT, whose costs come later; it knows four
-/// opcodes of a fork after ours.
+/// and nothing for CREATE and CREATE2, whose costs come later; it knows four opcodes of a
+/// fork after ours.
 fn revm_static_gas(op: u8) -> u64 {
     match op {
         BALANCE | EXTCODESIZE | EXTCODECOPY | EXTCODEHASH | SLOAD | CALL | CALLCODE
         | DELEGATECALL | STATICCALL => gas::WARM_ACCESS,
         LOG0..=LOG4 => 375,
-        CREATE | CREATE2 | SELFDESTRUCT => 0,
+        CREATE | CREATE2 => 0,
         // SLOTNUM, then DUPN, SWAPN and EXCHANGE (EIP-7843, EIP-8024).
         0x4b => 2,
         0xe6..=0xe8 => 3,
