@@ -18,9 +18,8 @@ use nestedvm::trace::{error_text, Eip3155Writer};
 use nestedvm::{Config, HaltReason, Outcome, Request, Status, Vm, U256};
 use serde::Deserialize;
 use std::cell::RefCell;
-use std::collections::hash_map::DefaultHasher;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 use std::ops::Range;
 use std::rc::Rc;
@@ -35,7 +34,7 @@ pub enum Writer {
 }
 
 /// One step of a trace, in the terms both writers share. Two traces agree when their steps
-/// are equal one for one.
+/// are equal one for one (a recorder compares hashes of the lines, taken to the same effect).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceStep {
     /// Offset of the instruction.
@@ -60,54 +59,123 @@ pub struct TraceStep {
     pub error: Option<String>,
 }
 
-/// A number as either writer puts it: a JSON number, or a string in hex (`0x…`) or decimal.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Number {
-    Signed(i64),
-    Unsigned(u64),
-    Text(String),
-}
+/// A number as either writer puts it: a JSON number, or a string in hex (`0x…`) or decimal;
+/// its 64 bits (a hex string is the bits of a two's complement when the field is signed).
+struct Number(u64);
 
-impl Number {
-    /// The number as 64 bits (a hex string is the bits of a two's complement when the field
-    /// is signed).
-    fn bits(&self, field: &str) -> Result<u64, String> {
-        match self {
-            Number::Signed(n) => Ok(*n as u64),
-            Number::Unsigned(n) => Ok(*n),
-            Number::Text(t) => match t.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16),
-                None => t.parse(),
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, or a string of one in hex or decimal")
             }
-            .map_err(|e| format!("`{field}`: {t:?}: {e}")),
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Number, E> {
+                Ok(Number(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Number, E> {
+                Ok(Number(n as u64))
+            }
+            fn visit_str<E: serde::de::Error>(self, t: &str) -> Result<Number, E> {
+                match t.strip_prefix("0x") {
+                    Some(hex) => u64::from_str_radix(hex, 16),
+                    None => t.parse(),
+                }
+                .map(Number)
+                .map_err(|e| E::custom(format!("{t:?}: {e}")))
+            }
         }
+        d.deserialize_any(Visit)
     }
 }
 
 /// The fields of a line both writers write (others, like revm's `reservoir`, are ignored);
-/// a line without `pc` is the summary.
+/// a line without `pc` is the summary. Stack words are borrowed from the line.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Line {
+struct Line<'a> {
     pc: Option<u64>,
     #[serde(default)]
     op: u8,
     gas: Option<Number>,
     gas_cost: Option<Number>,
-    #[serde(default)]
-    stack: Vec<String>,
+    #[serde(default, borrow)]
+    stack: Vec<&'a str>,
     #[serde(default)]
     depth: u64,
     refund: Option<Number>,
     mem_size: Option<Number>,
-    op_name: Option<String>,
+    #[serde(borrow)]
+    op_name: Option<&'a str>,
     error: Option<String>,
+}
+
+impl Line<'_> {
+    /// A hash of everything but `error` (compared on its own, see [`known_difference`]),
+    /// taken from the line as written: the numbers as numbers, each stack word's digits
+    /// without leading zeros and in lower case, so that two lines saying the same hash alike
+    /// and no word is parsed (words are most of a trace's text).
+    fn hash(&self) -> Result<u64, String> {
+        // A fixed seed: the hashes of two runs are compared.
+        let mut h = foldhash::fast::FixedState::with_seed(0x3155).build_hasher();
+        h.write_u64(self.pc.unwrap_or_default());
+        h.write_u8(self.op);
+        for (n, name) in [
+            (&self.gas, "gas"),
+            (&self.gas_cost, "gasCost"),
+            (&self.refund, "refund"),
+            (&self.mem_size, "memSize"),
+        ] {
+            h.write_u64(n.as_ref().ok_or_else(|| format!("no `{name}`"))?.0);
+        }
+        h.write_u64(self.depth);
+        h.write(self.op_name.unwrap_or(UNNAMED).as_bytes());
+        h.write_usize(self.stack.len());
+        for w in &self.stack {
+            let digits = w
+                .strip_prefix("0x")
+                .ok_or_else(|| format!("stack word {w:?}: no 0x"))?
+                .trim_start_matches('0')
+                .as_bytes();
+            h.write_usize(digits.len());
+            for chunk in digits.chunks(8) {
+                let mut bytes = [0u8; 8];
+                bytes[..chunk.len()].copy_from_slice(chunk);
+                // Hex digits keep their value and A-F become a-f.
+                h.write_u64(u64::from_le_bytes(bytes) | 0x2020_2020_2020_2020);
+            }
+        }
+        Ok(h.finish())
+    }
+}
+
+/// A stack word, `0x` and 1 to 64 hex digits (as both writers put it; a word is borrowed from
+/// the line, neither writer escaping inside one). Read here rather than by `U256::from_str`,
+/// which was a tenth of a comparison's time.
+fn word(text: &str) -> Option<U256> {
+    let hex = text.strip_prefix("0x")?.as_bytes();
+    if hex.is_empty() || hex.len() > 64 {
+        return None;
+    }
+    let mut limbs = [0u64; 4];
+    for (limb, digits) in limbs.iter_mut().zip(hex.rchunks(16)) {
+        for &c in digits {
+            let digit = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            *limb = *limb << 4 | u64::from(digit);
+        }
+    }
+    Some(U256(limbs))
 }
 
 /// A number field a step must have.
 fn field(n: Option<Number>, name: &str) -> Result<u64, String> {
-    n.ok_or_else(|| format!("no `{name}`"))?.bits(name)
+    n.map(|n| n.0).ok_or_else(|| format!("no `{name}`"))
 }
 
 /// revm's `InstructionResult` name (its `Debug`) in geth's words, as ours writes them: `None`
@@ -148,7 +216,11 @@ impl TraceStep {
     /// Reads one line of `writer`'s trace: `Ok(None)` for a line that is no step (the
     /// summary).
     pub fn parse(writer: Writer, line: &str) -> Result<Option<TraceStep>, String> {
-        let l: Line = serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?;
+        let l: Line<'_> = serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?;
+        TraceStep::from_line(writer, l)
+    }
+
+    fn from_line(writer: Writer, l: Line<'_>) -> Result<Option<TraceStep>, String> {
         let Some(pc) = l.pc else {
             return Ok(None);
         };
@@ -156,8 +228,7 @@ impl TraceStep {
             .stack
             .iter()
             .map(|w| {
-                let hex = w.strip_prefix("0x").unwrap_or(w);
-                U256::from_str_radix(hex, 16).map_err(|e| format!("stack word {w:?}: {e}"))
+                word(w).ok_or_else(|| format!("stack word {w:?}: not 0x and 1 to 64 hex digits"))
             })
             .collect::<Result<_, _>>()?;
         let error = match writer {
@@ -173,32 +244,9 @@ impl TraceStep {
             depth: l.depth,
             refund: field(l.refund, "refund")? as i64,
             mem_size: field(l.mem_size, "memSize")?,
-            op_name: l.op_name.unwrap_or_else(|| UNNAMED.to_string()),
+            op_name: l.op_name.unwrap_or(UNNAMED).to_string(),
             error,
         }))
-    }
-
-    /// A hash of everything but `error`, which is compared on its own (see
-    /// [`known_difference`]).
-    fn hash64(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        let TraceStep {
-            pc,
-            op,
-            gas,
-            gas_cost,
-            stack,
-            depth,
-            refund,
-            mem_size,
-            op_name,
-            error: _,
-        } = self;
-        (
-            pc, op, gas, gas_cost, stack, depth, refund, mem_size, op_name,
-        )
-            .hash(&mut h);
-        h.finish()
     }
 
     /// The names of the fields in which `other` differs.
@@ -285,23 +333,31 @@ impl Recorder {
         if self.error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        let parsed = std::str::from_utf8(line)
-            .map_err(|e| e.to_string())
-            .and_then(|l| TraceStep::parse(self.writer, l));
-        match parsed {
-            Ok(Some(step)) => {
-                let index = self.hashes.len();
-                self.hashes.push(step.hash64());
-                if self.keep.contains(&index) {
-                    self.kept.push(step.clone());
-                }
-                if step.error.is_some() {
-                    self.failures.push((index, step));
-                }
-            }
-            Ok(None) => {}
-            Err(e) => self.error = Some(format!("step {}: {e}", self.hashes.len())),
+        if let Err(e) = self.read(line) {
+            self.error = Some(format!("step {}: {e}", self.hashes.len()));
         }
+    }
+
+    /// Records one line: its hash, and the step in full when it is kept or failed.
+    fn read(&mut self, line: &[u8]) -> Result<(), String> {
+        let text = std::str::from_utf8(line).map_err(|e| e.to_string())?;
+        let l: Line<'_> = serde_json::from_str(text).map_err(|e| format!("{e}: {text}"))?;
+        if l.pc.is_none() {
+            return Ok(());
+        }
+        let index = self.hashes.len();
+        self.hashes.push(l.hash()?);
+        let kept = self.keep.contains(&index);
+        if kept || l.error.is_some() {
+            let step = TraceStep::from_line(self.writer, l)?.expect("a step has a pc");
+            if kept {
+                self.kept.push(step.clone());
+            }
+            if step.error.is_some() {
+                self.failures.push((index, step));
+            }
+        }
+        Ok(())
     }
 
     /// The trace as recorded, or the first line that could not be read.
@@ -323,7 +379,7 @@ impl Recorder {
 impl Write for Recorder {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut rest = buf;
-        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+        while let Some(end) = memchr::memchr(b'\n', rest) {
             if self.partial.is_empty() {
                 self.line(&rest[..end]);
             } else {
@@ -467,7 +523,7 @@ pub fn known_difference(ours: &TraceStep, revm: &TraceStep) -> Option<&'static s
     let op = ours.op;
     let depth = ours.stack.len();
     // The word `n` places below the top, as the step found it.
-    let word = |n: usize| depth.checked_sub(n + 1).map(|i| ours.stack[i]);
+    let nth = |n: usize| depth.checked_sub(n + 1).map(|i| ours.stack[i]);
     let static_gas = info(op).map_or(0, |i| u64::from(i.base_gas));
     let inputs = info(op).map_or(0, |i| usize::from(i.inputs));
     let writes = matches!(
@@ -480,11 +536,15 @@ pub fn known_difference(ours: &TraceStep, revm: &TraceStep) -> Option<&'static s
         {
             Some("revm names a DUPn underflow a stack overflow")
         }
-        ("max initcode size exceeded" | "return data out of bounds", "out of gas")
-            if matches!(op, CREATE | CREATE2 | RETURNDATACOPY)
-                && word(2).is_some_and(|len| len.bits() > 64) =>
+        // An out-of-gas of revm's that left the gas (the step did not cost it all): an
+        // operand over 64 bits, or memory it could not pay, met before what ours checks.
+        (
+            "max initcode size exceeded" | "return data out of bounds" | "stack underflow",
+            "out of gas",
+        ) if ours.gas_cost < ours.gas
+            && (matches!(op, CREATE | CREATE2 | RETURNDATACOPY | LOG0..=LOG4)) =>
         {
-            Some("revm fails reading a length over 64 bits before checking it")
+            Some("revm fails on an operand over 64 bits or on memory before ours' check")
         }
         ("out of gas", "max initcode size exceeded" | "stack underflow" | "write protection")
             if ours.gas < static_gas =>
@@ -496,7 +556,7 @@ pub fn known_difference(ours: &TraceStep, revm: &TraceStep) -> Option<&'static s
         }
         ("stack underflow", "write protection")
             if depth < inputs
-                && (writes || op == CALL && word(2).is_some_and(|value| !value.is_zero())) =>
+                && (writes || op == CALL && nth(2).is_some_and(|value| !value.is_zero())) =>
         {
             Some("revm checks a static frame before reading the stack")
         }
@@ -709,6 +769,16 @@ mod tests {
         let b = TraceStep::parse(Writer::Revm, revm).unwrap().unwrap();
         assert_eq!(a, b);
         assert_eq!((a.refund, a.mem_size, a.gas), (-4800, 32, 10000));
+        assert_eq!(word("0x0"), Some(U256::zero()));
+        let max = format!("0x{}", "f".repeat(64));
+        assert_eq!(word(&max), Some(U256::MAX));
+        assert_eq!(
+            word("0x1234567890abcdef1"),
+            Some(U256::from(0x1234567890abcdef1u128))
+        );
+        for bad in ["0x", "12", "0xg", &format!("0x1{}", "0".repeat(64))] {
+            assert_eq!(word(bad), None, "{bad}");
+        }
         let summary = r#"{"stateRoot":"0x00","output":"0x","gasUsed":"0x5","pass":true}"#;
         assert_eq!(TraceStep::parse(Writer::Revm, summary).unwrap(), None);
     }

@@ -199,7 +199,8 @@ pub fn run_revm_traced(
     req: &OracleRequest,
     out: impl Write + 'static,
 ) -> Result<OracleOutcome, String> {
-    let tracer = TracerEip3155::new(Box::new(out));
+    // Buffered: revm writes each line in many small pieces.
+    let tracer = TracerEip3155::buffered(out);
     run_inspected(req, tracer).map(|(outcome, _)| outcome)
 }
 
