@@ -542,7 +542,7 @@ pub fn known_difference(ours: &TraceStep, revm: &TraceStep) -> Option<&'static s
             "max initcode size exceeded" | "return data out of bounds" | "stack underflow",
             "out of gas",
         ) if ours.gas_cost < ours.gas
-            && (matches!(op, CREATE | CREATE2 | RETURNDATACOPY | LOG0..=LOG4)) =>
+            && matches!(op, CREATE | CREATE2 | RETURNDATACOPY | LOG0..=LOG4) =>
         {
             Some("revm fails on an operand over 64 bits or on memory before ours' check")
         }
@@ -551,7 +551,10 @@ pub fn known_difference(ours: &TraceStep, revm: &TraceStep) -> Option<&'static s
         {
             Some("ours charges the static gas before checks revm makes first")
         }
-        ("stack underflow" | "invalid opcode", "out of gas") if ours.gas_cost == ours.gas => {
+        // revm's charge took all the gas: it failed paying before its own check.
+        ("stack underflow" | "invalid opcode" | "write protection", "out of gas")
+            if ours.gas_cost == ours.gas =>
+        {
             Some("revm charges gas before the check ours fails first")
         }
         ("stack underflow", "write protection")
