@@ -5,58 +5,19 @@
 
 mod common;
 
+use common::diff_evm;
 use common::gen::{request, Rng};
-use common::vmfixture::load_all;
-use common::{diff_evm, oracle::OracleAccount};
-use nestedvm::{Account, Fork, Request, Status};
-use std::path::Path;
-
-fn fixture_request(f: &common::vmfixture::VmFixture) -> Request {
-    let mut req = Request::new(f.code.clone());
-    req.calldata = f.calldata.clone();
-    req.gas = f.gas;
-    req.address = f.address;
-    req.caller = f.caller;
-    req.value = f.value;
-    req.env.number = f.env.number;
-    req.env.timestamp = f.env.timestamp;
-    req.env.coinbase = f.env.coinbase;
-    req.env.gas_limit = f.env.gas_limit;
-    req.env.basefee = f.env.basefee.into();
-    req.env.prevrandao = f.env.prevrandao;
-    req.env.gas_price = f.env.gas_price.into();
-    req.env.origin = f.caller;
-    req.accounts = f
-        .pre
-        .iter()
-        .map(|a: &OracleAccount| {
-            (
-                a.address,
-                Account::new(a.balance, a.nonce, a.code.clone())
-                    .with_storage(a.storage.iter().copied()),
-            )
-        })
-        .collect();
-    req
-}
+use nestedvm::{Fork, Status};
 
 #[test]
 fn vm_fixtures_agree_with_revm_and_with_their_post_state() {
-    let fixtures = load_all(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/vm"
-    )));
-    assert!(
-        fixtures.len() >= 300,
-        "fixtures missing: {}",
-        fixtures.len()
-    );
+    let fixtures = common::vmfixture::all();
     let mut failures = Vec::new();
     for (f, fork) in fixtures
         .iter()
         .flat_map(|f| Fork::ALL.map(|fork| (f, fork)))
     {
-        let req = fixture_request(f);
+        let req = f.request();
         match diff_evm(fork, &req) {
             Err(e) => failures.push(format!("{} ({}) at {fork}: {e}", f.name, f.file)),
             Ok(ours) => {

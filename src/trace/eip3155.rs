@@ -4,7 +4,7 @@
 
 use super::{error_text, Tracer};
 use crate::output::Hex;
-use crate::Outcome;
+use crate::{Outcome, U256};
 use nestedvm_interp::opcode;
 use nestedvm_interp::trace::{StepError, StepView};
 use nestedvm_interp::Status;
@@ -20,16 +20,19 @@ pub fn write_step(line: &mut String, depth: usize, step: &StepView<'_>) {
         step.pc, step.op, step.gas, step.gas_cost, step.mem_size
     );
     for (i, word) in step.stack.iter().enumerate() {
-        let comma = if i == 0 { "" } else { "," };
-        let _ = write!(line, "{comma}\"{word:#x}\"");
+        if i > 0 {
+            line.push(',');
+        }
+        line.push('"');
+        push_hex(line, word);
+        line.push('"');
     }
     let _ = write!(line, "],\"depth\":{depth}");
     if !step.return_data.is_empty() {
         let _ = write!(line, ",\"returnData\":\"{}\"", Hex(step.return_data));
     }
     let _ = write!(line, ",\"refund\":{}", step.refund);
-    let name = opcode::info(step.op).map_or("INVALID", |info| info.name);
-    let _ = write!(line, ",\"opName\":\"{name}\"");
+    let _ = write!(line, ",\"opName\":\"{}\"", op_name(step.op));
     if let Some(error) = step.error {
         let text = match error {
             StepError::Revert => error_text(Status::Revert, None),
@@ -38,6 +41,38 @@ pub fn write_step(line: &mut String, depth: usize, step: &StepView<'_>) {
         let _ = write!(line, ",\"error\":\"{}\"", text.unwrap_or("halted"));
     }
     line.push('}');
+}
+
+/// Appends `word` as `0x` and its hex digits without leading zeros (`{:#x}`), which is most
+/// of a step's text; formatted by hand, as `fmt`'s padding machinery took most of a traced
+/// run's time.
+fn push_hex(line: &mut String, word: &U256) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    line.push_str("0x");
+    let bits = word.bits();
+    if bits == 0 {
+        line.push('0');
+        return;
+    }
+    for nibble in (0..bits.div_ceil(4)).rev() {
+        let digit = (word.0[nibble / 16] >> (4 * (nibble % 16))) & 0xf;
+        line.push(char::from(DIGITS[digit as usize]));
+    }
+}
+
+/// The name a step's `opName` gives `op`: the mnemonic, as revm's and geth's tracers write
+/// it (`DIFFICULTY` for 0x44, which the disassembler calls `PREVRANDAO`, and the names revm
+/// already gives the opcodes of a later fork, which no fork of ours runs), or `INVALID` for
+/// an opcode without one.
+pub fn op_name(op: u8) -> &'static str {
+    match op {
+        0x44 => "DIFFICULTY",
+        0x4b => "SLOTNUM",
+        0xe6 => "DUPN",
+        0xe7 => "SWAPN",
+        0xe8 => "EXCHANGE",
+        _ => opcode::info(op).map_or("INVALID", |info| info.name),
+    }
 }
 
 /// The summary line that closes a trace: `{"output":…,"gasUsed":…}`, and `"error"` when the
@@ -176,5 +211,28 @@ impl Tracer for Eip3155Lines {
             return;
         }
         self.steps += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_written_as_fmt_writes_them() {
+        let words = [
+            U256::zero(),
+            U256::one(),
+            U256::from(0xabcu64),
+            U256::from(u64::MAX),
+            U256::from(u64::MAX) + 1,
+            U256::MAX,
+            U256::one() << 255,
+        ];
+        for w in words {
+            let mut line = String::new();
+            push_hex(&mut line, &w);
+            assert_eq!(line, format!("{w:#x}"));
+        }
     }
 }

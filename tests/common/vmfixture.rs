@@ -1,6 +1,7 @@
 //! Parser for ethereum/tests VMTests fixtures (tests/fixtures/vm/**.json).
-//! Uses serde_json::Value; depends only on serde_json, primitive-types, std and
-//! the sibling `oracle` module (for OracleEnv / OracleAccount).
+//! Uses serde_json::Value; depends only on serde_json, primitive-types, std, nestedvm (for
+//! the request a fixture makes) and the sibling `oracle` module (for OracleEnv /
+//! OracleAccount).
 #![allow(dead_code)]
 
 use super::oracle::{OracleAccount, OracleEnv};
@@ -39,6 +40,36 @@ pub struct VmFixture {
 }
 
 impl VmFixture {
+    /// The fixture's call as a nestedvm request (the `evm` profile's message call).
+    pub fn request(&self) -> nestedvm::Request {
+        let mut req = nestedvm::Request::new(self.code.clone());
+        req.calldata = self.calldata.clone();
+        req.gas = self.gas;
+        req.address = self.address;
+        req.caller = self.caller;
+        req.value = self.value;
+        req.env.number = self.env.number;
+        req.env.timestamp = self.env.timestamp;
+        req.env.coinbase = self.env.coinbase;
+        req.env.gas_limit = self.env.gas_limit;
+        req.env.basefee = self.env.basefee.into();
+        req.env.prevrandao = self.env.prevrandao;
+        req.env.gas_price = self.env.gas_price.into();
+        req.env.origin = self.caller;
+        req.accounts = self
+            .pre
+            .iter()
+            .map(|a| {
+                (
+                    a.address,
+                    nestedvm::Account::new(a.balance, a.nonce, a.code.clone())
+                        .with_storage(a.storage.iter().copied()),
+                )
+            })
+            .collect();
+        req
+    }
+
     /// Expected post storage of `address` (non-zero slots), if the fixture has a post state.
     pub fn expected_storage(&self) -> Option<std::collections::BTreeMap<U256, U256>> {
         let exp = self.expected.as_ref()?;
@@ -238,4 +269,18 @@ pub fn load_all(dir: &Path) -> Vec<VmFixture> {
         out.extend(fx);
     }
     out
+}
+
+/// Every fixture of `tests/fixtures/vm` (at least 300, or the copy is broken).
+pub fn all() -> Vec<VmFixture> {
+    let fixtures = load_all(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vm"
+    )));
+    assert!(
+        fixtures.len() >= 300,
+        "fixtures missing: {}",
+        fixtures.len()
+    );
+    fixtures
 }

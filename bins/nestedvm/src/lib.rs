@@ -1,6 +1,6 @@
 //! The tooling behind the `nestedvm` command, kept apart from the `nestedvm` library so that a
 //! library user compiles none of it: benchmarks ([`bench`](mod@bench)), differential testing
-//! ([`difftest`]), the Ethereum state-test runner ([`statetest`]), fixtures with a pre-state run as message calls ([`fixture`]), the engines they run ([`engines`]) and the one shape of their results ([`observed`]) and, with the cargo feature
+//! ([`difftest`]), the Ethereum state-test runner ([`statetest`]), fixtures with a pre-state run as message calls ([`fixture`]), the engines they run ([`engines`]), the one shape of their results ([`observed`]), step traces read back and compared ([`trace`]) and, with the cargo feature
 //! `revm`, the oracles the differential tests judge by (`oracle`).
 
 #![warn(missing_docs)]
@@ -13,3 +13,4 @@ pub mod observed;
 #[cfg(feature = "revm")]
 pub mod oracle;
 pub mod statetest;
+pub mod trace;

@@ -83,6 +83,15 @@ fn a_divergence_is_shrunk_reported_and_reproduced() {
         assert!(text(&disassembly.stdout).contains("LOG"), "{out}");
         assert!(field(&out, "  interp: ").contains("logs 1"), "{out}");
         assert!(field(&out, "  interp-broken: ").contains("logs 0"), "{out}");
+        // The traces cannot show a dropped log: in evm the interpreter's agrees with revm's,
+        // and the report shows where the interpreter's ends, on the LOG's program.
+        let traces = if profile == "evm" {
+            "interp's and revm's traces agree step for step; the interpreter's trace ends ("
+        } else {
+            "the interpreter's trace ends ("
+        };
+        assert!(out.contains(traces), "{out}");
+        assert!(out.contains(" LOG"), "{out}");
         // The reproducer is one command that gives the same divergence on its own.
         let reproduce = field(&out, "reproduce: ");
         let args: Vec<&str> = reproduce.split_whitespace().collect();
@@ -148,6 +157,17 @@ fn bad_flags_are_short_and_exit_code_2() {
             &["--world", "mainnet"],
             "--world: `mainnet` is none of small, revmc",
         ),
+        (&["--compare-traces"], "needs the evm profile"),
+        (
+            &[
+                "--profile",
+                "evm",
+                "--engines",
+                "interp,jit",
+                "--compare-traces",
+            ],
+            "--compare-traces: compares the interpreter's trace with revm's",
+        ),
     ];
     for (args, message) in cases {
         let mut all = vec!["difftest"];
@@ -162,6 +182,42 @@ fn bad_flags_are_short_and_exit_code_2() {
         assert!(err.contains(message), "{args:?}: {err}");
         assert_eq!(text(&o.stdout), "", "{args:?}: nothing runs");
     }
+}
+
+/// `--compare-traces` compares every program's interpreter trace with revm's: agreeing
+/// programs pass, and a divergence found with it replays with it.
+#[test]
+fn compare_traces_checks_every_program_and_is_in_the_reproducer() {
+    let agree = nestedvm(&[
+        "difftest",
+        "--profile",
+        "evm",
+        "--engines",
+        "interp,revm",
+        "--compare-traces",
+        "--seed",
+        "0x7ace",
+        "--count",
+        "200",
+    ]);
+    assert_eq!(agree.status.code(), Some(0), "{}", text(&agree.stdout));
+    assert_eq!(last_line(&agree), "200 passed, 0 failed");
+    let o = nestedvm(&[
+        "difftest",
+        "--profile",
+        "evm",
+        "--engines",
+        "interp,interp-broken,revm",
+        "--compare-traces",
+        "--count",
+        "500",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    let reproduce = field(&out, "reproduce: ");
+    assert!(reproduce.contains(" --compare-traces "), "{reproduce}");
+    let args: Vec<&str> = reproduce.split_whitespace().collect();
+    assert_eq!(nestedvm(&args[1..]).status.code(), Some(1), "{reproduce}");
 }
 
 /// The generated cases reach every ending, logs and nested frames, and the comparison of

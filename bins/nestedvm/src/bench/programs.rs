@@ -270,7 +270,8 @@ pub fn state_test_programs(name: &str, json: &str) -> Result<Vec<Program>, Strin
     let value: Value = serde_json::from_str(json).map_err(|e| format!("{name}: {e}"))?;
     let test = value
         .as_object()
-        .and_then(|o| o.values().next())
+        // The first test by name, whatever order the build keeps JSON objects in.
+        .and_then(|o| o.iter().min_by(|a, b| a.0.cmp(b.0)).map(|(_, test)| test))
         .ok_or_else(|| format!("{name}: not a state test (no test object)"))?;
     let tx = &test["transaction"];
     let to = tx["to"]

@@ -53,6 +53,10 @@ pub struct DifftestArgs {
     /// Most comparisons the shrinker may spend on a divergence.
     #[arg(long, default_value = "2000")]
     shrink_budget: String,
+    /// Also compare the interpreter's EIP-3155 step trace with revm's on every program
+    /// (evm, with revm among the engines).
+    #[arg(long)]
+    compare_traces: bool,
 }
 
 /// The campaign the flags describe.
@@ -68,6 +72,11 @@ fn campaign(args: &DifftestArgs) -> Result<Campaign, UsageError> {
         .clone()
         .unwrap_or_else(|| default_engines(profile, ORACLES_BUILT));
     let engines = select_engines(&named, profile, ORACLES_BUILT)?;
+    if args.compare_traces && !engines.contains(&ToolEngine::Revm) {
+        return Err(UsageError(
+            "--compare-traces: compares the interpreter's trace with revm's, so it needs the evm profile and revm among --engines".into(),
+        ));
+    }
     let jobs = match &args.jobs {
         Some(j) => match parse_u64("--jobs", j)? {
             0 => return Err(UsageError("--jobs: must be at least 1".into())),
@@ -88,6 +97,7 @@ fn campaign(args: &DifftestArgs) -> Result<Campaign, UsageError> {
             .as_deref()
             .map(|c| parse_hex("--code", c))
             .transpose()?,
+        compare_traces: args.compare_traces,
         jobs,
         shrink_budget: usize::try_from(parse_u64("--shrink-budget", &args.shrink_budget)?)
             .map_err(|_| "--shrink-budget: too large".to_string())?,
@@ -98,10 +108,15 @@ fn campaign(args: &DifftestArgs) -> Result<Campaign, UsageError> {
 fn reproducer(c: &Campaign, d: &Divergence) -> String {
     let engines: Vec<&str> = c.engines.iter().map(|e| e.name()).collect();
     format!(
-        "nestedvm difftest --profile {} --fork {}{}{} --engines {} --seed {:#x} --count 1 --code {}",
+        "nestedvm difftest --profile {} --fork {}{}{}{} --engines {} --seed {:#x} --count 1 --code {}",
         c.profile,
         c.fork,
         if c.verifier { " --verifier" } else { "" },
+        if c.compare_traces {
+            " --compare-traces"
+        } else {
+            ""
+        },
         match c.world {
             World::Small => String::new(),
             w => format!(" --world {}", w.name()),
@@ -140,6 +155,9 @@ fn print_divergence(c: &Campaign, d: &Divergence) {
             Ok(o) => println!("  {engine}: {}", o.summary()),
             Err(e) => println!("  {engine}: could not run: {e}"),
         }
+    }
+    if let Some(traces) = &d.traces {
+        print!("{traces}");
     }
     println!("original program: {}", hex0x(&d.original));
     println!("reproduce: {}", reproducer(c, d));

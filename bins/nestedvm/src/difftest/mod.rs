@@ -17,7 +17,9 @@ pub use crate::observed::{Difference, Observed};
 pub use case::{case_seed, Case, World};
 pub use engines::{default_engines, select_engines, ToolEngine};
 
-use nestedvm::{Fork, Profile, Vm};
+use crate::trace::{trace_ours, Recorder, TraceDiff, TraceStep, Writer};
+use nestedvm::{Config, Engine, Fork, Profile, Vm};
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What every engine gave on one case, and how each differs from the first engine's result.
@@ -100,6 +102,9 @@ pub struct Campaign {
     pub world: World,
     /// Run this code in every case's environment instead of the generated program.
     pub code: Option<Vec<u8>>,
+    /// Also compare the interpreter's step trace with revm's on every case (`evm`, with the
+    /// `revm` feature): a trace that parts is a divergence of its own.
+    pub compare_traces: bool,
     /// Worker threads.
     pub jobs: usize,
     /// Most tries the shrinker may spend.
@@ -121,6 +126,8 @@ pub struct Divergence {
     pub tries: usize,
     /// The engines on the shrunk program.
     pub comparison: Comparison,
+    /// Where the traces of the shrunk program part, or where the interpreter's ends.
+    pub traces: Option<TraceReport>,
 }
 
 /// How a campaign ended.
@@ -166,7 +173,7 @@ impl Campaign {
                         if i >= self.count || i > first_failure.load(Ordering::Relaxed) {
                             break;
                         }
-                        if !compare(&mut vm, &self.engines, &self.case(i)).agrees() {
+                        if !self.compare(&mut vm, &self.case(i)).agrees() {
                             first_failure.fetch_min(i, Ordering::Relaxed);
                         }
                         tick();
@@ -195,16 +202,17 @@ impl Campaign {
     pub fn shrink(&self, index: u64) -> Divergence {
         let mut vm = Vm::new();
         let case = self.case(index);
-        let first = compare(&mut vm, &self.engines, &case);
+        let first = self.compare(&mut vm, &case);
         let signature = first.signature();
         let (code, tries) = shrink::shrink(&case.request.code, self.shrink_budget, |code| {
-            compare(&mut vm, &self.engines, &case.with_code(code.to_vec()))
+            self.compare(&mut vm, &case.with_code(code.to_vec()))
                 .signature()
                 .iter()
                 .any(|s| signature.contains(s))
         });
         let shrunk = case.with_code(code);
-        let comparison = compare(&mut vm, &self.engines, &shrunk);
+        let comparison = self.compare(&mut vm, &shrunk);
+        let traces = trace_report(&mut vm, &shrunk);
         Divergence {
             index,
             case_seed: case_seed(self.seed, index),
@@ -212,6 +220,153 @@ impl Campaign {
             case: shrunk,
             tries,
             comparison,
+            traces,
         }
     }
+
+    /// Runs `case` on every engine and compares each with the first, and compares the
+    /// interpreter's trace with revm's when the campaign asks for it.
+    pub fn compare(&self, vm: &mut Vm, case: &Case) -> Comparison {
+        let mut comparison = compare(vm, &self.engines, case);
+        if self.compare_traces {
+            comparison.differences.extend(trace_differences(vm, case));
+        }
+        comparison
+    }
+}
+
+/// The interpreter's configuration for `case`: a traced run is interpreted.
+fn interp_config(case: &Case) -> Config {
+    Config {
+        profile: case.profile,
+        fork: case.fork,
+        verifier: case.verifier,
+        engine: Engine::Interpreter,
+        ..Config::default()
+    }
+}
+
+/// How the interpreter's trace of `case` differs from revm's (`trace`, attributed to revm),
+/// and whether the traced run gave another result than an untraced one (`traced`,
+/// attributed to the interpreter).
+#[cfg(feature = "revm")]
+fn trace_differences(vm: &mut Vm, case: &Case) -> Vec<(ToolEngine, Difference)> {
+    let mut out = Vec::new();
+    match crate::trace::compare_with_revm(vm, &interp_config(case), &case.request) {
+        Err(e) => out.push((
+            ToolEngine::Revm,
+            Difference {
+                field: "trace",
+                text: format!("could not compare the traces: {e}"),
+            },
+        )),
+        Ok(c) => {
+            if let Some(d) = c.diff {
+                out.push((
+                    ToolEngine::Revm,
+                    Difference {
+                        field: "trace",
+                        text: d.headline(),
+                    },
+                ));
+            }
+            if !c.same_result {
+                out.push((
+                    ToolEngine::Interp,
+                    Difference {
+                        field: "traced",
+                        text: "the traced run gave another result than the untraced one".into(),
+                    },
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(not(feature = "revm"))]
+fn trace_differences(_: &mut Vm, _: &Case) -> Vec<(ToolEngine, Difference)> {
+    vec![(
+        ToolEngine::Revm,
+        Difference {
+            field: "trace",
+            text: "comparing traces needs the `revm` feature".into(),
+        },
+    )]
+}
+
+/// Steps of the interpreter's trace shown where it ends.
+const TAIL_STEPS: usize = 4;
+
+/// What the traces of a diverging program show.
+#[derive(Clone, Debug)]
+pub enum TraceReport {
+    /// The interpreter's and revm's traces part here (`evm`).
+    Part(Box<TraceDiff>),
+    /// They agree step for step (so the difference is in what the steps do not show:
+    /// storage, logs, memory, or another engine), or there is no revm to compare with: where
+    /// the interpreter's trace ends, its last steps, and its length.
+    End {
+        /// Whether revm's trace was compared, and agreed.
+        revm_agrees: bool,
+        /// Steps in the interpreter's trace.
+        steps: usize,
+        /// Its last steps.
+        tail: Vec<TraceStep>,
+    },
+}
+
+impl fmt::Display for TraceReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceReport::Part(d) => write!(f, "{d}"),
+            TraceReport::End {
+                revm_agrees,
+                steps,
+                tail,
+            } => {
+                if *revm_agrees {
+                    write!(f, "interp's and revm's traces agree step for step; ")?;
+                }
+                writeln!(f, "the interpreter's trace ends ({steps} steps):")?;
+                for (i, step) in tail.iter().enumerate() {
+                    writeln!(f, "  {:>5}  {step}", steps - tail.len() + i)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Where the traces of `case` part: the interpreter's against revm's in `evm` (with the
+/// `revm` feature), else (or when they agree) where the interpreter's ends. `None` when the
+/// case cannot be traced.
+pub fn trace_report(vm: &mut Vm, case: &Case) -> Option<TraceReport> {
+    let config = interp_config(case);
+    #[cfg(feature = "revm")]
+    let revm_agrees = case.profile == Profile::Evm && {
+        let c = crate::trace::compare_with_revm(vm, &config, &case.request).ok()?;
+        if let Some(d) = c.diff {
+            return Some(TraceReport::Part(Box::new(d)));
+        }
+        true
+    };
+    #[cfg(not(feature = "revm"))]
+    let revm_agrees = false;
+    let mut record = |keep| {
+        trace_ours(
+            vm,
+            &config,
+            &case.request,
+            Recorder::keeping(Writer::Ours, keep),
+        )
+    };
+    let (_, all) = record(0..0).ok()?;
+    let steps = all.len();
+    let (_, end) = record(steps.saturating_sub(TAIL_STEPS)..steps).ok()?;
+    Some(TraceReport::End {
+        revm_agrees,
+        steps,
+        tail: end.kept,
+    })
 }

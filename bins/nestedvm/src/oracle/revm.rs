@@ -18,11 +18,13 @@ use super::{
 use nestedvm::{Address, Fork, State, U256};
 use revm::{
     database::{AccountState, CacheDB, EmptyDB},
-    inspector::Inspector,
+    handler::MainnetContext,
+    inspector::{inspectors::TracerEip3155, Inspector},
     interpreter::{CallInputs, CallOutcome},
     state::AccountInfo,
     Context, InspectEvm, MainBuilder, MainContext,
 };
+use std::io::Write;
 
 /// One message call to run.
 #[derive(Clone, Debug)]
@@ -187,17 +189,44 @@ pub fn run_revm(req: &OracleRequest) -> Result<OracleOutcome, String> {
 /// `run` runs a message call. revm also keeps accounts it only loaded or touched with zero
 /// value, as empty; `run` only holds accounts it was given or changed, hence the filter.
 pub fn run_revm_with_state(req: &OracleRequest) -> Result<(OracleOutcome, State), String> {
+    run_inspected(req, NoInspector)
+}
+
+/// [`run_revm`] under revm's own EIP-3155 tracer (`TracerEip3155`), which writes its lines,
+/// steps and closing summary, to `out`: the reference the `evm` profile's step traces are
+/// compared with.
+pub fn run_revm_traced(
+    req: &OracleRequest,
+    out: impl Write + 'static,
+) -> Result<OracleOutcome, String> {
+    // Buffered: revm writes each line in many small pieces.
+    let tracer = TracerEip3155::buffered(out);
+    run_inspected(req, tracer).map(|(outcome, _)| outcome)
+}
+
+/// An inspector that sees nothing.
+struct NoInspector;
+
+impl<CTX> Inspector<CTX> for NoInspector {}
+
+/// Runs `req` under the top-frame probe and `extra`, which comes second: revm's tracers
+/// settle a halted frame's gas in `call_end`, and the probe must see the outcome as revm
+/// gave it.
+fn run_inspected<X>(req: &OracleRequest, extra: X) -> Result<(OracleOutcome, State), String>
+where
+    (TopFrameProbe, X): Inspector<MainnetContext<CacheDB<EmptyDB>>>,
+{
     let PreparedCall { db, cfg, block, tx } = prepare(req)?;
     let ctx = Context::mainnet()
         .with_db(db)
         .with_cfg(cfg)
         .with_block(block);
-    let mut evm = ctx.build_mainnet_with_inspector(TopFrameProbe::default());
+    let mut evm = ctx.build_mainnet_with_inspector((TopFrameProbe::default(), extra));
     let res = evm
         .inspect_tx(tx)
         .map_err(|e| format!("oracle: revm rejected the transaction: {e:?}"))?;
 
-    let probe = &evm.inspector;
+    let probe = &evm.inspector.0;
     let frame_gas_limit = probe
         .frame_gas_limit
         .ok_or("oracle: top frame call() not seen")?;
