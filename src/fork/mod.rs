@@ -5,6 +5,10 @@
 //! Only with the `fork` feature, so that a library user who does not fork compiles no HTTP
 //! client.
 
+mod blocks;
+
+pub use blocks::{RpcChain, MAX_FORKED_BLOCKS};
+
 use crate::parse::{parse_address, parse_hex, parse_u256};
 use crate::world::source::{SourceError, StateSource};
 use crate::world::Account;

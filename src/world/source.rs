@@ -4,8 +4,9 @@
 //! come from the pre-state: local writes shadow it, and loading it is no journaled change.
 
 use super::Account;
-use nestedvm_interp::{Address, B256, U256};
+use nestedvm_interp::{Address, Env, B256, U256};
 use std::fmt;
+use std::sync::Arc;
 
 /// The state of a chain at a pinned block, read one account, slot or block hash at a time.
 ///
@@ -22,6 +23,20 @@ pub trait StateSource: Send + Sync + fmt::Debug {
 
     /// The hash of block `number`, one of the 256 before the pinned block's successor.
     fn block_hash(&self, number: u64) -> Result<B256, SourceError>;
+}
+
+/// A chain forked at more than one block: the batch protocol's requests fork at the block
+/// pinned at start unless they name their own (`"block": {"number": N}`).
+pub trait ForkedChain: Send + Sync + fmt::Debug {
+    /// The source at the block pinned at start.
+    fn pinned(&self) -> &Arc<dyn StateSource>;
+
+    /// The number of the block pinned at start.
+    fn pinned_number(&self) -> u64;
+
+    /// The source at block `number`, made on first use and kept, with that block's
+    /// environment (number, timestamp, base fee, …, chain id) put in `env`.
+    fn at(&self, number: u64, env: &mut Env) -> Result<Arc<dyn StateSource>, SourceError>;
 }
 
 /// A read from a [`StateSource`] that failed: what was asked of whom, and why.
