@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 mod account;
 mod accounts;
-mod hashing;
+pub(crate) mod hashing;
 mod host;
 pub mod source;
 
@@ -113,6 +113,9 @@ pub struct World {
     /// The addresses the source was asked for (or that the world held when first reached):
     /// asked once, so an account the run removed is not brought back.
     consulted: HashSet<Address>,
+    /// The address [`World::fetch`] last found consulted: a run reaches the same account
+    /// over and over, and this spares the set a lookup each time.
+    last_consulted: Option<Address>,
     /// The slots the source was asked for, zero ones included (those make no slot entry).
     consulted_slots: HashSet<(Address, SlotKey)>,
     /// The first read of the source that failed: the run stops, and its caller reports this.
@@ -180,6 +183,7 @@ impl World {
             deadline: Deadline::NEVER,
             source: None,
             consulted: HashSet::default(),
+            last_consulted: None,
             consulted_slots: HashSet::default(),
             source_error: None,
         }
@@ -219,7 +223,7 @@ impl World {
     /// asked for it before: it becomes base state, as if the pre-state had held it.
     #[inline]
     pub fn fetch(&mut self, address: Address) {
-        if self.source.is_some() {
+        if self.source.is_some() && self.last_consulted != Some(address) {
             self.fetch_account(address);
         }
     }
@@ -229,7 +233,12 @@ impl World {
         let Some(source) = &self.source else {
             return;
         };
-        if self.source_error.is_some() || !self.consulted.insert(address) {
+        if self.source_error.is_some() {
+            return;
+        }
+        let first = self.consulted.insert(address);
+        self.last_consulted = Some(address);
+        if !first {
             return;
         }
         if self.accounts.get(&address).is_some() {
@@ -253,7 +262,7 @@ impl World {
 
     #[cold]
     fn fetch_slot_from_source(&mut self, address: Address, key: U256) {
-        self.fetch_account(address);
+        self.fetch(address);
         let Some(source) = &self.source else {
             return;
         };
@@ -333,11 +342,13 @@ impl World {
             deadline,
             source: _,
             consulted,
+            last_consulted,
             consulted_slots,
             source_error,
         } = self;
         *deadline = Deadline::NEVER;
         clear_set(consulted);
+        *last_consulted = None;
         clear_set(consulted_slots);
         *source_error = None;
         accounts.clear();

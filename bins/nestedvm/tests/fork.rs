@@ -470,3 +470,52 @@ fn a_batch_request_forks_at_the_block_it_names() {
         assert_eq!(output_of(&rest[3]), format!("0x{}", word(WALLET_WETH)));
     }
 }
+
+#[test]
+fn bench_times_forked_runs_beside_the_pre_state_after_seeding_the_node() {
+    let node = start_node();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/programs/revmc");
+    let weth = format!("{fixtures}/weth.json");
+    let pair = format!("{fixtures}/uniswap_v2_pair.json");
+    let run = nestedvm(&[
+        "bench",
+        "--rpc-url",
+        &node.url,
+        "--rpc-seed",
+        &weth,
+        &pair,
+        "--samples",
+        "2",
+        "--time",
+        "0.2",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stdout}{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    // Two fixtures with storage (and the same contract address) on interp and jit, every
+    // forked run checked against the same call on the pre-state before it is timed.
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for engine in ["interp", "jit"] {
+        assert!(lines.iter().any(|l| l["engine"] == engine), "{stdout}");
+    }
+    for line in &lines {
+        for key in ["prestate_ns", "forked_ns", "first_forked_ns"] {
+            assert!(line[key].as_u64().is_some_and(|n| n > 0), "{line}");
+        }
+    }
+    // Without seeding, a fresh node lacks WETH's balances: the check finds the forked run
+    // differs, and says what to do.
+    let fresh = start_node();
+    let run = nestedvm(&["bench", "--rpc-url", &fresh.url, &weth, "--samples", "1"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("forked run differs") && stderr.contains("--rpc-seed"),
+        "{stderr}"
+    );
+}
