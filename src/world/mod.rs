@@ -118,6 +118,9 @@ pub struct World {
     last_consulted: Option<Address>,
     /// The slots the source was asked for, zero ones included (those make no slot entry).
     consulted_slots: HashSet<(Address, SlotKey)>,
+    /// Accounts destroyed while the world forks a source: their storage is gone, so a slot
+    /// of theirs no longer comes from the source.
+    wiped: HashSet<Address>,
     /// The first read of the source that failed: the run stops, and its caller reports this.
     source_error: Option<SourceError>,
 }
@@ -185,6 +188,7 @@ impl World {
             consulted: HashSet::default(),
             last_consulted: None,
             consulted_slots: HashSet::default(),
+            wiped: HashSet::default(),
             source_error: None,
         }
     }
@@ -267,6 +271,7 @@ impl World {
             return;
         };
         if self.source_error.is_some()
+            || self.wiped.contains(&address)
             || self.accounts.slot_mut(&address, key).is_some()
             || !self.consulted_slots.insert((address, SlotKey(key)))
         {
@@ -344,12 +349,14 @@ impl World {
             consulted,
             last_consulted,
             consulted_slots,
+            wiped,
             source_error,
         } = self;
         *deadline = Deadline::NEVER;
         clear_set(consulted);
         *last_consulted = None;
         clear_set(consulted_slots);
+        clear_set(wiped);
         *source_error = None;
         accounts.clear();
         clear_map(transient);
@@ -451,6 +458,9 @@ impl World {
     pub fn end_transaction(&mut self) {
         for address in std::mem::take(&mut self.destroyed) {
             self.accounts.remove(&address);
+            if self.source.is_some() {
+                self.wiped.insert(address);
+            }
         }
         self.journal.clear();
         self.kept_bytes = 0;

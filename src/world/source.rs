@@ -158,6 +158,35 @@ mod tests {
     }
 
     #[test]
+    fn a_destroyed_account_reads_no_slot_from_the_source_again() {
+        let (a, k) = (at(7), U256::one());
+        let mut chain = chain(a);
+        chain.slots.insert((a, U256::from(2)), U256::from(50));
+        let source = Arc::new(chain);
+        // Before Cancun, SELFDESTRUCT removes any account at the end of the transaction.
+        let fork = nestedvm_interp::Fork::Shanghai;
+        let mut w = World::with_source(Default::default(), fork, source.clone());
+        w.begin_transaction();
+        assert_eq!(w.sload(a, k).0, U256::from(40));
+        let _ = w.selfdestruct(a, at(0xbeef));
+        w.end_transaction();
+        w.begin_transaction();
+        assert!(w.account(&a).is_none(), "destroyed");
+        let reads = source.reads.load(Ordering::Relaxed);
+        assert_eq!(w.sload(a, k).0, U256::zero(), "its storage went with it");
+        assert_eq!(
+            w.sload(a, U256::from(2)).0,
+            U256::zero(),
+            "one never read either"
+        );
+        assert_eq!(
+            source.reads.load(Ordering::Relaxed),
+            reads,
+            "and the node is not asked"
+        );
+    }
+
+    #[test]
     fn a_forked_contract_runs_with_the_node_state_and_the_request_shadows_it() {
         let contract = at(7);
         let mut vm = Vm::new();
