@@ -273,6 +273,15 @@ impl Vm {
         self.source = source;
     }
 
+    /// Sets where [`Vm::run`] reads what a request's state does not give, and returns where
+    /// it read before.
+    pub fn swap_source(
+        &mut self,
+        source: Option<Arc<dyn StateSource>>,
+    ) -> Option<Arc<dyn StateSource>> {
+        std::mem::replace(&mut self.source, source)
+    }
+
     /// Where [`Vm::run`] reads what a request's state does not give, if anywhere.
     pub fn source(&self) -> Option<&Arc<dyn StateSource>> {
         self.source.as_ref()

@@ -19,6 +19,9 @@ pub(super) struct Parsed {
     pub(super) trace: bool,
     /// `call_trace`: the call tree in the result.
     pub(super) call_trace: bool,
+    /// `block` as given: on a forked chain its `number` names the block to fork at, whose
+    /// environment its other keys then override.
+    pub(super) block: Option<serde_json::Value>,
 }
 
 /// A field's parser: its JSON value (never `null`, which means the field is absent) into the
@@ -69,7 +72,10 @@ fn field_origin(p: &mut Parsed, v: &RawValue) -> Result<(), String> {
 }
 
 fn field_block(p: &mut Parsed, v: &RawValue) -> Result<(), String> {
-    crate::state::parse_block("block", &json(v)?, &mut p.request.env)
+    let block = json(v)?;
+    crate::state::parse_block("block", &block, &mut p.request.env)?;
+    p.block = Some(block);
+    Ok(())
 }
 
 fn field_dump(p: &mut Parsed, v: &RawValue) -> Result<(), String> {

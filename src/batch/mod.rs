@@ -16,10 +16,12 @@ mod line;
 mod serve;
 
 use crate::trace::{either, CallTracer, Eip3155Lines, Tracer};
+use crate::world::source::{ForkedChain, StateSource};
 use crate::{output, Config, Profile, Request, Vm, World};
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use fields::{Fields, Parsed, FIELDS};
 pub use line::{read_line, read_line_into, Line, MAX_LINE_LEN};
@@ -75,6 +77,8 @@ pub struct Batch {
     request: Request,
     names: WorldNames,
     worlds: HashMap<String, Kept>,
+    /// The chain the requests fork, when they do: the VM's source is its pinned block's.
+    chain: Option<Arc<dyn ForkedChain>>,
 }
 
 impl Batch {
@@ -87,7 +91,17 @@ impl Batch {
             request,
             names: WorldNames::default(),
             worlds: HashMap::new(),
+            chain: None,
         }
+    }
+
+    /// The batch with its requests forking `chain`: at its pinned block (whose environment
+    /// `request` should hold), or at the block a request names (`"block": {"number": N}`).
+    pub fn forking(mut self, chain: Option<Arc<dyn ForkedChain>>) -> Self {
+        self.vm
+            .set_source(chain.as_ref().map(|c| c.pinned().clone()));
+        self.chain = chain;
+        self
     }
 
     /// The VM the requests run on.
@@ -158,9 +172,10 @@ impl Batch {
         match catch_unwind(AssertUnwindSafe(|| answer(self))) {
             Ok(result) => result,
             Err(payload) => {
-                let source = self.vm.source().cloned();
+                // The pinned block's source: a request of another block may have panicked.
                 self.vm = Vm::new();
-                self.vm.set_source(source);
+                self.vm
+                    .set_source(self.chain.as_ref().map(|c| c.pinned().clone()));
                 let what = payload
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
@@ -189,6 +204,7 @@ impl Batch {
             origin: None,
             trace: false,
             call_trace: false,
+            block: None,
         };
         for (name, value) in &fields.0 {
             let Some((_, parse)) = FIELDS.iter().find(|(known, _)| known == name) else {
@@ -212,10 +228,12 @@ impl Batch {
             origin,
             trace,
             call_trace,
+            block,
         } = parsed;
         if let Some(origin) = origin {
             request.env.origin = origin;
         }
+        let source = self.fork_block(block.as_ref(), &mut request)?;
         // A forked chain may hold the code: a missing one runs as an empty account would.
         let forked = self.vm.source().is_some();
         if !code && !runs_account_code(&config, &request, world.is_some() || forked) {
@@ -230,16 +248,20 @@ impl Batch {
         let mut outcome = either(steps.as_mut(), calls.as_mut(), |tracer| match world {
             None => {
                 inject_panic(&request);
-                match tracer {
+                let pinned = source.map(|s| self.vm.swap_source(Some(s)));
+                let outcome = match tracer {
                     Some(tracer) => self.vm.run_traced(&config, &request, tracer),
                     None => self.vm.run(&config, &request),
+                };
+                if let Some(pinned) = pinned {
+                    self.vm.set_source(pinned);
                 }
-                .map_err(|e| e.to_string())
+                outcome.map_err(|e| e.to_string())
             }
             Some(name) if !admitted => Err(format!(
                 "world `{name}`: the batch already keeps {MAX_WORLDS} worlds, the limit"
             )),
-            Some(name) => self.run_in_world(name, &config, &request, tracer),
+            Some(name) => self.run_in_world(name, &config, &request, source, tracer),
         })?;
         // The line does not show memory: it need not be held while the line is written.
         outcome.memory = Vec::new();
@@ -257,18 +279,42 @@ impl Batch {
         Ok(output::to_json_traced(&outcome, &traces))
     }
 
-    /// Runs a request on the world `name`, made empty on its first request; the world is
-    /// dropped when the run leaves it over [`WORLD_BYTE_LIMIT`].
+    /// On a forked chain, the source of the block `block` names when it is not the pinned
+    /// one, with that block's environment in `request` and `block`'s other keys over it;
+    /// `None` for the pinned block (the VM's own source) or when nothing is forked.
+    fn fork_block(
+        &self,
+        block: Option<&serde_json::Value>,
+        request: &mut Request,
+    ) -> Result<Option<Arc<dyn StateSource>>, String> {
+        let (Some(chain), Some(block)) = (&self.chain, block) else {
+            return Ok(None);
+        };
+        if block.get("number").is_none() || request.env.number == chain.pinned_number() {
+            return Ok(None);
+        }
+        let source = chain
+            .at(request.env.number, &mut request.env)
+            .map_err(|e| e.to_string())?;
+        crate::state::parse_block("block", block, &mut request.env)?;
+        Ok(Some(source))
+    }
+
+    /// Runs a request on the world `name`, made empty on its first request (forking the
+    /// block `source` is at, or the pinned one); the world is dropped when the run leaves it
+    /// over [`WORLD_BYTE_LIMIT`].
     fn run_in_world(
         &mut self,
         name: String,
         config: &Config,
         request: &Request,
+        source: Option<Arc<dyn StateSource>>,
         tracer: Option<&mut dyn Tracer>,
     ) -> Result<crate::Outcome, String> {
+        let source = source.or_else(|| self.vm.source().cloned());
         let kept = self.worlds.entry(name.clone()).or_insert_with(|| {
             let mut world = World::new(request.env.clone(), config.fork);
-            world.set_source(self.vm.source().cloned());
+            world.set_source(source.clone());
             Kept::Live(Box::new(world))
         });
         // Marked abandoned while it runs: if the run panics, it stays so.
@@ -287,6 +333,20 @@ impl Batch {
                 ))
             }
         };
+        // A world's state is of one block: a request of another cannot join it.
+        let same = |a: &Arc<dyn StateSource>, b: &Arc<dyn StateSource>| {
+            std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+        };
+        if let (Some(own), Some(asked)) = (world.source(), &source) {
+            if !same(own, asked) {
+                *kept = Kept::Live(world);
+                return Err(format!(
+                    "world `{name}` forks another block than this request's {}: a world's \
+                     requests fork one block (each names it)",
+                    request.env.number
+                ));
+            }
+        }
         inject_panic(request);
         let outcome = match tracer {
             Some(tracer) => self.vm.run_on_traced(&mut world, config, request, tracer),

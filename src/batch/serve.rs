@@ -1,7 +1,7 @@
 //! Answering a stream of request lines on several threads, the answers in input order.
 
 use super::{read_line, read_line_into, world_of, Batch, Line, WorldNames, MAX_LINE_LEN};
-use crate::world::source::StateSource;
+use crate::world::source::ForkedChain;
 use crate::{Config, Request, Vm};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -71,8 +71,8 @@ pub struct Served {
 /// cache. At most [`PENDING_LINES`] lines and [`PENDING_BYTES`] of their text and answers
 /// are read and not yet written. The answers are the same whatever `jobs` is.
 ///
-/// With a `source` (a forked chain, see [`Vm::set_source`]), every request reads what its
-/// state does not give from it: one source for all threads, so that what one read the others
+/// With a `chain` (a forked chain, see [`Batch::forking`]), every request reads what its
+/// state does not give from it: one chain for all threads, so that what one read the others
 /// find in its cache.
 pub fn serve(
     input: impl io::Read + Send,
@@ -80,17 +80,14 @@ pub fn serve(
     config: Config,
     request: Request,
     jobs: NonZeroUsize,
-    source: Option<Arc<dyn StateSource>>,
+    chain: Option<Arc<dyn ForkedChain>>,
 ) -> Result<Served, StreamError> {
-    let vm = |cache: Option<Arc<crate::jit::JitCache>>| {
-        let mut vm = cache.map_or_else(Vm::new, Vm::with_jit_cache);
-        vm.set_source(source.clone());
-        vm
-    };
+    let vm =
+        |cache: Option<Arc<crate::jit::JitCache>>| cache.map_or_else(Vm::new, Vm::with_jit_cache);
     let mut input = io::BufReader::with_capacity(INPUT_BUFFER, input);
     if jobs.get() == 1 {
         let mut answers = 0;
-        let mut batch = Batch::new(vm(None), config, request);
+        let mut batch = Batch::new(vm(None), config, request).forking(chain.clone());
         while let Some(line) = read_line(&mut input, MAX_LINE_LEN).map_err(StreamError::Read)? {
             if line.as_read().is_ok_and(is_blank) {
                 continue;
@@ -114,13 +111,13 @@ pub fn serve(
     std::thread::scope(|scope| {
         for thread in 1..jobs.get() {
             let (shared, cache, request) = (&shared, cache.clone(), request.clone());
-            let vm = &vm;
+            let (vm, chain) = (&vm, chain.clone());
             scope.spawn(move || {
-                let mut batch = Batch::new(vm(Some(cache)), config, request);
+                let mut batch = Batch::new(vm(Some(cache)), config, request).forking(chain);
                 shared.work(thread, &mut batch);
             });
         }
-        let mut batch = Batch::new(vm(Some(cache.clone())), config, request);
+        let mut batch = Batch::new(vm(Some(cache.clone())), config, request).forking(chain);
         shared.work(0, &mut batch);
     });
     let state = shared.state.into_inner().unwrap_or_else(|e| e.into_inner());

@@ -5,12 +5,16 @@
 //! Only with the `fork` feature, so that a library user who does not fork compiles no HTTP
 //! client.
 
+mod blocks;
+
+pub use blocks::{RpcChain, MAX_FORKED_BLOCKS};
+
 use crate::parse::{parse_address, parse_hex, parse_u256};
+use crate::world::hashing::HashMap;
 use crate::world::source::{SourceError, StateSource};
 use crate::world::Account;
 use nestedvm_interp::{Address, Env, B256, U256};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;

@@ -6,14 +6,14 @@ use std::hash::{BuildHasher, Hash, Hasher};
 // foldhash rather than std's SipHash: storage and warm-set lookups run on every SLOAD and
 // SSTORE, and SipHash was a tenth of snailtracer's run. Its maps are seeded per process, so
 // keys a guest picks cannot be aimed at one bucket.
-pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, KeyHashing>;
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, KeyHashing>;
 pub(super) type HashSet<K> = std::collections::HashSet<K, KeyHashing>;
 
 /// foldhash reading the world's keys (20-byte addresses hash as one byte string) sixteen
 /// bytes at a time as numbers: two multiplies for an address where foldhash's byte-string
 /// path took a loop and ~70 instructions. Storage keys hash as numbers ([`SlotKey`]).
 #[derive(Clone, Debug, Default)]
-pub(super) struct KeyHashing(foldhash::fast::RandomState);
+pub(crate) struct KeyHashing(foldhash::fast::RandomState);
 
 impl BuildHasher for KeyHashing {
     type Hasher = KeyHasher;
@@ -23,7 +23,7 @@ impl BuildHasher for KeyHashing {
     }
 }
 
-pub(super) struct KeyHasher(foldhash::fast::FoldHasher<'static>);
+pub(crate) struct KeyHasher(foldhash::fast::FoldHasher<'static>);
 
 impl Hasher for KeyHasher {
     #[inline]

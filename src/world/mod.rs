@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 mod account;
 mod accounts;
-mod hashing;
+pub(crate) mod hashing;
 mod host;
 pub mod source;
 
@@ -113,8 +113,14 @@ pub struct World {
     /// The addresses the source was asked for (or that the world held when first reached):
     /// asked once, so an account the run removed is not brought back.
     consulted: HashSet<Address>,
+    /// The address [`World::fetch`] last found consulted: a run reaches the same account
+    /// over and over, and this spares the set a lookup each time.
+    last_consulted: Option<Address>,
     /// The slots the source was asked for, zero ones included (those make no slot entry).
     consulted_slots: HashSet<(Address, SlotKey)>,
+    /// Accounts destroyed while the world forks a source: their storage is gone, so a slot
+    /// of theirs no longer comes from the source.
+    wiped: HashSet<Address>,
     /// The first read of the source that failed: the run stops, and its caller reports this.
     source_error: Option<SourceError>,
 }
@@ -180,7 +186,9 @@ impl World {
             deadline: Deadline::NEVER,
             source: None,
             consulted: HashSet::default(),
+            last_consulted: None,
             consulted_slots: HashSet::default(),
+            wiped: HashSet::default(),
             source_error: None,
         }
     }
@@ -219,7 +227,7 @@ impl World {
     /// asked for it before: it becomes base state, as if the pre-state had held it.
     #[inline]
     pub fn fetch(&mut self, address: Address) {
-        if self.source.is_some() {
+        if self.source.is_some() && self.last_consulted != Some(address) {
             self.fetch_account(address);
         }
     }
@@ -229,7 +237,12 @@ impl World {
         let Some(source) = &self.source else {
             return;
         };
-        if self.source_error.is_some() || !self.consulted.insert(address) {
+        if self.source_error.is_some() {
+            return;
+        }
+        let first = self.consulted.insert(address);
+        self.last_consulted = Some(address);
+        if !first {
             return;
         }
         if self.accounts.get(&address).is_some() {
@@ -253,11 +266,12 @@ impl World {
 
     #[cold]
     fn fetch_slot_from_source(&mut self, address: Address, key: U256) {
-        self.fetch_account(address);
+        self.fetch(address);
         let Some(source) = &self.source else {
             return;
         };
         if self.source_error.is_some()
+            || self.wiped.contains(&address)
             || self.accounts.slot_mut(&address, key).is_some()
             || !self.consulted_slots.insert((address, SlotKey(key)))
         {
@@ -333,12 +347,16 @@ impl World {
             deadline,
             source: _,
             consulted,
+            last_consulted,
             consulted_slots,
+            wiped,
             source_error,
         } = self;
         *deadline = Deadline::NEVER;
         clear_set(consulted);
+        *last_consulted = None;
         clear_set(consulted_slots);
+        clear_set(wiped);
         *source_error = None;
         accounts.clear();
         clear_map(transient);
@@ -440,6 +458,9 @@ impl World {
     pub fn end_transaction(&mut self) {
         for address in std::mem::take(&mut self.destroyed) {
             self.accounts.remove(&address);
+            if self.source.is_some() {
+                self.wiped.insert(address);
+            }
         }
         self.journal.clear();
         self.kept_bytes = 0;

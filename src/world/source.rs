@@ -4,8 +4,9 @@
 //! come from the pre-state: local writes shadow it, and loading it is no journaled change.
 
 use super::Account;
-use nestedvm_interp::{Address, B256, U256};
+use nestedvm_interp::{Address, Env, B256, U256};
 use std::fmt;
+use std::sync::Arc;
 
 /// The state of a chain at a pinned block, read one account, slot or block hash at a time.
 ///
@@ -22,6 +23,20 @@ pub trait StateSource: Send + Sync + fmt::Debug {
 
     /// The hash of block `number`, one of the 256 before the pinned block's successor.
     fn block_hash(&self, number: u64) -> Result<B256, SourceError>;
+}
+
+/// A chain forked at more than one block: the batch protocol's requests fork at the block
+/// pinned at start unless they name their own (`"block": {"number": N}`).
+pub trait ForkedChain: Send + Sync + fmt::Debug {
+    /// The source at the block pinned at start.
+    fn pinned(&self) -> &Arc<dyn StateSource>;
+
+    /// The number of the block pinned at start.
+    fn pinned_number(&self) -> u64;
+
+    /// The source at block `number`, made on first use and kept, with that block's
+    /// environment (number, timestamp, base fee, …, chain id) put in `env`.
+    fn at(&self, number: u64, env: &mut Env) -> Result<Arc<dyn StateSource>, SourceError>;
 }
 
 /// A read from a [`StateSource`] that failed: what was asked of whom, and why.
@@ -140,6 +155,35 @@ mod tests {
             "each read once, a zero slot too"
         );
         assert_eq!(w.block_hash(3), B256::from_low_u64_be(1003));
+    }
+
+    #[test]
+    fn a_destroyed_account_reads_no_slot_from_the_source_again() {
+        let (a, k) = (at(7), U256::one());
+        let mut chain = chain(a);
+        chain.slots.insert((a, U256::from(2)), U256::from(50));
+        let source = Arc::new(chain);
+        // Before Cancun, SELFDESTRUCT removes any account at the end of the transaction.
+        let fork = nestedvm_interp::Fork::Shanghai;
+        let mut w = World::with_source(Default::default(), fork, source.clone());
+        w.begin_transaction();
+        assert_eq!(w.sload(a, k).0, U256::from(40));
+        let _ = w.selfdestruct(a, at(0xbeef));
+        w.end_transaction();
+        w.begin_transaction();
+        assert!(w.account(&a).is_none(), "destroyed");
+        let reads = source.reads.load(Ordering::Relaxed);
+        assert_eq!(w.sload(a, k).0, U256::zero(), "its storage went with it");
+        assert_eq!(
+            w.sload(a, U256::from(2)).0,
+            U256::zero(),
+            "one never read either"
+        );
+        assert_eq!(
+            source.reads.load(Ordering::Relaxed),
+            reads,
+            "and the node is not asked"
+        );
     }
 
     #[test]

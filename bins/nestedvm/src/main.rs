@@ -7,12 +7,12 @@ use command::input::{hex_text, read_text};
 use command::{batch, bench, difftest, statetest};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use nestedvm::fork::{BlockTag, RpcSource};
+use nestedvm::fork::{BlockTag, RpcChain, RpcSource};
 use nestedvm::interp::asm;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
 use nestedvm::parse::{parse_address, parse_duration, parse_hex, parse_u256, parse_u64};
 use nestedvm::trace::{CallTracer, Eip3155Writer};
-use nestedvm::world::source::StateSource;
+use nestedvm::world::source::ForkedChain;
 use nestedvm::{output, Config, Engine, Fork, JitConfig, Profile, Request, Vm};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -367,11 +367,12 @@ pub fn base_request(args: &RunArgs) -> Result<(Config, Request), UsageError> {
 }
 
 /// The chain `--rpc-url` forks, connected and pinned now (so an unreachable node fails before
-/// any run), with its block environment put in `request` under the block flags.
-pub fn fork_source(
+/// any run), with its block environment put in `request` under the block flags. A batch
+/// request naming another block forks there through the same chain.
+pub fn fork_chain(
     args: &RunArgs,
     request: &mut Request,
-) -> Result<Option<Arc<dyn StateSource>>, UsageError> {
+) -> Result<Option<Arc<RpcChain>>, UsageError> {
     let Some(url) = &args.rpc_url else {
         return Ok(None);
     };
@@ -383,7 +384,11 @@ pub fn fork_source(
         RpcSource::connect(url, block).map_err(|e| UsageError(format!("--rpc-url: {e}")))?;
     source.apply_env(&mut request.env);
     block_flags(args, request)?;
-    Ok(Some(Arc::new(source)))
+    let url = url.clone();
+    let chain = RpcChain::new(Arc::new(source), move |block| {
+        RpcSource::connect(&url, block)
+    });
+    Ok(Some(Arc::new(chain)))
 }
 
 /// Applies `--origin` and the block flags to `request`'s environment (over a fixture's).
@@ -536,7 +541,8 @@ fn run(args: RunArgs) -> Result<(), UsageError> {
         return Ok(());
     }
     let mut vm = Vm::new();
-    vm.set_source(fork_source(&args, &mut request)?);
+    let chain = fork_chain(&args, &mut request)?;
+    vm.set_source(chain.map(|c| c.pinned().clone()));
     run_and_print(&args, &mut vm, &config, &request)
 }
 

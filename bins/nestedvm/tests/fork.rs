@@ -347,3 +347,175 @@ fn in_a_batch_a_failed_read_ends_its_request_and_the_others_go_on() {
     drop(input);
     assert!(batch.wait().expect("ends").success());
 }
+
+#[test]
+fn a_batch_request_forks_at_the_block_it_names() {
+    let node = start_node();
+    deploy_weth(&node.url);
+    let number = |url: &str| {
+        let n = rpc(url, "eth_blockNumber", json!([]));
+        u64::from_str_radix(n.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let earlier = number(&node.url);
+    // A later block where WETH holds nothing and the wallet 7.
+    rpc(&node.url, "evm_setAccountBalance", json!([WETH, "0x0"]));
+    let seven = format!("{:#066x}", 7);
+    rpc(
+        &node.url,
+        "evm_setAccountStorageAt",
+        json!([WETH, WALLET_SLOT, seven]),
+    );
+    rpc(&node.url, "evm_mine", json!([]));
+    let later = number(&node.url);
+    assert!(later > earlier);
+
+    let total_supply = "0x18160ddd".to_string();
+    let balance_of = format!("0x70a08231{:0>64}", &WALLET[2..]);
+    // NUMBER, TIMESTAMP and CHAINID returned: the environment of the block forked at.
+    let env_code = "0x43600052426020524660405260606000f3";
+    let mut lines = Vec::new();
+    let mut expected = Vec::new();
+    for (block, tag) in [
+        (None, later),
+        (Some(earlier), earlier),
+        (Some(later), later),
+    ] {
+        let block = block.map_or(String::new(), |n| format!(r#","block":{{"number":{n}}}"#));
+        for calldata in [&total_supply, &balance_of] {
+            lines.push(format!(
+                r#"{{"address":"{WETH}","caller":"{WALLET}","calldata":"{calldata}"{block}}}"#
+            ));
+            let call = json!({"from": WALLET, "to": WETH, "data": calldata});
+            expected.push(rpc(
+                &node.url,
+                "eth_call",
+                json!([call, format!("{tag:#x}")]),
+            ));
+        }
+        lines.push(format!(r#"{{"code":"{env_code}"{block}}}"#));
+        let header = rpc(
+            &node.url,
+            "eth_getBlockByNumber",
+            json!([format!("{tag:#x}"), false]),
+        );
+        let timestamp = header["timestamp"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x");
+        let chain_id = rpc(&node.url, "eth_chainId", json!([]));
+        let chain_id = chain_id.as_str().unwrap().trim_start_matches("0x");
+        expected.push(json!(format!(
+            "0x{}{:0>64}{:0>64}",
+            word(tag),
+            timestamp,
+            chain_id
+        )));
+    }
+    // Another key of `block` overrides the header of the block forked at.
+    lines.push(format!(
+        r#"{{"code":"{env_code}","block":{{"number":{earlier},"timestamp":5}}}}"#
+    ));
+    let beyond = later + 100;
+    let after = [
+        format!(r#"{{"id":"beyond","code":"0x00","block":{{"number":{beyond}}}}}"#),
+        format!(
+            r#"{{"id":"w1","world":"w","address":"{WETH}","calldata":"{total_supply}","block":{{"number":{earlier}}}}}"#
+        ),
+        format!(r#"{{"id":"w2","world":"w","address":"{WETH}","calldata":"{total_supply}"}}"#),
+        format!(
+            r#"{{"id":"w3","world":"w","address":"{WETH}","calldata":"{total_supply}","block":{{"number":{earlier}}}}}"#
+        ),
+    ];
+    lines.extend(after.iter().cloned());
+    for jobs in ["1", "2"] {
+        let mut batch = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+            .args(["run", "--batch", "--jobs", jobs, "--profile", "evm"])
+            .args(["--rpc-url", &node.url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("runs nestedvm");
+        let mut input = batch.stdin.take().expect("stdin");
+        writeln!(input, "{}", lines.join("\n")).expect("writes the requests");
+        drop(input);
+        let out = batch.wait_with_output().expect("ends");
+        assert!(out.status.success());
+        let answers: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(answers.len(), lines.len(), "{answers:?}");
+        for (i, want) in expected.iter().enumerate() {
+            let got = Value::String(output_of(&answers[i]));
+            assert_eq!(&got, want, "jobs {jobs}: {}", lines[i]);
+        }
+        let overridden = output_of(&answers[expected.len()]);
+        assert_eq!(&overridden[2..66], word(earlier), "{overridden}");
+        assert_eq!(&overridden[66..130], word(5), "{overridden}");
+        let rest = &answers[expected.len() + 1..];
+        assert!(
+            rest[0].starts_with(r#"{"id":"beyond","error":"#)
+                && rest[0].contains(&node.url)
+                && rest[0].contains("eth_getBlockByNumber"),
+            "{}",
+            rest[0]
+        );
+        assert_eq!(output_of(&rest[1]), format!("0x{}", word(WALLET_WETH)));
+        assert!(
+            rest[2].starts_with(r#"{"id":"w2","error":"#)
+                && rest[2].contains("forks another block"),
+            "{}",
+            rest[2]
+        );
+        assert_eq!(output_of(&rest[3]), format!("0x{}", word(WALLET_WETH)));
+    }
+}
+
+#[test]
+fn bench_times_forked_runs_beside_the_pre_state_after_seeding_the_node() {
+    let node = start_node();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/programs/revmc");
+    let weth = format!("{fixtures}/weth.json");
+    let pair = format!("{fixtures}/uniswap_v2_pair.json");
+    let run = nestedvm(&[
+        "bench",
+        "--rpc-url",
+        &node.url,
+        "--rpc-seed",
+        &weth,
+        &pair,
+        "--samples",
+        "2",
+        "--time",
+        "0.2",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stdout}{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    // Two fixtures with storage (and the same contract address) on interp and jit, every
+    // forked run checked against the same call on the pre-state before it is timed.
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for engine in ["interp", "jit"] {
+        assert!(lines.iter().any(|l| l["engine"] == engine), "{stdout}");
+    }
+    for line in &lines {
+        for key in ["prestate_ns", "forked_ns", "first_forked_ns"] {
+            assert!(line[key].as_u64().is_some_and(|n| n > 0), "{line}");
+        }
+    }
+    // Without seeding, a fresh node lacks WETH's balances: the check finds the forked run
+    // differs, and says what to do.
+    let fresh = start_node();
+    let run = nestedvm(&["bench", "--rpc-url", &fresh.url, &weth, "--samples", "1"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("forked run differs") && stderr.contains("--rpc-seed"),
+        "{stderr}"
+    );
+}

@@ -138,6 +138,12 @@ impl OurRunner {
         }
     }
 
+    /// The runner with every run forking `source` for what its request does not give.
+    pub fn forking(mut self, source: Arc<dyn nestedvm::world::source::StateSource>) -> Self {
+        self.vm.set_source(Some(source));
+        self
+    }
+
     /// Runs it once, reporting what the agreement check compares and whether native code ran.
     /// Against a pre-state this run also dumps the state after the call: dumping copies every
     /// account, so only this run pays for it, never the timed ones.
@@ -420,18 +426,20 @@ fn checked_cold(
     Ok((runner, first_run, native))
 }
 
-struct Sampled {
+/// A runner sampled: how many runs a sample takes, and the samples so far.
+pub(crate) struct Sampled {
     engine: Option<ToolEngine>,
     runner: Runner,
     runs_per_sample: u64,
     max_samples: usize,
-    samples: Vec<f64>,
+    /// Each sample's time of one run, in nanoseconds.
+    pub(crate) samples: Vec<f64>,
 }
 
 impl Sampled {
     /// Chooses how many runs a sample takes from `first_run`, the time of a run already done
     /// (a check), when that was long enough to tell; else times one run.
-    fn new(ready: Ready, settings: &Settings) -> Self {
+    pub(crate) fn new(ready: Ready, settings: &Settings) -> Self {
         let Ready {
             engine,
             mut runner,
@@ -470,7 +478,8 @@ impl Sampled {
         }
     }
 
-    fn sample(&mut self) {
+    /// Takes one more sample.
+    pub(crate) fn sample(&mut self) {
         let start = Instant::now();
         for _ in 0..self.runs_per_sample {
             self.runner.run();
@@ -482,7 +491,8 @@ impl Sampled {
         nestedvm::jit::background::wait_idle();
     }
 
-    fn median(&self) -> f64 {
+    /// The median of the samples.
+    pub(crate) fn median(&self) -> f64 {
         median(&self.samples)
     }
 }

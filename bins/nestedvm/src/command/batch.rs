@@ -1,10 +1,12 @@
 //! `run --batch`: one JSON request per line on stdin, one JSON result per line on stdout, in
 //! order, through [`nestedvm::batch::serve`].
 
-use crate::{base_request, fork_source, RunArgs, UsageError};
+use crate::{base_request, fork_chain, RunArgs, UsageError};
 use nestedvm::batch::{serve, StreamError};
 use nestedvm::parse::parse_u64;
+use nestedvm::world::source::ForkedChain;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 /// The most threads `--jobs` takes: more than any machine this runs on has cores, few enough
 /// that a typo cannot start a million threads.
@@ -14,10 +16,10 @@ const MAX_JOBS: u64 = 1024;
 pub fn run_batch(args: &RunArgs) -> Result<(), UsageError> {
     // Flags are checked once up front so that a bad flag is a usage error, not N line errors.
     let (config, mut request) = base_request(args)?;
-    let source = fork_source(args, &mut request)?;
+    let chain = fork_chain(args, &mut request)?.map(|c| c as Arc<dyn ForkedChain>);
     let jobs = jobs(args.jobs.as_deref())?;
     let mut out = std::io::BufWriter::new(std::io::stdout());
-    serve(std::io::stdin(), &mut out, config, request, jobs, source).map_err(|e| match e {
+    serve(std::io::stdin(), &mut out, config, request, jobs, chain).map_err(|e| match e {
         StreamError::Read(e) => format!("stdin: {e}"),
         StreamError::Write(e) => format!("stdout: {e}"),
     })?;

@@ -1,13 +1,17 @@
 //! `bench`: times the engines on the benchmark catalogue or the user's programs, interleaving
 //! the engines, and prints one row per program and profile (or JSON lines); `--compile` and
-//! `--batch` time compilation per KiB and `run --batch` throughput instead.
+//! `--batch` time compilation per KiB and `run --batch` throughput instead, `--rpc-url`
+//! forked runs beside runs on the same pre-state.
 
 use super::input::{hex_text, read_text};
 use crate::UsageError;
+use nestedvm::fork::{BlockTag, RpcSource};
 use nestedvm::jit::{CompileOptions, OptLevel};
 use nestedvm::parse::{parse_duration, parse_hex, parse_u64};
+use nestedvm::world::source::StateSource;
 use nestedvm::Profile;
 use nestedvm_cli::bench::compile::{cases, measure_compile, CompileTime};
+use nestedvm_cli::bench::forked;
 use nestedvm_cli::bench::measure::{
     default_engines, select_engines, Measurement, Session, Settings,
 };
@@ -18,6 +22,7 @@ use serde::Serialize;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Options of `bench`.
@@ -82,6 +87,24 @@ pub struct BenchArgs {
     /// it costs against a run without one.
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
+    /// Time each fixture's call forked from the node at URL, once its reads are cached,
+    /// beside the same call on its pre-state in memory (the node must hold that pre-state:
+    /// see --rpc-seed). Programs: fixtures with a pre-state (default: the revmc ones).
+    #[arg(long, value_name = "URL", help_heading = "Fork")]
+    rpc_url: Option<String>,
+    /// --rpc-url: the block to fork at (default: the latest).
+    #[arg(
+        long,
+        value_name = "N|latest",
+        requires = "rpc_url",
+        conflicts_with = "rpc_seed",
+        help_heading = "Fork"
+    )]
+    block: Option<String>,
+    /// --rpc-url: first write each fixture's pre-state into the node, a development node
+    /// of your own (ganache's evm_setAccount* methods): it overwrites those accounts.
+    #[arg(long, requires = "rpc_url", help_heading = "Fork")]
+    rpc_seed: bool,
 }
 
 fn settings(args: &BenchArgs) -> Result<Settings, UsageError> {
@@ -434,13 +457,119 @@ fn batch_throughput(args: &BenchArgs, settings: &Settings) -> Result<ExitCode, U
     Ok(ExitCode::SUCCESS)
 }
 
+#[derive(Serialize)]
+struct ForkedLine<'a> {
+    program: &'a str,
+    engine: &'a str,
+    prestate_ns: u64,
+    forked_ns: u64,
+    first_forked_ns: u64,
+    ratio: f64,
+}
+
+/// `bench --rpc-url`: each fixture's call on its pre-state beside the same call forked.
+fn forked_runs(args: &BenchArgs, url: &str, settings: &Settings) -> Result<ExitCode, UsageError> {
+    if args.profile == Some(Profile::Hyvm) {
+        return Err(UsageError("--rpc-url: bench forks in evm only".into()));
+    }
+    let engines = match &args.engines {
+        Some(named) => select_engines(named)?,
+        None => vec![ToolEngine::Interp, ToolEngine::Jit],
+    };
+    if let Some(other) = engines
+        .iter()
+        .find(|e| !matches!(e, ToolEngine::Interp | ToolEngine::Jit))
+    {
+        return Err(UsageError(format!(
+            "--rpc-url: times interp and jit (a VM kept warm), not `{other}`"
+        )));
+    }
+    let programs: Vec<Program> = if args.programs.is_empty() && args.code_file.is_none() {
+        select(&catalogue(), "revmc").into_iter().cloned().collect()
+    } else {
+        targets(args)?.into_iter().map(|(p, _)| p).collect()
+    };
+    let mut programs: Vec<Program> = programs
+        .into_iter()
+        .filter(|p| !p.request(Profile::Evm).accounts.is_empty())
+        .collect();
+    programs.dedup_by(|a, b| a.name == b.name);
+    if programs.is_empty() {
+        return Err(UsageError(
+            "--rpc-url: none of these programs has a pre-state to fork".into(),
+        ));
+    }
+    let block = match &args.block {
+        Some(text) => BlockTag::parse(text)?,
+        None => BlockTag::Latest,
+    };
+    let connect = |block| -> Result<Arc<dyn StateSource>, UsageError> {
+        let source =
+            RpcSource::connect(url, block).map_err(|e| UsageError(format!("--rpc-url: {e}")))?;
+        Ok(Arc::new(source))
+    };
+    // Seeded fixtures may share addresses: each is seeded and forked at its own block.
+    let fixed = if args.rpc_seed {
+        None
+    } else {
+        Some(connect(block)?)
+    };
+    let mut seeded = forked::Seeded::new();
+    if !args.json {
+        println!(
+            "{:<32} {:<7} {:>10} {:>13} {:>13} {:>15}",
+            "program", "engine", "pre-state", "forked(warm)", "forked/pre", "forked(first)"
+        );
+    }
+    for program in &programs {
+        let source = match &fixed {
+            Some(source) => source.clone(),
+            None => {
+                forked::seed(url, program, &mut seeded).map_err(UsageError)?;
+                connect(BlockTag::Latest)?
+            }
+        };
+        for &engine in &engines {
+            let t = match forked::measure_forked(program, engine, &source, settings) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            if args.json {
+                let line = ForkedLine {
+                    program: &t.program,
+                    engine: engine.name(),
+                    prestate_ns: t.prestate_ns.round() as u64,
+                    forked_ns: t.forked_ns.round() as u64,
+                    first_forked_ns: t.first_forked_ns.round() as u64,
+                    ratio: (t.ratio() * 100.0).round() / 100.0,
+                };
+                println!("{}", serde_json::to_string(&line).unwrap_or_default());
+            } else {
+                println!(
+                    "{:<32} {:<7} {:>10} {:>13} {:>13} {:>15}",
+                    t.program,
+                    engine.name(),
+                    duration(t.prestate_ns),
+                    duration(t.forked_ns),
+                    format!("{:.2}x", t.ratio()),
+                    duration(t.first_forked_ns),
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `bench`; exit code 1 when an engine disagrees with the interpreter or cannot run.
 pub fn bench(args: BenchArgs) -> Result<ExitCode, UsageError> {
     let settings = settings(&args)?;
     let modes = usize::from(args.list) + usize::from(args.compile) + usize::from(args.batch);
-    if modes > 1 {
+    if modes > 1 || (modes == 1 && args.rpc_url.is_some()) {
         return Err(UsageError(
-            "--list, --compile and --batch exclude each other".into(),
+            "--list, --compile, --batch and --rpc-url exclude each other".into(),
         ));
     }
     let timing_flags = !args.programs.is_empty()
@@ -463,6 +592,9 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode, UsageError> {
     }
     if args.batch {
         return batch_throughput(&args, &settings);
+    }
+    if let Some(url) = &args.rpc_url {
+        return forked_runs(&args, url, &settings);
     }
     let engines = match &args.engines {
         Some(named) => select_engines(named)?,
