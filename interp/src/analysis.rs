@@ -6,7 +6,7 @@ use crate::blocks::Blocks;
 use crate::opcode;
 use crate::spec::{OpKind, Spec};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// Zero bytes appended to code so that PUSH immediates and running off the end need no bounds
 /// check: past the end every byte reads as STOP.
@@ -31,6 +31,47 @@ pub struct Bytecode {
     content_hash: OnceLock<u64>,
     /// Where a cache counts this code's [`Bytecode::heap_bytes`], if one does.
     meter: Meter,
+    /// Another holder's copy of these bytes, found equal once ([`Bytecode::holds_same_code`]).
+    equal_copy: EqualCopy,
+}
+
+/// A copy of a code's bytes held elsewhere (a JIT cache entry made from another VM's
+/// analysis of the same code) and found equal: later comparisons with it are a pointer's.
+/// Weak, so it keeps no code alive that its holder let go, yet its allocation stays, so the
+/// address cannot come back holding other bytes. Not part of the code's value.
+#[derive(Default)]
+struct EqualCopy(OnceLock<Weak<[u8]>>);
+
+impl EqualCopy {
+    fn is(&self, other: &Arc<[u8]>) -> bool {
+        self.0
+            .get()
+            .is_some_and(|copy| std::ptr::eq(copy.as_ptr(), Arc::as_ptr(other)))
+    }
+}
+
+impl Clone for EqualCopy {
+    fn clone(&self) -> Self {
+        EqualCopy::default()
+    }
+}
+
+impl PartialEq for EqualCopy {
+    fn eq(&self, _: &EqualCopy) -> bool {
+        true
+    }
+}
+
+impl Eq for EqualCopy {}
+
+impl std::fmt::Debug for EqualCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "found"
+        } else {
+            "none"
+        })
+    }
 }
 
 /// The count of a cache holding a code ([`Bytecode::counted_in`]). Not part of the code's
@@ -122,6 +163,7 @@ impl Bytecode {
             blocks: [OnceLock::new(), OnceLock::new()],
             content_hash: OnceLock::new(),
             meter: Meter::default(),
+            equal_copy: EqualCopy::default(),
         }
     }
 
@@ -202,6 +244,22 @@ impl Bytecode {
             }
         }
         Arc::new(Blocks::analyse(spec, self))
+    }
+
+    /// Whether `other` holds this code's bytes: its shared copy itself, the copy found equal
+    /// before, or else compared byte for byte, and then remembered. A JIT cache shared by
+    /// several VMs holds the copy of the VM that compiled; without the memory, every other
+    /// VM compared the whole code on every frame it ran (a microsecond for a 20 KiB router).
+    pub fn holds_same_code(&self, other: &Arc<[u8]>) -> bool {
+        if self.shared.get().is_some_and(|own| Arc::ptr_eq(own, other)) || self.equal_copy.is(other)
+        {
+            return true;
+        }
+        if other[..] != *self.code() {
+            return false;
+        }
+        let _ = self.equal_copy.0.set(Arc::downgrade(other));
+        true
     }
 
     /// The original code, shared (copied once, on first use).

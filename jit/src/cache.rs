@@ -177,24 +177,24 @@ impl JitCache {
             options,
             host: TypeId::of::<H>(),
         };
-        Ok(self.entry(key, spec, code.shared_code(), options))
+        Ok(self.entry(key, spec, code, options))
     }
 
-    /// The entry under `key` whose code is `bytes`, made when there is none. The shard's lock
+    /// The entry under `key` whose code is `code`'s, made when there is none. The shard's lock
     /// is held only to look up and insert: a new entry is built, and evicted ones dropped,
     /// outside it, so threads running distinct codes seldom wait for each other.
     fn entry(
         &self,
         key: CacheKey,
         spec: &'static Spec,
-        bytes: Arc<[u8]>,
+        code: &Bytecode,
         options: CompileOptions,
     ) -> Arc<Tiered> {
         let shard = &self.shards[self.shard_of(&key)];
-        if let Some(hit) = Self::find(&lock(shard), &key, &bytes) {
+        if let Some(hit) = Self::find(&lock(shard), &key, code) {
             return hit;
         }
-        let made = Tiered::new(spec, bytes.clone(), options, self.compiles.clone());
+        let made = Tiered::new(spec, code.shared_code(), options, self.compiles.clone());
         let needed = made.footprint();
         let mut evicted = Vec::new();
         if self.held.load(Ordering::Relaxed) + needed > self.byte_budget {
@@ -202,7 +202,7 @@ impl JitCache {
         }
         let mut entries = lock(shard);
         // Another thread may have made it meanwhile: there is one entry per code.
-        if let Some(hit) = Self::find(&entries, &key, &bytes) {
+        if let Some(hit) = Self::find(&entries, &key, code) {
             return hit;
         }
         if entries.count >= self.shard_capacity {
@@ -260,11 +260,11 @@ impl JitCache {
         ((key.content_hash >> 32) as usize) % self.shards.len()
     }
 
-    /// The entry under `key` whose code is `bytes`, if there is one.
-    fn find(entries: &Entries, key: &CacheKey, bytes: &Arc<[u8]>) -> Option<Arc<Tiered>> {
+    /// The entry under `key` whose code is `code`'s, if there is one.
+    fn find(entries: &Entries, key: &CacheKey, code: &Bytecode) -> Option<Arc<Tiered>> {
         entries.by_key.get(key).and_then(|list| {
             list.iter()
-                .find(|t| Arc::ptr_eq(t.code(), bytes) || t.code()[..] == bytes[..])
+                .find(|t| code.holds_same_code(t.code()))
                 .cloned()
         })
     }
