@@ -348,6 +348,11 @@ impl RpcSource {
                     }
                     status
                 }
+                // No retry can help a build without TLS; say which feature brings it.
+                Err(minreq::Error::HttpsFeatureNotEnabled) => {
+                    let why = "an https:// URL needs the `fork-https` feature of nestedvm";
+                    return Err(self.error(method, why));
+                }
                 Err(e) => e.to_string(),
             };
             if attempt == RETRIES {
@@ -529,6 +534,23 @@ mod tests {
             !line.contains('\n') && line.contains("after 3 tries"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn an_https_url_is_taken_or_refused_in_one_line_naming_the_feature() {
+        let url = "https://127.0.0.1:9";
+        let error = RpcSource::connect(url, BlockTag::Latest).unwrap_err();
+        assert_eq!(
+            (error.location.as_str(), error.call.as_str()),
+            (url, "eth_chainId")
+        );
+        let line = error.to_string();
+        assert!(!line.contains('\n'), "{line}");
+        if cfg!(feature = "fork-https") {
+            assert!(line.contains("after 3 tries"), "{line}");
+        } else {
+            assert!(line.contains("`fork-https`"), "{line}");
+        }
     }
 
     #[test]
