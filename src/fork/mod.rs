@@ -3,7 +3,14 @@
 //! life of the source (shared by every world and thread that uses it).
 //!
 //! Only with the `fork` feature, so that a library user who does not fork compiles no HTTP
-//! client.
+//! client; HTTPS only with `fork-https`, since TLS costs far more to build than the rest.
+//!
+//! With a disk cache ([`RpcSource::connect_cached`], module `disk`), the reads are also kept
+//! in files, so a rerun at the same block reads them from there.
+
+mod disk;
+
+pub use disk::CALL as CACHE_CALL;
 
 mod blocks;
 
@@ -15,7 +22,8 @@ use crate::world::source::{SourceError, StateSource};
 use crate::world::Account;
 use nestedvm_interp::{Address, Env, B256, U256};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -88,13 +96,62 @@ pub struct RpcSource {
     cache: Mutex<Cache>,
     /// HTTP exchanges made, so tests (and benchmarks) can tell a warm cache from a cold one.
     exchanges: AtomicU64,
+    /// Where reads are also kept, with `connect_cached`.
+    disk: Option<disk::Disk>,
+    /// The chain id and header came from the disk cache, not the node: before the first read
+    /// of the node, the node must be found to serve that very block, or its answers could be
+    /// another chain's.
+    unconfirmed: AtomicBool,
 }
 
 impl RpcSource {
     /// Connects to the node at `url` and pins `block`: its chain id and header are read now,
     /// so an unreachable node fails here, before any run.
     pub fn connect(url: &str, block: BlockTag) -> Result<RpcSource, SourceError> {
-        let mut source = RpcSource {
+        let mut source = RpcSource::unpinned(url);
+        (source.chain_id, source.header) = source.read_pinned(block)?;
+        Ok(source)
+    }
+
+    /// Like [`RpcSource::connect`], with every read also kept in the directory `dir` (made if
+    /// missing, shared by any number of processes), keyed by chain id and block number, so a
+    /// rerun at the same block reads from there what it read before. With a numeric `block`
+    /// whose header the cache holds for the chain `url` last served, the node is not asked
+    /// anything until a read misses, and then first to confirm that it serves that very block.
+    /// A directory that cannot be made or written fails here, with a [`SourceError`] whose
+    /// `call` is [`CACHE_CALL`] and whose `location` is the path.
+    pub fn connect_cached(
+        url: &str,
+        block: BlockTag,
+        dir: &Path,
+    ) -> Result<RpcSource, SourceError> {
+        let root = disk::Root::open(dir)?;
+        let mut source = RpcSource::unpinned(url);
+        let cached = match block {
+            BlockTag::Number(n) => root
+                .chain_of(url)
+                .and_then(|chain_id| Some((chain_id, root.header(chain_id, n)?))),
+            BlockTag::Latest => None,
+        };
+        (source.chain_id, source.header) = match cached {
+            Some(pinned) => {
+                source.unconfirmed = AtomicBool::new(true);
+                pinned
+            }
+            None => {
+                let pinned = source.read_pinned(block)?;
+                root.note_chain(url, pinned.0)?;
+                pinned
+            }
+        };
+        let cache = source.cache.get_mut().unwrap_or_else(|e| e.into_inner());
+        source.disk = Some(root.block(source.chain_id, &source.header, url, cache)?);
+        Ok(source)
+    }
+
+    /// A source of `url` pinned at no block yet.
+    fn unpinned(url: &str) -> RpcSource {
+        RpcSource {
             url: url.to_string(),
             header: Header {
                 number: 0,
@@ -109,39 +166,67 @@ impl RpcSource {
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             cache: Mutex::new(Cache::default()),
             exchanges: AtomicU64::new(0),
-        };
+            disk: None,
+            unconfirmed: AtomicBool::new(false),
+        }
+    }
+
+    /// The node's chain id and the header of `block`, in one exchange.
+    fn read_pinned(&self, block: BlockTag) -> Result<(u64, Header), SourceError> {
         let tag = match block {
             BlockTag::Latest => json!("latest"),
             BlockTag::Number(n) => json!(quantity(n)),
         };
-        let answers = source.batch(&[
+        let answers = self.batch(&[
             ("eth_chainId", json!([])),
             ("eth_getBlockByNumber", json!([tag, false])),
         ])?;
-        source.chain_id = source.field_u64("eth_chainId", &answers[0], None)?;
+        let chain_id = self.field_u64("eth_chainId", &answers[0], None)?;
         let block = &answers[1];
         if block.is_null() {
-            return Err(source.error("eth_getBlockByNumber", "the node has no such block"));
+            return Err(self.error("eth_getBlockByNumber", "the node has no such block"));
         }
         let call = "eth_getBlockByNumber";
-        source.header = Header {
-            number: source.field_u64(call, block, Some("number"))?,
-            hash: B256::from_slice(&source.field_bytes(call, block, "hash", Some(32))?),
-            timestamp: source.field_u64(call, block, Some("timestamp"))?,
-            gas_limit: source.field_u64(call, block, Some("gasLimit"))?,
+        let header = Header {
+            number: self.field_u64(call, block, Some("number"))?,
+            hash: B256::from_slice(&self.field_bytes(call, block, "hash", Some(32))?),
+            timestamp: self.field_u64(call, block, Some("timestamp"))?,
+            gas_limit: self.field_u64(call, block, Some("gasLimit"))?,
             basefee: match block.get("baseFeePerGas") {
                 Some(Value::Null) | None => U256::zero(),
-                Some(_) => source.field_u256(call, block, Some("baseFeePerGas"))?,
+                Some(_) => self.field_u256(call, block, Some("baseFeePerGas"))?,
             },
-            coinbase: source.field_address(call, block, "miner")?,
+            coinbase: self.field_address(call, block, "miner")?,
             prevrandao: match block.get("mixHash") {
                 Some(Value::Null) | None => U256::zero(),
                 Some(_) => {
-                    U256::from_big_endian(&source.field_bytes(call, block, "mixHash", Some(32))?)
+                    U256::from_big_endian(&self.field_bytes(call, block, "mixHash", Some(32))?)
                 }
             },
         };
-        Ok(source)
+        Ok((chain_id, header))
+    }
+
+    /// Before the first read of the node by a source pinned from the disk cache: the node must
+    /// still serve the cached chain and block.
+    fn confirm_pinned(&self) -> Result<(), SourceError> {
+        if !self.unconfirmed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let (chain_id, header) = self.read_pinned(BlockTag::Number(self.header.number))?;
+        if (chain_id, &header) != (self.chain_id, &self.header) {
+            return Err(self.error(
+                "eth_getBlockByNumber",
+                format!(
+                    "the node serves block {} of chain {chain_id} with hash {:?}, but the \
+                     --rpc-cache holds chain {}'s with hash {:?}: use another cache directory \
+                     for this node",
+                    header.number, header.hash, self.chain_id, self.header.hash
+                ),
+            ));
+        }
+        self.unconfirmed.store(false, Ordering::Release);
+        Ok(())
     }
 
     /// The node's URL.
@@ -267,6 +352,11 @@ impl RpcSource {
                     }
                     status
                 }
+                // No retry can help a build without TLS; say which feature brings it.
+                Err(minreq::Error::HttpsFeatureNotEnabled) => {
+                    let why = "an https:// URL needs the `fork-https` feature of nestedvm";
+                    return Err(self.error(method, why));
+                }
                 Err(e) => e.to_string(),
             };
             if attempt == RETRIES {
@@ -344,6 +434,7 @@ impl StateSource for RpcSource {
         if let Some(known) = lock(&self.cache).accounts.get(&address) {
             return Ok(known.clone());
         }
+        self.confirm_pinned()?;
         let (who, at) = (json!(format!("{address:?}")), self.at());
         let answers = self.batch(&[
             ("eth_getBalance", json!([who, at])),
@@ -354,8 +445,10 @@ impl StateSource for RpcSource {
         let nonce = self.field_u64("eth_getTransactionCount", &answers[1], None)?;
         let code = parse_hex("eth_getCode", self.field("eth_getCode", &answers[2], None)?)
             .map_err(|e| self.error("eth_getCode", e))?;
-        let account = (!balance.is_zero() || nonce != 0 || !code.is_empty())
-            .then(|| Account::new(balance, nonce, code));
+        if let Some(disk) = &self.disk {
+            disk.account(address, balance, nonce, &code);
+        }
+        let account = account_of(balance, nonce, code);
         lock(&self.cache).accounts.insert(address, account.clone());
         Ok(account)
     }
@@ -364,10 +457,14 @@ impl StateSource for RpcSource {
         if let Some(value) = lock(&self.cache).slots.get(&(address, key)) {
             return Ok(*value);
         }
+        self.confirm_pinned()?;
         let params = json!([format!("{address:?}"), format!("{key:#x}"), self.at()]);
         let [answer] = <[Value; 1]>::try_from(self.batch(&[("eth_getStorageAt", params)])?)
             .map_err(|_| self.error("eth_getStorageAt", "no answer"))?;
         let value = self.field_u256("eth_getStorageAt", &answer, None)?;
+        if let Some(disk) = &self.disk {
+            disk.slot(address, key, value);
+        }
         lock(&self.cache).slots.insert((address, key), value);
         Ok(value)
     }
@@ -376,6 +473,7 @@ impl StateSource for RpcSource {
         if let Some(hash) = lock(&self.cache).hashes.get(&number) {
             return Ok(*hash);
         }
+        self.confirm_pinned()?;
         let call = "eth_getBlockByNumber";
         let [block] =
             <[Value; 1]>::try_from(self.batch(&[(call, json!([quantity(number), false]))])?)
@@ -384,9 +482,19 @@ impl StateSource for RpcSource {
             return Err(self.error(call, format!("the node has no block {number}")));
         }
         let hash = B256::from_slice(&self.field_bytes(call, &block, "hash", Some(32))?);
+        if let Some(disk) = &self.disk {
+            disk.block_hash(number, hash);
+        }
         lock(&self.cache).hashes.insert(number, hash);
         Ok(hash)
     }
+}
+
+/// An account as the chain holds it: none when empty, which no rule of a supported fork tells
+/// apart from absent.
+fn account_of(balance: U256, nonce: u64, code: Vec<u8>) -> Option<Account> {
+    (!balance.is_zero() || nonce != 0 || !code.is_empty())
+        .then(|| Account::new(balance, nonce, code))
 }
 
 /// The cache, even if a thread panicked holding it: it only ever holds complete answers.
@@ -430,6 +538,23 @@ mod tests {
             !line.contains('\n') && line.contains("after 3 tries"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn an_https_url_is_taken_or_refused_in_one_line_naming_the_feature() {
+        let url = "https://127.0.0.1:9";
+        let error = RpcSource::connect(url, BlockTag::Latest).unwrap_err();
+        assert_eq!(
+            (error.location.as_str(), error.call.as_str()),
+            (url, "eth_chainId")
+        );
+        let line = error.to_string();
+        assert!(!line.contains('\n'), "{line}");
+        if cfg!(feature = "fork-https") {
+            assert!(line.contains("after 3 tries"), "{line}");
+        } else {
+            assert!(line.contains("`fork-https`"), "{line}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use command::input::{hex_text, read_text};
 use command::{batch, bench, difftest, statetest};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use nestedvm::fork::{BlockTag, RpcChain, RpcSource};
+use nestedvm::fork::{BlockTag, RpcChain, RpcSource, CACHE_CALL};
 use nestedvm::interp::asm;
 use nestedvm::jit::{CompileOptions, DynamicJumps, OptLevel};
 use nestedvm::parse::{parse_address, parse_duration, parse_hex, parse_u256, parse_u64};
@@ -203,6 +203,12 @@ pub struct RunArgs {
         help_heading = "Fork"
     )]
     block: Option<String>,
+    /// --rpc-url: keep every read in the directory DIR (made if missing, shareable by several
+    /// processes), keyed by chain id and block, so a rerun at the same block reads it from
+    /// there; with a numeric --block already cached, the node is asked nothing until a read
+    /// misses.
+    #[arg(long, value_name = "DIR", requires = "rpc_url", help_heading = "Fork")]
+    rpc_cache: Option<String>,
     /// Read one JSON request per line on stdin, write one JSON result per line.
     #[arg(long, conflicts_with_all = ["dump_ir", "dump_asm"])]
     batch: bool,
@@ -380,14 +386,21 @@ pub fn fork_chain(
         Some(text) => BlockTag::parse(text)?,
         None => BlockTag::Latest,
     };
-    let source =
-        RpcSource::connect(url, block).map_err(|e| UsageError(format!("--rpc-url: {e}")))?;
+    // Every block a batch forks at is connected alike: the cache keeps each one's reads.
+    let cache = args.rpc_cache.as_ref().map(std::path::PathBuf::from);
+    let connect = move |url: &str, block| match &cache {
+        Some(dir) => RpcSource::connect_cached(url, block, dir),
+        None => RpcSource::connect(url, block),
+    };
+    let source = connect(url, block).map_err(|e| match e.call.as_str() {
+        // The cache's own errors name their path, and the flag in their call.
+        CACHE_CALL => UsageError(e.to_string()),
+        _ => UsageError(format!("--rpc-url: {e}")),
+    })?;
     source.apply_env(&mut request.env);
     block_flags(args, request)?;
     let url = url.clone();
-    let chain = RpcChain::new(Arc::new(source), move |block| {
-        RpcSource::connect(&url, block)
-    });
+    let chain = RpcChain::new(Arc::new(source), move |block| connect(&url, block));
     Ok(Some(Arc::new(chain)))
 }
 

@@ -519,3 +519,154 @@ fn bench_times_forked_runs_beside_the_pre_state_after_seeding_the_node() {
         "{stderr}"
     );
 }
+
+/// A fresh directory for a test's `--rpc-cache`, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "nestedvm-fork-{name}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        Scratch(dir)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary directory")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `run --batch` with `args`, `input` on stdin, and returns its stdout.
+fn batch(args: &[&str], input: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nestedvm"))
+        .args(["run", "--batch", "--profile", "evm"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs nestedvm");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(input.as_bytes())
+        .expect("writes the requests");
+    drop(stdin);
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    String::from_utf8(out.stdout).expect("UTF-8 answers")
+}
+
+#[test]
+fn a_batch_rerun_with_rpc_cache_needs_no_node() {
+    let mut node = start_node();
+    deploy_weth(&node.url);
+    let pinned = rpc(&node.url, "eth_blockNumber", json!([]));
+    let pinned = pinned.as_str().expect("a block number");
+    let number = u64::from_str_radix(&pinned[2..], 16).expect("hex");
+    let holder = &WALLET[2..];
+    // PUSH8 (the pinned block - 1) BLOCKHASH PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
+    let block_hash = format!("0x67{:016x}405f5260205ff3", number - 1);
+    let requests = [
+        format!(r#"{{"id":1,"address":"{WETH}","calldata":"0x18160ddd"}}"#),
+        format!(r#"{{"id":2,"address":"{WETH}","calldata":"0x70a08231{holder:0>64}"}}"#),
+        format!(
+            r#"{{"id":3,"address":"{WETH}","calldata":"0x70a08231{:0>64}"}}"#,
+            "22"
+        ),
+        format!(r#"{{"id":4,"address":"{WETH}","calldata":"0x06fdde03"}}"#),
+        format!(r#"{{"id":5,"code":"{block_hash}","caller":"{WALLET}"}}"#),
+    ];
+    let input = requests.join("\n") + "\n";
+    let cache = Scratch::new("rerun");
+    let args = [
+        "--rpc-url",
+        &node.url,
+        "--block",
+        pinned,
+        "--rpc-cache",
+        cache.path(),
+    ];
+    let first = batch(&args, &input);
+    assert_eq!(first.lines().count(), requests.len(), "{first}");
+    for line in first.lines() {
+        assert!(line.contains(r#""status":"success""#), "{line}");
+    }
+    assert!(first.contains(&word(WALLET_WETH)), "{first}");
+    let hash = rpc(
+        &node.url,
+        "eth_getBlockByNumber",
+        json!([format!("{:#x}", number - 1), false]),
+    );
+    let hash = hash["hash"].as_str().expect("a hash");
+    assert!(first.contains(&hash[2..]), "BLOCKHASH: {first}");
+    // The reads are on disk, the code once, the URL's chain in the index.
+    assert!(cache.0.join(format!("1337/{number}.jsonl")).is_file());
+    assert_eq!(std::fs::read_dir(cache.0.join("code")).unwrap().count(), 1);
+    assert!(cache.0.join("urls.jsonl").is_file());
+
+    // Without the node, the rerun answers the same from the cache alone.
+    let _ = node.child.kill();
+    let _ = node.child.wait();
+    let second = batch(&args, &input);
+    assert_eq!(second, first);
+    // A read the cache does not hold goes to the node, which is gone: that request's error.
+    let other =
+        r#"{"id":6,"address":"0x3333333333333333333333333333333333333333","calldata":"0x"}"#;
+    let third = batch(&args, &format!("{input}{other}\n"));
+    assert!(third.starts_with(&first), "{third}");
+    let last = third.lines().last().expect("an answer");
+    assert!(
+        last.starts_with(r#"{"id":6,"error":"#) && last.contains(&node.url),
+        "{last}"
+    );
+}
+
+#[test]
+fn an_rpc_cache_that_cannot_be_made_is_one_error_line_naming_it_with_exit_code_2() {
+    let scratch = Scratch::new("unwritable");
+    std::fs::create_dir_all(&scratch.0).expect("a scratch directory");
+    let file = scratch.0.join("a-file");
+    std::fs::write(&file, "").expect("a file");
+    let dir = file.join("cache");
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let run = nestedvm(&[
+        "run",
+        "0x00",
+        "--rpc-url",
+        &url,
+        "--rpc-cache",
+        dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--rpc-cache") && stderr.contains("a-file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_https_url_is_accepted_and_an_unreachable_one_is_one_error_line() {
+    let url = format!("https://127.0.0.1:{}", free_port());
+    let run = nestedvm(&["run", "0x00", "--rpc-url", &url]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&url) && stderr.contains("eth_chainId"),
+        "{stderr}"
+    );
+    // Refused, not turned away for want of TLS: the CLI is built with `fork-https`.
+    assert!(!stderr.contains("https feature"), "{stderr}");
+}
