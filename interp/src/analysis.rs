@@ -378,6 +378,22 @@ pub fn block_starts(spec: &Spec, code: &Bytecode) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_found_equal_is_remembered_and_other_bytes_are_not() {
+        let code = Bytecode::new(&[0x60, 1, 0x00]);
+        assert!(code.holds_same_code(&code.shared_code()), "its own copy");
+        let other: Arc<[u8]> = Arc::from(&[0x60, 2, 0x00][..]);
+        assert!(!code.holds_same_code(&other));
+        assert_eq!(format!("{:?}", code.equal_copy), "none");
+        let copy: Arc<[u8]> = Arc::from(&[0x60, 1, 0x00][..]);
+        assert!(code.holds_same_code(&copy));
+        assert_eq!(format!("{:?}", code.equal_copy), "found");
+        assert!(code.equal_copy.is(&copy), "next time by pointer");
+        assert!(!code.equal_copy.is(&other));
+        // A clone is another analysis: it has found nothing yet.
+        assert_eq!(format!("{:?}", code.clone().equal_copy), "none");
+    }
     use crate::spec::{Fork, Profile};
 
     #[test]

@@ -317,10 +317,11 @@ mod tests {
             options: CompileOptions::default(),
             host: TypeId::of::<()>(),
         };
-        let code = |b: &[u8]| -> Arc<[u8]> { Arc::from(b) };
-        let a = cache.entry(key, spec, code(&[0x60, 0x00]), key.options);
-        let b = cache.entry(key, spec, code(&[0x60, 0x01]), key.options);
-        let a_again = cache.entry(key, spec, code(&[0x60, 0x00]), key.options);
+        let code = Bytecode::new;
+        let a = cache.entry(key, spec, &code(&[0x60, 0x00]), key.options);
+        let b = cache.entry(key, spec, &code(&[0x60, 0x01]), key.options);
+        // Another VM's analysis of the same bytes, as `run --batch --jobs N` threads have.
+        let a_again = cache.entry(key, spec, &code(&[0x60, 0x00]), key.options);
         assert!(!Arc::ptr_eq(&a, &b), "different code, different entry");
         assert!(Arc::ptr_eq(&a, &a_again), "the same bytes find their entry");
         assert_eq!(&b.code()[..], &[0x60, 0x01]);
@@ -331,9 +332,9 @@ mod tests {
     fn the_cache_evicts_when_its_bytes_would_pass_the_budget() {
         let spec = Spec::get(Profile::Evm, Fork::Osaka, false);
         let options = CompileOptions::default();
-        let code = |b: u8| -> Arc<[u8]> { Arc::from(vec![b; 100]) };
+        let code = |b: u8| Bytecode::new(&[b; 100]);
         // What an entry of a 100-byte code holds uncompiled: two do not fit in one and a half.
-        let one = Tiered::new(spec, code(0), options, Arc::default()).footprint();
+        let one = Tiered::new(spec, code(0).shared_code(), options, Arc::default()).footprint();
         assert!(one > 600, "{one} bytes: six per code byte and the entry");
         let cache = JitCache::new(8).with_byte_budget(one * 3 / 2);
         let key = |n: u64| CacheKey {
@@ -345,17 +346,17 @@ mod tests {
             options,
             host: TypeId::of::<()>(),
         };
-        let first = cache.entry(key(1), spec, code(1), options);
+        let first = cache.entry(key(1), spec, &code(1), options);
         assert_eq!(first.footprint(), one);
-        cache.entry(key(2), spec, code(2), options);
+        cache.entry(key(2), spec, &code(2), options);
         assert_eq!(
             cache.len(),
             1,
             "the first entry made room, though 8 entries were allowed"
         );
         let roomy = JitCache::new(8);
-        roomy.entry(key(1), spec, code(1), options);
-        roomy.entry(key(2), spec, code(2), options);
+        roomy.entry(key(1), spec, &code(1), options);
+        roomy.entry(key(2), spec, &code(2), options);
         assert_eq!(roomy.len(), 2);
     }
 
@@ -378,17 +379,17 @@ mod tests {
         let mut most = 0;
         let mut last = None;
         for n in 0..1000u64 {
-            let code: Arc<[u8]> = Arc::from(n.to_be_bytes().to_vec());
-            let entry = cache.entry(key(n), spec, code.clone(), options);
-            assert_eq!(&entry.code()[..], &code[..]);
+            let code = Bytecode::new(&n.to_be_bytes());
+            let entry = cache.entry(key(n), spec, &code, options);
+            assert_eq!(&entry.code()[..], code.code());
             most = most.max(cache.len());
             last = Some(entry);
         }
         assert!(most <= 64, "{most} entries held");
         assert!(most > 48, "every shard filled before it evicted: {most}");
         // The last code is still found, in its own shard.
-        let last_code: Arc<[u8]> = Arc::from(999u64.to_be_bytes().to_vec());
-        let again = cache.entry(key(999), spec, last_code, options);
+        let last_code = Bytecode::new(&999u64.to_be_bytes());
+        let again = cache.entry(key(999), spec, &last_code, options);
         assert!(Arc::ptr_eq(&again, &last.expect("an entry")));
     }
 }
