@@ -325,13 +325,28 @@ impl<'a> Executor<'a> {
                 input,
             });
         }
+        // A message call to code-less code: revm and geth return before running anything, so
+        // their step traces have no step. Ours runs the frame, whose one instruction is the
+        // padding's STOP, for its result, but out of the step tracer's sight (the frame makes
+        // no call, so no other step is hidden). Only here can a frame run code-less code as a
+        // message call (a nested one is answered without a frame); a creation with empty init
+        // code comes through `run_message` and shows its STOP, as in revm.
+        let unseen = top.code.is_empty() && !top.spec.is_hyvm();
+        let hidden = if unseen { self.tracer.take() } else { None };
         let top = Entry {
             frame: top,
             pending: Pending::Call(self.world.checkpoint()),
-            native: Native::Unchecked,
+            native: if unseen {
+                Native::No
+            } else {
+                Native::Unchecked
+            },
             held: 0,
         };
         let (_, result, memory, pc) = self.drive(top);
+        if hidden.is_some() {
+            self.tracer = hidden;
+        }
         if let Some(tracer) = self.tracer.as_deref_mut() {
             tracer.exit(&Exit {
                 status: result.status,

@@ -84,11 +84,6 @@ pub fn run_traced<H: Host, T: StepTracer + ?Sized>(
         let mem_size = frame.memory.guest_size();
         let refund = frame.gas.refund;
         let op = bytes[pc];
-        // A message call to code-less code: revm and geth return before running anything, so
-        // their traces have no step; ours runs the frame, whose one step is the padding's
-        // STOP. Only the top frame can be such a call (the executor answers a nested one
-        // without a frame); a creation with empty init code does run, in revm too.
-        let silent = code.is_empty() && frame.context.depth == 0 && !frame.spec.is_hyvm();
         let exited = step_checked(frame, host, table, bytes);
         let (gas_cost, error) = match &frame.action {
             Some(FrameAction::Return(result)) if exited => match result.status {
@@ -115,9 +110,6 @@ pub fn run_traced<H: Host, T: StepTracer + ?Sized>(
             },
             _ => (gas.saturating_sub(frame.gas.remaining), None),
         };
-        if silent && exited {
-            break;
-        }
         tracer.step(&StepView {
             pc,
             op,

@@ -760,6 +760,78 @@ pub fn compare_with_revm(
     })
 }
 
+/// How our trace of a state-test vector's whole transaction compares with revm's.
+#[derive(Clone, Debug)]
+pub struct VectorComparison {
+    /// The traces, as for a message call; `same_result` here says the traced transaction
+    /// gave the untraced one's receipt (or rejection) and state root.
+    pub trace: TraceComparison,
+    /// Whether both rejected the transaction, writing no step.
+    pub rejected: bool,
+    /// How revm ended the transaction otherwise, if it did: one side rejecting what the
+    /// other applies, or another status, gas used, output or created contract.
+    pub outcome_differs: Option<String>,
+}
+
+/// Our trace of `vector`'s transaction (`statetest --trace`, [`Vm::transact_traced`]) against
+/// revm's (its mainnet handler under its tracer), with the transactions' endings compared
+/// too. Both sides run twice when they part, the second time keeping the steps around it.
+/// The traced transaction's receipt and state root are also compared with an untraced
+/// run's. `Err` when the vector cannot be built or a trace cannot be read.
+#[cfg(feature = "revm")]
+pub fn compare_vector_with_revm(
+    vm: &mut Vm,
+    vector: &crate::statetest::Vector<'_>,
+) -> Result<VectorComparison, String> {
+    use crate::oracle::statetest::run_vector_traced;
+    let record = |vm: &mut Vm, keep: Range<usize>| -> Result<_, String> {
+        let mut ours = Recorder::keeping(Writer::Ours, keep.clone());
+        let applied = vector.trace(vm, &mut ours).map_err(|e| e.to_string())??;
+        let shared = SharedRecorder::new(Recorder::keeping(Writer::Revm, keep));
+        let receipt = run_vector_traced(vector, shared.clone())?;
+        Ok(((applied, ours.finish()?), (receipt, shared.finish()?)))
+    };
+    let ((applied, ours), (receipt, theirs)) = record(vm, 0..0)?;
+    let untraced = vector.apply(vm, nestedvm::Engine::Auto)?;
+    let Parting { first, known } = ours.compare(&theirs);
+    let diff = match first {
+        None => None,
+        Some(index) => {
+            let ((_, ours), (_, theirs)) = record(vm, TraceDiff::window(index))?;
+            Some(TraceDiff::at(index, ("interp", &ours), ("revm", &theirs)))
+        }
+    };
+    let outcome_differs = match (&applied.receipt, &receipt) {
+        (Err(_), Err(_)) => None,
+        (Err(e), Ok(_)) => Some(format!(
+            "ours rejects the transaction ({e}), revm applies it"
+        )),
+        (Ok(_), Err(e)) => Some(format!(
+            "revm rejects the transaction ({e}), ours applies it"
+        )),
+        (Ok(ours), Ok(revm)) => {
+            let ours = (ours.status, ours.gas_used, &ours.output, ours.created);
+            let revm = (revm.status, revm.gas_used, &revm.output, revm.created);
+            (ours != revm).then(|| {
+                format!(
+                    "the transaction ends otherwise (status, gas used, output, created): \
+                     ours {ours:?}, revm {revm:?}"
+                )
+            })
+        }
+    };
+    Ok(VectorComparison {
+        trace: TraceComparison {
+            steps: ours.len(),
+            diff,
+            known,
+            same_result: untraced == applied,
+        },
+        rejected: applied.receipt.is_err() && receipt.is_err(),
+        outcome_differs,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

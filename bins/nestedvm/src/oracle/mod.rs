@@ -1,7 +1,8 @@
 //! Oracles for differential testing (cargo feature `revm`): revm 43 running one message call
-//! ([`revm`](self::revm)), and the real HyVM hypervisor bytecode run in revm behind a
-//! DELEGATECALLing wallet ([`hyvm_onchain`]). They judge; they are never on the execution path
-//! of `run`, and the product never executes the hypervisor's bytecode.
+//! ([`revm`](self::revm)) or a state test's whole transaction ([`statetest`]), and the real
+//! HyVM hypervisor bytecode run in revm behind a DELEGATECALLing wallet ([`hyvm_onchain`]).
+//! They judge; they are never on the execution path of `run`, and the product never executes
+//! the hypervisor's bytecode.
 //!
 //! revm needs these cargo features (besides `std`) for the `CfgEnv` switches of
 //! [`message_call_cfg`]: `optional_fee_charge` (no fee up front or after),
@@ -11,6 +12,7 @@
 
 pub mod hyvm_onchain;
 pub mod revm;
+pub mod statetest;
 
 use ::revm::{
     bytecode::Bytecode,

@@ -7,16 +7,16 @@
 
 pub mod fixture;
 
-use fixture::{PostEntry, TestCase, TestFile};
+use fixture::{PostEntry, TestCase, TestFile, TestTransaction};
 use nestedvm::authorization::Authorization;
 use nestedvm::engine::Engine;
 use nestedvm::run::Vm;
 use nestedvm::signer::address_of_secret_key;
 use nestedvm::state_root::{logs_hash, state_root};
 use nestedvm::trace::eip3155::{summary_of, Eip3155Writer};
-use nestedvm::transaction::{Block, GasPrice, Transaction, TxError};
+use nestedvm::transaction::{Block, GasPrice, Receipt, Transaction, TxError};
 use nestedvm::world::{Account, World};
-use nestedvm::{Env, Fork, U256};
+use nestedvm::{Address, Env, Fork, B256, U256};
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -246,15 +246,22 @@ impl Suite {
         }
     }
 
-    /// Every (file, test name, test, fork, post entry) at a supported fork.
-    fn vectors(&self) -> impl Iterator<Item = (&Path, &str, &TestCase, Fork, &PostEntry)> {
+    /// Every vector at a supported fork, in file, test, fork and post-entry order: those
+    /// [`Suite::run`] runs.
+    pub fn vectors(&self) -> impl Iterator<Item = Vector<'_>> {
         self.files.iter().flat_map(|(path, file)| {
             file.iter().flat_map(move |(name, case)| {
                 case.post.iter().flat_map(move |(fork_name, entries)| {
                     // Forks the project does not support (older ones) are not run.
                     let fork = fork_name.parse::<Fork>().ok();
                     entries.iter().filter_map(move |entry| {
-                        fork.map(|f| (path.as_path(), name.as_str(), case, f, entry))
+                        fork.map(|fork| Vector {
+                            file: path.as_path(),
+                            name: name.as_str(),
+                            case,
+                            fork,
+                            entry,
+                        })
                     })
                 })
             })
@@ -273,17 +280,20 @@ impl Suite {
     ) -> io::Result<Summary> {
         let mut vm = Vm::new();
         let mut summary = Summary::default();
-        for (path, name, case, fork, entry) in self.vectors() {
+        for vector in self.vectors() {
             let out = trace.as_mut().map(|t| &mut **t as &mut dyn Write);
-            let run = run_vector(&mut vm, engine, case, fork, entry, out)?;
+            let applied = match out {
+                None => Ok(vector.apply(&mut vm, engine)),
+                Some(out) => vector.trace(&mut vm, out),
+            }?;
             let result = VectorResult {
-                file: path.to_path_buf(),
-                name: name.to_string(),
-                fork,
-                d: entry.indexes.data,
-                g: entry.indexes.gas,
-                v: entry.indexes.value,
-                error: run.err(),
+                file: vector.file.to_path_buf(),
+                name: vector.name.to_string(),
+                fork: vector.fork,
+                d: vector.entry.indexes.data,
+                g: vector.entry.indexes.gas,
+                v: vector.entry.indexes.value,
+                error: applied.and_then(|a| a.check(vector.entry)).err(),
             };
             if result.passed() {
                 summary.passed += 1;
@@ -293,6 +303,131 @@ impl Suite {
             on_result(&result);
         }
         Ok(summary)
+    }
+}
+
+/// One vector: a test's transaction variant (a post entry's data, gas and value) at one fork.
+/// Its fields are public so that a caller may run a changed copy of a test (the trace
+/// comparison caps the gas of long ones).
+#[derive(Clone, Copy, Debug)]
+pub struct Vector<'a> {
+    /// The file it came from.
+    pub file: &'a Path,
+    /// The test's name.
+    pub name: &'a str,
+    /// The test.
+    pub case: &'a TestCase,
+    /// The fork it runs at.
+    pub fork: Fork,
+    /// The expected result, which names the variant.
+    pub entry: &'a PostEntry,
+}
+
+/// What a vector's transaction did to its pre-state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The receipt, or why the transaction was rejected (then nothing changed).
+    pub receipt: Result<Receipt, TxError>,
+    /// The state root after it.
+    pub state_root: B256,
+}
+
+impl Applied {
+    /// Whether this is what `entry` expects: its state root, its logs hash, and a rejection
+    /// exactly when it expects an exception. `Err` says what differed.
+    pub fn check(&self, entry: &PostEntry) -> Result<(), String> {
+        let mut problems = Vec::new();
+        let logs = match (&self.receipt, &entry.expect_exception) {
+            (Ok(receipt), None) => &receipt.logs[..],
+            (Ok(receipt), Some(expected)) => {
+                problems.push(format!(
+                    "exception {expected} expected, but the transaction was valid"
+                ));
+                &receipt.logs[..]
+            }
+            (Err(TxError::Invalid(_)), Some(_)) => &[],
+            (Err(TxError::Invalid(e)), None) => {
+                problems.push(format!("unexpected exception: {e}"));
+                &[]
+            }
+        };
+        if self.state_root != entry.hash.0 {
+            problems.push(format!(
+                "state root expected {:?} got {:?}",
+                entry.hash.0, self.state_root
+            ));
+        }
+        let hash = logs_hash(logs);
+        if hash != entry.logs.0 {
+            problems.push(format!(
+                "logs hash expected {:?} got {:?}",
+                entry.logs.0, hash
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+impl Vector<'_> {
+    /// The world before the transaction (the pre-state, at the vector's fork), the block and
+    /// the transaction; `Err` when the variant cannot be built (an index out of range, no
+    /// sender, no gas price).
+    pub fn parts(&self) -> Result<(World, Block, Transaction), String> {
+        let tx = transaction_of(self.case, self.entry)?;
+        let mut world = World::new(Env::default(), self.fork);
+        for (address, account) in &self.case.pre {
+            let slots = account.storage.iter().map(|(k, v)| (k.0, v.0));
+            let acc = Account::new(
+                account.balance.0,
+                account.nonce.saturating_u64(),
+                account.code.0.clone(),
+            )
+            .with_storage(slots.filter(|(_, v)| *v != U256::zero()));
+            world.insert_account(address.0, acc);
+        }
+        Ok((world, block_of(self.case), tx))
+    }
+
+    /// Applies the transaction with `engine`, as [`Vm::transact`] does; `Err` when the
+    /// variant cannot be built.
+    pub fn apply(&self, vm: &mut Vm, engine: Engine) -> Result<Applied, String> {
+        let (mut world, block, tx) = self.parts()?;
+        let receipt = vm.transact(&mut world, self.fork, engine, &block, &tx);
+        Ok(Applied {
+            receipt,
+            state_root: state_root(&world),
+        })
+    }
+
+    /// Applies the transaction traced ([`Vm::transact_traced`], interpreted), writing to
+    /// `out` what `statetest --trace` writes for it, as goevmlab reads a client's trace: the
+    /// EIP-3155 steps (none for a rejected transaction), the summary line (`{"error":…}` for
+    /// a rejected one), then `{"stateRoot":"0x…"}`. The outer `Err` is `out`'s; the inner
+    /// one says the variant cannot be built, and then nothing is written.
+    pub fn trace(&self, vm: &mut Vm, out: &mut dyn Write) -> io::Result<Result<Applied, String>> {
+        let (mut world, block, tx) = match self.parts() {
+            Ok(parts) => parts,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut steps = Eip3155Writer::new(out);
+        let receipt = vm.transact_traced(&mut world, self.fork, &block, &tx, &mut steps);
+        let out = steps.into_inner()?;
+        let summary = match &receipt {
+            Ok(r) => summary_of(&r.output, r.gas_used, r.status, None),
+            Err(e) => format!("{{\"error\":{}}}", serde_json::Value::from(e.to_string())),
+        };
+        let root = state_root(&world);
+        writeln!(out, "{summary}")
+            .and_then(|()| writeln!(out, "{{\"stateRoot\":\"{root:?}\"}}"))
+            .and_then(|()| out.flush())?;
+        Ok(Ok(Applied {
+            receipt,
+            state_root: root,
+        }))
     }
 }
 
@@ -318,6 +453,24 @@ fn block_of(case: &TestCase) -> Block {
     }
 }
 
+/// The sender of a test's transaction: `sender`, or the address of `secretKey`. Shared with
+/// the revm oracle of the state tests, which has no key to address of its own.
+pub(crate) fn sender_of(t: &TestTransaction) -> Result<Address, String> {
+    match (t.sender, &t.secret_key) {
+        (Some(sender), _) => Ok(sender.0),
+        (None, Some(key)) => {
+            let key: [u8; 32] = key
+                .0
+                .as_slice()
+                .try_into()
+                .map_err(|_| "`secretKey` is not 32 bytes")?;
+            address_of_secret_key(&key)
+                .ok_or_else(|| "`secretKey` is not a valid secp256k1 key".into())
+        }
+        (None, None) => Err("neither `sender` nor `secretKey`".into()),
+    }
+}
+
 /// The transaction variant `entry` names, or why it cannot be built.
 fn transaction_of(case: &TestCase, entry: &PostEntry) -> Result<Transaction, String> {
     let t = &case.transaction;
@@ -337,18 +490,7 @@ fn transaction_of(case: &TestCase, entry: &PostEntry) -> Result<Transaction, Str
         .value
         .get(ix.value)
         .ok_or_else(|| out_of_range("value", ix.value, t.value.len()))?;
-    let sender = match (t.sender, &t.secret_key) {
-        (Some(sender), _) => sender.0,
-        (None, Some(key)) => {
-            let key: [u8; 32] = key
-                .0
-                .as_slice()
-                .try_into()
-                .map_err(|_| "`secretKey` is not 32 bytes")?;
-            address_of_secret_key(&key).ok_or("`secretKey` is not a valid secp256k1 key")?
-        }
-        (None, None) => return Err("neither `sender` nor `secretKey`".into()),
-    };
+    let sender = sender_of(t)?;
     let gas_price = match (t.gas_price, t.max_fee_per_gas) {
         (Some(p), _) => GasPrice::Legacy(p.0),
         (None, Some(max_fee)) => GasPrice::Dynamic {
@@ -393,84 +535,4 @@ fn transaction_of(case: &TestCase, entry: &PostEntry) -> Result<Transaction, Str
                 .collect()
         }),
     })
-}
-
-/// Runs one vector: `Ok(Err(what differed))` for a failure, `Err` when its trace cannot be
-/// written.
-fn run_vector(
-    vm: &mut Vm,
-    engine: Engine,
-    case: &TestCase,
-    fork: Fork,
-    entry: &PostEntry,
-    trace: Option<&mut dyn Write>,
-) -> io::Result<Result<(), String>> {
-    let tx = match transaction_of(case, entry) {
-        Ok(tx) => tx,
-        Err(e) => return Ok(Err(e)),
-    };
-    let block = block_of(case);
-    let mut world = World::new(Env::default(), fork);
-    for (address, account) in &case.pre {
-        let slots = account.storage.iter().map(|(k, v)| (k.0, v.0));
-        let acc = Account::new(
-            account.balance.0,
-            account.nonce.saturating_u64(),
-            account.code.0.clone(),
-        )
-        .with_storage(slots.filter(|(_, v)| *v != U256::zero()));
-        world.insert_account(address.0, acc);
-    }
-    let mut problems = Vec::new();
-    let (receipt, trace) = match trace {
-        None => (vm.transact(&mut world, fork, engine, &block, &tx), None),
-        Some(out) => {
-            let mut steps = Eip3155Writer::new(out);
-            let receipt = vm.transact_traced(&mut world, fork, &block, &tx, &mut steps);
-            (receipt, Some(steps))
-        }
-    };
-    if let Some(steps) = trace {
-        let out = steps.into_inner()?;
-        let summary = match &receipt {
-            Ok(r) => summary_of(&r.output, r.gas_used, r.status, None),
-            Err(e) => format!("{{\"error\":{}}}", serde_json::Value::from(e.to_string())),
-        };
-        writeln!(out, "{summary}")
-            .and_then(|()| writeln!(out, "{{\"stateRoot\":\"{:?}\"}}", state_root(&world)))
-            .and_then(|()| out.flush())?;
-    }
-    let logs = match (receipt, &entry.expect_exception) {
-        (Ok(receipt), None) => receipt.logs,
-        (Ok(receipt), Some(expected)) => {
-            problems.push(format!(
-                "exception {expected} expected, but the transaction was valid"
-            ));
-            receipt.logs
-        }
-        (Err(TxError::Invalid(_)), Some(_)) => Vec::new(),
-        (Err(TxError::Invalid(e)), None) => {
-            problems.push(format!("unexpected exception: {e}"));
-            Vec::new()
-        }
-    };
-    let root = state_root(&world);
-    if root != entry.hash.0 {
-        problems.push(format!(
-            "state root expected {:?} got {:?}",
-            entry.hash.0, root
-        ));
-    }
-    let hash = logs_hash(&logs);
-    if hash != entry.logs.0 {
-        problems.push(format!(
-            "logs hash expected {:?} got {:?}",
-            entry.logs.0, hash
-        ));
-    }
-    if problems.is_empty() {
-        Ok(Ok(()))
-    } else {
-        Ok(Err(problems.join("; ")))
-    }
 }
