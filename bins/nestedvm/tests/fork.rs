@@ -585,6 +585,11 @@ fn a_batch_rerun_with_rpc_cache_needs_no_node() {
         ),
         format!(r#"{{"id":4,"address":"{WETH}","calldata":"0x06fdde03"}}"#),
         format!(r#"{{"id":5,"code":"{block_hash}","caller":"{WALLET}"}}"#),
+        // Another block a request forks at is cached as well.
+        format!(
+            r#"{{"id":7,"address":"{WETH}","calldata":"0x18160ddd","block":{{"number":{}}}}}"#,
+            number - 1
+        ),
     ];
     let input = requests.join("\n") + "\n";
     let cache = Scratch::new("rerun");
@@ -611,6 +616,7 @@ fn a_batch_rerun_with_rpc_cache_needs_no_node() {
     assert!(first.contains(&hash[2..]), "BLOCKHASH: {first}");
     // The reads are on disk, the code once, the URL's chain in the index.
     assert!(cache.0.join(format!("1337/{number}.jsonl")).is_file());
+    assert!(cache.0.join(format!("1337/{}.jsonl", number - 1)).is_file());
     assert_eq!(std::fs::read_dir(cache.0.join("code")).unwrap().count(), 1);
     assert!(cache.0.join("urls.jsonl").is_file());
 
