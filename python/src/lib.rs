@@ -18,7 +18,7 @@ const MAX_JOBS: usize = 1024;
 ///
 /// One `Vm` keeps one batch: the worlds requests name with `"world"` live across calls of
 /// `run`, and code analysed or compiled for one request is reused by the next.
-#[pyclass(module = "nestedvm")]
+#[pyclass(module = "nestedvm", frozen)]
 struct Vm {
     /// The batch `run` answers with; locked while a request runs, with the GIL released.
     batch: Mutex<Batch>,

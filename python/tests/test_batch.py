@@ -246,3 +246,22 @@ def test_worlds_live_across_runs_of_one_vm_only():
     assert vm.run_batch([counter])[0]["output"] == word(1)
     assert vm.run(counter)["output"] == word(4)
     assert repr(nestedvm.Vm("interp")) == "Vm(engine='interp')"
+
+
+def test_python_threads_share_a_vm():
+    import threading
+
+    vm = nestedvm.Vm()
+    requests = [r for r in many_requests(80) if "world" not in r]
+    want = [run_or_error(vm, r) for r in requests]
+    got = {}
+
+    def work(n):
+        got[n] = [run_or_error(vm, r) for r in requests]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(got[n] == want for n in range(4))
