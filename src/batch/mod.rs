@@ -40,6 +40,18 @@ pub const MAX_WORLDS: usize = 128;
 /// later requests answered with an error. With [`MAX_WORLDS`], kept worlds stay under 1 GiB.
 pub const WORLD_BYTE_LIMIT: u64 = 8 << 20;
 
+/// The defaults of a request of `nestedvm run --batch` given no flags: [`Config::default`]
+/// with [`Config::evm_gas`] on (a hyvm result reports `evm_gas_used`), and
+/// [`Request::new`] without code. Bindings that answer batch requests (the Python package)
+/// start from these, so that a request means what it means to the command.
+pub fn defaults() -> (Config, Request) {
+    let config = Config {
+        evm_gas: true,
+        ..Config::default()
+    };
+    (config, Request::new(Vec::new()))
+}
+
 /// The world names a batch has met, in input order: the first [`MAX_WORLDS`] are kept.
 #[derive(Default)]
 struct WorldNames(HashSet<String>);

@@ -570,3 +570,23 @@ fn restore_sigpipe() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Python package answers requests from the library's batch defaults: they must be
+    /// what `run --batch` without flags starts from, or the same request would mean two
+    /// things.
+    #[test]
+    fn batch_without_flags_starts_from_the_library_defaults() {
+        let cli = Cli::try_parse_from(["nestedvm", "run", "--batch"]).expect("parses");
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        let Ok((config, request)) = base_request(&args) else {
+            panic!("the defaults are refused")
+        };
+        assert_eq!((config, request), nestedvm::batch::defaults());
+    }
+}

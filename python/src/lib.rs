@@ -1,0 +1,193 @@
+//! The extension module `nestedvm._nestedvm`: nestedvm's `run --batch` protocol as a Python
+//! API. A request dict is written as the JSON line the command would read and answered by the
+//! library's own batch code ([`nestedvm::batch`]), so a request and its result mean exactly
+//! what they mean to `nestedvm run --batch` with no flags (docs/python.md).
+
+use nestedvm::batch::{self, Batch};
+use nestedvm::{Config, Engine, Request};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+/// The most threads `run_batch` takes, as `run --batch --jobs` (bins/nestedvm).
+const MAX_JOBS: usize = 1024;
+
+/// A nestedvm engine answering requests of the `run --batch` protocol.
+///
+/// One `Vm` keeps one batch: the worlds requests name with `"world"` live across calls of
+/// `run`, and code analysed or compiled for one request is reused by the next.
+#[pyclass(module = "nestedvm", frozen)]
+struct Vm {
+    /// The batch `run` answers with; locked while a request runs, with the GIL released.
+    batch: Mutex<Batch>,
+    /// The defaults of a request (those of `run --batch`, with the `Vm`'s engine).
+    config: Config,
+    request: Request,
+}
+
+#[pymethods]
+impl Vm {
+    /// A VM whose requests run on `engine` unless they say otherwise: "auto" (the
+    /// interpreter, tiering hot code up to the JIT), "interp" or "jit".
+    #[new]
+    #[pyo3(signature = (engine = "auto"))]
+    fn new(engine: &str) -> PyResult<Self> {
+        let engine: Engine = engine.parse().map_err(PyValueError::new_err)?;
+        let (mut config, request) = batch::defaults();
+        config.engine = engine;
+        Ok(Vm {
+            batch: Mutex::new(Batch::new(nestedvm::Vm::new(), config, request.clone())),
+            config,
+            request,
+        })
+    }
+
+    /// Runs one request (the fields of a `run --batch` line) and returns its result (the
+    /// fields of a result line). A request the command would answer with `{"error": ...}`
+    /// raises `ValueError` with that message.
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let line = request_line(py, request)?;
+        let answer = py.detach(|| {
+            // A panic is caught inside the batch; a poisoned lock holds a usable batch still.
+            let mut batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+            batch.answer(&line)
+        });
+        let result = json_loads(py, &answer)?;
+        if let Some(error) = error_of(&result)? {
+            return Err(PyValueError::new_err(error));
+        }
+        Ok(result)
+    }
+
+    /// Runs a list of requests on `jobs` threads and returns their results in input order,
+    /// exactly as one `nestedvm run --batch --jobs N` would: a bad request's result is the
+    /// dict `{"error": ...}` (after `"id"` when it has one), in place; nothing is raised for
+    /// it. The list is a batch of its own: its worlds start empty and end with it.
+    #[pyo3(signature = (requests, jobs = 1))]
+    fn run_batch<'py>(
+        &self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyAny>,
+        jobs: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let jobs = NonZeroUsize::new(jobs)
+            .filter(|n| n.get() <= MAX_JOBS)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("jobs: {jobs} is not between 1 and {MAX_JOBS}"))
+            })?;
+        let mut input = String::new();
+        let mut count = 0;
+        for request in requests.try_iter()? {
+            // A JSON text written on one line is never blank: one answer a request.
+            input.push_str(&request_line(py, &request?)?);
+            input.push('\n');
+            count += 1;
+        }
+        let (config, request) = (self.config, self.request.clone());
+        let output = py.detach(move || {
+            let mut output = Vec::new();
+            batch::serve(input.as_bytes(), &mut output, config, request, jobs, None).map(|_| output)
+        });
+        let output = output.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let output = String::from_utf8(output).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let results = PyList::empty(py);
+        for line in output.lines() {
+            results.append(json_loads(py, line)?)?;
+        }
+        assert_eq!(results.len(), count, "one answer a request");
+        Ok(results)
+    }
+
+    /// `Vm(engine='auto')`: how to make the same VM again.
+    fn __repr__(&self) -> String {
+        format!("Vm(engine='{}')", engine_name(self.config.engine))
+    }
+}
+
+/// The name `Vm(engine=...)` takes for `engine`.
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Interpreter => "interp",
+        Engine::Jit => "jit",
+        Engine::Auto => "auto",
+    }
+}
+
+/// `request` as a line of the batch protocol: `bytes` (anywhere, keys too) as 0x-hex
+/// strings, then Python's `json.dumps` on one line, which writes integers exactly.
+fn request_line(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<String> {
+    let value = hex_bytes(py, request)?;
+    // Looked up once, not imported again for every request (about a tenth of a small run).
+    static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("separators", (",", ":"))?;
+    DUMPS
+        .import(py, "json", "dumps")?
+        .call((value,), Some(&kwargs))?
+        .extract()
+}
+
+/// `value` with every `bytes` or `bytearray` in it (dict keys included) turned into a
+/// 0x-hex string.
+fn hex_bytes<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(hex(bytes.as_bytes()).into_pyobject(py)?.into_any());
+    }
+    if let Ok(bytes) = value.cast::<PyByteArray>() {
+        return Ok(hex(&bytes.to_vec()).into_pyobject(py)?.into_any());
+    }
+    if let Ok(dict) = value.cast::<PyDict>() {
+        let out = PyDict::new(py);
+        for (k, v) in dict.iter() {
+            out.set_item(hex_bytes(py, &k)?, hex_bytes(py, &v)?)?;
+        }
+        return Ok(out.into_any());
+    }
+    if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+        let out = PyList::empty(py);
+        for item in value.try_iter()? {
+            out.append(hex_bytes(py, &item?)?)?;
+        }
+        return Ok(out.into_any());
+    }
+    Ok(value.clone())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + 2 * bytes.len());
+    s.push_str("0x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// An answer line as Python values, through `json.loads`: an id of any size stays exact.
+fn json_loads<'py>(py: Python<'py>, line: &str) -> PyResult<Bound<'py, PyAny>> {
+    static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    LOADS.import(py, "json", "loads")?.call1((line,))
+}
+
+/// The message of an error answer (`{"error": ...}` or `{"id": ..., "error": ...}`); a result
+/// never has an `error` member.
+fn error_of(answer: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let Ok(dict) = answer.cast::<PyDict>() else {
+        return Ok(None);
+    };
+    dict.get_item("error")?.map(|e| e.extract()).transpose()
+}
+
+/// nestedvm, an EVM hypervisor (HyVM) and EVM with a reference interpreter and a JIT:
+/// requests and results of the `nestedvm run --batch` protocol as dicts.
+#[pymodule]
+fn _nestedvm(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Vm>()?;
+    Ok(())
+}

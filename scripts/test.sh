@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite (README's test command, what CI runs): the Rust workspace, then the
+# Python package built into a virtual environment and tested against the `nestedvm` command.
+#
+# The virtual environment is .venv-test/ (git-ignored), made once and reused. The wheel is
+# built by maturin in the workspace's target directory, so only the extension crate and the
+# library's feature set without clap are compiled for it (Cranelift is shared).
+#
+# `scripts/test.sh python` runs the Python part only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" != python ]; then
+    echo "== cargo test --release --workspace"
+    cargo test --release --workspace
+fi
+
+echo "== the Python package (python/)"
+venv=.venv-test
+if [ ! -x "$venv/bin/maturin" ] || [ ! -x "$venv/bin/pytest" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    "$venv/bin/pip" install --quiet "maturin>=1.9.4,<2" pytest
+fi
+# The shipped command, which the tests answer the same requests with.
+cargo build --release -p nestedvm-cli
+wheels=target/wheels/python
+rm -rf "$wheels"
+# Built as a wheel and installed, not `maturin develop`: the tests see what `pip install` does.
+VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" build --release --manifest-path python/Cargo.toml \
+    --interpreter "$venv/bin/python" --out "$wheels"
+"$venv/bin/pip" install --quiet --force-reinstall --no-deps "$wheels"/nestedvm-*.whl
+# Run from the repository root with the pytest script (not `python -m`): the source package in
+# python/nestedvm/, which has no extension module, is then not on the path.
+NESTEDVM_BIN="$PWD/target/release/nestedvm" "$venv/bin/pytest" -q python/tests
