@@ -336,7 +336,8 @@ impl<'a> Executor<'a> {
         let top = Entry {
             frame: top,
             pending: Pending::Call(self.world.checkpoint()),
-            native: if unseen {
+            // A traced run is interpreted, this frame too; an untraced one is as ever.
+            native: if hidden.is_some() {
                 Native::No
             } else {
                 Native::Unchecked
