@@ -28,7 +28,7 @@ pub use account::Account;
 use account::Slot;
 use accounts::Accounts;
 use hashing::{HashMap, HashSet, KeyHashing, SlotKey};
-use source::{SourceError, StateSource};
+use source::{Memo, SourceError, StateSource};
 
 /// An undoable change.
 #[derive(Clone, Debug)]
@@ -121,6 +121,8 @@ pub struct World {
     /// Accounts destroyed while the world forks a source: their storage is gone, so a slot
     /// of theirs no longer comes from the source.
     wiped: HashSet<Address>,
+    /// The source's answers, kept across resets while the source stays the same.
+    memo: Memo,
     /// The first read of the source that failed: the run stops, and its caller reports this.
     source_error: Option<SourceError>,
 }
@@ -189,6 +191,7 @@ impl World {
             last_consulted: None,
             consulted_slots: HashSet::default(),
             wiped: HashSet::default(),
+            memo: Memo::default(),
             source_error: None,
         }
     }
@@ -196,13 +199,14 @@ impl World {
     /// An empty world that reads what it does not hold from `source`.
     pub fn with_source(env: Env, fork: Fork, source: Arc<dyn StateSource>) -> Self {
         let mut world = World::new(env, fork);
-        world.source = Some(source);
+        world.set_source(Some(source));
         world
     }
 
     /// Sets (or removes) where the world reads what it does not hold. What it read from an
     /// earlier source stays: call it on an empty world.
     pub fn set_source(&mut self, source: Option<Arc<dyn StateSource>>) {
+        self.memo.follow(source.as_ref());
         self.source = source;
     }
 
@@ -248,7 +252,7 @@ impl World {
         if self.accounts.get(&address).is_some() {
             return;
         }
-        match source.account(address) {
+        match self.memo.account(&**source, address) {
             Ok(Some(account)) => self.accounts.push(address, account),
             Ok(None) => {}
             Err(error) => self.fail(error),
@@ -277,7 +281,7 @@ impl World {
         {
             return;
         }
-        match source.storage(address, key) {
+        match self.memo.storage(&**source, address, key) {
             // A zero slot reads as a missing one: no entry, as for a slot never written.
             Ok(value) if value.is_zero() => {}
             Ok(value) => {
@@ -350,6 +354,7 @@ impl World {
             last_consulted,
             consulted_slots,
             wiped,
+            memo,
             source_error,
         } = self;
         *deadline = Deadline::NEVER;
@@ -357,6 +362,7 @@ impl World {
         *last_consulted = None;
         clear_set(consulted_slots);
         clear_set(wiped);
+        memo.trim();
         *source_error = None;
         accounts.clear();
         clear_map(transient);
