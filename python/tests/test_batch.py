@@ -1,7 +1,7 @@
 """The package answers as ``nestedvm run --batch`` does: the same requests through both give
 the same results (parsed JSON), errors included.
 
-The command is the one NESTEDVM_BIN names (scripts/test.sh sets it to target/release/nestedvm).
+The command is the one NESTEDVM_BIN names (scripts/test-python.sh sets it to target/release/nestedvm).
 """
 
 import json

@@ -1,19 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite (README's test command, what CI runs): the Rust workspace, then the
-# Python package built into a virtual environment and tested against the `nestedvm` command.
+# The Python package's tests (the second half of README's test command, after `cargo test`):
+# the package built into a virtual environment and tested against the `nestedvm` command.
 #
 # The virtual environment is .venv-test/ (git-ignored), made once and reused. The wheel is
 # built by maturin in the workspace's target directory, so only the extension crate and the
 # library's feature set without clap are compiled for it (Cranelift is shared).
-#
-# `scripts/test.sh python` runs the Python part only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if [ "${1:-}" != python ]; then
-    echo "== cargo test --release --workspace"
-    cargo test --release --workspace
-fi
 
 echo "== the Python package (python/)"
 venv=.venv-test
