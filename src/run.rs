@@ -341,8 +341,9 @@ impl Vm {
     ) -> Result<Outcome, Error> {
         Self::validate(config, request)?;
         let mut world = self.spare.take().unwrap_or_default();
-        world.reset(request.env.clone(), config.fork);
+        // The source first: a forked world starts with what the source's last runs read.
         world.set_source(self.source.clone());
+        world.reset(request.env.clone(), config.fork);
         if !request.accounts.iter().any(|(a, _)| *a == request.caller) {
             // A caller the forked chain holds keeps its state there.
             world.fetch(request.caller);
@@ -350,48 +351,53 @@ impl Vm {
                 world.insert_account(request.caller, Account::new(CALLER_BALANCE, 0, Vec::new()));
             }
         }
-        let mut given = request
+        let given = request
             .accounts
             .iter()
             .find(|(a, _)| *a == request.address)
             .map(|(_, account)| account);
-        // The executing account the forked chain holds, when the request gives none: its
-        // code runs in `evm` when the request's is empty, and a `hyvm` guest runs on it.
-        let forked = match given {
+        // The executing account the forked chain holds, when the request gives none: its code
+        // runs in `evm` when the request's is empty, and a `hyvm` guest runs on it. Without a
+        // fork, an account the request does not give is made new.
+        let kept = match given {
             None if self.source.is_some() => {
                 world.fetch(request.address);
-                world.account(&request.address).cloned()
+                world.account(&request.address)
             }
-            _ => None,
+            _ => given,
         };
-        if forked.is_some() {
-            given = forked.as_ref();
-        }
-        let code = match given {
+        let fresh = kept.is_none();
+        let code = match kept {
             Some(account) if config.profile == Profile::Evm && request.code.is_empty() => {
                 self.codes.get(&account.code)
             }
             _ => self.codes.get(&request.code),
         };
-        world.insert_account(config.hypervisor, self.hypervisor_account(config));
+        // In `evm` the executing account at the hypervisor's address is the request's, not the
+        // hypervisor's.
+        if config.profile == Profile::Hyvm || request.address != config.hypervisor {
+            world.insert_account(config.hypervisor, self.hypervisor_account(config));
+        }
         for (address, account) in &request.accounts {
             world.insert_account(*address, account.clone());
         }
         match config.profile {
             // The analysed code carries the code an account holds and its keccak, each made
-            // once however often it runs, and the keccak only if asked for.
-            Profile::Evm => {
-                let (balance, nonce) = given.map_or((U256::zero(), 1), |a| (a.balance, a.nonce));
+            // once however often it runs, and the keccak only if asked for: the executing
+            // account gets that copy, in place when given or forked (not cloned once more).
+            Profile::Evm if fresh => {
                 let own = Account::with_shared_code_hash(
-                    balance,
-                    nonce,
+                    U256::zero(),
+                    1,
                     code.shared_code(),
                     code.hash_cell(),
                 );
-                let storage = given.map(Account::storage).unwrap_or_default();
-                world.insert_account(request.address, own.with_storage(storage));
+                world.insert_account(request.address, own);
             }
-            Profile::Hyvm if given.is_none() => {
+            Profile::Evm => {
+                world.share_code(request.address, code.shared_code(), code.hash_cell());
+            }
+            Profile::Hyvm if fresh => {
                 world.insert_account(request.address, Account::new(U256::zero(), 1, Vec::new()));
             }
             Profile::Hyvm => {}

@@ -16,6 +16,9 @@ pub(super) struct Slot {
     /// in the current one, `original` and `warm` are stale.
     pub(super) tx: u32,
     pub(super) warm: bool,
+    /// Put in from what earlier runs read of a forked chain and not reached since: a dump,
+    /// the outcome's storage and the EIP-7610 check skip it, as if the world had not read it.
+    pub(super) unreached: bool,
 }
 
 impl Slot {
@@ -37,6 +40,7 @@ impl Slot {
             self.tx = tx;
             self.original = self.present;
             self.warm = false;
+            self.unreached = false;
         }
         self
     }
@@ -53,6 +57,9 @@ pub struct Account {
     pub code: Arc<[u8]>,
     code_hash: CodeHash,
     pub(super) storage: HashMap<SlotKey, Slot>,
+    /// Put in from what earlier runs read of a forked chain, and not reached in this run (see
+    /// [`Slot::unreached`]): the world's listings skip it.
+    pub(super) unreached: bool,
 }
 
 // The code hash is the code's keccak whether computed yet or not, and a slot's original value
@@ -108,6 +115,7 @@ impl Default for Account {
             code: empty_code(),
             code_hash: CodeHash::default(),
             storage: HashMap::default(),
+            unreached: false,
         }
     }
 }
@@ -164,6 +172,12 @@ impl Account {
         self
     }
 
+    /// Replaces the code with `code`, whose keccak `hash` holds once known.
+    pub(super) fn share_code(&mut self, code: Arc<[u8]>, hash: Arc<OnceLock<[u8; 32]>>) {
+        self.code = code;
+        self.code_hash = CodeHash(Some(hash));
+    }
+
     pub(super) fn set_code(&mut self, code: Arc<[u8]>) {
         self.code_hash = CodeHash::lazy(&code);
         self.code = code;
@@ -189,7 +203,7 @@ impl Account {
     pub fn storage(&self) -> BTreeMap<U256, U256> {
         self.storage
             .iter()
-            .filter(|(_, s)| !s.present.is_zero())
+            .filter(|(_, s)| !s.present.is_zero() && !s.unreached)
             .map(|(k, s)| (k.0, s.present))
             .collect()
     }

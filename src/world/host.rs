@@ -45,13 +45,20 @@ impl Host for World {
     }
 
     fn sload(&mut self, address: Address, key: U256) -> (U256, bool) {
-        self.fetch_slot(address, key);
         let tx = self.tx;
-        let slot = self.accounts.slot_mut(&address, key);
-        if let Some(slot) = slot {
+        if let Some(slot) = self.accounts.slot_mut(&address, key) {
             let slot = slot.reached_in(tx);
             let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
             return (slot.present, cold);
+        }
+        if self.source().is_some() {
+            // Asked of the source only when the world does not hold the slot.
+            self.fetch_slot(address, key);
+            if let Some(slot) = self.accounts.slot_mut(&address, key) {
+                let slot = slot.reached_in(tx);
+                let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
+                return (slot.present, cold);
+            }
         }
         // Reading a slot never written makes no entry for it (many transactions' reads would
         // pile up in a long-lived world): its warmth goes in `warm_misses`.
@@ -65,7 +72,7 @@ impl Host for World {
     fn sstore(&mut self, address: Address, key: U256, value: U256) -> SStoreResult {
         // One lookup of the slot, and of the account unless it is the remembered one: SSTORE
         // is the costliest host call of token-like contracts.
-        self.fetch_slot(address, key);
+        self.fetch_slot_if_missing(address, key);
         let account = account_in(&mut self.accounts, &mut self.journal, address);
         let slot = account.slot_mut(key).reached_in(self.tx);
         let is_cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);

@@ -15,7 +15,7 @@ use nestedvm_interp::{
 };
 use std::collections::BTreeMap;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 mod account;
 mod accounts;
@@ -110,17 +110,13 @@ pub struct World {
     pub deadline: Deadline,
     /// Where the accounts and slots the world does not hold are read from (a forked chain).
     source: Option<Arc<dyn StateSource>>,
-    /// The addresses the source was asked for (or that the world held when first reached):
-    /// asked once, so an account the run removed is not brought back.
-    consulted: HashSet<Address>,
-    /// The address [`World::fetch`] last found consulted: a run reaches the same account
-    /// over and over, and this spares the set a lookup each time.
-    last_consulted: Option<Address>,
-    /// The slots the source was asked for, zero ones included (those make no slot entry).
-    consulted_slots: HashSet<(Address, SlotKey)>,
-    /// Accounts destroyed while the world forks a source: their storage is gone, so a slot
-    /// of theirs no longer comes from the source.
-    wiped: HashSet<Address>,
+    /// Addresses [`World::fetch`] found settled (held, gone, or absent from the source),
+    /// which stay so: a run reaches its few accounts over and over (caller, callee, coinbase),
+    /// and this spares each reach a lookup.
+    settled: Settled,
+    /// Accounts removed while the world forks a source (destroyed, or emptied and removed under
+    /// EIP-161): neither they nor their storage come back from the source.
+    gone: HashSet<Address>,
     /// The source's answers, kept across resets while the source stays the same.
     memo: Memo,
     /// The first read of the source that failed: the run stops, and its caller reports this.
@@ -143,6 +139,26 @@ const LOG_BYTES: u64 = 2 * std::mem::size_of::<Log>() as u64;
 /// What a log holds, as [`Host::held_bytes`] counts it.
 pub fn log_bytes(log: &Log) -> u64 {
     LOG_BYTES + log.data.len() as u64 + 32 * log.topics.len() as u64
+}
+
+/// The last few addresses [`World::fetch`] settled, in a ring: once the world holds an
+/// account, removed it or learnt that the source has none, nothing makes it ask again.
+#[derive(Clone, Debug, Default)]
+struct Settled {
+    addresses: [Option<Address>; 4],
+    next: usize,
+}
+
+impl Settled {
+    #[inline]
+    fn holds(&self, address: &Address) -> bool {
+        self.addresses.iter().any(|a| a.as_ref() == Some(address))
+    }
+
+    fn add(&mut self, address: Address) {
+        self.addresses[self.next] = Some(address);
+        self.next = (self.next + 1) % self.addresses.len();
+    }
 }
 
 impl Default for World {
@@ -187,10 +203,8 @@ impl World {
             fork,
             deadline: Deadline::NEVER,
             source: None,
-            consulted: HashSet::default(),
-            last_consulted: None,
-            consulted_slots: HashSet::default(),
-            wiped: HashSet::default(),
+            settled: Settled::default(),
+            gone: HashSet::default(),
             memo: Memo::default(),
             source_error: None,
         }
@@ -203,10 +217,12 @@ impl World {
         world
     }
 
-    /// Sets (or removes) where the world reads what it does not hold. What it read from an
-    /// earlier source stays: call it on an empty world.
+    /// Sets (or removes) where the world reads what it does not hold. What the world holds
+    /// from an earlier source stays until [`World::reset`]: call it on an empty world, or
+    /// before a reset.
     pub fn set_source(&mut self, source: Option<Arc<dyn StateSource>>) {
         self.memo.follow(source.as_ref());
+        self.settled = Settled::default();
         self.source = source;
     }
 
@@ -227,11 +243,13 @@ impl World {
         self.source_error.is_some()
     }
 
-    /// Loads the account at `address` from the source, unless the world already holds it or
-    /// asked for it before: it becomes base state, as if the pre-state had held it.
+    /// Loads the account at `address` from the source, unless the world holds it or removed
+    /// it: it becomes base state, as if the pre-state had held it. The source's answers are
+    /// kept ([`Memo`]), so nothing needs to remember what a run asked for: an account is
+    /// asked for again only while the world holds none, and then gets the same answer.
     #[inline]
     pub fn fetch(&mut self, address: Address) {
-        if self.source.is_some() && self.last_consulted != Some(address) {
+        if self.source.is_some() && !self.settled.holds(&address) {
             self.fetch_account(address);
         }
     }
@@ -244,52 +262,60 @@ impl World {
         if self.source_error.is_some() {
             return;
         }
-        let first = self.consulted.insert(address);
-        self.last_consulted = Some(address);
-        if !first {
+        self.settled.add(address);
+        if let Some(account) = self.accounts.get_mut(&address) {
+            account.unreached = false;
             return;
         }
-        if self.accounts.get(&address).is_some() {
+        if self.is_gone(&address) {
             return;
         }
         match self.memo.account(&**source, address) {
-            Ok(Some(account)) => self.accounts.push(address, account),
+            Ok(Some(account)) => {
+                self.accounts.push(address, account);
+                self.memo.read_account(address);
+            }
             Ok(None) => {}
             Err(error) => self.fail(error),
         }
     }
 
-    /// Loads slot `key` of `address` from the source, unless the world holds it or asked for
-    /// it before. Its account is loaded first, so the slot has an account to live in.
+    /// Whether `address` was removed while the world forks a source.
     #[inline]
-    fn fetch_slot(&mut self, address: Address, key: U256) {
-        if self.source.is_some() {
-            self.fetch_slot_from_source(address, key);
-        }
+    fn is_gone(&self, address: &Address) -> bool {
+        !self.gone.is_empty() && self.gone.contains(address)
     }
 
+    /// Loads slot `key` of `address` from the source, which the world does not hold: its
+    /// account first, so the slot has an account to live in. A zero slot makes no entry, as
+    /// for a slot never written, and is asked of the memo again when next reached.
     #[cold]
-    fn fetch_slot_from_source(&mut self, address: Address, key: U256) {
+    fn fetch_slot(&mut self, address: Address, key: U256) {
         self.fetch(address);
         let Some(source) = &self.source else {
             return;
         };
-        if self.source_error.is_some()
-            || self.wiped.contains(&address)
-            || self.accounts.slot_mut(&address, key).is_some()
-            || !self.consulted_slots.insert((address, SlotKey(key)))
-        {
+        if self.source_error.is_some() || self.is_gone(&address) {
             return;
         }
         match self.memo.storage(&**source, address, key) {
-            // A zero slot reads as a missing one: no entry, as for a slot never written.
-            Ok(value) if value.is_zero() => {}
             Ok(value) => {
-                // Not journaled: the account is base state, however the run goes.
-                let (account, _) = self.accounts.get_or_default(address);
-                account.storage.insert(SlotKey(key), Slot::holding(value));
+                self.memo.read_slot(address, key, value);
+                if !value.is_zero() {
+                    // Not journaled: the account is base state, however the run goes.
+                    let (account, _) = self.accounts.get_or_default(address);
+                    account.storage.insert(SlotKey(key), Slot::holding(value));
+                }
             }
             Err(error) => self.fail(error),
+        }
+    }
+
+    /// [`World::fetch_slot`] when the world forks a source and does not hold the slot.
+    #[inline]
+    fn fetch_slot_if_missing(&mut self, address: Address, key: U256) {
+        if self.source.is_some() && self.accounts.slot_mut(&address, key).is_none() {
+            self.fetch_slot(address, key);
         }
     }
 
@@ -310,7 +336,8 @@ impl World {
 
     /// Empties the world for a new one with this environment, as [`World::new`] makes it
     /// but keeping the tables' memory (what a run of a few microseconds would otherwise spend
-    /// allocating and freeing them), unless a big run left them big.
+    /// allocating and freeing them), unless a big run left them big. A world forking a source
+    /// keeps its answers and starts with what the last runs read, hidden until reached.
     pub fn reset(&mut self, env: Env, fork: Fork) {
         fn clear_map<K, V>(map: &mut HashMap<K, V>) {
             if map.capacity() > KEPT_CAPACITY {
@@ -350,21 +377,22 @@ impl World {
             fork: own_fork,
             deadline,
             source: _,
-            consulted,
-            last_consulted,
-            consulted_slots,
-            wiped,
+            settled,
+            gone,
             memo,
             source_error,
         } = self;
         *deadline = Deadline::NEVER;
-        clear_set(consulted);
-        *last_consulted = None;
-        clear_set(consulted_slots);
-        clear_set(wiped);
+        *settled = Settled::default();
+        clear_set(gone);
         memo.trim();
         *source_error = None;
         accounts.clear();
+        // A forked world starts with what the last runs read of the source, as a pre-state
+        // would hold it, hidden until reached: a simulator's next call mostly reads the same.
+        for (address, account) in memo.start() {
+            accounts.push(*address, account.clone());
+        }
         clear_map(transient);
         clear_set(warm_accounts);
         *warm_precompiles = None;
@@ -384,22 +412,31 @@ impl World {
         self.accounts.insert(address, account);
     }
 
+    /// Gives the account at `address`, if any, the code `code`, whose keccak `hash` holds
+    /// once known (outside any transaction); its balance, nonce and storage stay.
+    pub fn share_code(&mut self, address: Address, code: Arc<[u8]>, hash: Arc<OnceLock<[u8; 32]>>) {
+        if let Some(account) = self.accounts.get_mut(&address) {
+            account.share_code(code, hash);
+        }
+    }
+
     /// Sets a storage slot (outside any transaction).
     pub fn set_storage(&mut self, address: Address, key: U256, value: U256) {
         let slot = self.accounts.get_or_default(address).0.slot_mut(key);
         // Its warmth in a transaction under way, if any, stays.
         slot.original = value;
         slot.present = value;
+        slot.unreached = false;
     }
 
     /// An account, if it exists.
     pub fn account(&self, address: &Address) -> Option<&Account> {
-        self.accounts.get(address)
+        self.accounts.get(address).filter(|a| !a.unreached)
     }
 
     /// Every account.
     pub fn accounts(&self) -> impl Iterator<Item = (&Address, &Account)> {
-        self.accounts.iter()
+        self.accounts.iter().filter(|(_, a)| !a.unreached)
     }
 
     /// Non-zero storage of `address`.
@@ -465,7 +502,7 @@ impl World {
         for address in std::mem::take(&mut self.destroyed) {
             self.accounts.remove(&address);
             if self.source.is_some() {
-                self.wiped.insert(address);
+                self.gone.insert(address);
             }
         }
         self.journal.clear();
@@ -488,7 +525,14 @@ impl World {
     pub fn warm_slot(&mut self, address: Address, key: U256) {
         let slot = self.accounts.slot_mut(&address, key);
         match slot {
-            Some(slot) => slot.reached_in(self.tx).warm = true,
+            Some(slot) => {
+                // An access list does not reach a slot put in from earlier runs: listed,
+                // not read, it stays out of the world's listings as it would not be fetched.
+                let unreached = slot.unreached;
+                let slot = slot.reached_in(self.tx);
+                slot.warm = true;
+                slot.unreached = unreached;
+            }
             None => {
                 self.warm_misses.insert((address, SlotKey(key)));
             }
@@ -501,6 +545,9 @@ impl World {
         for address in std::mem::take(&mut self.touched) {
             if self.accounts.get(&address).is_some_and(Account::is_empty) {
                 self.accounts.remove(&address);
+                if self.source.is_some() {
+                    self.gone.insert(address);
+                }
             }
         }
     }
@@ -670,7 +717,11 @@ impl World {
     /// the ethereum/tests state tests expect the collision.
     pub fn has_code_nonce_or_storage(&self, address: &Address) -> bool {
         self.accounts.get(address).is_some_and(|a| {
-            a.nonce != 0 || !a.code.is_empty() || a.storage.values().any(|s| !s.present.is_zero())
+            a.nonce != 0
+                || !a.code.is_empty()
+                || a.storage
+                    .values()
+                    .any(|s| !s.present.is_zero() && !s.unreached)
         })
     }
 

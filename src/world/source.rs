@@ -3,6 +3,8 @@
 //! for each one the first time it is reached and keeps the answer as base state, as if it had
 //! come from the pre-state: local writes shadow it, and loading it is no journaled change.
 
+use super::account::Slot;
+use super::hashing::SlotKey;
 use super::Account;
 use nestedvm_interp::{Address, Env, B256, U256};
 use std::fmt;
@@ -44,12 +46,22 @@ pub trait ForkedChain: Send + Sync + fmt::Debug {
 /// shared source (a lock and a lookup) for every account and slot of every run made a call of
 /// a microsecond a fifth slower than the same call on an in-memory pre-state. The answers of a
 /// pinned source never change, so keeping them is exact.
+///
+/// It also keeps what the last runs read, ready to put in a world at its start
+/// ([`Memo::start`]): a warm call then finds its accounts and slots in place, as on a
+/// pre-state, instead of asking the memo for each.
 #[derive(Default)]
 pub(super) struct Memo {
     /// The source the answers are from.
     of: Option<Arc<dyn StateSource>>,
     accounts: super::hashing::HashMap<Address, Option<Account>>,
     slots: super::hashing::HashMap<(Address, super::hashing::SlotKey), U256>,
+    /// The accounts the last runs read, with the slots they read (zero ones too), each marked
+    /// unreached: what a world starts with.
+    start: Vec<(Address, Account)>,
+    /// What the run under way read that `start` lacks: accounts, and slots with their values.
+    read_accounts: Vec<Address>,
+    read_slots: Vec<(Address, U256, U256)>,
 }
 
 // A copy of a world (a rerun's) starts with no answers: it asks again, and what it learns is
@@ -78,6 +90,11 @@ impl Memo {
     /// bound.
     const CAPACITY: usize = 4096;
 
+    /// The most accounts, and slots in all, a world starts with: copying them costs every
+    /// run, so only a call's worth is kept.
+    const START_ACCOUNTS: usize = 16;
+    const START_SLOTS: usize = 64;
+
     /// Forgets the answers when `source` is not the one they are from.
     pub(super) fn follow(&mut self, source: Option<&Arc<dyn StateSource>>) {
         let same = match (&self.of, source) {
@@ -86,17 +103,81 @@ impl Memo {
             _ => false,
         };
         if !same {
-            self.accounts.clear();
-            self.slots.clear();
-            self.of = source.cloned();
+            *self = Memo {
+                of: source.cloned(),
+                ..Memo::default()
+            };
         }
     }
 
     /// Starts over when it holds more than [`Memo::CAPACITY`] answers of a kind.
     pub(super) fn trim(&mut self) {
         if self.accounts.len() > Self::CAPACITY || self.slots.len() > Self::CAPACITY {
-            self.accounts = Default::default();
-            self.slots = Default::default();
+            *self = Memo {
+                of: self.of.take(),
+                ..Memo::default()
+            };
+        }
+    }
+
+    /// Notes that the run under way read the account at `address` (which the memo holds).
+    pub(super) fn read_account(&mut self, address: Address) {
+        self.read_accounts.push(address);
+    }
+
+    /// Notes that the run under way read slot `key` of `address`, holding `value`.
+    pub(super) fn read_slot(&mut self, address: Address, key: U256, value: U256) {
+        self.read_slots.push((address, key, value));
+    }
+
+    /// What a world starts with: the accounts and slots the last runs read, each marked
+    /// unreached. What the run before read beyond them is added first; when that would pass
+    /// the bounds, they start over from that run's reads alone.
+    pub(super) fn start(&mut self) -> &[(Address, Account)] {
+        if !self.read_accounts.is_empty() || !self.read_slots.is_empty() {
+            self.take_reads();
+        }
+        &self.start
+    }
+
+    fn take_reads(&mut self) {
+        let slots = |start: &[(Address, Account)]| -> usize {
+            start.iter().map(|(_, a)| a.storage.len()).sum()
+        };
+        if self.start.len() + self.read_accounts.len() > Self::START_ACCOUNTS
+            || slots(&self.start) + self.read_slots.len() > Self::START_SLOTS
+        {
+            self.start.clear();
+        }
+        for address in self.read_accounts.drain(..) {
+            if self.start.len() == Self::START_ACCOUNTS
+                || self.start.iter().any(|(a, _)| *a == address)
+            {
+                continue;
+            }
+            if let Some(Some(account)) = self.accounts.get(&address) {
+                let mut account = account.clone();
+                account.unreached = true;
+                self.start.push((address, account));
+            }
+        }
+        let mut room = Self::START_SLOTS.saturating_sub(slots(&self.start));
+        for (address, key, value) in self.read_slots.drain(..) {
+            // A slot of an account the start lacks (one the node does not hold, or one a
+            // request gave) stays with the memo.
+            let Some((_, account)) = self.start.iter_mut().find(|(a, _)| *a == address) else {
+                continue;
+            };
+            if room == 0 {
+                break;
+            }
+            let slot = Slot {
+                unreached: true,
+                ..Slot::holding(value)
+            };
+            if account.storage.insert(SlotKey(key), slot).is_none() {
+                room -= 1;
+            }
         }
     }
 
@@ -311,6 +392,78 @@ mod tests {
         let forked = vm.run(&config, &request).unwrap();
         assert_eq!(U256::from_big_endian(&forked.output), U256::from(1005));
         assert!(other.reads.load(Ordering::Relaxed) > 0);
+    }
+
+    #[test]
+    fn a_forked_run_starts_with_earlier_reads_and_shows_only_what_it_reached() {
+        let contract = at(7);
+        let mut chain = chain(contract);
+        // Call data non-zero: slot 1 plus the balance of 0xbee; zero: slot 2.
+        let code = [
+            "600035",
+            "601157",
+            "600254",
+            "600052",
+            "60206000f3",
+            "5b",
+            "610bee31",
+            "60015401",
+            "600052",
+            "60206000f3",
+        ]
+        .concat();
+        let code = nestedvm_interp::asm::decode_hex(&code).unwrap();
+        chain
+            .accounts
+            .insert(contract, Account::new(U256::zero(), 1, code));
+        chain
+            .accounts
+            .insert(at(0xbee), Account::new(U256::from(9), 0, Vec::new()));
+        chain
+            .slots
+            .insert((contract, U256::from(2)), U256::from(70));
+        let source: Arc<Chain> = Arc::new(chain);
+        let config = Config {
+            profile: Profile::Evm,
+            dump_state: true,
+            ..Config::default()
+        };
+        let request = |flag: u8| {
+            let mut request = Request::new(Vec::new());
+            request.address = contract;
+            request.caller = at(0xca11);
+            request.calldata = vec![0; 32];
+            request.calldata[31] = flag;
+            request
+        };
+        let mut vm = Vm::new();
+        vm.set_source(Some(source.clone()));
+        let first = vm.run(&config, &request(1)).unwrap();
+        assert_eq!(U256::from_big_endian(&first.output), U256::from(49));
+        let other = vm.run(&config, &request(0)).unwrap();
+        assert_eq!(U256::from_big_endian(&other.output), U256::from(70));
+        // What the first run read is in the world the second starts with, but nothing of it
+        // shows: the second run's outcome is a fresh VM's.
+        let mut fresh = Vm::new();
+        fresh.set_source(Some(source.clone()));
+        assert_eq!(other, fresh.run(&config, &request(0)).unwrap());
+        let reached: Vec<_> = other.storage.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(
+            reached,
+            [(U256::from(2), U256::from(70))],
+            "slot 1 not reached"
+        );
+        let reads = source.reads.load(Ordering::Relaxed);
+        for flag in [1, 0, 1] {
+            let again = vm.run(&config, &request(flag)).unwrap();
+            let expected = if flag == 1 { &first } else { &other };
+            assert_eq!(&again, expected);
+        }
+        assert_eq!(
+            source.reads.load(Ordering::Relaxed),
+            reads,
+            "nothing asked again"
+        );
     }
 
     #[test]
