@@ -96,8 +96,11 @@ class Pool:
         start empty and end with it. A bad request's result is ``{"error": ...}`` in place. A
         request that cannot be written as JSON raises what the local call raises.
         """
+        if not self._actors:
+            raise ValueError("the pool is closed")
         requests = list(requests)
-        # `jobs` checked as the local call checks it, with its message.
+        # `jobs` checked as the local call checks it, with its message (an empty batch: its
+        # threads, if any, end at once).
         self._local.run_batch([], jobs=jobs)
         plan = _split(requests, self.shards)
         calls = [
@@ -118,18 +121,21 @@ class Pool:
         return results
 
     def close(self) -> None:
-        """Ends the actors; the pool cannot be used after."""
+        """Ends the actors; ``run_batch`` then raises ``ValueError``."""
         for actor in self._actors:
             ray.kill(actor)
         self._actors = []
 
     def __enter__(self) -> Pool:
+        """The pool, whose actors end with the ``with`` block."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Ends the actors (``close()``)."""
         self.close()
 
     def __repr__(self) -> str:
+        """``Pool(shards=2, engine='auto')``."""
         return f"Pool(shards={self.shards}, engine={self._engine!r})"
 
 

@@ -140,6 +140,13 @@ def test_bad_input_raises_as_on_one_machine(pools):
     assert pool.run_batch([{"code": "0x00"}])[0]["status"] == "success"
 
 
+def test_a_closed_pool_refuses_work(cluster):
+    with nestedvm.ray.Pool(1) as pool:
+        assert pool.run_batch([{"code": "0x00"}])[0]["status"] == "success"
+    with pytest.raises(ValueError, match=r"^the pool is closed$"):
+        pool.run_batch([{"code": "0x00"}])
+
+
 def test_import_nestedvm_does_not_import_ray(tmp_path):
     # Run elsewhere than the repository root, whose python/ holds no extension module.
     check = "import sys, nestedvm; assert not {'ray', 'nestedvm.ray'} & set(sys.modules)"
