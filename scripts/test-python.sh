@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 echo "== the Python package (python/)"
 venv=.venv-test
-# Ray publishes manylinux wheels (x86-64, aarch64) for the CPython versions it supports.
+# The package's `ray` extra (python/pyproject.toml): manylinux wheels for CPython 3.9 to 3.13.
 ray_requirement="ray>=2.50,<3"
 if [ ! -x "$venv/bin/maturin" ] || [ ! -x "$venv/bin/pytest" ]; then
     python3 -m venv "$venv"
