@@ -8,6 +8,6 @@ as dicts::
     vm.run({"code": "0x600360040160005260206000f3"})["output"]  # '0x...07'
 """
 
-from ._nestedvm import Vm
+from ._nestedvm import MAX_WORLDS, Vm
 
-__all__ = ["Vm"]
+__all__ = ["MAX_WORLDS", "Vm"]

@@ -2,7 +2,11 @@
 
 from typing import Any, Iterable, Literal, Mapping
 
-__all__ = ["Vm"]
+__all__ = ["MAX_WORLDS", "Vm"]
+
+MAX_WORLDS: int
+"""The most worlds one batch keeps (128): the first ``MAX_WORLDS`` names it meets, in input
+order; a request naming another is answered with an error."""
 
 class Vm:
     """A nestedvm engine answering requests of the ``run --batch`` protocol.

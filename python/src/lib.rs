@@ -189,5 +189,7 @@ fn error_of(answer: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
 #[pymodule]
 fn _nestedvm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Vm>()?;
+    // What a sharded batch (nestedvm.ray) needs to count worlds as one batch does.
+    m.add("MAX_WORLDS", batch::MAX_WORLDS)?;
     Ok(())
 }
