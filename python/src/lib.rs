@@ -93,7 +93,11 @@ impl Vm {
         let (config, request) = (self.config, self.request.clone());
         let output = py.detach(move || {
             let mut output = Vec::new();
-            batch::serve(input.as_bytes(), &mut output, config, request, jobs, None).map(|_| output)
+            let serving = batch::Serving {
+                jobs,
+                ..batch::Serving::new(config, request)
+            };
+            batch::serve(input.as_bytes(), &mut output, serving).map(|_| output)
         });
         let output = output.map_err(|e| PyValueError::new_err(e.to_string()))?;
         let output = String::from_utf8(output).map_err(|e| PyValueError::new_err(e.to_string()))?;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use fields::{Fields, Parsed, FIELDS};
 pub use line::{read_line, read_line_into, Line, MAX_LINE_LEN};
-pub use serve::{serve, Served, StreamError, CHUNK_LINES, PENDING_BYTES, PENDING_LINES};
+pub use serve::{serve, Served, Serving, StreamError, CHUNK_LINES, PENDING_BYTES, PENDING_LINES};
 
 /// The most bytes of steps a request's `"trace"` holds (64 MiB): past it the steps stop and
 /// the result says `"trace_truncated": true`.
@@ -474,21 +474,42 @@ mod tests {
         assert!(ok.starts_with(r#"{"status":"success""#), "{ok}");
     }
 
+    #[test]
+    fn batches_served_with_one_jit_cache_compile_a_code_once() {
+        let cache = Arc::new(crate::jit::JitCache::new(16));
+        let config = Config {
+            engine: crate::Engine::Jit,
+            ..Config::default()
+        };
+        let input = "{\"code\":\"0x600160020160005260206000f3\"}\n".repeat(3);
+        let mut answers = Vec::new();
+        for jobs in [1, 2, 1] {
+            let serving = Serving {
+                jobs: NonZeroUsize::new(jobs).expect("jobs"),
+                jit_cache: Some(cache.clone()),
+                ..Serving::new(config, Request::new(Vec::new()))
+            };
+            let mut out = Vec::new();
+            let served = serve(input.as_bytes(), &mut out, serving).expect("serves");
+            answers.push((served.compiles, String::from_utf8(out).expect("UTF-8")));
+        }
+        assert_eq!(answers[0].0, 1, "the first batch compiles the code");
+        assert_eq!((answers[1].0, answers[2].0), (0, 0), "the next ones find it");
+        assert!(answers.iter().all(|(_, a)| a == &answers[0].1));
+        assert!(answers[0].1.contains("\"engine\":\"jit\""), "{}", answers[0].1);
+    }
+
     /// The answers `serve` writes for `input` with `jobs` threads under `run --batch`'s
     /// defaults, one string a line.
     fn served(input: &str, jobs: usize) -> Vec<String> {
         let mut out = Vec::new();
         let jobs = NonZeroUsize::new(jobs).expect("jobs");
         let request = Request::new(Vec::new());
-        serve(
-            input.as_bytes(),
-            &mut out,
-            Config::default(),
-            request,
+        let serving = Serving {
             jobs,
-            None,
-        )
-        .expect("serves");
+            ..Serving::new(Config::default(), request)
+        };
+        serve(input.as_bytes(), &mut out, serving).expect("serves");
         String::from_utf8(out)
             .expect("UTF-8")
             .lines()
@@ -768,15 +789,11 @@ mod tests {
         let run = |jobs| {
             let mut out = Vec::new();
             let jobs = NonZeroUsize::new(jobs).expect("jobs");
-            serve(
-                &bytes[..],
-                &mut out,
-                Config::default(),
-                Request::new(vec![]),
+            let serving = Serving {
                 jobs,
-                None,
-            )
-            .expect("serves");
+                ..Serving::new(Config::default(), Request::new(vec![]))
+            };
+            serve(&bytes[..], &mut out, serving).expect("serves");
             out
         };
         assert_eq!(run(2), run(1));

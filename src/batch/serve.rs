@@ -1,6 +1,7 @@
 //! Answering a stream of request lines on several threads, the answers in input order.
 
 use super::{read_line, read_line_into, world_of, Batch, Line, WorldNames, MAX_LINE_LEN};
+use crate::jit::JitCache;
 use crate::world::source::ForkedChain;
 use crate::{Config, Request, Vm};
 use std::collections::{BTreeMap, VecDeque};
@@ -55,6 +56,38 @@ pub struct Served {
     pub compiles: u64,
 }
 
+/// How [`serve`] answers a stream: each request's defaults, the threads, the chain it forks
+/// and the JIT cache its VMs share.
+#[derive(Clone)]
+pub struct Serving {
+    /// The configuration a request's fields override.
+    pub config: Config,
+    /// The request a line's fields override.
+    pub request: Request,
+    /// The threads answering (`run --batch --jobs`).
+    pub jobs: NonZeroUsize,
+    /// The forked chain requests read what their state does not give from, if any (see
+    /// [`Batch::forking`]): one for all threads, so what one read the others find cached.
+    pub chain: Option<Arc<dyn ForkedChain>>,
+    /// Where the threads' VMs keep compiled code and heat: a caller serving batch after batch
+    /// (a Python `Vm`, a worker) passes its own so that code compiled for one batch runs
+    /// native in the next; a new one otherwise.
+    pub jit_cache: Option<Arc<JitCache>>,
+}
+
+impl Serving {
+    /// One thread, no fork, a JIT cache of its own, with these defaults.
+    pub fn new(config: Config, request: Request) -> Self {
+        Serving {
+            config,
+            request,
+            jobs: NonZeroUsize::MIN,
+            chain: None,
+            jit_cache: None,
+        }
+    }
+}
+
 /// Answers every request line of `input` on `output`, one answer a line in input order,
 /// with `jobs` threads: requests start from `config` and `request` (the flags of
 /// `run --batch`).
@@ -71,23 +104,26 @@ pub struct Served {
 /// cache. At most [`PENDING_LINES`] lines and [`PENDING_BYTES`] of their text and answers
 /// are read and not yet written. The answers are the same whatever `jobs` is.
 ///
-/// With a `chain` (a forked chain, see [`Batch::forking`]), every request reads what its
-/// state does not give from it: one chain for all threads, so that what one read the others
-/// find in its cache.
+/// The lines are answered as [`Serving`] says.
 pub fn serve(
     input: impl io::Read + Send,
     output: &mut (impl Write + Send),
-    config: Config,
-    request: Request,
-    jobs: NonZeroUsize,
-    chain: Option<Arc<dyn ForkedChain>>,
+    serving: Serving,
 ) -> Result<Served, StreamError> {
-    let vm =
-        |cache: Option<Arc<crate::jit::JitCache>>| cache.map_or_else(Vm::new, Vm::with_jit_cache);
+    let Serving {
+        config,
+        request,
+        jobs,
+        chain,
+        jit_cache,
+    } = serving;
+    // The threads' VMs share one JIT cache (256 codes, unless the caller's).
+    let cache = jit_cache.unwrap_or_else(|| Arc::new(JitCache::new(256)));
+    let compiled_before = cache.compiles();
     let mut input = io::BufReader::with_capacity(INPUT_BUFFER, input);
     if jobs.get() == 1 {
         let mut answers = 0;
-        let mut batch = Batch::new(vm(None), config, request).forking(chain.clone());
+        let mut batch = Batch::new(Vm::with_jit_cache(cache), config, request).forking(chain);
         while let Some(line) = read_line(&mut input, MAX_LINE_LEN).map_err(StreamError::Read)? {
             if line.as_read().is_ok_and(is_blank) {
                 continue;
@@ -99,10 +135,9 @@ pub fn serve(
         }
         return Ok(Served {
             answers,
-            compiles: batch.vm().jit_cache().compiles(),
+            compiles: batch.vm().jit_cache().compiles() - compiled_before,
         });
     }
-    let cache = Arc::new(crate::jit::JitCache::new(256));
     let shared = Shared {
         state: Mutex::new(State::new(input, jobs.get())),
         changed: Condvar::new(),
@@ -111,13 +146,15 @@ pub fn serve(
     std::thread::scope(|scope| {
         for thread in 1..jobs.get() {
             let (shared, cache, request) = (&shared, cache.clone(), request.clone());
-            let (vm, chain) = (&vm, chain.clone());
+            let chain = chain.clone();
             scope.spawn(move || {
-                let mut batch = Batch::new(vm(Some(cache)), config, request).forking(chain);
+                let mut batch =
+                    Batch::new(Vm::with_jit_cache(cache), config, request).forking(chain);
                 shared.work(thread, &mut batch);
             });
         }
-        let mut batch = Batch::new(vm(Some(cache.clone())), config, request).forking(chain);
+        let mut batch =
+            Batch::new(Vm::with_jit_cache(cache.clone()), config, request).forking(chain);
         shared.work(0, &mut batch);
     });
     let state = shared.state.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -129,7 +166,7 @@ pub fn serve(
     }
     Ok(Served {
         answers: state.next,
-        compiles: cache.compiles(),
+        compiles: cache.compiles() - compiled_before,
     })
 }
 

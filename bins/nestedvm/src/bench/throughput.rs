@@ -5,7 +5,7 @@
 //! printing its JSON answer are timed, the pipes of a real `run --batch` are not.
 
 use super::measure::median;
-use nestedvm::batch::serve;
+use nestedvm::batch::{serve, Serving};
 use nestedvm::output::hex0x;
 use nestedvm::{Config, Request};
 use std::fmt;
@@ -118,8 +118,11 @@ pub fn run_batch(lines: &[String], jobs: NonZeroUsize) -> Result<(f64, u64), Str
     // Room for every answer (about 300 bytes each), so the timed part does not regrow it.
     let mut out = Vec::with_capacity(lines.len() * 400);
     let start = Instant::now();
-    let served = serve(&input[..], &mut out, config, request, jobs, None)
-        .map_err(|e| format!("batch: {e}"))?;
+    let serving = Serving {
+        jobs,
+        ..Serving::new(config, request)
+    };
+    let served = serve(&input[..], &mut out, serving).map_err(|e| format!("batch: {e}"))?;
     let ns = start.elapsed().as_nanos() as f64;
     if let Some(bad) = out
         .split(|&b| b == b'\n')

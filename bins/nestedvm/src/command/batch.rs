@@ -2,7 +2,7 @@
 //! order, through [`nestedvm::batch::serve`].
 
 use crate::{base_request, fork_chain, RunArgs, UsageError};
-use nestedvm::batch::{serve, StreamError};
+use nestedvm::batch::{serve, Serving, StreamError};
 use nestedvm::parse::parse_u64;
 use nestedvm::world::source::ForkedChain;
 use std::num::NonZeroUsize;
@@ -19,7 +19,12 @@ pub fn run_batch(args: &RunArgs) -> Result<(), UsageError> {
     let chain = fork_chain(args, &mut request)?.map(|c| c as Arc<dyn ForkedChain>);
     let jobs = jobs(args.jobs.as_deref())?;
     let mut out = std::io::BufWriter::new(std::io::stdout());
-    serve(std::io::stdin(), &mut out, config, request, jobs, chain).map_err(|e| match e {
+    let serving = Serving {
+        jobs,
+        chain,
+        ..Serving::new(config, request)
+    };
+    serve(std::io::stdin(), &mut out, serving).map_err(|e| match e {
         StreamError::Read(e) => format!("stdin: {e}"),
         StreamError::Write(e) => format!("stdout: {e}"),
     })?;
