@@ -37,6 +37,10 @@ class _Shard:
         """``Vm.run_batch`` in the actor: one batch of its own, as on one machine."""
         return self._vm.run_batch(requests, jobs=jobs)
 
+    def compiles(self) -> int:
+        """How many codes the actor's ``Vm`` has compiled over all its calls."""
+        return self._vm.compiles
+
     def pid(self) -> int:
         """The actor's process id: which process answers a shard."""
         return os.getpid()
@@ -80,7 +84,8 @@ class Pool:
 
     @property
     def actors(self) -> list[Any]:
-        """The actors' handles, one a shard (each has ``pid()``, its process id)."""
+        """The actors' handles, one a shard (each has ``pid()``, its process id, and
+        ``compiles()``, how many codes its ``Vm`` compiled)."""
         return list(self._actors)
 
     def run_batch(

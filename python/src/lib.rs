@@ -4,13 +4,14 @@
 //! what they mean to `nestedvm run --batch` with no flags (docs/python.md).
 
 use nestedvm::batch::{self, Batch};
+use nestedvm::jit::JitCache;
 use nestedvm::{Config, Engine, Request};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The most threads `run_batch` takes, as `run --batch --jobs` (bins/nestedvm).
 const MAX_JOBS: usize = 1024;
@@ -26,6 +27,9 @@ struct Vm {
     /// The defaults of a request (those of `run --batch`, with the `Vm`'s engine).
     config: Config,
     request: Request,
+    /// Compiled code and heat, shared by `run` and every `run_batch`: code compiled for one
+    /// call runs native in the next.
+    jit_cache: Arc<JitCache>,
 }
 
 #[pymethods]
@@ -38,10 +42,13 @@ impl Vm {
         let engine: Engine = engine.parse().map_err(PyValueError::new_err)?;
         let (mut config, request) = batch::defaults();
         config.engine = engine;
+        let jit_cache = Arc::new(JitCache::new(256));
+        let vm = nestedvm::Vm::with_jit_cache(jit_cache.clone());
         Ok(Vm {
-            batch: Mutex::new(Batch::new(nestedvm::Vm::new(), config, request.clone())),
+            batch: Mutex::new(Batch::new(vm, config, request.clone())),
             config,
             request,
+            jit_cache,
         })
     }
 
@@ -69,7 +76,8 @@ impl Vm {
     /// Runs a list of requests on `jobs` threads and returns their results in input order,
     /// exactly as one `nestedvm run --batch --jobs N` would: a bad request's result is the
     /// dict `{"error": ...}` (after `"id"` when it has one), in place; nothing is raised for
-    /// it. The list is a batch of its own: its worlds start empty and end with it.
+    /// it. The list is a batch of its own: its worlds start empty and end with it. Code
+    /// compiled for it stays with the `Vm` for later calls.
     #[pyo3(signature = (requests, jobs = 1))]
     fn run_batch<'py>(
         &self,
@@ -90,13 +98,13 @@ impl Vm {
             input.push('\n');
             count += 1;
         }
-        let (config, request) = (self.config, self.request.clone());
+        let serving = batch::Serving {
+            jobs,
+            jit_cache: Some(self.jit_cache.clone()),
+            ..batch::Serving::new(self.config, self.request.clone())
+        };
         let output = py.detach(move || {
             let mut output = Vec::new();
-            let serving = batch::Serving {
-                jobs,
-                ..batch::Serving::new(config, request)
-            };
             batch::serve(input.as_bytes(), &mut output, serving).map(|_| output)
         });
         let output = output.map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -107,6 +115,13 @@ impl Vm {
         }
         assert_eq!(results.len(), count, "one answer a request");
         Ok(results)
+    }
+
+    /// How many codes this VM's JIT has compiled, in `run` and `run_batch` calls together: a
+    /// code compiled once serves every later call.
+    #[getter]
+    fn compiles(&self) -> u64 {
+        self.jit_cache.compiles()
     }
 
     /// `Vm(engine='auto')`: how to make the same VM again.

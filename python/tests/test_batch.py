@@ -139,9 +139,10 @@ def test_run_answers_as_the_command():
 
 @needs_bin
 def test_run_batch_answers_as_the_command():
-    vm = nestedvm.Vm()
-    assert vm.run_batch(REQUESTS) == cli(REQUESTS)
-    assert vm.run_batch(REQUESTS, jobs=2) == cli(REQUESTS, jobs=2)
+    # A Vm each: one Vm's later batches find the code its earlier ones compiled (the "jit"
+    # request's), and say so in `engine`, where a fresh command's batch does not.
+    assert nestedvm.Vm().run_batch(REQUESTS) == cli(REQUESTS)
+    assert nestedvm.Vm().run_batch(REQUESTS, jobs=2) == cli(REQUESTS, jobs=2)
 
 
 @needs_bin
@@ -181,11 +182,10 @@ def many_requests(n):
 
 def test_two_jobs_answer_as_one():
     requests = many_requests(400)
-    vm = nestedvm.Vm()
-    one = vm.run_batch(requests, jobs=1)
+    one = nestedvm.Vm().run_batch(requests, jobs=1)
     assert len(one) == 400
-    assert vm.run_batch(requests, jobs=2) == one
-    assert vm.run_batch(requests, jobs=3) == one
+    assert nestedvm.Vm().run_batch(requests, jobs=2) == one
+    assert nestedvm.Vm().run_batch(requests, jobs=3) == one
     assert one[1]["status"] == "success" and "error" in one[4]
 
 
@@ -265,3 +265,21 @@ def test_python_threads_share_a_vm():
     for t in threads:
         t.join()
     assert all(got[n] == want for n in range(4))
+
+
+def test_compiled_code_serves_later_calls():
+    # Two codes, each compiled once by the first call that runs it on "jit", then found by
+    # every later run or batch of the same Vm, on any number of threads. (In "evm": a "hyvm"
+    # request also runs as a plain contract for `evm_gas_used`, a second compilation.)
+    vm = nestedvm.Vm(engine="jit")
+    add = {"code": "0x600160020160005260206000f3", "profile": "evm"}
+    mul = {"code": "0x600360040260005260206000f3", "profile": "evm"}
+    assert vm.compiles == 0
+    first = vm.run_batch([add] * 4)
+    assert vm.compiles == 1
+    assert vm.run_batch([add] * 4, jobs=2) == first
+    assert vm.run(add) == first[0]
+    assert vm.compiles == 1
+    vm.run_batch([mul, add])
+    assert vm.compiles == 2
+    assert all(r["engine"] == "jit" for r in first)

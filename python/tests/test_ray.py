@@ -87,6 +87,18 @@ def test_the_engine_is_the_pools(cluster):
         assert any(r.get("engine") == "jit" for r in want) == (engine == "jit")
 
 
+def test_actors_keep_their_compiled_code(cluster):
+    # On "jit" every code is compiled by the actor that first runs it, once: a second call
+    # finds them all.
+    requests = mixed()
+    with nestedvm.ray.Pool(2, engine="jit") as pool:
+        first = pool.run_batch(requests)
+        compiled = ray.get([actor.compiles.remote() for actor in pool.actors])
+        assert all(n > 0 for n in compiled)
+        assert pool.run_batch(requests) == first
+        assert ray.get([actor.compiles.remote() for actor in pool.actors]) == compiled
+
+
 def test_a_worlds_requests_run_in_order(pools):
     requests = interleaved_worlds(12, 8)
     outputs = {}
