@@ -19,6 +19,7 @@ const MAX_DEPTH: usize = 2048;
 pub fn parse<'py>(py: Python<'py>, line: &str) -> PyResult<Bound<'py, PyAny>> {
     let mut reader = Reader {
         py,
+        line,
         text: line.as_bytes(),
         at: 0,
         keys: Vec::new(),
@@ -40,6 +41,9 @@ fn json_loads<'py>(py: Python<'py>, line: &str) -> PyResult<Bound<'py, PyAny>> {
 /// goes to `json.loads`; `Err` is a Python error building a value.
 struct Reader<'py, 't> {
     py: Python<'py>,
+    /// The line, and the same as bytes: a string between quotes is taken from `line` as it
+    /// is (its ends are ASCII quotes, so it is UTF-8 already).
+    line: &'t str,
     text: &'t [u8],
     at: usize,
     /// Object keys made so far, reused: the keys of logs and storage repeat on every entry.
@@ -171,8 +175,7 @@ impl<'py, 't> Reader<'py, 't> {
         while let Some(&b) = self.text.get(self.at) {
             match b {
                 b'"' => {
-                    let s = std::str::from_utf8(&self.text[start..self.at])
-                        .expect("a line of a str is UTF-8");
+                    let s = &self.line[start..self.at];
                     self.at += 1;
                     return Ok(Some(PyString::new(self.py, s)));
                 }
@@ -181,8 +184,7 @@ impl<'py, 't> Reader<'py, 't> {
                 _ => self.at += 1,
             }
         }
-        let mut s = String::from_utf8(self.text[start..self.at].to_vec())
-            .expect("a line of a str is UTF-8");
+        let mut s = self.line[start..self.at].to_string();
         loop {
             let Some(&b) = self.text.get(self.at) else {
                 return Ok(None);
@@ -222,10 +224,7 @@ impl<'py, 't> Reader<'py, 't> {
                         .iter()
                         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                         .map_or(self.text.len(), |n| self.at + n);
-                    s.push_str(
-                        std::str::from_utf8(&self.text[self.at - 1..end])
-                            .expect("a line of a str is UTF-8"),
-                    );
+                    s.push_str(&self.line[self.at - 1..end]);
                     self.at = end;
                 }
             }

@@ -5,6 +5,7 @@
 
 mod answer;
 mod request;
+mod stream;
 
 use nestedvm::batch::{self, Batch};
 use nestedvm::{Config, Engine, Request};
@@ -84,27 +85,29 @@ impl Vm {
             .ok_or_else(|| {
                 PyValueError::new_err(format!("jobs: {jobs} is not between 1 and {MAX_JOBS}"))
             })?;
-        let mut input = String::new();
-        let mut count = 0;
-        for request in requests.try_iter()? {
-            // A JSON text written on one line is never blank: one answer a request.
-            input.push_str(&request::line(py, &request?)?);
-            input.push('\n');
-            count += 1;
-        }
+        // Taken from the iterable first, as before, so that a generator runs on this thread.
+        let requests = requests
+            .try_iter()?
+            .map(|r| r.map(Bound::unbind))
+            .collect::<PyResult<Vec<_>>>()?;
         let (config, request) = (self.config, self.request.clone());
-        let output = py.detach(move || {
-            let mut output = Vec::new();
-            batch::serve(input.as_bytes(), &mut output, config, request, jobs, None).map(|_| output)
-        });
-        let output = output.map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let output = String::from_utf8(output).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let results = PyList::empty(py);
-        for line in output.lines() {
-            results.append(answer::parse(py, line)?)?;
+        let mut input = stream::Requests::new(&requests);
+        let mut answers = stream::Answers::new();
+        // The threads take the GIL back for their turns of writing requests and reading
+        // answers (stream.rs).
+        let served =
+            py.detach(|| batch::serve(&mut input, &mut answers, config, request, jobs, None));
+        if let Some(e) = input.error.take().or(answers.error.take()) {
+            return Err(e);
         }
-        assert_eq!(results.len(), count, "one answer a request");
-        Ok(results)
+        served.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        answers.read_lines()?;
+        assert_eq!(
+            answers.results.len(),
+            requests.len(),
+            "one answer a request"
+        );
+        PyList::new(py, answers.results)
     }
 
     /// `Vm(engine='auto')`: how to make the same VM again.
