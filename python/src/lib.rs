@@ -34,13 +34,16 @@ struct Vm {
 #[pymethods]
 impl Vm {
     /// A VM whose requests run on `engine` unless they say otherwise: "auto" (the
-    /// interpreter, tiering hot code up to the JIT), "interp" or "jit".
+    /// interpreter, tiering hot code up to the JIT), "interp" or "jit". `evm_gas=False` is
+    /// `run --batch --no-evm-gas`: a `hyvm` result's `evm_gas_used` is `None`, and the second
+    /// run of the code as a plain contract that gives it is skipped.
     #[new]
-    #[pyo3(signature = (engine = "auto"))]
-    fn new(engine: &str) -> PyResult<Self> {
+    #[pyo3(signature = (engine = "auto", evm_gas = true))]
+    fn new(engine: &str, evm_gas: bool) -> PyResult<Self> {
         let engine: Engine = engine.parse().map_err(PyValueError::new_err)?;
         let (mut config, request) = batch::defaults();
         config.engine = engine;
+        config.evm_gas = evm_gas;
         Ok(Vm {
             batch: Mutex::new(Batch::new(nestedvm::Vm::new(), config, request.clone())),
             config,
@@ -110,9 +113,13 @@ impl Vm {
         PyList::new(py, answers.results)
     }
 
-    /// `Vm(engine='auto')`: how to make the same VM again.
+    /// `Vm(engine='auto')`, `Vm(engine='jit', evm_gas=False)`: how to make the same VM again.
     fn __repr__(&self) -> String {
-        format!("Vm(engine='{}')", engine_name(self.config.engine))
+        let engine = engine_name(self.config.engine);
+        match self.config.evm_gas {
+            true => format!("Vm(engine='{engine}')"),
+            false => format!("Vm(engine='{engine}', evm_gas=False)"),
+        }
     }
 }
 

@@ -155,6 +155,17 @@ def test_the_engine_is_the_default_of_every_request():
     assert nestedvm.Vm("jit").run(requests[0])["engine"] == "jit"
 
 
+@needs_bin
+def test_evm_gas_false_is_no_evm_gas():
+    requests = [{"code": "0x600360040160005260206000f3"}, {"code": COUNT, "profile": "evm"}]
+    vm = nestedvm.Vm(evm_gas=False)
+    want = cli(requests, "--no-evm-gas")
+    assert [vm.run(r) for r in requests] == want
+    assert vm.run_batch(requests, jobs=2) == want
+    assert want[0]["evm_gas_used"] is None and want[1]["evm_gas_used"] == want[1]["gas_used"]
+    assert repr(nestedvm.Vm("jit", evm_gas=False)) == "Vm(engine='jit', evm_gas=False)"
+
+
 def many_requests(n):
     """``n`` varied requests: worlds, both profiles, errors, ids."""
     out = []
