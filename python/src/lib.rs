@@ -88,28 +88,26 @@ impl Vm {
             .ok_or_else(|| {
                 PyValueError::new_err(format!("jobs: {jobs} is not between 1 and {MAX_JOBS}"))
             })?;
-        // Taken from the iterable first, as before, so that a generator runs on this thread.
-        let requests = requests
-            .try_iter()?
-            .map(|r| r.map(Bound::unbind))
-            .collect::<PyResult<Vec<_>>>()?;
+        let mut input = String::new();
+        let mut count = 0;
+        for request in requests.try_iter()? {
+            // A JSON text written on one line is never blank: one answer a request.
+            input.push_str(&request::line(py, &request?)?);
+            input.push('\n');
+            count += 1;
+        }
         let (config, request) = (self.config, self.request.clone());
-        let mut input = stream::Requests::new(&requests);
         let mut answers = stream::Answers::new();
-        // The threads take the GIL back for their turns of writing requests and reading
-        // answers (stream.rs).
+        // The thread writing the answers takes the GIL back for its turns of reading them
+        // (stream.rs).
         let served =
-            py.detach(|| batch::serve(&mut input, &mut answers, config, request, jobs, None));
-        if let Some(e) = input.error.take().or(answers.error.take()) {
+            py.detach(|| batch::serve(input.as_bytes(), &mut answers, config, request, jobs, None));
+        if let Some(e) = answers.error.take() {
             return Err(e);
         }
         served.map_err(|e| PyValueError::new_err(e.to_string()))?;
         answers.read_lines()?;
-        assert_eq!(
-            answers.results.len(),
-            requests.len(),
-            "one answer a request"
-        );
+        assert_eq!(answers.results.len(), count, "one answer a request");
         PyList::new(py, answers.results)
     }
 
