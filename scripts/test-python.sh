@@ -13,8 +13,11 @@ venv=.venv-test
 if [ ! -x "$venv/bin/maturin" ] || [ ! -x "$venv/bin/pytest" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet "maturin>=1.9.4,<2" pytest
+    "$venv/bin/pip" install --quiet "maturin>=1.9.4,<2" pytest pyrevm==0.3.7
 fi
+# pyrevm: the other side of python/bench/bench_pyrevm.py, whose agreement check is a test;
+# installed into a venv made before it was needed.
+"$venv/bin/python" -c "import pyrevm" 2>/dev/null || "$venv/bin/pip" install --quiet pyrevm==0.3.7
 # The shipped command, which the tests answer the same requests with.
 cargo build --release -p nestedvm-cli
 wheels=target/wheels/python
