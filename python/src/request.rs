@@ -164,6 +164,15 @@ fn string(out: &mut String, s: &str) {
         }
     };
     out.push('"');
+    // Most strings are hex or names, with nothing to escape: one pass over the bytes (which
+    // vectorises) and one copy, not a test a character.
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut plain = 0;
     for (i, c) in s.char_indices() {
         if (' '..='~').contains(&c) && c != '"' && c != '\\' {
