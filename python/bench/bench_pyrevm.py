@@ -353,12 +353,17 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="one call each: agreement only")
     parser.add_argument("--rounds", type=int, default=15, help="timing rounds (default 15)")
     parser.add_argument("--json", action="store_true", help="one JSON line per row")
+    parser.add_argument("--only", choices=["calls", "hyvm", "batch"],
+                        help="one table: message calls, HyVM payloads or run_batch")
     args = parser.parse_args(argv)
     rounds = 1 if args.quick else args.rounds
     calls, runs, jobs = [], [], []
-    message_calls(rounds, args.quick, calls)
-    hyvm(rounds, args.quick, runs)
-    batches(rounds, args.quick, jobs)
+    if args.only in (None, "calls"):
+        message_calls(rounds, args.quick, calls)
+    if args.only in (None, "hyvm"):
+        hyvm(rounds, args.quick, runs)
+    if args.only in (None, "batch"):
+        batches(rounds, args.quick, jobs)
     if args.quick:
         print("nestedvm and pyrevm agree on every program")
         return
@@ -370,6 +375,15 @@ def main(argv=None):
           % (pyrevm_version(), platform.python_version(), rounds,
              " ".join("%.2f" % x for x in os.getloadavg())))
     print()
+    if calls:
+        print_calls(calls)
+    if runs:
+        print_runs(runs)
+    if jobs:
+        print_jobs(jobs)
+
+
+def print_calls(calls):
     print("| message call | pyrevm | pyrevm, logs read | nestedvm jit | nestedvm auto "
           "| pyrevm/jit | pyrevm/auto | pyrevm with logs/jit |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -378,6 +392,9 @@ def main(argv=None):
             work, show(t["pyrevm"]), show(t["pyrevm+logs"]), show(t["jit"]), show(t["auto"]),
             t["pyrevm"] / t["jit"], t["pyrevm"] / t["auto"], t["pyrevm+logs"] / t["jit"]))
     print()
+
+
+def print_runs(runs):
     print("| hyvm payload | pyrevm (hypervisor) | jit | auto | jit, evm_gas=False | auto, evm_gas=False "
           "| pyrevm/jit | pyrevm/auto | pyrevm/jit once | pyrevm/auto once |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -387,6 +404,9 @@ def main(argv=None):
             show(t["auto once"]), t["pyrevm"] / t["jit"], t["pyrevm"] / t["auto"],
             t["pyrevm"] / t["jit once"], t["pyrevm"] / t["auto once"]))
     print()
+
+
+def print_jobs(jobs):
     print("| batch (run_batch) | jobs=1, per request | jobs=2, per request | jobs=2 speed-up |")
     print("|---|---:|---:|---:|")
     for work, t in jobs:
