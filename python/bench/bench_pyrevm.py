@@ -1,6 +1,6 @@
 """nestedvm against pyrevm, side by side in one process, on the same work.
 
-    python python/bench/bench_pyrevm.py            # the tables of BENCHMARKS.md (about 2 min)
+    python python/bench/bench_pyrevm.py            # the tables of BENCHMARKS.md (about a minute)
     python python/bench/bench_pyrevm.py --quick    # one short round: checks agreement only
 
 Run from a source checkout (it reads revmc's fixtures from bins/nestedvm/benches/programs/revmc
