@@ -15,13 +15,16 @@ ray_requirement="ray>=2.50,<3"
 if [ ! -x "$venv/bin/maturin" ] || [ ! -x "$venv/bin/pytest" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet "maturin>=1.9.4,<2" pytest
+    "$venv/bin/pip" install --quiet "maturin>=1.9.4,<2" pytest pyrevm==0.3.7
 fi
 # Ray for nestedvm.ray's tests (a local cluster): added to a venv made before they existed.
 # Not optional: without it the Ray tests would fail, never be skipped.
 if ! "$venv/bin/python" -c 'import ray' 2>/dev/null; then
     "$venv/bin/pip" install --quiet "$ray_requirement"
 fi
+# pyrevm: the other side of python/bench/bench_pyrevm.py, whose agreement check is a test;
+# installed into a venv made before it was needed.
+"$venv/bin/python" -c "import pyrevm" 2>/dev/null || "$venv/bin/pip" install --quiet pyrevm==0.3.7
 # The shipped command, which the tests answer the same requests with.
 cargo build --release -p nestedvm-cli
 wheels=target/wheels/python

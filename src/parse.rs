@@ -14,10 +14,47 @@ pub fn parse_hex(what: &str, s: &str) -> Result<Vec<u8>, String> {
     if !t.len().is_multiple_of(2) {
         return Err(format!("{what}: odd number of hex digits ({})", t.len()));
     }
+    // Code and call data come this way on every batch line (a contract's code in a pre-state
+    // is kilobytes): decoded a pair at a time, the digits found bad left to the scan below,
+    // which names the first. A digit at a time through `from_str_radix` was half of a line
+    // carrying a 3 KB contract.
+    if let Some(bytes) = decode_hex_pairs(t.as_bytes()) {
+        return Ok(bytes);
+    }
     if let Some((i, c)) = t.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
         return Err(format!("{what}: `{c}` at position {i} is not a hex digit"));
     }
     crate::interp::asm::decode_hex(t).ok_or_else(|| format!("{what}: not valid hex"))
+}
+
+/// The bytes of hex digits of even length, or `None` if one is not a hex digit.
+fn decode_hex_pairs(digits: &[u8]) -> Option<Vec<u8>> {
+    /// Each byte's value as a hex digit, 0xff for a byte that is not one.
+    const NIBBLE: [u8; 256] = {
+        let mut table = [0xff; 256];
+        let mut d = 0;
+        while d < 10 {
+            table[b'0' as usize + d] = d as u8;
+            d += 1;
+        }
+        let mut d = 0;
+        while d < 6 {
+            table[b'a' as usize + d] = 10 + d as u8;
+            table[b'A' as usize + d] = 10 + d as u8;
+            d += 1;
+        }
+        table
+    };
+    // A loop into a vector of the right size, one check for the whole text: collecting
+    // `Option`s a digit at a time would not vectorise.
+    let mut bytes = Vec::with_capacity(digits.len() / 2);
+    let mut bad = 0;
+    for pair in digits.chunks_exact(2) {
+        let (high, low) = (NIBBLE[pair[0] as usize], NIBBLE[pair[1] as usize]);
+        bad |= high | low;
+        bytes.push(high << 4 | (low & 0xf));
+    }
+    (bad & 0xf0 == 0).then_some(bytes)
 }
 
 /// Parses an address (`0x` and 40 hex digits).
@@ -102,6 +139,25 @@ mod tests {
         assert_eq!(parse_u64("--gas", "100").unwrap(), 100);
         assert!(parse_u64("--gas", "-1").is_err());
         assert!(parse_u64("--gas", "18446744073709551616").is_err());
+    }
+
+    #[test]
+    fn hex_of_every_byte_in_either_case_decodes() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let lower: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(parse_hex("code", &lower).unwrap(), bytes);
+        assert_eq!(
+            parse_hex("code", &format!("0X{}", lower.to_uppercase())).unwrap(),
+            bytes
+        );
+        assert_eq!(
+            parse_hex("code", "0x60g1").unwrap_err(),
+            "code: `g` at position 2 is not a hex digit"
+        );
+        assert_eq!(
+            parse_hex("code", "0x60é").unwrap_err(),
+            "code: `é` at position 2 is not a hex digit"
+        );
     }
 
     #[test]

@@ -15,10 +15,14 @@ class Vm:
     of ``run``, and code analysed or compiled for one request is reused by the next.
     """
 
-    def __init__(self, engine: Literal["auto", "interp", "jit"] = "auto") -> None:
+    def __init__(
+        self, engine: Literal["auto", "interp", "jit"] = "auto", evm_gas: bool = True
+    ) -> None:
         """A VM whose requests run on ``engine`` unless they say otherwise.
 
-        Raises ``ValueError`` for another engine.
+        ``evm_gas=False`` is ``run --batch --no-evm-gas``: a ``hyvm`` result's
+        ``evm_gas_used`` is ``None``, and the second run of the code as a plain contract that
+        gives it is skipped. Raises ``ValueError`` for another engine.
         """
 
     def run(self, request: Mapping[str, Any]) -> dict[str, Any]:

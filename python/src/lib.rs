@@ -3,13 +3,16 @@
 //! library's own batch code ([`nestedvm::batch`]), so a request and its result mean exactly
 //! what they mean to `nestedvm run --batch` with no flags (docs/python.md).
 
+mod answer;
+mod request;
+mod stream;
+
 use nestedvm::batch::{self, Batch};
 use nestedvm::jit::JitCache;
 use nestedvm::{Config, Engine, Request};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
@@ -35,13 +38,16 @@ struct Vm {
 #[pymethods]
 impl Vm {
     /// A VM whose requests run on `engine` unless they say otherwise: "auto" (the
-    /// interpreter, tiering hot code up to the JIT), "interp" or "jit".
+    /// interpreter, tiering hot code up to the JIT), "interp" or "jit". `evm_gas=False` is
+    /// `run --batch --no-evm-gas`: a `hyvm` result's `evm_gas_used` is `None`, and the second
+    /// run of the code as a plain contract that gives it is skipped.
     #[new]
-    #[pyo3(signature = (engine = "auto"))]
-    fn new(engine: &str) -> PyResult<Self> {
+    #[pyo3(signature = (engine = "auto", evm_gas = true))]
+    fn new(engine: &str, evm_gas: bool) -> PyResult<Self> {
         let engine: Engine = engine.parse().map_err(PyValueError::new_err)?;
         let (mut config, request) = batch::defaults();
         config.engine = engine;
+        config.evm_gas = evm_gas;
         let jit_cache = Arc::new(JitCache::new(256));
         let vm = nestedvm::Vm::with_jit_cache(jit_cache.clone());
         Ok(Vm {
@@ -60,13 +66,13 @@ impl Vm {
         py: Python<'py>,
         request: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let line = request_line(py, request)?;
+        let line = request::line(py, request)?;
         let answer = py.detach(|| {
             // A panic is caught inside the batch; a poisoned lock holds a usable batch still.
             let mut batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
             batch.answer(&line)
         });
-        let result = json_loads(py, &answer)?;
+        let result = answer::parse(py, &answer)?;
         if let Some(error) = error_of(&result)? {
             return Err(PyValueError::new_err(error));
         }
@@ -94,7 +100,7 @@ impl Vm {
         let mut count = 0;
         for request in requests.try_iter()? {
             // A JSON text written on one line is never blank: one answer a request.
-            input.push_str(&request_line(py, &request?)?);
+            input.push_str(&request::line(py, &request?)?);
             input.push('\n');
             count += 1;
         }
@@ -103,18 +109,17 @@ impl Vm {
             jit_cache: Some(self.jit_cache.clone()),
             ..batch::Serving::new(self.config, self.request.clone())
         };
-        let output = py.detach(move || {
-            let mut output = Vec::new();
-            batch::serve(input.as_bytes(), &mut output, serving).map(|_| output)
-        });
-        let output = output.map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let output = String::from_utf8(output).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let results = PyList::empty(py);
-        for line in output.lines() {
-            results.append(json_loads(py, line)?)?;
+        let mut answers = stream::Answers::new();
+        // The thread writing the answers takes the GIL back for its turns of reading them
+        // (stream.rs).
+        let served = py.detach(|| batch::serve(input.as_bytes(), &mut answers, serving));
+        if let Some(e) = answers.error.take() {
+            return Err(e);
         }
-        assert_eq!(results.len(), count, "one answer a request");
-        Ok(results)
+        served.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        answers.read_lines()?;
+        assert_eq!(answers.results.len(), count, "one answer a request");
+        PyList::new(py, answers.results)
     }
 
     /// How many codes this VM's JIT has compiled, in `run` and `run_batch` calls together: a
@@ -124,9 +129,13 @@ impl Vm {
         self.jit_cache.compiles()
     }
 
-    /// `Vm(engine='auto')`: how to make the same VM again.
+    /// `Vm(engine='auto')`, `Vm(engine='jit', evm_gas=False)`: how to make the same VM again.
     fn __repr__(&self) -> String {
-        format!("Vm(engine='{}')", engine_name(self.config.engine))
+        let engine = engine_name(self.config.engine);
+        match self.config.evm_gas {
+            true => format!("Vm(engine='{engine}')"),
+            false => format!("Vm(engine='{engine}', evm_gas=False)"),
+        }
     }
 }
 
@@ -137,61 +146,6 @@ fn engine_name(engine: Engine) -> &'static str {
         Engine::Jit => "jit",
         Engine::Auto => "auto",
     }
-}
-
-/// `request` as a line of the batch protocol: `bytes` (anywhere, keys too) as 0x-hex
-/// strings, then Python's `json.dumps` on one line, which writes integers exactly.
-fn request_line(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<String> {
-    let value = hex_bytes(py, request)?;
-    // Looked up once, not imported again for every request (about a tenth of a small run).
-    static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let kwargs = PyDict::new(py);
-    kwargs.set_item("separators", (",", ":"))?;
-    DUMPS
-        .import(py, "json", "dumps")?
-        .call((value,), Some(&kwargs))?
-        .extract()
-}
-
-/// `value` with every `bytes` or `bytearray` in it (dict keys included) turned into a
-/// 0x-hex string.
-fn hex_bytes<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(hex(bytes.as_bytes()).into_pyobject(py)?.into_any());
-    }
-    if let Ok(bytes) = value.cast::<PyByteArray>() {
-        return Ok(hex(&bytes.to_vec()).into_pyobject(py)?.into_any());
-    }
-    if let Ok(dict) = value.cast::<PyDict>() {
-        let out = PyDict::new(py);
-        for (k, v) in dict.iter() {
-            out.set_item(hex_bytes(py, &k)?, hex_bytes(py, &v)?)?;
-        }
-        return Ok(out.into_any());
-    }
-    if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
-        let out = PyList::empty(py);
-        for item in value.try_iter()? {
-            out.append(hex_bytes(py, &item?)?)?;
-        }
-        return Ok(out.into_any());
-    }
-    Ok(value.clone())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(2 + 2 * bytes.len());
-    s.push_str("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
-/// An answer line as Python values, through `json.loads`: an id of any size stays exact.
-fn json_loads<'py>(py: Python<'py>, line: &str) -> PyResult<Bound<'py, PyAny>> {
-    static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    LOADS.import(py, "json", "loads")?.call1((line,))
 }
 
 /// The message of an error answer (`{"error": ...}` or `{"id": ..., "error": ...}`); a result

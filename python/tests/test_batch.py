@@ -156,6 +156,17 @@ def test_the_engine_is_the_default_of_every_request():
     assert nestedvm.Vm("jit").run(requests[0])["engine"] == "jit"
 
 
+@needs_bin
+def test_evm_gas_false_is_no_evm_gas():
+    requests = [{"code": "0x600360040160005260206000f3"}, {"code": COUNT, "profile": "evm"}]
+    vm = nestedvm.Vm(evm_gas=False)
+    want = cli(requests, "--no-evm-gas")
+    assert [vm.run(r) for r in requests] == want
+    assert vm.run_batch(requests, jobs=2) == want
+    assert want[0]["evm_gas_used"] is None and want[1]["evm_gas_used"] == want[1]["gas_used"]
+    assert repr(nestedvm.Vm("jit", evm_gas=False)) == "Vm(engine='jit', evm_gas=False)"
+
+
 def many_requests(n):
     """``n`` varied requests: worlds, both profiles, errors, ids."""
     out = []
@@ -283,3 +294,62 @@ def test_compiled_code_serves_later_calls():
     vm.run_batch([mul, add])
     assert vm.compiles == 2
     assert all(r["engine"] == "jit" for r in first)
+
+
+# Ids the package writes and reads itself (not through json): every kind json.dumps writes,
+# each echoed as json.loads reads it back.
+ODD_IDS = [
+    "é\u00e9\"\\/\n\r\t\b\f\x00\x1f\x7f~ 😀\U0010ffff",
+    -5,
+    0,
+    2**63,
+    -(2**63) - 1,
+    10**80,
+    1.5,
+    -0.0,
+    1e300,
+    True,
+    None,
+    [],
+    {},
+    (1, (2, [3])),
+    {1: "int key", True: "bool key", None: "none key", "s": {"": []}},
+    {2.5: "float key"},
+    [[[[[[[[[[1]]]]]]]]]],
+]
+
+
+@needs_bin
+def test_ids_are_echoed_as_json_reads_them():
+    vm = nestedvm.Vm()
+    requests = [{"code": "0x00", "id": i} for i in ODD_IDS]
+    want = cli(requests)
+    assert [vm.run(r)["id"] for r in requests] == [w["id"] for w in want]
+    assert vm.run_batch(requests, jobs=2) == want
+    for i, w in zip(ODD_IDS, want):
+        assert w["id"] == json.loads(json.dumps(i)), i
+
+
+def test_bytes_keys_merge_with_their_hex_as_before():
+    # {b"\x00": ..., "0x00": ...} is one key once the bytes are hex: the last value wins.
+    vm = nestedvm.Vm()
+    merged = {"code": COUNT, "profile": "evm", "storage": {b"\x00": "0x1", "0x00": "0x5"}}
+    assert vm.run(merged)["output"] == word(6)
+    deep = {"code": "0x00", "id": [[[[[[[[[[b"\x01"]]]]]]]]]]}
+    assert vm.run(deep)["id"] == [[[[[[[[[["0x01"]]]]]]]]]]
+
+
+@needs_bin
+def test_what_the_batch_refuses_is_refused_as_before():
+    # A lone surrogate and NaN are written as json.dumps writes them: the first is an id
+    # like any other, the second refused by the batch's JSON reader (the column differs: the
+    # command is given json.dumps's spaces); a cycle is refused by json.dumps.
+    requests = [{"code": "0x00", "id": "\ud800"}, {"code": "0x00", "id": float("nan")}]
+    got = nestedvm.Vm().run_batch(requests)
+    want = cli(requests)
+    assert got[0] == want[0] and got[0]["id"] == "\ud800"
+    assert got[1]["error"].startswith("bad JSON: expected value at line 1 column")
+    cycle = {"code": "0x00"}
+    cycle["id"] = [cycle]
+    with pytest.raises((ValueError, RecursionError)):
+        nestedvm.Vm().run(cycle)
