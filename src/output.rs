@@ -50,13 +50,31 @@ impl std::fmt::Display for Hex<'_> {
 
 impl Serialize for Hex<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        // Short ones (most outputs, log data) as one string: `collect_str` writes through a
+        // formatter, a cost that only pays off for long ones, which it keeps from being copied.
+        if self.0.len() <= 4096 {
+            s.serialize_str(&hex0x(self.0))
+        } else {
+            s.collect_str(self)
+        }
     }
 }
 
 /// A word as minimal hex (`0x0`, `0x1f`).
 pub fn min_hex(v: &U256) -> String {
-    format!("{v:#x}")
+    // A digit table rather than `{:#x}`, whose formatting was most of a short call's answer.
+    let bytes = v.to_big_endian();
+    let digits = bytes
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0xf])
+        .skip_while(|&d| d == 0);
+    let mut s = String::with_capacity(2 + 64);
+    s.push_str("0x");
+    s.extend(digits.map(|d| DIGITS[d as usize] as char));
+    if s.len() == 2 {
+        s.push('0');
+    }
+    s
 }
 
 #[derive(Serialize)]
@@ -287,6 +305,31 @@ impl std::fmt::Display for Text<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn min_hex_is_the_formatters_minimal_hex() {
+        let words = [
+            U256::zero(),
+            U256::one(),
+            U256::from(0x1f),
+            U256::from(0x100),
+            U256::MAX,
+        ]
+        .into_iter()
+        .chain((0..256).step_by(7).map(|i| U256::one() << i));
+        for v in words {
+            assert_eq!(min_hex(&v), format!("{v:#x}"));
+        }
+    }
+
+    #[test]
+    fn short_and_long_hex_serialize_alike() {
+        for len in [0, 1, 4096, 4097, 9000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 256) as u8).collect();
+            let json = serde_json::to_string(&Hex(&bytes)).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", hex0x(&bytes)), "{len}");
+        }
+    }
 
     #[test]
     fn hex_written_in_pieces_is_hex0x_across_piece_boundaries() {

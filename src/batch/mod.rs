@@ -494,9 +494,17 @@ mod tests {
             answers.push((served.compiles, String::from_utf8(out).expect("UTF-8")));
         }
         assert_eq!(answers[0].0, 1, "the first batch compiles the code");
-        assert_eq!((answers[1].0, answers[2].0), (0, 0), "the next ones find it");
+        assert_eq!(
+            (answers[1].0, answers[2].0),
+            (0, 0),
+            "the next ones find it"
+        );
         assert!(answers.iter().all(|(_, a)| a == &answers[0].1));
-        assert!(answers[0].1.contains("\"engine\":\"jit\""), "{}", answers[0].1);
+        assert!(
+            answers[0].1.contains("\"engine\":\"jit\""),
+            "{}",
+            answers[0].1
+        );
     }
 
     /// The answers `serve` writes for `input` with `jobs` threads under `run --batch`'s
