@@ -245,7 +245,7 @@ impl World {
 
     /// Loads the account at `address` from the source, unless the world holds it or removed
     /// it: it becomes base state, as if the pre-state had held it. The source's answers are
-    /// kept ([`Memo`]), so nothing needs to remember what a run asked for: an account is
+    /// kept across runs, so nothing needs to remember what a run asked for: an account is
     /// asked for again only while the world holds none, and then gets the same answer.
     #[inline]
     pub fn fetch(&mut self, address: Address) {
