@@ -102,7 +102,8 @@ impl Serving {
 /// share at a time. A thread that has answered writes every answer that is next in input
 /// order, and flushes, unless another thread is writing. The threads' VMs share one JIT
 /// cache. At most [`PENDING_LINES`] lines and [`PENDING_BYTES`] of their text and answers
-/// are read and not yet written. The answers are the same whatever `jobs` is.
+/// are read and not yet written. The answers are the same whatever `jobs` is, but for a result's
+/// `engine` under `auto`, which says when background compilation landed.
 ///
 /// The lines are answered as [`Serving`] says.
 pub fn serve(
