@@ -55,6 +55,11 @@ pub struct CodeCache {
     /// The code asked for last: a run asks for its code twice (the account, the frame), and a
     /// simulator runs the same code over and over; a byte comparison settles those.
     last: Option<Arc<Bytecode>>,
+    /// The shared code [`CodeCache::get_shared`] was last asked for, with its analysis: an
+    /// account's code is the same `Arc` run after run, and a pointer settles it where the
+    /// byte comparison read the whole code (a quarter of a short call to a 20 KB router). The
+    /// `Arc` is held, so no other code can come to live at that address.
+    last_shared: Option<(Arc<[u8]>, Arc<Bytecode>)>,
     /// [`Bytecode::heap_bytes`] of the live codes this cache made, against
     /// [`CodeCache::BYTE_BUDGET`]: kept current by the codes themselves as their block
     /// tables appear and as they are freed.
@@ -122,6 +127,21 @@ impl CodeCache {
             b
         });
         self.last = Some(b.clone());
+        b
+    }
+
+    /// The analysis of `code`, an account's shared copy: [`CodeCache::get`], settled by
+    /// pointer when it is the code asked for last.
+    pub fn get_shared(&mut self, code: &Arc<[u8]>) -> Arc<Bytecode> {
+        if let Some((_, b)) = self
+            .last_shared
+            .as_ref()
+            .filter(|(last, _)| Arc::ptr_eq(last, code))
+        {
+            return b.clone();
+        }
+        let b = self.get(code);
+        self.last_shared = Some((code.clone(), b.clone()));
         b
     }
 
@@ -1110,6 +1130,21 @@ mod code_cache_tests {
         let c = cache.get_hashed(known, &[0x00]);
         assert!(Arc::ptr_eq(&c, &cache.get_hashed(known, &[0x00])));
         assert_eq!(c.hash(), known.0);
+    }
+
+    #[test]
+    fn shared_code_is_settled_by_pointer_and_by_content_alike() {
+        let mut cache = CodeCache::default();
+        let code: Arc<[u8]> = Arc::from(&[0x60, 1, 0x00][..]);
+        let a = cache.get_shared(&code);
+        assert!(Arc::ptr_eq(&a, &cache.get_shared(&code)));
+        // Another copy of the same bytes, and the bytes themselves, find the same analysis.
+        let copy: Arc<[u8]> = Arc::from(&[0x60, 1, 0x00][..]);
+        assert!(Arc::ptr_eq(&a, &cache.get_shared(&copy)));
+        assert!(Arc::ptr_eq(&a, &cache.get(&[0x60, 1, 0x00])));
+        let other: Arc<[u8]> = Arc::from(&[0x60, 2, 0x00][..]);
+        assert_eq!(cache.get_shared(&other).code(), &[0x60, 2, 0x00]);
+        assert!(Arc::ptr_eq(&a, &cache.get_shared(&code)));
     }
 
     /// [`Bytecode::heap_bytes`] of every code the cache holds, each once.

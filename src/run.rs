@@ -369,7 +369,7 @@ impl Vm {
         let fresh = kept.is_none();
         let code = match kept {
             Some(account) if config.profile == Profile::Evm && request.code.is_empty() => {
-                self.codes.get(&account.code)
+                self.codes.get_shared(&account.code)
             }
             _ => self.codes.get(&request.code),
         };
@@ -470,7 +470,7 @@ impl Vm {
         // In `evm`, empty code runs the executing account's code, as in [`Vm::run`].
         let runs_own_code = config.profile == Profile::Evm && request.code.is_empty();
         let code = match world.account(&request.address) {
-            Some(own) if runs_own_code => self.codes.get(&own.code),
+            Some(own) if runs_own_code => self.codes.get_shared(&own.code),
             _ => self.codes.get(&request.code),
         };
         match world.account(&request.address) {
