@@ -2,6 +2,16 @@
 
 use super::*;
 
+impl World {
+    /// SLOAD of a slot the world holds: its value and whether it was cold.
+    #[inline]
+    fn sload_held(&mut self, address: Address, key: U256) -> Option<(U256, bool)> {
+        let slot = self.accounts.slot_mut(&address, key)?.reached_in(self.tx);
+        let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
+        Some((slot.present, cold))
+    }
+}
+
 impl Host for World {
     fn env(&self) -> &Env {
         &self.env
@@ -45,19 +55,14 @@ impl Host for World {
     }
 
     fn sload(&mut self, address: Address, key: U256) -> (U256, bool) {
-        let tx = self.tx;
-        if let Some(slot) = self.accounts.slot_mut(&address, key) {
-            let slot = slot.reached_in(tx);
-            let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
-            return (slot.present, cold);
+        if let Some(read) = self.sload_held(address, key) {
+            return read;
         }
         if self.source().is_some() {
             // Asked of the source only when the world does not hold the slot.
             self.fetch_slot(address, key);
-            if let Some(slot) = self.accounts.slot_mut(&address, key) {
-                let slot = slot.reached_in(tx);
-                let cold = warms(slot, &self.warm_misses, &mut self.journal, address, key);
-                return (slot.present, cold);
+            if let Some(read) = self.sload_held(address, key) {
+                return read;
             }
         }
         // Reading a slot never written makes no entry for it (many transactions' reads would

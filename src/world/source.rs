@@ -284,6 +284,18 @@ mod tests {
         Address::from_low_u64_be(n)
     }
 
+    /// A message call in `evm` from 0xca11 to `contract`'s code on the chain.
+    fn evm_call(contract: Address) -> (Config, Request) {
+        let config = Config {
+            profile: Profile::Evm,
+            ..Config::default()
+        };
+        let mut request = Request::new(Vec::new());
+        request.address = contract;
+        request.caller = at(0xca11);
+        (config, request)
+    }
+
     /// `contract` returns slot 1 plus its caller's balance; `holder` has 5 wei.
     fn chain(contract: Address) -> Chain {
         // PUSH1 1 SLOAD CALLER BALANCE ADD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN
@@ -365,13 +377,7 @@ mod tests {
         let source = Arc::new(chain(contract));
         let mut vm = Vm::new();
         vm.set_source(Some(source.clone()));
-        let config = Config {
-            profile: Profile::Evm,
-            ..Config::default()
-        };
-        let mut request = Request::new(Vec::new());
-        request.address = contract;
-        request.caller = at(0xca11);
+        let (config, request) = evm_call(contract);
         let first = vm.run(&config, &request).unwrap();
         let reads = source.reads.load(Ordering::Relaxed);
         assert!(reads > 0);
@@ -423,15 +429,10 @@ mod tests {
             .slots
             .insert((contract, U256::from(2)), U256::from(70));
         let source: Arc<Chain> = Arc::new(chain);
-        let config = Config {
-            profile: Profile::Evm,
-            dump_state: true,
-            ..Config::default()
-        };
+        let (mut config, base) = evm_call(contract);
+        config.dump_state = true;
         let request = |flag: u8| {
-            let mut request = Request::new(Vec::new());
-            request.address = contract;
-            request.caller = at(0xca11);
+            let mut request = base.clone();
             request.calldata = vec![0; 32];
             request.calldata[31] = flag;
             request
@@ -471,13 +472,7 @@ mod tests {
         let contract = at(7);
         let mut vm = Vm::new();
         vm.set_source(Some(Arc::new(chain(contract))));
-        let config = Config {
-            profile: Profile::Evm,
-            ..Config::default()
-        };
-        let mut request = Request::new(Vec::new());
-        request.address = contract;
-        request.caller = at(0xca11);
+        let (config, mut request) = evm_call(contract);
         let outcome = vm.run(&config, &request).unwrap();
         assert_eq!(U256::from_big_endian(&outcome.output), U256::from(45));
         request.storage.push((U256::one(), U256::from(100)));
